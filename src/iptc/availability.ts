@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { TableHandle } from '../xtables/libiptc.js';
+import { IPTCError } from '../xtables/errors.js';
+import type { Family } from '../xtables/shim.js';
+import { instantiatedTables } from './backend.js';
+
+const KNOWN = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
+
+function kernelHasTableModule(family: Family, name: string): boolean | undefined {
+  const module = `${family === 6 ? 'ip6table' : 'iptable'}_${name}`;
+  const pattern = new RegExp(`(^|/)${module}(\\.ko[^:\\s]*)?[:\\s]`, 'm');
+  let seen = false;
+  for (const file of ['/proc/modules', `/lib/modules/${release()}/modules.builtin`, `/lib/modules/${release()}/modules.dep`]) {
+    try {
+      if (pattern.test(`${readFileSync(file, 'utf8')}\n`)) return true;
+      seen = true;
+    } catch {
+      // a file this kernel does not have
+    }
+  }
+  return seen ? false : undefined;
+}
+
+function available(family: Family, name: string): boolean {
+  if (typeof name !== 'string' || name === '') throw new TypeError('a table name must be a non-empty string');
+  if (instantiatedTables(family).includes(name)) return true;
+  // A probe would instantiate a known table in the kernel, so ask the module lists instead.
+  if (KNOWN.has(name)) {
+    const known = kernelHasTableModule(family, name);
+    if (known !== undefined) return known;
+  }
+  try {
+    TableHandle.open(family, name).free();
+    return true;
+  } catch (e) {
+    if (e instanceof IPTCError) return false;
+    throw e;
+  }
+}
+
+/** Whether the kernel offers the IPv4 table `name`, without instantiating it. */
+export function isTableAvailable(name: string): boolean {
+  return available(4, name);
+}
+
+/** Whether the kernel offers the IPv6 table `name`, without instantiating it. */
+export function isTable6Available(name: string): boolean {
+  return available(6, name);
+}

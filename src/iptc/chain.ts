@@ -1,0 +1,131 @@
+import { IPTCError } from '../xtables/errors.js';
+import { Policy } from './policy.js';
+import type { Counters, Rule } from './rule.js';
+import type { Table } from './table.js';
+
+function checkPosition(position: number, what: string): void {
+  if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${String(position)}`);
+  }
+}
+
+function checkRule(table: Table, rule: Rule): void {
+  if (!(rule instanceof table.ruleClass) || rule.family !== table.family) {
+    throw new TypeError(`table \`${table.name}' (IPv${table.family}) takes ${table.ruleClass.name} objects`);
+  }
+}
+
+/**
+ * A chain of a table: a reference by name. Reads come from the table's snapshot; changes go through
+ * the table (committed at once with autocommit).
+ */
+export class Chain {
+  readonly table: Table;
+  readonly name: string;
+
+  constructor(table: Table, name: string) {
+    if (typeof name !== 'string' || name === '') throw new TypeError('a chain name must be a non-empty string');
+    this.table = table;
+    this.name = name;
+  }
+
+  /** The rules in iptables order, as JS-owned snapshots. Equivalent to: `iptables -S CHAIN` */
+  get rules(): Rule[] {
+    const RuleClass = this.table.ruleClass;
+    return this.table.rawChain(this.name).rules.map((raw) => RuleClass.fromEntry(raw));
+  }
+
+  /** Equivalent to: `iptables -A CHAIN rule` */
+  appendRule(rule: Rule): void {
+    checkRule(this.table, rule);
+    const entry = rule.toEntry();
+    this.table.edit((h) => {
+      (this.table.constructor as typeof Table).checkJump(h, rule);
+      h.appendEntry(this.name, entry);
+    });
+  }
+
+  /** Inserts at a 0-based position (0 = first). Equivalent to: `iptables -I CHAIN position+1 rule` */
+  insertRule(rule: Rule, position = 0): void {
+    checkRule(this.table, rule);
+    checkPosition(position, 'position');
+    const entry = rule.toEntry();
+    this.table.edit((h) => {
+      (this.table.constructor as typeof Table).checkJump(h, rule);
+      h.insertEntry(this.name, entry, position);
+    });
+  }
+
+  /** Replaces the rule at a 0-based position. Equivalent to: `iptables -R CHAIN position+1 rule` */
+  replaceRule(rule: Rule, position: number): void {
+    checkRule(this.table, rule);
+    checkPosition(position, 'position');
+    const entry = rule.toEntry();
+    this.table.edit((h) => {
+      (this.table.constructor as typeof Table).checkJump(h, rule);
+      h.replaceEntry(this.name, entry, position);
+    });
+  }
+
+  /**
+   * Deletes the first rule equal to `rule` (as the kernel compares them; counters are ignored).
+   * Equivalent to: `iptables -D CHAIN rule`
+   */
+  deleteRule(rule: Rule): void {
+    checkRule(this.table, rule);
+    const { entry, mask } = rule.toEntryWithMask();
+    this.table.edit((h) => h.deleteEntry(this.name, entry, mask));
+  }
+
+  /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */
+  deleteRuleAt(position: number): void {
+    checkPosition(position, 'position');
+    this.table.edit((h) => h.deleteNumEntry(this.name, position));
+  }
+
+  /** Equivalent to: `iptables -F CHAIN` */
+  flush(): void {
+    this.table.edit((h) => h.flushEntries(this.name));
+  }
+
+  /** Zeroes the counters of every rule and of the policy. Equivalent to: `iptables -Z CHAIN` */
+  zeroCounters(): void {
+    this.table.zeroEntries(this.name);
+  }
+
+  /** The policy counters of a built-in chain; null for a user chain. */
+  getCounters(): Counters | null {
+    return this.table.policyOf(this.name)?.counters ?? null;
+  }
+
+  /** The policy of a built-in chain; null for a user chain. */
+  getPolicy(): Policy | null {
+    return this.table.policyOf(this.name)?.policy ?? null;
+  }
+
+  /** Equivalent to: `iptables -P CHAIN POLICY` (with counters: `iptables-restore`'s `:CHAIN POLICY [p:b]`). */
+  setPolicy(policy: string | Policy, counters?: Counters): void {
+    const name = (policy instanceof Policy ? policy : new Policy(policy)).name;
+    if (counters !== undefined) {
+      if (typeof counters?.packets !== 'bigint' || typeof counters?.bytes !== 'bigint') {
+        throw new TypeError('counters must be { packets: bigint, bytes: bigint }');
+      }
+    }
+    this.table.edit((h) => h.setPolicy(this.name, name, counters));
+  }
+
+  isBuiltin(): boolean {
+    return this.table.builtinChain(this.name);
+  }
+
+  /** Equivalent to: `iptables -E CHAIN NEWNAME` */
+  rename(newName: string): void {
+    this.table.renameChain(this.name, newName);
+  }
+
+  /** Equivalent to: `iptables -X CHAIN` */
+  delete(): void {
+    if (this.isBuiltin()) throw new IPTCError(`cannot delete built-in chain \`${this.name}'`, 1);
+    this.table.deleteChain(this.name);
+  }
+}

@@ -1,0 +1,206 @@
+// What matches and targets share: options kept as the user gave them, blobs built through the
+// extension's own parser, parameters read back through the extension's own save().
+import {
+  buildExtension,
+  saveExtension,
+  type ExtensionKind,
+  type ExtensionOption,
+  type Family,
+} from '../xtables/shim.js';
+import { entryLayout, extensionName, extensionRevision } from '../xtables/entry.js';
+import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
+
+/** The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
+export interface ExtensionOwner {
+  readonly family: Family;
+  headerBuffer(): Buffer;
+}
+
+export interface BuiltBlob {
+  blob: Buffer;
+  userspacesize: number;
+}
+
+const MAX_CACHED_BLOBS = 20_000;
+const blobCache = new Map<string, BuiltBlob & { revision: number }>();
+
+/**
+ * Builds through the extension, memoizing identical requests: rule sets repeat the same matches over and
+ * over, and each parse costs microseconds in the extension.
+ */
+function cachedBuild(kind: ExtensionKind, family: Family, name: string, revision: number | undefined,
+  header: Buffer, options: readonly ExtensionOption[], final: boolean): BuiltBlob & { revision: number } {
+  // Parsers read the protocol and the flags of the header (DNAT needs -p tcp for a port), never the
+  // addresses or interfaces, so rules that differ only there share one parse.
+  const l = entryLayout(family);
+  const headerKey = `${header.readUInt16LE(l.proto)},${header[l.flags]},${header[l.invflags]}`;
+  const key = `${kind}\0${family}\0${name}\0${revision ?? ''}\0${final ? 1 : 0}\0${headerKey}\0${JSON.stringify(options)}`;
+  const hit = blobCache.get(key);
+  if (hit) return hit;
+  const built = buildExtension(kind, family, name, revision, header, options, final);
+  if (blobCache.size >= MAX_CACHED_BLOBS) blobCache.clear();
+  blobCache.set(key, built);
+  return built;
+}
+
+export abstract class Extension {
+  protected abstract readonly kind: ExtensionKind;
+  readonly #owner: ExtensionOwner;
+  #name: string;
+  #revision: number | undefined;
+  /** The options as set; null while the extension is known only by the blob read from the kernel. */
+  #options: ExtensionOption[] | null;
+  #kernelBlob: Buffer | null;
+  #saved: { blob: Buffer; name: string; text: string } | null = null;
+
+  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer) {
+    if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
+    if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
+      throw new RangeError(`revision must be an integer 0-255, got ${revision}`);
+    }
+    this.#owner = owner;
+    this.#name = name;
+    this.#revision = revision;
+    this.#kernelBlob = kernelBlob ?? null;
+    this.#options = kernelBlob ? null : [];
+  }
+
+  /** The name as iptables-save prints it (an alias such as `state` where the extension has one). */
+  get name(): string {
+    if (this.#kernelBlob && this.#options === null) return this.#save().name;
+    return this.#name;
+  }
+
+  /** The revision of the extension in use: the newest this kernel supports unless one was asked for. */
+  get revision(): number {
+    return extensionRevision(this.#currentBlob(false));
+  }
+
+  protected get family(): Family {
+    return this.#owner.family;
+  }
+
+  protected get owner(): ExtensionOwner {
+    return this.#owner;
+  }
+
+  /** Options as a list; a kernel-read extension is turned into options through its save() text. */
+  protected get options(): ExtensionOption[] {
+    if (this.#options === null) {
+      this.#name = this.#save().name;
+      this.#revision = extensionRevision(this.#kernelBlob!);
+      this.#options = optionsFromSaveText(this.#save().text);
+    }
+    return this.#options;
+  }
+
+  /** Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
+  protected applyOptions(options: ExtensionOption[]): void {
+    this.build(options, false);
+    this.#options = options;
+    this.#kernelBlob = null;
+    this.#saved = null;
+  }
+
+  protected build(options: readonly ExtensionOption[], final: boolean): BuiltBlob & { revision: number } {
+    return cachedBuild(this.kind, this.family, this.#name, this.#revision, this.#owner.headerBuffer(), options, final);
+  }
+
+  #currentBlob(final: boolean): Buffer {
+    if (this.#options === null) return this.#kernelBlob!;
+    return this.build(this.#options, final).blob;
+  }
+
+  /** The blob to put in a rule entry, after the extension's final check. */
+  finalBlob(): BuiltBlob {
+    if (this.#options === null) {
+      return { blob: this.#kernelBlob!, userspacesize: this.kernelUserspacesize(this.#kernelBlob!) };
+    }
+    return this.build(this.#options, true);
+  }
+
+  protected abstract kernelUserspacesize(blob: Buffer): number;
+
+  #save(): { name: string; text: string } {
+    const blob = this.#currentBlob(false);
+    if (this.#saved?.blob !== blob) {
+      const saved = saveExtension(this.kind, this.family, this.#owner.headerBuffer(), blob);
+      this.#saved = { blob, ...saved };
+    }
+    return this.#saved;
+  }
+
+  /** The parameters text exactly as the extension's save() prints it (with a leading space). */
+  saveText(): string {
+    return this.#save().text;
+  }
+
+  /**
+   * Sets one parameter, replacing an earlier value of the same parameter. A leading `!` inverts; an array
+   * gives several arguments; `true` or `''` is a flag; `null`/`undefined`/`false` removes the parameter.
+   * The extension's parser checks the value at once and throws XTablesError if it refuses it.
+   */
+  set(name: string, value: ParameterValue | null | undefined): this {
+    const option = optionName(name);
+    const rest = this.options.filter((o) => o.name !== option);
+    if (value === null || value === undefined || value === false) {
+      this.applyOptions(rest);
+      return this;
+    }
+    const at = this.options.findIndex((o) => o.name === option);
+    const next = [...rest];
+    next.splice(at < 0 ? next.length : at, 0, toOption(option, value));
+    this.applyOptions(next);
+    return this;
+  }
+
+  /** Sets several parameters in order. */
+  setParameters(params: Record<string, ParameterValue | null | undefined>): this {
+    if (params === null || typeof params !== 'object') throw new TypeError('parameters must be an object');
+    for (const [name, value] of Object.entries(params)) this.set(name, value);
+    return this;
+  }
+
+  /** One parameter as `parameters` shows it, or undefined. */
+  get(name: string): string | undefined {
+    return this.parameters[optionName(name)];
+  }
+
+  /** Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`. */
+  get parameters(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, values] of Object.entries(this.getAllParameters())) {
+      out[name] = values[0] === '!' ? `!${values.slice(1).join(' ')}` : values.join(' ');
+    }
+    return out;
+  }
+
+  /** Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`. */
+  getAllParameters(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const o of optionsFromSaveText(this.saveText())) out[o.name] = o.invert ? ['!', ...o.values] : [...o.values];
+    return out;
+  }
+
+  /** Forgets every parameter: back to the extension's defaults. */
+  reset(): this {
+    this.applyOptions([]);
+    return this;
+  }
+
+  /** Same name, revision and parameters. */
+  equals(other: Extension): boolean {
+    return (
+      other instanceof Extension &&
+      other.kind === this.kind &&
+      this.name === other.name &&
+      this.revision === other.revision &&
+      this.saveText() === other.saveText()
+    );
+  }
+
+  /** The stored extension name (the real name, e.g. `conntrack` for `state`). */
+  protected storedName(blob: Buffer): string {
+    return extensionName(blob);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * `iptc`: Linux netfilter (iptables, legacy xtables backend) tables, chains, rules, matches and targets
+ * for Node.js, through libiptc and libxtables. A port of python-iptables.
+ *
+ * @module
+ */
+export { Table, Table6, type TableOptions, type SaveOptions } from './table.js';
+export { Chain } from './chain.js';
+export { Rule, Rule6, type Counters, type Parameters } from './rule.js';
+export { Match } from './match.js';
+export { Target, type TargetOptions } from './target.js';
+export { Policy, type PolicyName } from './policy.js';
+export type { ParameterValue } from './parameters.js';
+export { detectBackend, type BackendInfo } from './backend.js';
+export { IPTCError, XTablesError, LibraryError } from '../xtables/errors.js';
+export { isTableAvailable, isTable6Available } from './availability.js';

@@ -1,0 +1,27 @@
+import { extensionUserspacesize, type ExtensionKind } from '../xtables/shim.js';
+import { extensionRevision } from '../xtables/entry.js';
+import { Extension, type ExtensionOwner } from './extension.js';
+
+/**
+ * A match extension of a rule (`-m NAME --option value ...`), with string parameters parsed by the
+ * extension itself.
+ *
+ * Equivalent to: `iptables ... -m tcp --dport 22 ...`
+ */
+export class Match extends Extension {
+  protected readonly kind: ExtensionKind = 'match';
+
+  /**
+   * A match for `rule`, not yet added to it (see `rule.addMatch`, or `rule.createMatch` to do both).
+   * Throws XTablesError if no such match extension is installed.
+   * @param kernelBlob internal: a match read back from the kernel
+   */
+  constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer) {
+    super(rule, name, revision, kernelBlob);
+    if (!kernelBlob) this.build([], false);
+  }
+
+  protected kernelUserspacesize(blob: Buffer): number {
+    return extensionUserspacesize('match', this.family, this.storedName(blob), extensionRevision(blob));
+  }
+}

@@ -1,0 +1,365 @@
+import {
+  assembleEntry,
+  decodeHeader,
+  deleteMask,
+  encodeHeader,
+  entryLayout,
+  interfaceMasks,
+  INV,
+  isStandardTargetBlob,
+  splitEntry,
+} from '../xtables/entry.js';
+import type { Family } from '../xtables/shim.js';
+import {
+  formatAddressSpec,
+  parseAddress,
+  parseInterface,
+  parseProtocol,
+  protocolReadbackName,
+  protocolSaveName,
+  saveAddress,
+  saveInterface,
+  type AddressSpec,
+  type InterfaceSpec,
+  type ProtocolSpec,
+} from './address.js';
+import type { ExtensionOwner } from './extension.js';
+import { Match } from './match.js';
+import type { ParameterValue } from './parameters.js';
+import { Target } from './target.js';
+
+export type Counters = { packets: bigint; bytes: bigint };
+
+export type Parameters = Record<string, ParameterValue | null | undefined>;
+
+function toCounter(value: bigint | number, what: string): bigint {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a safe integer or a bigint`);
+    value = BigInt(value);
+  }
+  if (typeof value !== 'bigint') throw new TypeError(`${what} must be a bigint or a number`);
+  if (value < 0n || value >= 1n << 64n) throw new RangeError(`${what} must fit in 64 unsigned bits`);
+  return value;
+}
+
+/** One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
+export interface KernelRule {
+  entry: Buffer;
+  label: string;
+}
+
+/**
+ * An IPv4 rule: the packet header fields it matches, its matches, and its target.
+ *
+ * Equivalent to the rule spec of `iptables -A CHAIN [rule spec]`.
+ */
+export class Rule implements ExtensionOwner {
+  static readonly family: Family = 4;
+
+  #src: AddressSpec;
+  #dst: AddressSpec;
+  #in: InterfaceSpec = { name: '', invert: false };
+  #out: InterfaceSpec = { name: '', invert: false };
+  #proto: ProtocolSpec = { number: 0, invert: false, text: '' };
+  /** 0 none, 1 `-f`, -1 `! -f`. */
+  #fragment: 0 | 1 | -1 = 0;
+  #gotoFlag = false;
+  #matches: Match[] = [];
+  #target: Target | null = null;
+  #counters: Counters = { packets: 0n, bytes: 0n };
+  #header: Buffer | null = null;
+
+  constructor() {
+    const any = parseAddress(this.family, '', 'address');
+    this.#src = any;
+    this.#dst = { ...any };
+  }
+
+  get family(): Family {
+    return (this.constructor as typeof Rule).family;
+  }
+
+  /** Decodes a kernel entry into a JS-owned rule. */
+  static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
+    const rule = new this();
+    rule.#decode(raw);
+    return rule;
+  }
+
+  #decode(raw: KernelRule): void {
+    const family = this.family;
+    const l = entryLayout(family);
+    const h = decodeHeader(family, raw.entry);
+    const masks = interfaceMasks(family, raw.entry);
+    this.#src = { addr: h.src, mask: h.smsk, invert: (h.invflags & INV.SRCIP) !== 0 };
+    this.#dst = { addr: h.dst, mask: h.dmsk, invert: (h.invflags & INV.DSTIP) !== 0 };
+    this.#in = { name: masks.in[0] === 0 ? '' : h.iniface, invert: (h.invflags & INV.VIA_IN) !== 0 };
+    this.#out = { name: masks.out[0] === 0 ? '' : h.outiface, invert: (h.invflags & INV.VIA_OUT) !== 0 };
+    const protoInvert = (h.invflags & INV.PROTO) !== 0;
+    this.#proto = { number: h.proto, invert: protoInvert, text: h.proto === 0 ? '' : protocolReadbackName(h.proto) };
+    if (l.fragFlag && h.flags & l.fragFlag) this.#fragment = h.invflags & INV.FRAG ? -1 : 1;
+    this.#gotoFlag = (h.flags & l.gotoFlag) !== 0;
+    this.#counters = { packets: h.packets, bytes: h.bytes };
+    const parts = splitEntry(family, raw.entry);
+    this.#header = null;
+    this.#matches = parts.matches.map((blob) => new Match(this, '', undefined, blob));
+    this.#target = isStandardTargetBlob(parts.target)
+      ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
+      : new Target(this, raw.label, { kernelBlob: parts.target });
+  }
+
+  #changed(): void {
+    this.#header = null;
+  }
+
+  /** Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4). */
+  get src(): string {
+    return formatAddressSpec(this.family, this.#src);
+  }
+
+  set src(value: string | null) {
+    this.#src = parseAddress(this.family, value ?? '', 'src');
+    this.#changed();
+  }
+
+  /** Destination address, as `src`. */
+  get dst(): string {
+    return formatAddressSpec(this.family, this.#dst);
+  }
+
+  set dst(value: string | null) {
+    this.#dst = parseAddress(this.family, value ?? '', 'dst');
+    this.#changed();
+  }
+
+  /** Input interface: `[!]name`, `eth+` for a prefix; null when any. */
+  get inInterface(): string | null {
+    return this.#in.name === '' ? null : `${this.#in.invert ? '!' : ''}${this.#in.name}`;
+  }
+
+  set inInterface(value: string | null) {
+    this.#in = parseInterface(value, 'inInterface');
+    this.#changed();
+  }
+
+  /** Output interface, as `inInterface`. */
+  get outInterface(): string | null {
+    return this.#out.name === '' ? null : `${this.#out.invert ? '!' : ''}${this.#out.name}`;
+  }
+
+  set outInterface(value: string | null) {
+    this.#out = parseInterface(value, 'outInterface');
+    this.#changed();
+  }
+
+  /** Protocol: a name or number, `!` to invert; reads back lower-case, '' when any. */
+  get protocol(): string {
+    return this.#proto.number === 0 ? '' : `${this.#proto.invert ? '!' : ''}${this.#proto.text}`;
+  }
+
+  set protocol(value: string | number | null) {
+    this.#proto = parseProtocol(value);
+    this.#changed();
+  }
+
+  /** `-f`: the rule matches second and further fragments only. */
+  get fragment(): boolean {
+    return this.#fragment === 1;
+  }
+
+  set fragment(value: boolean) {
+    if (typeof value !== 'boolean') throw new TypeError('fragment takes a boolean');
+    this.#fragment = value ? 1 : 0;
+    this.#changed();
+  }
+
+  /** `! -f`: the rule matches unfragmented packets and first fragments only. */
+  get fragmentInverted(): boolean {
+    return this.#fragment === -1;
+  }
+
+  set fragmentInverted(value: boolean) {
+    if (typeof value !== 'boolean') throw new TypeError('fragmentInverted takes a boolean');
+    this.#fragment = value ? -1 : 0;
+    this.#changed();
+  }
+
+  get matches(): Match[] {
+    return [...this.#matches];
+  }
+
+  /** Creates a match, sets its parameters in order and adds it to the rule. */
+  createMatch(name: string, params?: Parameters, opts: { revision?: number } = {}): Match {
+    const match = new Match(this, name, opts.revision);
+    if (params !== undefined) match.setParameters(params);
+    this.#matches.push(match);
+    return match;
+  }
+
+  addMatch(match: Match): void {
+    if (!(match instanceof Match)) throw new TypeError('addMatch takes a Match');
+    this.#matches.push(match);
+  }
+
+  removeMatch(match: Match): void {
+    const at = this.#matches.findIndex((m) => m === match || m.equals(match));
+    if (at < 0) throw new TypeError(`the rule has no such match (${match.name})`);
+    this.#matches.splice(at, 1);
+  }
+
+  get target(): Target | null {
+    return this.#target;
+  }
+
+  /** Sets the target: a Target, a verdict or chain name, or null for none (fall through). */
+  set target(value: Target | string | null) {
+    if (typeof value === 'string') value = new Target(this, value);
+    if (value !== null && !(value instanceof Target)) throw new TypeError('target must be a Target, a name or null');
+    this.#target = value;
+  }
+
+  /** Creates a target, sets its parameters and makes it the rule's target. */
+  createTarget(name: string, params?: Parameters, opts: { goto?: boolean; revision?: number } = {}): Target {
+    const target = new Target(this, name, opts);
+    if (params !== undefined) target.setParameters(params);
+    this.#target = target;
+    return target;
+  }
+
+  get counters(): Counters {
+    return { ...this.#counters };
+  }
+
+  getCounters(): Counters {
+    return this.counters;
+  }
+
+  /** Counters to install with the rule when it is added (as `iptables -A ... -c packets bytes`). */
+  setCounters(packets: bigint | number, bytes: bigint | number): void {
+    this.#counters = { packets: toCounter(packets, 'packets'), bytes: toCounter(bytes, 'bytes') };
+    this.#header = null;
+  }
+
+  /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
+  headerBuffer(): Buffer {
+    if (this.#header) return this.#header;
+    const l = entryLayout(this.family);
+    let flags = 0;
+    let invflags = 0;
+    if (this.#src.invert) invflags |= INV.SRCIP;
+    if (this.#dst.invert) invflags |= INV.DSTIP;
+    if (this.#in.invert) invflags |= INV.VIA_IN;
+    if (this.#out.invert) invflags |= INV.VIA_OUT;
+    if (this.#proto.invert) invflags |= INV.PROTO;
+    if (this.#fragment !== 0) flags |= l.fragFlag;
+    if (this.#fragment === -1) invflags |= INV.FRAG;
+    if (this.#target?.goto) flags |= l.gotoFlag;
+    this.#header = encodeHeader(this.family, {
+      src: this.#src.addr,
+      smsk: this.#src.mask,
+      dst: this.#dst.addr,
+      dmsk: this.#dst.mask,
+      iniface: this.#in.name,
+      outiface: this.#out.name,
+      proto: this.#proto.number,
+      flags,
+      invflags,
+      packets: this.#counters.packets,
+      bytes: this.#counters.bytes,
+    });
+    return this.#header;
+  }
+
+  #parts() {
+    const target = this.#target ?? new Target(this, '');
+    const header = this.headerBuffer();
+    // The goto flag lives in the header; a target changed after the header was built must show.
+    const l = entryLayout(this.family);
+    if (((header[l.flags]! & l.gotoFlag) !== 0) !== target.goto) this.#header = null;
+    return {
+      header: this.headerBuffer(),
+      matches: this.#matches.map((m) => m.finalBlob()),
+      target: target.finalBlob(),
+    };
+  }
+
+  /** The whole kernel entry: header, matches and target, after every extension's final check. */
+  toEntry(): Buffer {
+    const parts = this.#parts();
+    return assembleEntry(this.family, parts.header, parts.matches.map((m) => m.blob), parts.target.blob);
+  }
+
+  /** The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
+  toEntryWithMask(): { entry: Buffer; mask: Buffer } {
+    const parts = this.#parts();
+    const entry = assembleEntry(this.family, parts.header, parts.matches.map((m) => m.blob), parts.target.blob);
+    const mask = deleteMask(
+      this.family,
+      parts.matches.map((m) => ({ size: m.blob.length, userspacesize: m.userspacesize })),
+      { size: parts.target.blob.length, userspacesize: parts.target.userspacesize },
+    );
+    return { entry, mask };
+  }
+
+  /** Whether the kernel would take the two rules as the same for a delete; counters are ignored. */
+  equals(other: Rule): boolean {
+    if (!(other instanceof Rule) || other.family !== this.family) return false;
+    const a = this.toEntryWithMask();
+    const b = other.toEntry();
+    if (a.entry.length !== b.length) return false;
+    const l = entryLayout(this.family);
+    for (let i = 0; i < a.entry.length; i++) {
+      if (i >= l.counters && i < l.counters + 16) continue;
+      if ((a.entry[i]! & a.mask[i]!) !== (b[i]! & a.mask[i]!)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The rule spec exactly as `iptables-legacy-save` prints it after `-A CHAIN `, e.g.
+   * `-s 10.0.0.1/32 -p tcp -m tcp --dport 80 -j ACCEPT`.
+   */
+  toString(): string {
+    const header = this.headerBuffer();
+    const masks = interfaceMasks(this.family, header);
+    let text = saveAddress(this.family, 's', this.#src) + saveAddress(this.family, 'd', this.#dst);
+    text += saveInterface('i', this.#in.name, masks.in, this.#in.invert);
+    text += saveInterface('o', this.#out.name, masks.out, this.#out.invert);
+    if (this.#proto.number !== 0) {
+      text += `${this.#proto.invert ? ' !' : ''} -p ${protocolSaveName(this.#proto.number)}`;
+    }
+    if (this.#fragment !== 0) text += `${this.#fragment === -1 ? ' !' : ''} -f`;
+    for (const m of this.#matches) text += ` -m ${m.name}${m.saveText()}`;
+    const target = this.#target;
+    if (target) {
+      if (target.standardTarget === null) text += ` -j ${target.name}${target.saveText()}`;
+      else if (target.standardTarget !== '') text += ` -${target.goto ? 'g' : 'j'} ${target.standardTarget}`;
+    }
+    return text.trimStart();
+  }
+}
+
+/**
+ * An IPv6 rule. As Rule, without the fragment flag (use the `frag` match).
+ *
+ * Equivalent to the rule spec of `ip6tables -A CHAIN [rule spec]`.
+ */
+export class Rule6 extends Rule {
+  static override readonly family: Family = 6;
+
+  override get fragment(): boolean {
+    return false;
+  }
+
+  override set fragment(_value: boolean) {
+    throw new TypeError('IPv6 rules have no fragment flag; use the `frag` match');
+  }
+
+  override get fragmentInverted(): boolean {
+    return false;
+  }
+
+  override set fragmentInverted(_value: boolean) {
+    throw new TypeError('IPv6 rules have no fragment flag; use the `frag` match');
+  }
+}

@@ -1,0 +1,332 @@
+import { TableHandle, type RawChain } from '../xtables/libiptc.js';
+import { IPTCError } from '../xtables/errors.js';
+import { isTargetExtension, loadKernelModule, type Family } from '../xtables/shim.js';
+import { instantiatedTables, warnIfNftBackend } from './backend.js';
+import { Chain } from './chain.js';
+import { checkChainName } from './names.js';
+import { Policy } from './policy.js';
+import { Rule, Rule6, type Counters } from './rule.js';
+
+const BUILTIN_CHAINS: Record<string, readonly string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+const ENOENT = 2;
+const EAGAIN = 11;
+const COMMIT_RETRIES = 5;
+
+export interface TableOptions {
+  /** Commit every change at once (default true); false collects changes until commit(). */
+  autocommit?: boolean;
+}
+
+export interface SaveOptions {
+  /** Print packet and byte counters (`iptables-save -c`). */
+  counters?: boolean;
+}
+
+function chainName(chain: string | Chain): string {
+  return chain instanceof Chain ? chain.name : chain;
+}
+
+/**
+ * One IPv4 netfilter table (filter, nat, mangle, raw, security), through libip4tc.
+ *
+ * Each instance has its own view of the kernel table. With `autocommit` (the default) every change is
+ * its own transaction: it is made on a fresh copy of the kernel table and committed before the call
+ * returns. Without it, changes collect in a private copy until `commit()` replaces the kernel table with
+ * it in one atomic step. Everything read from a table is a plain snapshot that stays valid afterwards.
+ *
+ * Equivalent to: `iptables -t TABLE ...`
+ */
+export class Table {
+  static readonly FILTER = 'filter';
+  static readonly NAT = 'nat';
+  static readonly MANGLE = 'mangle';
+  static readonly RAW = 'raw';
+  static readonly SECURITY = 'security';
+  static readonly ALL: readonly string[] = ['filter', 'nat', 'mangle', 'raw', 'security'];
+  static readonly family: Family = 4;
+
+  readonly name: string;
+  #autocommit: boolean;
+  /** The private copy holding uncommitted changes (autocommit off). */
+  #pending: TableHandle | null = null;
+  #snapshot: RawChain[] | null = null;
+  #closed = false;
+
+  constructor(name: string, options: TableOptions = {}) {
+    if (typeof name !== 'string' || name === '' || name.length >= 32 || /[^a-z0-9_-]/i.test(name)) {
+      throw new TypeError(`invalid table name \`${String(name)}'`);
+    }
+    const autocommit = options.autocommit ?? true;
+    if (typeof autocommit !== 'boolean') throw new TypeError('autocommit must be a boolean');
+    this.name = name;
+    this.#autocommit = autocommit;
+    warnIfNftBackend();
+    this.#snapshot = this.#readKernel();
+  }
+
+  get family(): Family {
+    return (this.constructor as typeof Table).family;
+  }
+
+  /** The rule class of this table's family (Rule or Rule6). */
+  get ruleClass(): typeof Rule {
+    return this.family === 6 ? Rule6 : Rule;
+  }
+
+  /** Whether each change commits at once. Turning it on commits changes still pending. */
+  get autocommit(): boolean {
+    return this.#autocommit;
+  }
+
+  set autocommit(value: boolean) {
+    if (typeof value !== 'boolean') throw new TypeError('autocommit must be a boolean');
+    if (value && this.#pending) this.commit();
+    this.#autocommit = value;
+  }
+
+  #open(): TableHandle {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    try {
+      return TableHandle.open(this.family, this.name);
+    } catch (e) {
+      // iptables loads ip_tables / ip6_tables itself when the kernel lacks it; so do we, once.
+      if (e instanceof IPTCError && loadKernelModule(this.family)) return TableHandle.open(this.family, this.name);
+      throw e;
+    }
+  }
+
+  /** Reads the kernel table without instantiating a table that does not exist yet. */
+  #readKernel(): RawChain[] {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    const builtins = BUILTIN_CHAINS[this.name];
+    if (builtins && !instantiatedTables(this.family).includes(this.name)) {
+      return builtins.map((name) => ({
+        name,
+        builtin: true,
+        policy: { name: 'ACCEPT', packets: 0n, bytes: 0n },
+        rules: [],
+      }));
+    }
+    const handle = this.#open();
+    try {
+      return handle.read();
+    } finally {
+      handle.free();
+    }
+  }
+
+  #chains(): RawChain[] {
+    if (this.#snapshot) return this.#snapshot;
+    this.#snapshot = this.#pending ? this.#pending.read() : this.#readKernel();
+    return this.#snapshot;
+  }
+
+  /** @internal The snapshot of one chain; throws IPTCError if there is no such chain. */
+  rawChain(name: string): RawChain {
+    const chain = this.#chains().find((c) => c.name === name);
+    if (!chain) throw new IPTCError(`chain \`${name}' does not exist in table \`${this.name}'`, ENOENT);
+    return chain;
+  }
+
+  /**
+   * @internal Runs a change. With autocommit, on a fresh copy of the kernel table, committed at once and
+   * retried on a fresh copy if another process committed in between (EAGAIN); otherwise on the pending copy.
+   */
+  edit<T>(change: (handle: TableHandle) => T): T {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    if (!this.#autocommit) {
+      this.#pending ??= this.#open();
+      this.#snapshot = null;
+      return change(this.#pending);
+    }
+    for (let attempt = 1; ; attempt++) {
+      const handle = this.#open();
+      try {
+        const result = change(handle);
+        handle.commit();
+        return result;
+      } catch (e) {
+        if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
+      } finally {
+        handle.free();
+        this.#snapshot = null;
+      }
+    }
+  }
+
+  /**
+   * Applies the pending changes in one atomic replace of the kernel table. A failed commit throws and
+   * drops the pending changes; the kernel table stays as it was.
+   */
+  commit(): void {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = null;
+    this.#snapshot = null;
+    try {
+      pending.commit();
+    } finally {
+      pending.free();
+    }
+  }
+
+  /** Drops uncommitted changes and re-reads the kernel table. */
+  refresh(): void {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    this.#pending?.free();
+    this.#pending = null;
+    this.#snapshot = this.#readKernel();
+  }
+
+  /** Releases the table's resources; uncommitted changes are dropped. */
+  close(): void {
+    this.#pending?.free();
+    this.#pending = null;
+    this.#snapshot = null;
+    this.#closed = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Every chain: built-in ones in hook order, then user chains, as iptables lists them. */
+  get chains(): Chain[] {
+    return this.#chains().map((c) => new Chain(this, c.name));
+  }
+
+  /** The chain called `name`; throws IPTCError if there is none. */
+  chain(name: string): Chain {
+    return new Chain(this, this.rawChain(name).name);
+  }
+
+  isChain(chain: string | Chain): boolean {
+    const name = chainName(chain);
+    return this.#chains().some((c) => c.name === name);
+  }
+
+  builtinChain(chain: string | Chain): boolean {
+    const name = chainName(chain);
+    return this.#chains().some((c) => c.name === name && c.builtin);
+  }
+
+  /**
+   * Creates a user chain.
+   *
+   * Equivalent to: `iptables -t TABLE -N NAME`
+   */
+  createChain(name: string): Chain {
+    checkChainName(name);
+    if (isTargetExtension(this.family, name)) throw new IPTCError(`chain name may not clash with target name`, 22);
+    this.edit((h) => h.createChain(name));
+    return new Chain(this, name);
+  }
+
+  /**
+   * Deletes an empty, unreferenced user chain.
+   *
+   * Equivalent to: `iptables -t TABLE -X NAME`
+   */
+  deleteChain(chain: string | Chain): void {
+    const name = chainName(chain);
+    this.edit((h) => h.deleteChain(name));
+  }
+
+  /**
+   * Renames a user chain; rules jumping to it follow.
+   *
+   * Equivalent to: `iptables -t TABLE -E OLD NEW`
+   */
+  renameChain(oldName: string | Chain, newName: string): void {
+    const from = chainName(oldName);
+    checkChainName(newName);
+    this.edit((h) => h.renameChain(from, newName));
+  }
+
+  /**
+   * Flushes every chain and deletes every user chain, in one transaction (so chains that jump to each
+   * other go too). Policies stay.
+   *
+   * Equivalent to: `iptables -t TABLE -F && iptables -t TABLE -X`
+   */
+  flush(): void {
+    this.edit((h) => {
+      const names = h.chainNames();
+      for (const name of names) h.flushEntries(name);
+      for (const name of names) if (!h.isBuiltin(name)) h.deleteChain(name);
+    });
+  }
+
+  /**
+   * Zeroes the packet and byte counters of one chain (its rules and policy), or of every chain.
+   *
+   * Equivalent to: `iptables -t TABLE -Z [CHAIN]`
+   */
+  zeroEntries(chain?: string | Chain): void {
+    const name = chain === undefined ? undefined : chainName(chain);
+    this.edit((h) => {
+      for (const c of name === undefined ? h.chainNames() : [name]) h.zeroEntries(c);
+    });
+  }
+
+  /**
+   * The table as `iptables-legacy-save -t TABLE [-c]` prints it, without its `#` comment lines.
+   */
+  save(options: SaveOptions = {}): string {
+    const counters = options.counters === true;
+    const lines = [`*${this.name}`];
+    const chains = this.#chains();
+    for (const c of chains) {
+      const policy = c.policy ? c.policy.name : '-';
+      const cnt = c.policy && counters ? `[${c.policy.packets}:${c.policy.bytes}]` : '[0:0]';
+      lines.push(`:${c.name} ${policy} ${cnt}`);
+    }
+    const RuleClass = this.ruleClass;
+    for (const c of chains) {
+      for (const raw of c.rules) {
+        const rule = RuleClass.fromEntry(raw);
+        const prefix = counters ? `[${rule.counters.packets}:${rule.counters.bytes}] ` : '';
+        const spec = rule.toString();
+        lines.push(`${prefix}-A ${c.name}${spec === '' ? '' : ` ${spec}`}`);
+      }
+    }
+    lines.push('COMMIT', '');
+    return lines.join('\n');
+  }
+
+  /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */
+  static checkJump(handle: TableHandle, rule: Rule): void {
+    const label = rule.target?.standardTarget;
+    if (!label || ['ACCEPT', 'DROP', 'QUEUE', 'RETURN'].includes(label)) return;
+    if (!handle.isChain(label)) {
+      throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);
+    }
+  }
+
+  /** @internal The policy of a built-in chain from the snapshot. */
+  policyOf(name: string): { policy: Policy; counters: Counters } | null {
+    const raw = this.rawChain(name);
+    if (!raw.policy) return null;
+    return {
+      policy: new Policy(raw.policy.name),
+      counters: { packets: raw.policy.packets, bytes: raw.policy.bytes },
+    };
+  }
+}
+
+/**
+ * One IPv6 netfilter table, through libip6tc. As Table.
+ *
+ * Equivalent to: `ip6tables -t TABLE ...`
+ */
+export class Table6 extends Table {
+  static override readonly family: Family = 6;
+}

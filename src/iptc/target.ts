@@ -1,0 +1,108 @@
+import { extensionUserspacesize, isTargetExtension, type ExtensionKind } from '../xtables/shim.js';
+import { extensionRevision, standardTarget, STANDARD_TARGET_USERSPACESIZE } from '../xtables/entry.js';
+import { XTablesError } from '../xtables/errors.js';
+import { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
+import type { ParameterValue } from './parameters.js';
+import { checkChainName } from './names.js';
+
+const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN', '']);
+
+export interface TargetOptions {
+  /** `-g` instead of `-j`: continue in the chain and do not come back. Only for chain targets. */
+  goto?: boolean;
+  revision?: number;
+  /** internal: a target extension read back from the kernel */
+  kernelBlob?: Buffer;
+  /** internal: a verdict, jump or fall-through read back from the kernel */
+  kernelLabel?: boolean;
+}
+
+/**
+ * What a rule does with a packet: a verdict (`ACCEPT`, `DROP`, `QUEUE`, `RETURN`), a jump or goto to a
+ * user chain, nothing (`''`, fall through), or a target extension with parameters (`DNAT`, `LOG`, ...).
+ *
+ * Equivalent to: `iptables ... -j DNAT --to-destination 10.0.0.1:80`
+ */
+export class Target extends Extension {
+  protected readonly kind: ExtensionKind = 'target';
+  /** The label of a verdict, chain jump or fall-through; null for a target extension. */
+  readonly #standard: string | null;
+  #goto: boolean;
+
+  constructor(rule: ExtensionOwner, name: string, revisionOrOptions?: number | TargetOptions) {
+    const opts: TargetOptions =
+      typeof revisionOrOptions === 'number' ? { revision: revisionOrOptions } : (revisionOrOptions ?? {});
+    super(rule, name, opts.revision, opts.kernelBlob);
+    if (opts.kernelBlob) {
+      this.#standard = null;
+    } else if (opts.kernelLabel || VERDICTS.has(name)) {
+      this.#standard = name;
+    } else if (isTargetExtension(rule.family, name)) {
+      this.#standard = null;
+      this.build([], false);
+    } else {
+      checkChainName(name);
+      this.#standard = name;
+    }
+    if (opts.goto && !opts.kernelLabel && (this.#standard === null || VERDICTS.has(this.#standard))) {
+      throw new TypeError(`goto needs a user chain as target, not \`${name}'`);
+    }
+    this.#goto = opts.goto === true;
+  }
+
+  /** For a verdict, chain jump or fall-through: its label; for a target extension: null. */
+  get standardTarget(): string | null {
+    return this.#standard;
+  }
+
+  /** Whether the rule continues in the target chain with `-g` (goto) rather than `-j` (jump). */
+  get goto(): boolean {
+    return this.#goto;
+  }
+
+  set goto(value: boolean) {
+    if (typeof value !== 'boolean') throw new TypeError('goto must be a boolean');
+    if (value && (this.#standard === null || VERDICTS.has(this.#standard))) {
+      throw new TypeError(`goto needs a user chain as target, not \`${this.name}'`);
+    }
+    this.#goto = value;
+  }
+
+  override get name(): string {
+    return this.#standard ?? super.name;
+  }
+
+  override get revision(): number {
+    return this.#standard === null ? super.revision : 0;
+  }
+
+  override set(name: string, value: ParameterValue | null | undefined): this {
+    if (this.#standard !== null) {
+      throw new XTablesError(this.name, `${this.name || 'standard'}: a standard target takes no parameter (--${name})`);
+    }
+    return super.set(name, value);
+  }
+
+  override finalBlob(): BuiltBlob {
+    if (this.#standard !== null) {
+      return { blob: standardTarget(this.#standard), userspacesize: STANDARD_TARGET_USERSPACESIZE };
+    }
+    return super.finalBlob();
+  }
+
+  override saveText(): string {
+    return this.#standard === null ? super.saveText() : '';
+  }
+
+  override equals(other: Extension): boolean {
+    if (!(other instanceof Target)) return false;
+    if (this.#standard !== null || other.#standard !== null) {
+      return this.#standard === other.#standard && this.#goto === other.#goto;
+    }
+    return super.equals(other);
+  }
+
+  protected kernelUserspacesize(blob: Buffer): number {
+    return extensionUserspacesize('target', this.family, this.storedName(blob), extensionRevision(blob));
+  }
+}

@@ -1,0 +1,208 @@
+// The byte layout of ipt_entry / ip6t_entry (linux/netfilter_ipv4/ip_tables.h, netfilter_ipv6/ip6_tables.h)
+// and of the standard target: the only place that knows them.
+import type { Family } from './shim.js';
+
+export interface EntryLayout {
+  /** sizeof(ipt_entry) / sizeof(ip6t_entry): where the first match starts. */
+  header: number;
+  /** sizeof(ipt_ip) / sizeof(ip6t_ip6): the part extensions' save() reads. */
+  ip: number;
+  addrLen: 4 | 16;
+  src: number;
+  dst: number;
+  smsk: number;
+  dmsk: number;
+  iniface: number;
+  outiface: number;
+  inifaceMask: number;
+  outifaceMask: number;
+  proto: number;
+  flags: number;
+  invflags: number;
+  targetOffset: number;
+  nextOffset: number;
+  counters: number;
+  /** IPT_F_GOTO / IP6T_F_GOTO. */
+  gotoFlag: number;
+  /** IPT_F_FRAG; IPv6 has no fragment flag. */
+  fragFlag: number;
+  /** IP6T_F_PROTO: ip6tables sets it whenever a protocol is given. */
+  protoFlag: number;
+}
+
+const LAYOUTS: Record<Family, EntryLayout> = {
+  4: {
+    header: 112, ip: 84, addrLen: 4, src: 0, dst: 4, smsk: 8, dmsk: 12, iniface: 16, outiface: 32,
+    inifaceMask: 48, outifaceMask: 64, proto: 80, flags: 82, invflags: 83, targetOffset: 88, nextOffset: 90,
+    counters: 96, gotoFlag: 0x02, fragFlag: 0x01, protoFlag: 0,
+  },
+  6: {
+    header: 168, ip: 136, addrLen: 16, src: 0, dst: 16, smsk: 32, dmsk: 48, iniface: 64, outiface: 80,
+    inifaceMask: 96, outifaceMask: 112, proto: 128, flags: 131, invflags: 132, targetOffset: 140,
+    nextOffset: 142, counters: 152, gotoFlag: 0x04, fragFlag: 0, protoFlag: 0x01,
+  },
+};
+
+export function entryLayout(family: Family): EntryLayout {
+  return LAYOUTS[family];
+}
+
+/** Inversion bits of ipt_ip.invflags (the same values in ip6t_ip6). */
+export const INV = { VIA_IN: 0x01, VIA_OUT: 0x02, SRCIP: 0x08, DSTIP: 0x10, FRAG: 0x20, PROTO: 0x40 } as const;
+
+export const IFNAMSIZ = 16;
+/** XT_EXTENSION_MAXNAMELEN: match, target and user chain names are shorter than this. */
+export const EXTENSION_MAXNAMELEN = 29;
+/** XT_ALIGN(sizeof(struct xt_entry_match)) = XT_ALIGN(sizeof(struct xt_entry_target)). */
+export const EXTENSION_HEADER = 32;
+const STANDARD_TARGET_SIZE = 40;
+
+/** The fields of the entry header that a rule sets. */
+export interface EntryHeader {
+  src: Buffer;
+  smsk: Buffer;
+  dst: Buffer;
+  dmsk: Buffer;
+  iniface: string;
+  outiface: string;
+  proto: number;
+  flags: number;
+  invflags: number;
+  packets: bigint;
+  bytes: bigint;
+}
+
+/** The interface mask xtables_parse_interface makes: `eth+` matches the prefix, `eth0` the whole name. */
+export function interfaceMask(name: string): Buffer {
+  const mask = Buffer.alloc(IFNAMSIZ);
+  if (name.length === 0) return mask;
+  mask.fill(0xff, 0, name.endsWith('+') ? name.length - 1 : name.length + 1);
+  return mask;
+}
+
+export function encodeHeader(family: Family, h: EntryHeader): Buffer {
+  const l = LAYOUTS[family];
+  const buf = Buffer.alloc(l.header);
+  h.src.copy(buf, l.src);
+  h.dst.copy(buf, l.dst);
+  h.smsk.copy(buf, l.smsk);
+  h.dmsk.copy(buf, l.dmsk);
+  buf.write(h.iniface, l.iniface, IFNAMSIZ - 1, 'latin1');
+  buf.write(h.outiface, l.outiface, IFNAMSIZ - 1, 'latin1');
+  interfaceMask(h.iniface).copy(buf, l.inifaceMask);
+  interfaceMask(h.outiface).copy(buf, l.outifaceMask);
+  buf.writeUInt16LE(h.proto, l.proto);
+  buf[l.flags] = h.flags | (h.proto !== 0 ? l.protoFlag : 0);
+  buf[l.invflags] = h.invflags;
+  buf.writeUInt16LE(l.header, l.targetOffset);
+  buf.writeUInt16LE(l.header, l.nextOffset);
+  buf.writeBigUInt64LE(h.packets, l.counters);
+  buf.writeBigUInt64LE(h.bytes, l.counters + 8);
+  return buf;
+}
+
+function cString(buf: Buffer, offset: number, max: number): string {
+  const end = buf.indexOf(0, offset);
+  return buf.toString('latin1', offset, end < 0 || end > offset + max ? offset + max : end);
+}
+
+export function decodeHeader(family: Family, entry: Buffer): EntryHeader {
+  const l = LAYOUTS[family];
+  const slice = (at: number) => Buffer.from(entry.subarray(at, at + l.addrLen));
+  return {
+    src: slice(l.src),
+    dst: slice(l.dst),
+    smsk: slice(l.smsk),
+    dmsk: slice(l.dmsk),
+    iniface: cString(entry, l.iniface, IFNAMSIZ),
+    outiface: cString(entry, l.outiface, IFNAMSIZ),
+    proto: entry.readUInt16LE(l.proto),
+    flags: entry[l.flags]! & ~l.protoFlag,
+    invflags: entry[l.invflags]!,
+    packets: entry.readBigUInt64LE(l.counters),
+    bytes: entry.readBigUInt64LE(l.counters + 8),
+  };
+}
+
+/** The interface masks as stored, for printing them the way iptables-save does. */
+export function interfaceMasks(family: Family, entry: Buffer): { in: Buffer; out: Buffer } {
+  const l = LAYOUTS[family];
+  return {
+    in: entry.subarray(l.inifaceMask, l.inifaceMask + IFNAMSIZ),
+    out: entry.subarray(l.outifaceMask, l.outifaceMask + IFNAMSIZ),
+  };
+}
+
+/** Joins a header, match blobs and a target blob into one entry, setting its offsets. */
+export function assembleEntry(family: Family, header: Buffer, matches: readonly Buffer[], target: Buffer): Buffer {
+  const l = LAYOUTS[family];
+  const entry = Buffer.concat([header, ...matches, target]);
+  const targetOffset = entry.length - target.length;
+  entry.writeUInt16LE(targetOffset, l.targetOffset);
+  entry.writeUInt16LE(entry.length, l.nextOffset);
+  return entry;
+}
+
+/** The parts of an entry: its header, each match blob and the target blob (copies). */
+export function splitEntry(family: Family, entry: Buffer): { header: Buffer; matches: Buffer[]; target: Buffer } {
+  const l = LAYOUTS[family];
+  const targetOffset = entry.readUInt16LE(l.targetOffset);
+  const nextOffset = entry.readUInt16LE(l.nextOffset);
+  const matches: Buffer[] = [];
+  for (let at = l.header; at < targetOffset; ) {
+    const size = entry.readUInt16LE(at);
+    if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
+    matches.push(Buffer.from(entry.subarray(at, at + size)));
+    at += size;
+  }
+  return {
+    header: Buffer.from(entry.subarray(0, l.header)),
+    matches,
+    target: Buffer.from(entry.subarray(targetOffset, nextOffset)),
+  };
+}
+
+/** The name stored in an xt_entry_match / xt_entry_target header. */
+export function extensionName(blob: Buffer): string {
+  return cString(blob, 2, EXTENSION_MAXNAMELEN);
+}
+
+export function extensionRevision(blob: Buffer): number {
+  return blob[31]!;
+}
+
+/**
+ * A standard target carrying a label: a verdict (ACCEPT, DROP, QUEUE, RETURN), a chain to jump to, or ''
+ * (fall through). libiptc turns the label into a verdict or a jump when the entry is added.
+ */
+export function standardTarget(label: string): Buffer {
+  const blob = Buffer.alloc(STANDARD_TARGET_SIZE);
+  blob.writeUInt16LE(STANDARD_TARGET_SIZE, 0);
+  blob.write(label, 2, EXTENSION_MAXNAMELEN - 1, 'latin1');
+  return blob;
+}
+
+/** Whether a target blob read back from libiptc is a standard one (verdict, jump or fall-through). */
+export function isStandardTargetBlob(blob: Buffer): boolean {
+  return blob[2] === 0;
+}
+
+/**
+ * The mask iptables' make_delete_mask builds: compare the whole header, the first
+ * EXTENSION_HEADER + userspacesize bytes of each match and of the target.
+ */
+export function deleteMask(family: Family, matches: readonly { size: number; userspacesize: number }[],
+  target: { size: number; userspacesize: number }): Buffer {
+  const l = LAYOUTS[family];
+  const total = l.header + matches.reduce((n, m) => n + m.size, 0) + target.size;
+  const mask = Buffer.alloc(total);
+  mask.fill(0xff, 0, l.header);
+  let at = l.header;
+  for (const part of [...matches, target]) {
+    mask.fill(0xff, at, at + Math.min(part.size, EXTENSION_HEADER + part.userspacesize));
+    at += part.size;
+  }
+  return mask;
+}
+
+export const STANDARD_TARGET_USERSPACESIZE = 8;

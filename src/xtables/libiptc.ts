@@ -1,0 +1,258 @@
+// koffi bindings to libip4tc / libip6tc: one handle per table view, every failure an IPTCError.
+import koffi from 'koffi';
+import { IPTCError } from './errors.js';
+import { systemLibrary } from './library.js';
+import type { Family } from './shim.js';
+import { entryLayout } from './entry.js';
+
+type Ptr = bigint;
+
+interface IptcFunctions {
+  init(table: string): Ptr | null;
+  free(h: Ptr): void;
+  isChain(chain: string, h: Ptr): number;
+  firstChain(h: Ptr): string | null;
+  nextChain(h: Ptr): string | null;
+  firstRule(chain: string, h: Ptr): Ptr | null;
+  nextRule(prev: Ptr, h: Ptr): Ptr | null;
+  getTarget(e: Ptr, h: Ptr): string | null;
+  builtin(chain: string, h: Ptr): number;
+  getPolicy(chain: string, counters: Record<string, never>, h: Ptr): string | null;
+  insertEntry(chain: string, e: Buffer, rulenum: number, h: Ptr): number;
+  replaceEntry(chain: string, e: Buffer, rulenum: number, h: Ptr): number;
+  appendEntry(chain: string, e: Buffer, h: Ptr): number;
+  checkEntry(chain: string, e: Buffer, mask: Buffer, h: Ptr): number;
+  deleteEntry(chain: string, e: Buffer, mask: Buffer, h: Ptr): number;
+  deleteNumEntry(chain: string, rulenum: number, h: Ptr): number;
+  flushEntries(chain: string, h: Ptr): number;
+  zeroEntries(chain: string, h: Ptr): number;
+  createChain(chain: string, h: Ptr): number;
+  deleteChain(chain: string, h: Ptr): number;
+  renameChain(oldName: string, newName: string, h: Ptr): number;
+  setPolicy(chain: string, policy: string, counters: Buffer | null, h: Ptr): number;
+  getReferences(refs: Uint32Array, chain: string, h: Ptr): number;
+  commit(h: Ptr): number;
+  strerror(err: number): string;
+}
+
+const bindings = new Map<Family, IptcFunctions>();
+let memcpy: ((dst: Buffer, src: Ptr, n: number) => void) | undefined;
+
+koffi.struct('iptc_xt_counters', { pcnt: 'uint64_t', bcnt: 'uint64_t' });
+
+function bind(family: Family): IptcFunctions {
+  const cached = bindings.get(family);
+  if (cached) return cached;
+  const lib = systemLibrary(family === 6 ? 'ip6tc' : 'ip4tc');
+  const p = family === 6 ? 'ip6tc' : 'iptc';
+  const f = (decl: string) => lib.func(decl.replace('$', p));
+  const fns: IptcFunctions = {
+    init: f('void *$_init(const char *table)'),
+    free: f('void $_free(void *h)'),
+    isChain: f('int $_is_chain(const char *chain, void *h)'),
+    firstChain: f('const char *$_first_chain(void *h)'),
+    nextChain: f('const char *$_next_chain(void *h)'),
+    firstRule: f('const void *$_first_rule(const char *chain, void *h)'),
+    nextRule: f('const void *$_next_rule(const void *prev, void *h)'),
+    getTarget: f('const char *$_get_target(const void *e, void *h)'),
+    builtin: f('int $_builtin(const char *chain, void *h)'),
+    getPolicy: f('const char *$_get_policy(const char *chain, _Out_ iptc_xt_counters *counters, void *h)'),
+    insertEntry: f('int $_insert_entry(const char *chain, const void *e, unsigned int rulenum, void *h)'),
+    replaceEntry: f('int $_replace_entry(const char *chain, const void *e, unsigned int rulenum, void *h)'),
+    appendEntry: f('int $_append_entry(const char *chain, const void *e, void *h)'),
+    checkEntry: f('int $_check_entry(const char *chain, const void *e, const void *mask, void *h)'),
+    deleteEntry: f('int $_delete_entry(const char *chain, const void *e, const void *mask, void *h)'),
+    deleteNumEntry: f('int $_delete_num_entry(const char *chain, unsigned int rulenum, void *h)'),
+    flushEntries: f('int $_flush_entries(const char *chain, void *h)'),
+    zeroEntries: f('int $_zero_entries(const char *chain, void *h)'),
+    createChain: f('int $_create_chain(const char *chain, void *h)'),
+    deleteChain: f('int $_delete_chain(const char *chain, void *h)'),
+    renameChain: f('int $_rename_chain(const char *oldname, const char *newname, void *h)'),
+    setPolicy: f('int $_set_policy(const char *chain, const char *policy, const void *counters, void *h)'),
+    getReferences: f('int $_get_references(unsigned int *ref, const char *chain, void *h)'),
+    commit: f('int $_commit(void *h)'),
+    strerror: f('const char *$_strerror(int err)'),
+  } as unknown as IptcFunctions;
+  bindings.set(family, fns);
+  memcpy ??= koffi.load('libc.so.6').func('void *memcpy(void *dst, const void *src, size_t n)') as unknown as typeof memcpy;
+  return fns;
+}
+
+/** One rule as libiptc holds it, copied into JS memory. */
+export interface RawRule {
+  /** The whole ipt_entry / ip6t_entry: header, matches, target. */
+  entry: Buffer;
+  /** What libiptc calls the target: a verdict, a chain name, or a target extension name. */
+  label: string;
+}
+
+export interface RawChain {
+  name: string;
+  builtin: boolean;
+  /** Policy and its counters, for built-in chains. */
+  policy: { name: string; packets: bigint; bytes: bigint } | null;
+  rules: RawRule[];
+}
+
+/**
+ * A libiptc handle: a private, editable copy of one kernel table. Changes reach the kernel only at
+ * commit(). The handle owns a raw socket and C memory: free() it when done.
+ */
+export class TableHandle {
+  readonly family: Family;
+  readonly table: string;
+  #h: Ptr | null;
+  readonly #fns: IptcFunctions;
+
+  private constructor(family: Family, table: string, h: Ptr, fns: IptcFunctions) {
+    this.family = family;
+    this.table = table;
+    this.#h = h;
+    this.#fns = fns;
+  }
+
+  /** `iptc_init`: reads the kernel table (instantiating it in the kernel if it was not yet). */
+  static open(family: Family, table: string): TableHandle {
+    const fns = bind(family);
+    const h = fns.init(table);
+    if (!h) throw iptcError(fns, `cannot open table \`${table}'`);
+    return new TableHandle(family, table, h, fns);
+  }
+
+  get closed(): boolean {
+    return this.#h === null;
+  }
+
+  #handle(): Ptr {
+    if (this.#h === null) throw new IPTCError(`the handle of table \`${this.table}' is closed`);
+    return this.#h;
+  }
+
+  #check(ok: number, what: string): void {
+    if (!ok) throw iptcError(this.#fns, what);
+  }
+
+  free(): void {
+    if (this.#h !== null) this.#fns.free(this.#h);
+    this.#h = null;
+  }
+
+  isChain(chain: string): boolean {
+    return this.#fns.isChain(chain, this.#handle()) !== 0;
+  }
+
+  isBuiltin(chain: string): boolean {
+    return this.#fns.builtin(chain, this.#handle()) !== 0;
+  }
+
+  chainNames(): string[] {
+    const h = this.#handle();
+    const names: string[] = [];
+    for (let c = this.#fns.firstChain(h); c !== null; c = this.#fns.nextChain(h)) names.push(c);
+    return names;
+  }
+
+  /** Copies every chain, policy and rule out of the handle in one pass. */
+  read(): RawChain[] {
+    const h = this.#handle();
+    const fns = this.#fns;
+    const layout = entryLayout(this.family);
+    const chains: RawChain[] = [];
+    for (const name of this.chainNames()) {
+      const builtin = fns.builtin(name, h) !== 0;
+      let policy: RawChain['policy'] = null;
+      if (builtin) {
+        const counters = {} as Record<string, never>;
+        const pol = fns.getPolicy(name, counters, h);
+        const c = counters as unknown as { pcnt: bigint | number; bcnt: bigint | number };
+        if (pol !== null) policy = { name: pol, packets: BigInt(c.pcnt), bytes: BigInt(c.bcnt) };
+      }
+      const rules: RawRule[] = [];
+      for (let e = fns.firstRule(name, h); e; e = fns.nextRule(e, h)) {
+        const size = koffi.decode(e, layout.nextOffset, 'uint16_t') as number;
+        const entry = Buffer.allocUnsafe(size);
+        memcpy!(entry, e, size);
+        rules.push({ entry, label: fns.getTarget(e, h) ?? '' });
+      }
+      chains.push({ name, builtin, policy, rules });
+    }
+    return chains;
+  }
+
+  appendEntry(chain: string, entry: Buffer): void {
+    this.#check(this.#fns.appendEntry(chain, entry, this.#handle()), `cannot append to chain \`${chain}'`);
+  }
+
+  /** 0-based position, as libiptc takes it. */
+  insertEntry(chain: string, entry: Buffer, position: number): void {
+    this.#check(this.#fns.insertEntry(chain, entry, position, this.#handle()), `cannot insert into chain \`${chain}'`);
+  }
+
+  replaceEntry(chain: string, entry: Buffer, position: number): void {
+    this.#check(this.#fns.replaceEntry(chain, entry, position, this.#handle()), `cannot replace in chain \`${chain}'`);
+  }
+
+  deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
+    this.#check(this.#fns.deleteEntry(chain, entry, mask, this.#handle()), `cannot delete from chain \`${chain}'`);
+  }
+
+  checkEntry(chain: string, entry: Buffer, mask: Buffer): boolean {
+    return this.#fns.checkEntry(chain, entry, mask, this.#handle()) !== 0;
+  }
+
+  deleteNumEntry(chain: string, position: number): void {
+    this.#check(this.#fns.deleteNumEntry(chain, position, this.#handle()), `cannot delete from chain \`${chain}'`);
+  }
+
+  flushEntries(chain: string): void {
+    this.#check(this.#fns.flushEntries(chain, this.#handle()), `cannot flush chain \`${chain}'`);
+  }
+
+  zeroEntries(chain: string): void {
+    this.#check(this.#fns.zeroEntries(chain, this.#handle()), `cannot zero counters of chain \`${chain}'`);
+  }
+
+  createChain(chain: string): void {
+    this.#check(this.#fns.createChain(chain, this.#handle()), `cannot create chain \`${chain}'`);
+  }
+
+  deleteChain(chain: string): void {
+    this.#check(this.#fns.deleteChain(chain, this.#handle()), `cannot delete chain \`${chain}'`);
+  }
+
+  renameChain(oldName: string, newName: string): void {
+    this.#check(
+      this.#fns.renameChain(oldName, newName, this.#handle()),
+      `cannot rename chain \`${oldName}' to \`${newName}'`,
+    );
+  }
+
+  setPolicy(chain: string, policy: string, counters?: { packets: bigint; bytes: bigint }): void {
+    let buf: Buffer | null = null;
+    if (counters) {
+      buf = Buffer.alloc(16);
+      buf.writeBigUInt64LE(counters.packets, 0);
+      buf.writeBigUInt64LE(counters.bytes, 8);
+    }
+    this.#check(
+      this.#fns.setPolicy(chain, policy, buf, this.#handle()),
+      `cannot set policy of chain \`${chain}' to ${policy}`,
+    );
+  }
+
+  references(chain: string): number {
+    const refs = new Uint32Array(1);
+    this.#check(this.#fns.getReferences(refs, chain, this.#handle()), `cannot count references to \`${chain}'`);
+    return refs[0]!;
+  }
+
+  /** Replaces the kernel table with this handle's copy, atomically. The handle is stale afterwards. */
+  commit(): void {
+    this.#check(this.#fns.commit(this.#handle()), `cannot commit table \`${this.table}'`);
+  }
+}
+
+function iptcError(fns: IptcFunctions, what: string): IPTCError {
+  const errno = koffi.errno();
+  return new IPTCError(`${what}: ${fns.strerror(errno)}`, errno);
+}

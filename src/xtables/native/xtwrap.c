@@ -1,0 +1,586 @@
+/*
+ * xtwrap: the small C shim between iptc (koffi) and libxtables.
+ *
+ * Why C at all: libxtables reports a bad parameter through xt_params->exit_err, which must never return.
+ * Only a C frame can catch it (sigsetjmp here, siglongjmp from xtw_exit_err) without unwinding koffi or
+ * V8 frames. Extensions also print their saved parameters with printf(), which only C can redirect safely
+ * (swapping the C stdout for an open_memstream; fd 1 is never touched).
+ *
+ * Every exported function is "protected": it takes the jump point, runs libxtables, and returns -1 (or
+ * NULL) with xtw_errmsg() set when an extension called exit_err. All calls must come from one thread;
+ * nested protected calls are refused.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xtables.h>
+
+#define XTW_ABI 1
+
+/* Exported by libxtables.so.12 but not declared in xtables.h. */
+extern struct xtables_target *xtables_pending_targets;
+
+static sigjmp_buf jump_point;
+static bool protected_call;
+static char errmsg[2048];
+static int errstatus;
+
+/* What a failed call must release: the blob under construction and the redirected stdout. */
+static struct xtables_match *building_match;
+static struct xtables_target *building_target;
+static FILE *real_stdout;
+static FILE *capture;
+static char *capture_buf;
+static size_t capture_len;
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+xtw_exit_err(enum xtables_exittype status, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+	n = strlen(errmsg);
+	while (n > 0 && (errmsg[n - 1] == '\n' || errmsg[n - 1] == ' '))
+		errmsg[--n] = '\0';
+	errstatus = status;
+	if (!protected_call) {
+		fprintf(stderr, "iptc: libxtables reported an error outside a protected call: %s\n", errmsg);
+		abort();
+	}
+	siglongjmp(jump_point, 1);
+}
+
+static struct option no_options[] = { { NULL, 0, NULL, 0 } };
+
+static struct xtables_globals globals = {
+	.option_offset = 0,
+	.program_name = "iptables",
+	.program_version = "iptc",
+	.orig_opts = no_options,
+	.opts = no_options,
+	.exit_err = xtw_exit_err,
+	.compat_rev = xtables_compatible_revision,
+};
+
+static void fail(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+	errstatus = status;
+	siglongjmp(jump_point, 1);
+}
+
+static void release_build_state(void)
+{
+	if (building_match != NULL) {
+		free(building_match->m);
+		building_match->m = NULL;
+		building_match->mflags = 0;
+		free(building_match->udata);
+		building_match->udata = NULL;
+		building_match = NULL;
+	}
+	if (building_target != NULL) {
+		free(building_target->t);
+		building_target->t = NULL;
+		building_target->tflags = 0;
+		free(building_target->udata);
+		building_target->udata = NULL;
+		building_target = NULL;
+	}
+	if (capture != NULL) {
+		fflush(capture);
+		stdout = real_stdout;
+		fclose(capture);
+		capture = NULL;
+		free(capture_buf);
+		capture_buf = NULL;
+	}
+}
+
+/* The jump point must live in the frame of the exported function, hence macros. */
+#define PROTECT(failure)                                                          \
+	do {                                                                      \
+		if (protected_call) {                                             \
+			snprintf(errmsg, sizeof(errmsg), "nested libxtables call refused"); \
+			errstatus = OTHER_PROBLEM;                                \
+			return failure;                                           \
+		}                                                                 \
+		errmsg[0] = '\0';                                                 \
+		errstatus = 0;                                                    \
+		protected_call = true;                                            \
+		if (sigsetjmp(jump_point, 0) != 0) {                              \
+			release_build_state();                                    \
+			protected_call = false;                                   \
+			return failure;                                           \
+		}                                                                 \
+	} while (0)
+
+#define UNPROTECT() (protected_call = false)
+
+int xtw_abi(void) { return XTW_ABI; }
+const char *xtw_errmsg(void) { return errmsg; }
+int xtw_errstatus(void) { return errstatus; }
+
+int xtw_setup(void)
+{
+	int ret;
+
+	PROTECT(-1);
+	ret = xtables_init_all(&globals, NFPROTO_IPV4);
+	UNPROTECT();
+	if (ret < 0) {
+		snprintf(errmsg, sizeof(errmsg), "xtables_init_all failed");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Per-family targets. libxtables drops a plugin's targets of the other family when it first loads the
+ * plugin (xtables_register_target ignores them), and dlopen never re-runs the constructor. To give both
+ * families in one process, a copy of the plugin (a memfd, so a new inode) is loaded while the wanted
+ * family is current; its constructor then registers that family's targets.
+ */
+#define MAX_COPIES 64
+static struct {
+	char path[512];
+	int family;
+} copies[MAX_COPIES];
+static int ncopies;
+static int current_family = NFPROTO_IPV4;
+
+static void use_family(int family)
+{
+	if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6)
+		fail(PARAMETER_PROBLEM, "unsupported family %d", family);
+	xtables_set_nfproto(family);
+	current_family = family;
+}
+
+static bool copy_loaded(const char *path, int family)
+{
+	for (int i = 0; i < ncopies; i++)
+		if (copies[i].family == family && strcmp(copies[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+static void load_plugin_copy(const char *path)
+{
+	char fdpath[64];
+	char buf[65536];
+	ssize_t n;
+	int src, dst;
+
+	if (copy_loaded(path, current_family) || ncopies == MAX_COPIES || strlen(path) >= sizeof(copies[0].path))
+		return;
+	snprintf(copies[ncopies].path, sizeof(copies[0].path), "%s", path);
+	copies[ncopies++].family = current_family;
+
+	src = open(path, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return;
+	dst = memfd_create("xtables-plugin", MFD_CLOEXEC);
+	if (dst < 0) {
+		close(src);
+		return;
+	}
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		if (write(dst, buf, n) != n)
+			break;
+	close(src);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dst);
+	/* The handle is kept for the life of the process, as libxtables keeps its own plugins. */
+	dlopen(fdpath, RTLD_NOW);
+	close(dst);
+}
+
+/* Scans libxtables' lists directly: a failed xtables_find_target() would cache the name as "not a target". */
+static struct xtables_target *listed_target(const char *name, bool other_family)
+{
+	struct xtables_target *lists[2] = { xtables_targets, xtables_pending_targets };
+
+	for (int i = 0; i < 2; i++)
+		for (struct xtables_target *t = lists[i]; t != NULL; t = t->next) {
+			bool ours = t->family == current_family || t->family == NFPROTO_UNSPEC;
+			if (strcmp(t->name, name) == 0 && ours != other_family)
+				return t;
+		}
+	return NULL;
+}
+
+static bool family_plugin_exists(const char *dir, const char *name)
+{
+	char path[1024];
+	const char *prefix = current_family == NFPROTO_IPV6 ? "libip6t_" : "libipt_";
+
+	snprintf(path, sizeof(path), "%s/%s%s.so", dir, prefix, name);
+	return access(path, F_OK) == 0;
+}
+
+static struct xtables_target *lookup_target(const char *name, enum xtables_tryload tryload)
+{
+	struct xtables_target *other;
+	Dl_info info;
+
+	if (listed_target(name, false) == NULL) {
+		other = listed_target(name, true);
+		if (other != NULL && dladdr(other, &info) != 0 && info.dli_fname != NULL) {
+			char dir[512];
+			const char *slash = strrchr(info.dli_fname, '/');
+			size_t len = slash != NULL ? (size_t)(slash - info.dli_fname) : 0;
+
+			snprintf(dir, sizeof(dir), "%.*s", (int)len, info.dli_fname);
+			if (!family_plugin_exists(dir, name))
+				load_plugin_copy(info.dli_fname);
+		}
+	}
+	/* MUST_SUCCEED bypasses the negative cache; the name is known to be listed. */
+	if (listed_target(name, false) != NULL)
+		return xtables_find_target(name, XTF_LOAD_MUST_SUCCEED);
+	return xtables_find_target(name, tryload);
+}
+
+static struct xtables_match *lookup_match(const char *name, int revision)
+{
+	struct xtables_match *m = xtables_find_match(name, XTF_LOAD_MUST_SUCCEED, NULL);
+
+	if (revision >= 0 && m->revision != revision) {
+		struct xtables_match *r = xtables_find_match_revision(name, XTF_TRY_LOAD, m, revision);
+		if (r == NULL)
+			fail(PARAMETER_PROBLEM, "match `%s' revision %d is not supported", name, revision);
+		m = r;
+	}
+	return m;
+}
+
+static struct xtables_target *lookup_target_revision(const char *name, int revision)
+{
+	struct xtables_target *t = lookup_target(name, XTF_LOAD_MUST_SUCCEED);
+
+	if (t == NULL)
+		fail(PARAMETER_PROBLEM, "Couldn't load target `%s'", name);
+	if (revision >= 0 && t->revision != revision) {
+		struct xtables_target *r = xtables_find_target_revision(name, XTF_TRY_LOAD, t, revision);
+		if (r == NULL)
+			fail(PARAMETER_PROBLEM, "target `%s' revision %d is not supported", name, revision);
+		t = r;
+	}
+	return t;
+}
+
+/*
+ * Finds an option of an extension as getopt_long would: an exact name, or else an unambiguous prefix.
+ * Returns the getopt code the extension's parser expects (option_offset stays 0) and whether it takes
+ * an argument.
+ */
+static bool find_option(const char *ext, const struct xt_option_entry *x6, const struct option *old,
+			const char *name, unsigned int *code, bool *has_arg)
+{
+	size_t len = strlen(name);
+	int found = 0;
+
+	if (x6 != NULL) {
+		for (const struct xt_option_entry *e = x6; e->name != NULL; e++)
+			if (strcmp(e->name, name) == 0) {
+				*code = e->id;
+				*has_arg = e->type != XTTYPE_NONE;
+				return true;
+			}
+		for (const struct xt_option_entry *e = x6; e->name != NULL; e++)
+			if (strncmp(e->name, name, len) == 0 && (found == 0 || *code != e->id)) {
+				*code = e->id;
+				*has_arg = e->type != XTTYPE_NONE;
+				found++;
+			}
+	} else if (old != NULL) {
+		for (const struct option *o = old; o->name != NULL; o++)
+			if (strcmp(o->name, name) == 0) {
+				*code = o->val;
+				*has_arg = o->has_arg != no_argument;
+				return true;
+			}
+		for (const struct option *o = old; o->name != NULL; o++)
+			if (strncmp(o->name, name, len) == 0 && (found == 0 || *code != (unsigned int)o->val)) {
+				*code = o->val;
+				*has_arg = o->has_arg != no_argument;
+				found++;
+			}
+	}
+	if (found > 1)
+		fail(PARAMETER_PROBLEM, "%s: option \"--%s\" is ambiguous", ext, name);
+	if (found == 0)
+		fail(PARAMETER_PROBLEM, "%s: unknown option \"--%s\"", ext, name);
+	return true;
+}
+
+/*
+ * Options arrive flattened: for option i, words[pos] is its name (no dashes) followed by counts[i]
+ * values; inverts[i] says whether a `!` preceded it.
+ */
+struct option_call {
+	char *argv[64];
+	unsigned int code;
+	bool invert;
+};
+
+static void prepare_option(const char *ext, const struct xt_option_entry *x6, const struct option *old,
+			   const char **words, int *pos, int count, bool invert, struct option_call *call)
+{
+	static char optname[256];
+	const char *name = words[*pos];
+	bool has_arg;
+
+	if (count < 0 || count > 60)
+		fail(PARAMETER_PROBLEM, "%s: too many values for \"--%s\"", ext, name);
+	find_option(ext, x6, old, name, &call->code, &has_arg);
+	if (has_arg && count == 0)
+		fail(PARAMETER_PROBLEM, "%s: option \"--%s\" requires an argument", ext, name);
+	if (!has_arg && count > 0)
+		fail(PARAMETER_PROBLEM, "%s: option \"--%s\" takes no value", ext, name);
+	snprintf(optname, sizeof(optname), "--%s", name);
+	call->argv[0] = optname;
+	for (int i = 0; i < count; i++)
+		call->argv[i + 1] = (char *)words[*pos + 1 + i];
+	call->argv[count + 1] = NULL;
+	call->invert = invert;
+	*pos += count + 1;
+	/* What getopt_long leaves behind for the parser: the first value and the index after it. */
+	optarg = count > 0 ? call->argv[1] : NULL;
+	optind = count > 0 ? 2 : 1;
+}
+
+static int copy_out(const void *blob, size_t size, void *out, int outlen)
+{
+	if (size <= (size_t)outlen)
+		memcpy(out, blob, size);
+	return (int)size;
+}
+
+/*
+ * Builds an xt_entry_match blob for `name` from options, as iptables' command_match + option parsing
+ * would. `fw` is the rule's entry header (ipt_entry/ip6t_entry), which some parsers inspect. With
+ * `final`, the extension's final check runs too. Returns the blob size (copied to out when it fits) or
+ * -1. info[0] receives userspacesize (for delete masks), info[1] the revision used.
+ */
+int xtw_build_match(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
+		    const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info)
+{
+	struct xtables_match *m;
+	struct option_call call;
+	size_t size;
+	int pos = 0, ret;
+
+	PROTECT(-1);
+	use_family(family);
+	m = lookup_match(name, revision);
+	size = XT_ALIGN(sizeof(struct xt_entry_match)) + m->size;
+	building_match = m;
+	m->m = xtables_calloc(1, size);
+	m->m->u.match_size = size;
+	snprintf(m->m->u.user.name, sizeof(m->m->u.user.name), "%s", m->real_name != NULL ? m->real_name : m->name);
+	m->m->u.user.revision = m->revision;
+	m->mflags = 0;
+	if (m->udata_size != 0) {
+		free(m->udata);
+		m->udata = xtables_calloc(1, m->udata_size);
+	}
+	if (m->init != NULL)
+		m->init(m->m);
+	for (int i = 0; i < nopts; i++) {
+		prepare_option(m->name, m->x6_parse != NULL ? m->x6_options : NULL, m->extra_opts, words, &pos,
+			       counts[i], inverts[i] != 0, &call);
+		xtables_option_mpcall(call.code, call.argv, call.invert, m, (void *)fw);
+	}
+	if (final)
+		xtables_option_mfcall(m);
+	info[0] = (int)m->userspacesize;
+	info[1] = m->revision;
+	ret = copy_out(m->m, m->m->u.match_size, out, outlen);
+	release_build_state();
+	UNPROTECT();
+	return ret;
+}
+
+/* The target counterpart of xtw_build_match (iptables' command_jump). */
+int xtw_build_target(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
+		     const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info)
+{
+	struct xtables_target *t;
+	struct option_call call;
+	size_t size;
+	int pos = 0, ret;
+
+	PROTECT(-1);
+	use_family(family);
+	t = lookup_target_revision(name, revision);
+	size = XT_ALIGN(sizeof(struct xt_entry_target)) + t->size;
+	building_target = t;
+	t->t = xtables_calloc(1, size);
+	t->t->u.target_size = size;
+	snprintf(t->t->u.user.name, sizeof(t->t->u.user.name), "%s", t->real_name != NULL ? t->real_name : name);
+	t->t->u.user.revision = t->revision;
+	t->tflags = 0;
+	if (t->udata_size != 0) {
+		free(t->udata);
+		t->udata = xtables_calloc(1, t->udata_size);
+	}
+	if (t->init != NULL)
+		t->init(t->t);
+	for (int i = 0; i < nopts; i++) {
+		prepare_option(t->name, t->x6_parse != NULL ? t->x6_options : NULL, t->extra_opts, words, &pos,
+			       counts[i], inverts[i] != 0, &call);
+		xtables_option_tpcall(call.code, call.argv, call.invert, t, (void *)fw);
+	}
+	if (final)
+		xtables_option_tfcall(t);
+	info[0] = (int)t->userspacesize;
+	info[1] = t->revision;
+	ret = copy_out(t->t, t->t->u.target_size, out, outlen);
+	release_build_state();
+	UNPROTECT();
+	return ret;
+}
+
+/*
+ * Tells whether `name` is a target extension for `family` (1) or not (0, e.g. a user chain name).
+ * Loads the plugin if needed.
+ */
+int xtw_is_target(int family, const char *name)
+{
+	struct xtables_target *t;
+
+	PROTECT(-1);
+	use_family(family);
+	t = lookup_target(name, XTF_TRY_LOAD);
+	UNPROTECT();
+	return t != NULL;
+}
+
+static void begin_capture(void)
+{
+	fflush(stdout);
+	capture = open_memstream(&capture_buf, &capture_len);
+	if (capture == NULL)
+		fail(RESOURCE_PROBLEM, "open_memstream: %s", strerror(errno));
+	real_stdout = stdout;
+	stdout = capture;
+}
+
+static int end_capture(char *out, int outlen)
+{
+	int len;
+
+	fflush(capture);
+	stdout = real_stdout;
+	fclose(capture);
+	capture = NULL;
+	len = (int)capture_len;
+	if (len < outlen)
+		memcpy(out, capture_buf, len + 1);
+	free(capture_buf);
+	capture_buf = NULL;
+	return len;
+}
+
+/*
+ * Prints a match blob as iptables-save does (print_match_save): the printed name (the alias where the
+ * extension has one, e.g. `state` for conntrack revision 3) into name_out[32], the parameters text into
+ * out. Returns the text length (copied when it fits) or -1.
+ */
+int xtw_save_match(int family, const void *ip, const void *blob, char *name_out, char *out, int outlen)
+{
+	const struct xt_entry_match *e = blob;
+	struct xtables_match *match, *mt;
+	const char *printed;
+	int ret;
+
+	PROTECT(-1);
+	use_family(family);
+	match = xtables_find_match(e->u.user.name, XTF_TRY_LOAD, NULL);
+	if (match == NULL)
+		fail(OTHER_PROBLEM, "Can't find library for match `%s'", e->u.user.name);
+	mt = xtables_find_match_revision(e->u.user.name, XTF_TRY_LOAD, match, e->u.user.revision);
+	printed = (mt != NULL ? mt : match)->alias != NULL ? (mt != NULL ? mt : match)->alias(e) : e->u.user.name;
+	snprintf(name_out, 32, "%s", printed);
+	begin_capture();
+	if (mt != NULL && mt->save != NULL)
+		mt->save(ip, e);
+	else if (match->save != NULL)
+		printf(" [unsupported revision]");
+	ret = end_capture(out, outlen);
+	UNPROTECT();
+	return ret;
+}
+
+/* The target counterpart of xtw_save_match (print_target_save / the target part of print_rule). */
+int xtw_save_target(int family, const void *ip, const void *blob, char *name_out, char *out, int outlen)
+{
+	const struct xt_entry_target *e = blob;
+	struct xtables_target *target, *tg;
+	const char *printed;
+	int ret;
+
+	PROTECT(-1);
+	use_family(family);
+	target = lookup_target(e->u.user.name, XTF_TRY_LOAD);
+	if (target == NULL)
+		fail(OTHER_PROBLEM, "Can't find library for target `%s'", e->u.user.name);
+	tg = xtables_find_target_revision(e->u.user.name, XTF_TRY_LOAD, target, e->u.user.revision);
+	printed = (tg != NULL ? tg : target)->alias != NULL ? (tg != NULL ? tg : target)->alias(e) : e->u.user.name;
+	snprintf(name_out, 32, "%s", printed);
+	begin_capture();
+	if (tg != NULL && tg->save != NULL)
+		tg->save(ip, e);
+	else if (target->save != NULL)
+		printf(" [unsupported revision]");
+	ret = end_capture(out, outlen);
+	UNPROTECT();
+	return ret;
+}
+
+/* Loads the kernel module for a family's tables (ip_tables / ip6_tables), as iptables does. */
+int xtw_load_kernel_module(int family)
+{
+	int ret;
+
+	PROTECT(-1);
+	use_family(family);
+	ret = xtables_load_ko(xtables_modprobe_program, false);
+	UNPROTECT();
+	return ret;
+}
+
+/* userspacesize of an extension revision (the bytes a delete by specification compares), or -1. */
+int xtw_userspacesize(int is_target, int family, const char *name, int revision)
+{
+	int ret;
+
+	PROTECT(-1);
+	use_family(family);
+	if (is_target)
+		ret = (int)lookup_target_revision(name, revision)->userspacesize;
+	else
+		ret = (int)lookup_match(name, revision)->userspacesize;
+	UNPROTECT();
+	return ret;
+}

@@ -1,0 +1,187 @@
+// Typed calls into the C shim (native/xtwrap.c): building extension blobs from string options and
+// printing them back through the extensions' own save().
+import koffi from 'koffi';
+import { LibraryError, XTablesError } from './errors.js';
+import { shimLibrary } from './library.js';
+
+export type Family = 4 | 6;
+export type ExtensionKind = 'match' | 'target';
+
+export const NFPROTO: Record<Family, number> = { 4: 2, 6: 10 };
+
+/** One command-line option of an extension: `[!] --name values...`. */
+export interface ExtensionOption {
+  name: string;
+  values: string[];
+  invert: boolean;
+}
+
+export interface BuiltExtension {
+  /** The xt_entry_match / xt_entry_target as the kernel stores it. */
+  blob: Buffer;
+  /** How many bytes of the data the kernel compares when deleting by specification. */
+  userspacesize: number;
+  revision: number;
+}
+
+export interface SavedExtension {
+  /** The name iptables-save prints (`state` for conntrack revision 3). */
+  name: string;
+  /** The parameters as the extension's save() prints them, with a leading space. */
+  text: string;
+}
+
+type BuildFn = (
+  family: number,
+  name: string,
+  revision: number,
+  fw: Buffer,
+  nopts: number,
+  words: string[],
+  counts: Int32Array,
+  inverts: Uint8Array,
+  final: number,
+  out: Buffer,
+  outlen: number,
+  info: Int32Array,
+) => number;
+type SaveFn = (family: number, ip: Buffer, blob: Buffer, nameOut: Buffer, out: Buffer, outlen: number) => number;
+
+interface ShimFunctions {
+  setup: () => number;
+  errmsg: () => string;
+  build: Record<ExtensionKind, BuildFn>;
+  save: Record<ExtensionKind, SaveFn>;
+  isTarget: (family: number, name: string) => number;
+  loadKernelModule: (family: number) => number;
+  userspacesize: (isTarget: number, family: number, name: string, revision: number) => number;
+}
+
+let fns: ShimFunctions | undefined;
+
+function shim(): ShimFunctions {
+  if (fns) return fns;
+  const lib = shimLibrary();
+  const buildProto = (fn: string) =>
+    lib.func(
+      `int ${fn}(int family, const char *name, int revision, const void *fw, int nopts, const char **words, ` +
+        'const int *counts, const uint8_t *inverts, int final, void *out, int outlen, int *info)',
+    ) as BuildFn;
+  const saveProto = (fn: string) =>
+    lib.func(`int ${fn}(int family, const void *ip, const void *blob, void *name, void *out, int outlen)`) as SaveFn;
+  const made: ShimFunctions = {
+    setup: lib.func('int xtw_setup(void)') as () => number,
+    errmsg: lib.func('const char *xtw_errmsg(void)') as () => string,
+    build: { match: buildProto('xtw_build_match'), target: buildProto('xtw_build_target') },
+    save: { match: saveProto('xtw_save_match'), target: saveProto('xtw_save_target') },
+    isTarget: lib.func('int xtw_is_target(int family, const char *name)') as (f: number, n: string) => number,
+    loadKernelModule: lib.func('int xtw_load_kernel_module(int family)') as (f: number) => number,
+    userspacesize: lib.func('int xtw_userspacesize(int is_target, int family, const char *name, int revision)') as (
+      t: number, f: number, n: string, r: number) => number,
+  };
+  if (made.setup() !== 0) throw new LibraryError(`libxtables initialisation failed: ${made.errmsg()}`);
+  fns = made;
+  return made;
+}
+
+function checkText(what: string, value: string): void {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${typeof value}`);
+  if (value.includes('\0')) throw new TypeError(`${what} must not contain NUL characters`);
+}
+
+function extensionError(name: string, message: string): XTablesError {
+  return new XTablesError(name, message.startsWith(`${name}:`) ? message : `${name}: ${message}`);
+}
+
+let outBuffer = Buffer.alloc(4096);
+const info = new Int32Array(2);
+
+/**
+ * Builds a match or target blob from options, through the extension's own parser (and, with `final`,
+ * its final check). `fw` is the rule's entry header, which some parsers read (e.g. the protocol).
+ * Throws XTablesError with the extension's message when it refuses the options.
+ */
+export function buildExtension(
+  kind: ExtensionKind,
+  family: Family,
+  name: string,
+  revision: number | undefined,
+  fw: Buffer,
+  options: readonly ExtensionOption[],
+  final: boolean,
+): BuiltExtension {
+  checkText(`${kind} name`, name);
+  const words: string[] = [];
+  const counts = new Int32Array(options.length);
+  const inverts = new Uint8Array(options.length);
+  options.forEach((option, i) => {
+    checkText('option name', option.name);
+    words.push(option.name);
+    for (const value of option.values) {
+      checkText(`value of --${option.name}`, value);
+      words.push(value);
+    }
+    counts[i] = option.values.length;
+    inverts[i] = option.invert ? 1 : 0;
+  });
+  const { build, errmsg } = shim();
+  for (;;) {
+    const size = build[kind](
+      NFPROTO[family], name, revision ?? -1, fw, options.length, words, counts, inverts,
+      final ? 1 : 0, outBuffer, outBuffer.length, info,
+    );
+    if (size < 0) throw extensionError(name, errmsg());
+    if (size > outBuffer.length) {
+      outBuffer = Buffer.alloc(size);
+      continue;
+    }
+    return { blob: Buffer.from(outBuffer.subarray(0, size)), userspacesize: info[0]!, revision: info[1]! };
+  }
+}
+
+let textBuffer = Buffer.alloc(8192);
+const nameBuffer = Buffer.alloc(32);
+
+/** Prints a blob as iptables-save does: its printed name and its parameters text. */
+export function saveExtension(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
+  const { save, errmsg } = shim();
+  for (;;) {
+    const len = save[kind](NFPROTO[family], ipHeader, blob, nameBuffer, textBuffer, textBuffer.length);
+    if (len < 0) throw extensionError(blob.toString('latin1', 2, 31).replace(/\0.*$/s, ''), errmsg());
+    if (len >= textBuffer.length) {
+      textBuffer = Buffer.alloc(len + 1);
+      continue;
+    }
+    const end = nameBuffer.indexOf(0);
+    return { name: nameBuffer.toString('utf8', 0, end < 0 ? 32 : end), text: textBuffer.toString('utf8', 0, len) };
+  }
+}
+
+/** Whether `name` is a target extension of this family (as opposed to a chain to jump to). */
+export function isTargetExtension(family: Family, name: string): boolean {
+  checkText('target name', name);
+  const { isTarget, errmsg } = shim();
+  const found = isTarget(NFPROTO[family], name);
+  if (found < 0) throw extensionError(name, errmsg());
+  return found === 1;
+}
+
+/** Loads ip_tables / ip6_tables with modprobe, as iptables does when the kernel lacks them. */
+export function loadKernelModule(family: Family): boolean {
+  return shim().loadKernelModule(NFPROTO[family]) === 0;
+}
+
+const userspacesizes = new Map<string, number>();
+
+/** How many data bytes of an extension revision a delete by specification compares. */
+export function extensionUserspacesize(kind: ExtensionKind, family: Family, name: string, revision: number): number {
+  const key = `${kind}/${family}/${name}/${revision}`;
+  let size = userspacesizes.get(key);
+  if (size === undefined) {
+    const { userspacesize, errmsg } = shim();
+    size = userspacesize(kind === 'target' ? 1 : 0, NFPROTO[family], name, revision);
+    if (size < 0) throw extensionError(name, errmsg());
+    userspacesizes.set(key, size);
+  }
+  return size;
+}

@@ -1,0 +1,73 @@
+// Helpers that read and reset what the kernel holds, through the iptables-legacy and ipset CLI tools
+// (the oracle), inside the private namespace made by scripts/netns-run.mjs.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+export type Family = 4 | 6;
+
+export function run(file: string, args: string[], input?: string): string {
+  return execFileSync(file, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Runs a command and returns its exit status and output instead of throwing. */
+export function attempt(file: string, args: string[]): { status: number; stdout: string; stderr: string } {
+  try {
+    return { status: 0, stdout: run(file, args), stderr: '' };
+  } catch (e) {
+    const err = e as { status?: number; stdout?: string; stderr?: string };
+    return { status: err.status ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+const tool = (family: Family, suffix = '') => `${family === 6 ? 'ip6tables' : 'iptables'}-legacy${suffix}`;
+
+/** `iptables-legacy ARGS` (or ip6tables). */
+export function ipt(args: string[], family: Family = 4): string {
+  return run(tool(family), args);
+}
+
+/** `iptables-legacy-save -t TABLE [-c]` without its `#` comment lines. */
+export function save(table = 'filter', opts: { family?: Family; counters?: boolean } = {}): string {
+  const args = ['-t', table];
+  if (opts.counters) args.push('-c');
+  return run(tool(opts.family ?? 4, '-save'), args)
+    .split('\n')
+    .filter((line) => !line.startsWith('#'))
+    .join('\n');
+}
+
+/** The `-A CHAIN ...` lines of one chain, as iptables-legacy-save prints them (without `-A CHAIN `). */
+export function rules(table: string, chain: string, opts: { family?: Family; counters?: boolean } = {}): string[] {
+  const prefix = `-A ${chain} `;
+  return save(table, opts)
+    .split('\n')
+    .map((line) => (opts.counters ? line.replace(/^(\[\d+:\d+\]) -A /, '$1 -A ') : line))
+    .filter((line) => line.startsWith(prefix) || (opts.counters && line.includes(` ${prefix}`)))
+    .map((line) => (opts.counters ? line.replace(` ${prefix}`, ' ') : line.slice(prefix.length)));
+}
+
+export const BUILTIN_CHAINS: Record<string, string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/** The tables the kernel has instantiated for a family in this namespace. */
+export function liveTables(family: Family = 4): string[] {
+  const file = family === 6 ? '/proc/net/ip6_tables_names' : '/proc/net/ip_tables_names';
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Empties every instantiated table of both families (policies ACCEPT, counters 0) and destroys all sets. */
+export function resetKernel(): void {
+  for (const family of [4, 6] as const) {
+    const text = liveTables(family)
+      .map((t) => [`*${t}`, ...BUILTIN_CHAINS[t]!.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'].join('\n'))
+      .join('\n');
+    if (text) run(tool(family, '-restore'), [], `${text}\n`);
+  }
+  run('ipset', ['destroy']);
+}
