@@ -1,5 +1,5 @@
-const POLICIES = ['ACCEPT', 'DROP', 'QUEUE', 'RETURN'] as const;
-export type PolicyName = (typeof POLICIES)[number];
+export type PolicyName = 'ACCEPT' | 'DROP' | 'QUEUE' | 'RETURN';
+const POLICIES: readonly PolicyName[] = ['ACCEPT', 'DROP', 'QUEUE', 'RETURN'];
 
 /**
  * The verdict of a built-in chain for packets no rule decided on. The kernel takes ACCEPT and DROP as

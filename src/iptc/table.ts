@@ -286,7 +286,8 @@ export class Table {
     const chains = this.#chains();
     for (const c of chains) {
       const policy = c.policy ? c.policy.name : '-';
-      const cnt = c.policy && counters ? `[${c.policy.packets}:${c.policy.bytes}]` : '[0:0]';
+      // iptables-save prints policy counters with or without -c.
+      const cnt = c.policy ? `[${c.policy.packets}:${c.policy.bytes}]` : '[0:0]';
       lines.push(`:${c.name} ${policy} ${cnt}`);
     }
     const RuleClass = this.ruleClass;
