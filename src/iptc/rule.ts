@@ -6,7 +6,6 @@ import {
   entryLayout,
   interfaceMasks,
   INV,
-  isStandardTargetBlob,
   splitEntry,
 } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
@@ -46,6 +45,7 @@ function toCounter(value: bigint | number, what: string): bigint {
 export interface KernelRule {
   entry: Buffer;
   label: string;
+  standard: boolean;
 }
 
 /**
@@ -103,7 +103,7 @@ export class Rule implements ExtensionOwner {
     const parts = splitEntry(family, raw.entry);
     this.#header = null;
     this.#matches = parts.matches.map((blob) => new Match(this, '', undefined, blob));
-    this.#target = isStandardTargetBlob(parts.target)
+    this.#target = raw.standard
       ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
       : new Target(this, raw.label, { kernelBlob: parts.target });
   }

@@ -182,11 +182,6 @@ export function standardTarget(label: string): Buffer {
   return blob;
 }
 
-/** Whether a target blob read back from libiptc is a standard one (verdict, jump or fall-through). */
-export function isStandardTargetBlob(blob: Buffer): boolean {
-  return blob[2] === 0;
-}
-
 /**
  * The mask iptables' make_delete_mask builds: compare the whole header, the first
  * EXTENSION_HEADER + userspacesize bytes of each match and of the target.

@@ -35,6 +35,7 @@ interface IptcFunctions {
   strerror(err: number): string;
 }
 
+const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN']);
 const bindings = new Map<Family, IptcFunctions>();
 let memcpy: ((dst: Buffer, src: Ptr, n: number) => void) | undefined;
 
@@ -84,6 +85,8 @@ export interface RawRule {
   entry: Buffer;
   /** What libiptc calls the target: a verdict, a chain name, or a target extension name. */
   label: string;
+  /** A verdict, jump or fall-through rather than a target extension. */
+  standard: boolean;
 }
 
 export interface RawChain {
@@ -172,7 +175,12 @@ export class TableHandle {
         const size = koffi.decode(e, layout.nextOffset, 'uint16_t') as number;
         const entry = Buffer.allocUnsafe(size);
         memcpy!(entry, e, size);
-        rules.push({ entry, label: fns.getTarget(e, h) ?? '' });
+        const label = fns.getTarget(e, h) ?? '';
+        // A kernel entry names its standard target ""; an entry added in this handle still carries the
+        // label it was given (a verdict or chain name) until commit.
+        const targetName = entry[entry.readUInt16LE(layout.targetOffset) + 2];
+        const standard = targetName === 0 || VERDICTS.has(label) || fns.isChain(label, h) !== 0;
+        rules.push({ entry, label, standard });
       }
       chains.push({ name, builtin, policy, rules });
     }

@@ -1,0 +1,282 @@
+// WiSet: one set as an object (pyroute2's WiSet), on top of the shared IPSet socket. Its content maps
+// each element, as the ipset CLI prints it, to its extensions; replaceEntries swaps in a fully built
+// temporary set so that rules never see a half-filled set.
+import { randomBytes } from 'node:crypto';
+import type { Entry, EntryOptions, EntryWithOptions, IPSetEntry } from './entry.js';
+import { IPSetError } from './errors.js';
+import type { IPSetHeader, IPSetInfo } from './header.js';
+import { IPSet, type AddOptions, type CreateOptions } from './ipset.js';
+
+/** The extensions of one element (pyroute2's IPStats). */
+export interface IPStats {
+  packets?: bigint;
+  bytes?: bigint;
+  comment?: string;
+  timeout?: number;
+  /** '0x10/0xff' or '0x10' (mask 0xffffffff), as the CLI prints it. */
+  skbmark?: string;
+  /** 'major:minor' in hex, as the CLI prints it. */
+  skbprio?: string;
+  skbqueue?: number;
+  nomatch: boolean;
+  physdev: boolean;
+  wildcard: boolean;
+}
+
+export interface WiSetOptions {
+  name: string;
+  /** Set type, default 'hash:ip' (pyroute2's attr_type). */
+  attrType?: string;
+  family?: 'inet' | 'inet6' | 2 | 10;
+  /** Defaults to the shared socket of getIpsetSocket(). */
+  sock?: IPSet;
+  timeout?: number;
+  counters?: boolean;
+  comment?: boolean;
+  skbinfo?: boolean;
+  forceadd?: boolean;
+  hashsize?: number;
+  maxelem?: number;
+  revision?: number;
+  /** Any other create option (range, size, netmask, bitmask, bucketsize, ...). */
+  createOptions?: CreateOptions;
+}
+
+let shared: IPSet | undefined;
+
+/** One long-lived socket shared by every WiSet made without its own (pyroute2's get_ipset_socket). */
+export function getIpsetSocket(): IPSet {
+  if (!shared || shared.closed) shared = new IPSet();
+  return shared;
+}
+
+export function toIPStats(e: IPSetEntry): IPStats {
+  const s: IPStats = { nomatch: e.nomatch, physdev: e.physdev, wildcard: e.wildcard };
+  if (e.packets !== undefined) s.packets = e.packets;
+  if (e.bytes !== undefined) s.bytes = e.bytes;
+  if (e.comment !== undefined) s.comment = e.comment;
+  if (e.timeout !== undefined) s.timeout = e.timeout;
+  if (e.skbmark !== undefined) {
+    const [m, mask] = e.skbmark;
+    s.skbmark = mask === 0xffffffff ? `0x${m.toString(16)}` : `0x${m.toString(16)}/0x${mask.toString(16)}`;
+  }
+  if (e.skbprio !== undefined) s.skbprio = `${e.skbprio[0].toString(16)}:${e.skbprio[1].toString(16)}`;
+  if (e.skbqueue !== undefined) s.skbqueue = e.skbqueue;
+  return s;
+}
+
+/** The create options that rebuild a set with this header. */
+function headerToCreateOptions(info: IPSetInfo): CreateOptions {
+  const h: IPSetHeader = info.header;
+  const o: CreateOptions = { stype: info.type, revision: info.revision };
+  if (info.family !== 'unspec') o.family = info.family;
+  const copy = ['hashsize', 'maxelem', 'timeout', 'netmask', 'bitmask', 'bucketsize', 'initval', 'markmask', 'range', 'size'] as const;
+  for (const k of copy) if (h[k] !== undefined) (o as Record<string, unknown>)[k] = h[k];
+  for (const k of ['counters', 'comment', 'skbinfo', 'forceadd'] as const) if (h[k]) o[k] = true;
+  return o;
+}
+
+export class WiSet {
+  name: string;
+  attrType: string;
+  family: 'inet' | 'inet6' | 'unspec';
+  timeout: number | undefined;
+  counters: boolean;
+  comment: boolean;
+  skbinfo: boolean;
+  forceadd: boolean;
+  hashsize: number | undefined;
+  maxelem: number | undefined;
+  revision: number | undefined;
+  createOptions: CreateOptions;
+  /** Filled by loadIpset/loadAllIpsets from the kernel: the full header of the set. */
+  header: IPSetHeader | undefined;
+  private readonly ownSock: IPSet | undefined;
+  private _content: Map<string, IPStats> | undefined;
+
+  constructor(opts: WiSetOptions) {
+    if (!opts || typeof opts.name !== 'string') throw new TypeError('WiSet needs { name }');
+    this.name = opts.name;
+    this.attrType = opts.attrType ?? 'hash:ip';
+    const f = opts.family ?? 'inet';
+    this.family = f === 10 || f === 'inet6' ? 'inet6' : 'inet';
+    this.timeout = opts.timeout;
+    this.counters = opts.counters ?? false;
+    this.comment = opts.comment ?? false;
+    this.skbinfo = opts.skbinfo ?? false;
+    this.forceadd = opts.forceadd ?? false;
+    this.hashsize = opts.hashsize;
+    this.maxelem = opts.maxelem;
+    this.revision = opts.revision;
+    this.createOptions = { ...opts.createOptions };
+    this.header = undefined;
+    this.ownSock = opts.sock;
+  }
+
+  /** The socket this set talks through: its own, or the shared one. */
+  get sock(): IPSet {
+    return this.ownSock ?? getIpsetSocket();
+  }
+
+  /** Builds a WiSet from a listed set (what loadIpset does). */
+  static fromInfo(info: IPSetInfo, sock?: IPSet): WiSet {
+    const h = info.header;
+    const s = new WiSet({
+      name: info.name,
+      attrType: info.type,
+      ...(info.family !== 'unspec' && { family: info.family }),
+      ...(sock && { sock }),
+      ...(h.timeout !== undefined && { timeout: h.timeout }),
+      counters: h.counters,
+      comment: h.comment,
+      skbinfo: h.skbinfo,
+      forceadd: h.forceadd,
+      ...(h.hashsize !== undefined && { hashsize: h.hashsize }),
+      ...(h.maxelem !== undefined && { maxelem: h.maxelem }),
+      revision: info.revision,
+      createOptions: headerToCreateOptions(info),
+    });
+    if (info.type.startsWith('bitmap:') || info.type === 'list:set') s.family = 'unspec';
+    s.header = h;
+    return s;
+  }
+
+  private options(extra: CreateOptions = {}): CreateOptions {
+    const o: CreateOptions = { ...this.createOptions, stype: this.attrType };
+    if (this.family !== 'unspec') o.family = this.family;
+    if (this.timeout !== undefined) o.timeout = this.timeout;
+    if (this.counters) o.counters = true;
+    if (this.comment) o.comment = true;
+    if (this.skbinfo) o.skbinfo = true;
+    if (this.forceadd) o.forceadd = true;
+    if (this.hashsize !== undefined) o.hashsize = this.hashsize;
+    if (this.maxelem !== undefined) o.maxelem = this.maxelem;
+    if (this.revision !== undefined) o.revision = this.revision;
+    return { ...o, ...extra };
+  }
+
+  /**
+   * Creates the set in the kernel with this object's options.
+   * Equivalent to: `ipset create NAME TYPE family F [timeout T] [counters] [comment] ...`.
+   */
+  create(extra: CreateOptions = {}): void {
+    this.sock.create(this.name, this.options(extra));
+  }
+
+  /** Equivalent to: `ipset destroy NAME`. */
+  destroy(): void {
+    this.sock.destroy(this.name);
+  }
+
+  /** Equivalent to: `ipset flush NAME`. */
+  flush(): void {
+    this.sock.flush(this.name);
+    this._content = undefined;
+  }
+
+  /** Equivalent to: `ipset add NAME ENTRY [timeout T] [comment C] ...`. */
+  add(entry: Entry, opts: AddOptions = {}): void {
+    this.sock.add(this.name, entry, opts);
+  }
+
+  /** Equivalent to: `ipset del NAME ENTRY`. */
+  delete(entry: Entry, opts: AddOptions = {}): void {
+    this.sock.delete(this.name, entry, opts);
+  }
+
+  /** Equivalent to: `ipset test NAME ENTRY`. */
+  test(entry: Entry, opts: EntryOptions = {}): boolean {
+    return this.sock.test(this.name, entry, opts);
+  }
+
+  /** The entries (as given, stringified) that are in the set: one test() each. */
+  testList(entries: Iterable<Entry>, opts: EntryOptions = {}): Set<string> {
+    const found = new Set<string>();
+    for (const e of entries) if (this.sock.test(this.name, e, opts)) found.add(Array.isArray(e) ? e.map(String).join(',') : String(e));
+    return found;
+  }
+
+  /**
+   * Adds every entry in batches (existing elements are updated, not an error, unless exclusive).
+   * Equivalent to: `ipset restore -exist` of `add NAME ...` lines.
+   */
+  insertList(entries: Iterable<Entry | EntryWithOptions>, opts: AddOptions = {}): void {
+    this.sock.addMany(this.name, entries, { exclusive: false, ...opts });
+  }
+
+  /**
+   * Replaces the whole content atomically: fills a temporary set with the same type and create options,
+   * swaps it in and destroys it. Rules never see a partial set; on any failure the set is unchanged and
+   * the temporary set is gone. Creates the set first if it does not exist.
+   * Equivalent to: `ipset create TMP ...; ipset restore (add TMP ...); ipset swap TMP NAME; ipset destroy TMP`.
+   */
+  replaceEntries(entries: Iterable<Entry | EntryWithOptions>, opts: AddOptions = {}): void {
+    const sock = this.sock;
+    let info: IPSetInfo;
+    try {
+      info = sock.headers(this.name);
+    } catch (e) {
+      if (!(e instanceof IPSetError) || e.errno !== 2) throw e;
+      this.create();
+      info = sock.headers(this.name);
+    }
+    const tmp = `${this.name.slice(0, 20)}.tmp${randomBytes(4).toString('hex')}`;
+    sock.create(tmp, headerToCreateOptions(info));
+    try {
+      sock.addMany(tmp, entries, { exclusive: false, ...opts });
+      sock.swap(tmp, this.name);
+    } finally {
+      sock.destroy(tmp);
+    }
+    this._content = undefined;
+  }
+
+  /** Reloads `content` from the kernel. Equivalent to: `ipset list NAME`. */
+  updateContent(): void {
+    const [info] = this.sock.list(this.name);
+    const map = new Map<string, IPStats>();
+    if (info) {
+      this.header = info.header;
+      for (const e of info.entries) map.set(e.entry, toIPStats(e));
+    }
+    this._content = map;
+  }
+
+  /** Every element (as `ipset list` prints it) with its extensions; loaded on first access. */
+  get content(): Map<string, IPStats> {
+    if (!this._content) this.updateContent();
+    return this._content!;
+  }
+
+  /** @internal loadIpset fills the content from the listing it already has. */
+  setContent(entries: IPSetEntry[]): void {
+    this._content = new Map(entries.map((e) => [e.entry, toIPStats(e)]));
+  }
+}
+
+/**
+ * A WiSet for an existing set, with its type and options read from the kernel (and its content when
+ * `content` is true). Equivalent to: `ipset list [-terse] NAME`.
+ */
+export function loadIpset(name: string, opts: { content?: boolean; sock?: IPSet } = {}): WiSet {
+  const sock = opts.sock ?? getIpsetSocket();
+  const info = opts.content ? sock.list(name)[0] : sock.headers(name);
+  if (!info) throw new IPSetError(2, { command: 'list', setName: name });
+  const s = WiSet.fromInfo(info, opts.sock);
+  if (opts.content) s.setContent(info.entries);
+  return s;
+}
+
+/** Every set of the namespace as a WiSet, by name. Equivalent to: `ipset list [-terse]`. */
+export function loadAllIpsets(opts: { content?: boolean; sock?: IPSet; prefix?: string } = {}): Map<string, WiSet> {
+  const sock = opts.sock ?? getIpsetSocket();
+  const out = new Map<string, WiSet>();
+  const infos = opts.content ? sock.list() : sock.listHeaders();
+  for (const info of infos) {
+    if (opts.prefix !== undefined && !info.name.startsWith(opts.prefix)) continue;
+    const s = WiSet.fromInfo(info, opts.sock);
+    if (opts.content) s.setContent(info.entries);
+    out.set(info.name, s);
+  }
+  return out;
+}
