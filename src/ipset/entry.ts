@@ -14,6 +14,11 @@ export type Entry = EntryPart | EntryPart[];
 export interface EntryOptions {
   /** Element layout ('ip', 'net,port', 'ip,port,ip', 'set', ...); default: the set's own type. */
   etype?: string;
+  /**
+   * Accepted for code ported from pyroute2 (`family=AF_INET`); the addresses themselves say which family
+   * they are, and the kernel rejects one that does not fit the set.
+   */
+  family?: 'inet' | 'inet6' | 2 | 10;
   /** Seconds; 0 = permanent (sets created with timeout). */
   timeout?: number;
   comment?: string;

@@ -6,6 +6,7 @@ import {
   entryLayout,
   interfaceMasks,
   INV,
+  sameEntry,
   splitEntry,
 } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
@@ -305,14 +306,7 @@ export class Rule implements ExtensionOwner {
   equals(other: Rule): boolean {
     if (!(other instanceof Rule) || other.family !== this.family) return false;
     const a = this.toEntryWithMask();
-    const b = other.toEntry();
-    if (a.entry.length !== b.length) return false;
-    const l = entryLayout(this.family);
-    for (let i = 0; i < a.entry.length; i++) {
-      if (i >= l.counters && i < l.counters + 16) continue;
-      if ((a.entry[i]! & a.mask[i]!) !== (b[i]! & a.mask[i]!)) return false;
-    }
-    return true;
+    return sameEntry(this.family, a.entry, other.toEntry(), a.mask);
   }
 
   /**

@@ -201,3 +201,39 @@ export function deleteMask(family: Family, matches: readonly { size: number; use
 }
 
 export const STANDARD_TARGET_USERSPACESIZE = 8;
+
+function extensionsSame(a: Buffer, b: Buffer, at: number, size: number, mask: Buffer): boolean {
+  if (b.readUInt16LE(at) !== size) return false;
+  if (extensionName(a.subarray(at)) !== extensionName(b.subarray(at))) return false;
+  for (let i = at + EXTENSION_HEADER; i < at + size; i++) if (((a[i]! ^ b[i]!) & mask[i]!) !== 0) return false;
+  return true;
+}
+
+/**
+ * Whether two entries are the same rule as libiptc's is_same() decides for a delete: the packet fields,
+ * interfaces under their masks, the offsets, then each match and the target by size, name and the data
+ * bytes `mask` (a deleteMask of `a`) covers. Counters and kernel bookkeeping are ignored.
+ */
+export function sameEntry(family: Family, a: Buffer, b: Buffer, mask: Buffer): boolean {
+  const l = LAYOUTS[family];
+  if (a.length !== b.length || mask.length !== a.length) return false;
+  const fields = [l.src, l.dst, l.smsk, l.dmsk];
+  for (const at of fields) if (a.compare(b, at, at + l.addrLen, at, at + l.addrLen) !== 0) return false;
+  if (a.readUInt16LE(l.proto) !== b.readUInt16LE(l.proto) || a[l.flags] !== b[l.flags] || a[l.invflags] !== b[l.invflags]) {
+    return false;
+  }
+  for (const [name, maskAt] of [[l.iniface, l.inifaceMask], [l.outiface, l.outifaceMask]] as const) {
+    for (let i = 0; i < IFNAMSIZ; i++) {
+      const m = a[maskAt + i]!;
+      if (m !== b[maskAt + i] || (a[name + i]! & m) !== (b[name + i]! & m)) return false;
+    }
+  }
+  const targetOffset = a.readUInt16LE(l.targetOffset);
+  if (targetOffset !== b.readUInt16LE(l.targetOffset)) return false;
+  for (let at = l.header; at < targetOffset; ) {
+    const size = a.readUInt16LE(at);
+    if (!extensionsSame(a, b, at, size, mask)) return false;
+    at += size;
+  }
+  return extensionsSame(a, b, targetOffset, a.length - targetOffset, mask);
+}

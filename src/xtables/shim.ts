@@ -19,6 +19,8 @@ export interface ExtensionOption {
 export interface BuiltExtension {
   /** The xt_entry_match / xt_entry_target as the kernel stores it. */
   blob: Buffer;
+  /** How many of its values each option's parser took. */
+  consumed: number[];
   /** How many bytes of the data the kernel compares when deleting by specification. */
   userspacesize: number;
   revision: number;
@@ -44,6 +46,7 @@ type BuildFn = (
   out: Buffer,
   outlen: number,
   info: Int32Array,
+  consumed: Int32Array,
 ) => number;
 type SaveFn = (family: number, ip: Buffer, blob: Buffer, nameOut: Buffer, out: Buffer, outlen: number) => number;
 
@@ -55,6 +58,7 @@ interface ShimFunctions {
   isTarget: (family: number, name: string) => number;
   loadKernelModule: (family: number) => number;
   userspacesize: (isTarget: number, family: number, name: string, revision: number) => number;
+  options: (isTarget: number, family: number, name: string, revision: number, out: Buffer, outlen: number) => number;
 }
 
 let fns: ShimFunctions | undefined;
@@ -65,7 +69,7 @@ function shim(): ShimFunctions {
   const buildProto = (fn: string) =>
     lib.func(
       `int ${fn}(int family, const char *name, int revision, const void *fw, int nopts, const char **words, ` +
-        'const int *counts, const uint8_t *inverts, int final, void *out, int outlen, int *info)',
+        'const int *counts, const uint8_t *inverts, int final, void *out, int outlen, int *info, int *consumed)',
     ) as BuildFn;
   const saveProto = (fn: string) =>
     lib.func(`int ${fn}(int family, const void *ip, const void *blob, void *name, void *out, int outlen)`) as SaveFn;
@@ -78,6 +82,9 @@ function shim(): ShimFunctions {
     loadKernelModule: lib.func('int xtw_load_kernel_module(int family)') as (f: number) => number,
     userspacesize: lib.func('int xtw_userspacesize(int is_target, int family, const char *name, int revision)') as (
       t: number, f: number, n: string, r: number) => number,
+    options: lib.func(
+      'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
+    ) as ShimFunctions['options'],
   };
   if (made.setup() !== 0) throw new LibraryError(`libxtables initialisation failed: ${made.errmsg()}`);
   fns = made;
@@ -125,17 +132,23 @@ export function buildExtension(
     inverts[i] = option.invert ? 1 : 0;
   });
   const { build, errmsg } = shim();
+  const consumed = new Int32Array(options.length);
   for (;;) {
     const size = build[kind](
       NFPROTO[family], name, revision ?? -1, fw, options.length, words, counts, inverts,
-      final ? 1 : 0, outBuffer, outBuffer.length, info,
+      final ? 1 : 0, outBuffer, outBuffer.length, info, consumed,
     );
     if (size < 0) throw extensionError(name, errmsg());
     if (size > outBuffer.length) {
       outBuffer = Buffer.alloc(size);
       continue;
     }
-    return { blob: Buffer.from(outBuffer.subarray(0, size)), userspacesize: info[0]!, revision: info[1]! };
+    return {
+      blob: Buffer.from(outBuffer.subarray(0, size)),
+      consumed: Array.from(consumed),
+      userspacesize: info[0]!,
+      revision: info[1]!,
+    };
   }
 }
 
@@ -184,4 +197,39 @@ export function extensionUserspacesize(kind: ExtensionKind, family: Family, name
     userspacesizes.set(key, size);
   }
   return size;
+}
+
+export interface OptionSpec {
+  name: string;
+  /** 0 no argument, 1 required, 2 optional (getopt's has_arg). */
+  hasArg: 0 | 1 | 2;
+}
+
+const optionLists = new Map<string, OptionSpec[]>();
+
+/** The options an extension revision takes, as getopt_long would see them. */
+export function extensionOptions(kind: ExtensionKind, family: Family, name: string, revision?: number): OptionSpec[] {
+  checkText(`${kind} name`, name);
+  const key = `${kind}/${family}/${name}/${revision ?? -1}`;
+  const cached = optionLists.get(key);
+  if (cached) return cached;
+  const { options, errmsg } = shim();
+  for (;;) {
+    const len = options(kind === 'target' ? 1 : 0, NFPROTO[family], name, revision ?? -1, textBuffer, textBuffer.length);
+    if (len < 0) throw extensionError(name, errmsg());
+    if (len >= textBuffer.length) {
+      textBuffer = Buffer.alloc(len + 1);
+      continue;
+    }
+    const list = textBuffer
+      .toString('utf8', 0, len)
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [optName, hasArg] = line.split(' ');
+        return { name: optName!, hasArg: Number(hasArg) as 0 | 1 | 2 };
+      });
+    optionLists.set(key, list);
+    return list;
+  }
 }

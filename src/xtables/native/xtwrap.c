@@ -380,10 +380,12 @@ static int copy_out(const void *blob, size_t size, void *out, int outlen)
  * Builds an xt_entry_match blob for `name` from options, as iptables' command_match + option parsing
  * would. `fw` is the rule's entry header (ipt_entry/ip6t_entry), which some parsers inspect. With
  * `final`, the extension's final check runs too. Returns the blob size (copied to out when it fits) or
- * -1. info[0] receives userspacesize (for delete masks), info[1] the revision used.
+ * -1. info[0] receives userspacesize (for delete masks), info[1] the revision used; consumed[i] how many
+ * values option i's parser took (old-style parsers read extra words from argv, as `--tcp-flags` does).
  */
 int xtw_build_match(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
-		    const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info)
+		    const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
+		    int *consumed)
 {
 	struct xtables_match *m;
 	struct option_call call;
@@ -410,6 +412,7 @@ int xtw_build_match(int family, const char *name, int revision, const void *fw, 
 		prepare_option(m->name, m->x6_parse != NULL ? m->x6_options : NULL, m->extra_opts, words, &pos,
 			       counts[i], inverts[i] != 0, &call);
 		xtables_option_mpcall(call.code, call.argv, call.invert, m, (void *)fw);
+		consumed[i] = optind - 1;
 	}
 	if (final)
 		xtables_option_mfcall(m);
@@ -423,7 +426,8 @@ int xtw_build_match(int family, const char *name, int revision, const void *fw, 
 
 /* The target counterpart of xtw_build_match (iptables' command_jump). */
 int xtw_build_target(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
-		     const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info)
+		     const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
+		     int *consumed)
 {
 	struct xtables_target *t;
 	struct option_call call;
@@ -450,6 +454,7 @@ int xtw_build_target(int family, const char *name, int revision, const void *fw,
 		prepare_option(t->name, t->x6_parse != NULL ? t->x6_options : NULL, t->extra_opts, words, &pos,
 			       counts[i], inverts[i] != 0, &call);
 		xtables_option_tpcall(call.code, call.argv, call.invert, t, (void *)fw);
+		consumed[i] = optind - 1;
 	}
 	if (final)
 		xtables_option_tfcall(t);
@@ -581,6 +586,50 @@ int xtw_userspacesize(int is_target, int family, const char *name, int revision)
 		ret = (int)lookup_target_revision(name, revision)->userspacesize;
 	else
 		ret = (int)lookup_match(name, revision)->userspacesize;
+	UNPROTECT();
+	return ret;
+}
+
+/*
+ * Lists an extension's options as getopt sees them, one "name has_arg" line each (has_arg: 0 none,
+ * 1 required, 2 optional), so that rule text can be split the way iptables' getopt_long splits it.
+ * Returns the text length (copied when it fits) or -1.
+ */
+int xtw_options(int is_target, int family, const char *name, int revision, char *out, int outlen)
+{
+	const struct xt_option_entry *x6;
+	const struct option *old;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *text;
+	int ret;
+
+	PROTECT(-1);
+	use_family(family);
+	if (is_target) {
+		struct xtables_target *t = lookup_target_revision(name, revision);
+		x6 = t->x6_parse != NULL ? t->x6_options : NULL;
+		old = t->extra_opts;
+	} else {
+		struct xtables_match *m = lookup_match(name, revision);
+		x6 = m->x6_parse != NULL ? m->x6_options : NULL;
+		old = m->extra_opts;
+	}
+	text = open_memstream(&buf, &len);
+	if (text == NULL)
+		fail(RESOURCE_PROBLEM, "open_memstream: %s", strerror(errno));
+	if (x6 != NULL) {
+		for (const struct xt_option_entry *e = x6; e->name != NULL; e++)
+			fprintf(text, "%s %d\n", e->name, e->type == XTTYPE_NONE ? 0 : 1);
+	} else if (old != NULL) {
+		for (const struct option *o = old; o->name != NULL; o++)
+			fprintf(text, "%s %d\n", o->name, o->has_arg);
+	}
+	fclose(text);
+	ret = (int)len;
+	if (ret < outlen)
+		memcpy(out, buf, len + 1);
+	free(buf);
 	UNPROTECT();
 	return ret;
 }
