@@ -188,7 +188,7 @@ export function parseInterface(value: string | null | undefined, what: string): 
   const { invert, rest } = splitInvert(value);
   if (rest === '' && invert) throw new TypeError(`${what}: '!' needs an interface name after it`);
   if (rest.length >= IFNAMSIZ) {
-    throw new RangeError(`${what}: interface name \`${rest}' must be shorter than IFNAMSIZ (${IFNAMSIZ})`);
+    throw new RangeError(`${what}: interface name \`${rest}' must be shorter than IFNAMSIZ (${IFNAMSIZ - 1})`);
   }
   if (/[\0\s/]/.test(rest) || Buffer.byteLength(rest, 'latin1') !== rest.length || /[^\x21-\x7e]/.test(rest)) {
     throw new TypeError(`${what}: interface name \`${rest}' has characters the kernel does not allow`);

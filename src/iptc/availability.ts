@@ -7,6 +7,20 @@ import { instantiatedTables } from './backend.js';
 
 const KNOWN = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
 
+let kernelSymbols: string | null | undefined;
+
+/** The kernel's symbol names: a built-in or loaded table module shows its table_init function. */
+function kallsyms(): string | null {
+  if (kernelSymbols === undefined) {
+    try {
+      kernelSymbols = readFileSync('/proc/kallsyms', 'utf8');
+    } catch {
+      kernelSymbols = null;
+    }
+  }
+  return kernelSymbols;
+}
+
 function kernelHasTableModule(family: Family, name: string): boolean | undefined {
   const module = `${family === 6 ? 'ip6table' : 'iptable'}_${name}`;
   const pattern = new RegExp(`(^|/)${module}(\\.ko[^:\\s]*)?[:\\s]`, 'm');
@@ -19,7 +33,9 @@ function kernelHasTableModule(family: Family, name: string): boolean | undefined
       // a file this kernel does not have
     }
   }
-  return seen ? false : undefined;
+  const symbols = kallsyms();
+  if (symbols !== null && symbols.includes(` ${module}_table_init`)) return true;
+  return seen || symbols !== null ? false : undefined;
 }
 
 function available(family: Family, name: string): boolean {

@@ -3,11 +3,13 @@
 import {
   buildExtension,
   saveExtension,
+  type BuiltExtension,
   type ExtensionKind,
   type ExtensionOption,
   type Family,
 } from '../xtables/shim.js';
 import { entryLayout, extensionName, extensionRevision } from '../xtables/entry.js';
+import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 
 /** The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
@@ -22,14 +24,14 @@ export interface BuiltBlob {
 }
 
 const MAX_CACHED_BLOBS = 20_000;
-const blobCache = new Map<string, BuiltBlob & { revision: number }>();
+const blobCache = new Map<string, BuiltExtension>();
 
 /**
  * Builds through the extension, memoizing identical requests: rule sets repeat the same matches over and
  * over, and each parse costs microseconds in the extension.
  */
 function cachedBuild(kind: ExtensionKind, family: Family, name: string, revision: number | undefined,
-  header: Buffer, options: readonly ExtensionOption[], final: boolean): BuiltBlob & { revision: number } {
+  header: Buffer, options: readonly ExtensionOption[], final: boolean): BuiltExtension {
   // Parsers read the protocol and the flags of the header (DNAT needs -p tcp for a port), never the
   // addresses or interfaces, so rules that differ only there share one parse.
   const l = entryLayout(family);
@@ -96,13 +98,38 @@ export abstract class Extension {
 
   /** Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
   protected applyOptions(options: ExtensionOption[]): void {
-    this.build(options, false);
+    const { consumed } = this.build(options, false);
+    options.forEach((o, i) => {
+      if (consumed[i] !== o.values.length) {
+        const n = consumed[i]!;
+        throw new XTablesError(
+          this.#name,
+          `${this.#name}: option "--${o.name}" takes ${n === 0 ? 'no value' : `${n} value${n > 1 ? 's' : ''}`}, ` +
+            `${o.values.length} given`,
+        );
+      }
+    });
     this.#options = options;
     this.#kernelBlob = null;
     this.#saved = null;
   }
 
-  protected build(options: readonly ExtensionOption[], final: boolean): BuiltBlob & { revision: number } {
+  /**
+   * @internal Adds one option as iptables' command line gives it: `candidates` are the words after it that
+   * the extension may take (old-style parsers read extra words, as `--tcp-flags MASK COMP`). Returns how
+   * many it took.
+   */
+  parseOption(name: string, candidates: string[], invert: boolean): number {
+    const options = [...this.options, { name, values: candidates, invert }];
+    const taken = this.build(options, false).consumed[options.length - 1]!;
+    options[options.length - 1] = { name, values: candidates.slice(0, taken), invert };
+    this.#options = options;
+    this.#kernelBlob = null;
+    this.#saved = null;
+    return taken;
+  }
+
+  protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
     return cachedBuild(this.kind, this.family, this.#name, this.#revision, this.#owner.headerBuffer(), options, final);
   }
 

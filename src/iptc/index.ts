@@ -8,6 +8,7 @@ export { Table, Table6, type TableOptions, type SaveOptions } from './table.js';
 export { Chain } from './chain.js';
 export { Rule, Rule6, type Counters, type Parameters, type KernelRule } from './rule.js';
 export { Match } from './match.js';
+export { RuleSyntaxError } from './parse.js';
 export { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
 export { Target, type TargetOptions } from './target.js';
 export { Policy, type PolicyName } from './policy.js';

@@ -27,6 +27,7 @@ import type { ExtensionOwner } from './extension.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
+import { parseRuleSpec } from './parse.js';
 
 export type Counters = { packets: bigint; bytes: bigint };
 
@@ -78,6 +79,17 @@ export class Rule implements ExtensionOwner {
 
   get family(): Family {
     return (this.constructor as typeof Rule).family;
+  }
+
+  /**
+   * Parses an iptables rule spec, as `iptables -A CHAIN` takes it after the chain name: a string split
+   * as a shell would, or argv words. Throws as iptables would refuse it: RuleSyntaxError for the grammar,
+   * XTablesError for what an extension refuses, TypeError/RangeError for bad addresses or interfaces.
+   *
+   * Equivalent to: `iptables -A CHAIN -s 10.0.0.1 -p tcp --dport 80 -j ACCEPT` (the part after CHAIN)
+   */
+  static parse<R extends Rule>(this: new () => R, spec: string | readonly string[]): R {
+    return parseRuleSpec(new this(), spec);
   }
 
   /** Decodes a kernel entry into a JS-owned rule. */

@@ -209,9 +209,12 @@ static void load_plugin_copy(const char *path)
 			break;
 	close(src);
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dst);
-	/* The handle is kept for the life of the process, as libxtables keeps its own plugins. */
+	/*
+	 * The handle and the memfd are kept for the life of the process, as libxtables keeps its plugins:
+	 * dlopen() recognises a library by its path name, so a closed fd's number, reused for the next
+	 * copy, would hand back the earlier copy without running the new one's constructor.
+	 */
 	dlopen(fdpath, RTLD_NOW);
-	close(dst);
 }
 
 /* Scans libxtables' lists directly: a failed xtables_find_target() would cache the name as "not a target". */
@@ -294,7 +297,7 @@ static struct xtables_target *lookup_target_revision(const char *name, int revis
  * an argument.
  */
 static bool find_option(const char *ext, const struct xt_option_entry *x6, const struct option *old,
-			const char *name, unsigned int *code, bool *has_arg)
+			const char *name, unsigned int *code, int *has_arg)
 {
 	size_t len = strlen(name);
 	int found = 0;
@@ -303,26 +306,26 @@ static bool find_option(const char *ext, const struct xt_option_entry *x6, const
 		for (const struct xt_option_entry *e = x6; e->name != NULL; e++)
 			if (strcmp(e->name, name) == 0) {
 				*code = e->id;
-				*has_arg = e->type != XTTYPE_NONE;
+				*has_arg = e->type != XTTYPE_NONE ? required_argument : no_argument;
 				return true;
 			}
 		for (const struct xt_option_entry *e = x6; e->name != NULL; e++)
 			if (strncmp(e->name, name, len) == 0 && (found == 0 || *code != e->id)) {
 				*code = e->id;
-				*has_arg = e->type != XTTYPE_NONE;
+				*has_arg = e->type != XTTYPE_NONE ? required_argument : no_argument;
 				found++;
 			}
 	} else if (old != NULL) {
 		for (const struct option *o = old; o->name != NULL; o++)
 			if (strcmp(o->name, name) == 0) {
 				*code = o->val;
-				*has_arg = o->has_arg != no_argument;
+				*has_arg = o->has_arg;
 				return true;
 			}
 		for (const struct option *o = old; o->name != NULL; o++)
 			if (strncmp(o->name, name, len) == 0 && (found == 0 || *code != (unsigned int)o->val)) {
 				*code = o->val;
-				*has_arg = o->has_arg != no_argument;
+				*has_arg = o->has_arg;
 				found++;
 			}
 	}
@@ -348,15 +351,13 @@ static void prepare_option(const char *ext, const struct xt_option_entry *x6, co
 {
 	static char optname[256];
 	const char *name = words[*pos];
-	bool has_arg;
+	int has_arg;
 
 	if (count < 0 || count > 60)
 		fail(PARAMETER_PROBLEM, "%s: too many values for \"--%s\"", ext, name);
 	find_option(ext, x6, old, name, &call->code, &has_arg);
-	if (has_arg && count == 0)
+	if (has_arg == required_argument && count == 0)
 		fail(PARAMETER_PROBLEM, "%s: option \"--%s\" requires an argument", ext, name);
-	if (!has_arg && count > 0)
-		fail(PARAMETER_PROBLEM, "%s: option \"--%s\" takes no value", ext, name);
 	snprintf(optname, sizeof(optname), "--%s", name);
 	call->argv[0] = optname;
 	for (int i = 0; i < count; i++)
@@ -364,9 +365,12 @@ static void prepare_option(const char *ext, const struct xt_option_entry *x6, co
 	call->argv[count + 1] = NULL;
 	call->invert = invert;
 	*pos += count + 1;
-	/* What getopt_long leaves behind for the parser: the first value and the index after it. */
-	optarg = count > 0 ? call->argv[1] : NULL;
-	optind = count > 0 ? 2 : 1;
+	/*
+	 * What getopt_long leaves behind for the parser: a required argument in optarg and optind after it;
+	 * otherwise no optarg and optind on the next word, which some parsers read themselves (rateest).
+	 */
+	optarg = has_arg == required_argument ? call->argv[1] : NULL;
+	optind = has_arg == required_argument ? 2 : 1;
 }
 
 static int copy_out(const void *blob, size_t size, void *out, int outlen)

@@ -1,0 +1,299 @@
+// The iptables command-line rule grammar (`-s -d -i -o -p -f -m -j -g -c`, `!` before an option,
+// extension options resolved the way iptables' getopt_long resolves them).
+import { extensionOptions, type OptionSpec } from '../xtables/shim.js';
+import { XTablesError } from '../xtables/errors.js';
+import { formatAddressSpec, parseAddress, protocolSaveName } from './address.js';
+import type { Extension } from './extension.js';
+import { Match } from './match.js';
+import { shellSplit } from './parameters.js';
+import type { Rule } from './rule.js';
+
+/** A rule spec iptables itself would refuse; the message is iptables' own where it has one. */
+export class RuleSyntaxError extends TypeError {
+  override readonly name = 'RuleSyntaxError';
+}
+
+type MainOption = 's' | 'd' | 'i' | 'o' | 'p' | 'f' | 'm' | 'j' | 'g' | 'c' | '4' | '6' | 'command';
+
+/** iptables' long options (original_opts) with the short letter they stand for. */
+const MAIN_LONG: [string, 0 | 1 | 2, MainOption][] = [
+  ['append', 1, 'command'], ['delete', 1, 'command'], ['check', 1, 'command'], ['insert', 1, 'command'],
+  ['replace', 1, 'command'], ['list', 2, 'command'], ['list-rules', 2, 'command'], ['flush', 2, 'command'],
+  ['zero', 2, 'command'], ['new-chain', 1, 'command'], ['delete-chain', 2, 'command'],
+  ['rename-chain', 1, 'command'], ['policy', 1, 'command'], ['source', 1, 's'], ['destination', 1, 'd'],
+  ['src', 1, 's'], ['dst', 1, 'd'], ['protocol', 1, 'p'], ['in-interface', 1, 'i'], ['jump', 1, 'j'],
+  ['table', 1, 'command'], ['match', 1, 'm'], ['numeric', 0, 'command'], ['out-interface', 1, 'o'],
+  ['verbose', 0, 'command'], ['wait', 2, 'command'], ['wait-interval', 2, 'command'], ['exact', 0, 'command'],
+  ['fragments', 0, 'f'], ['version', 0, 'command'], ['help', 2, 'command'], ['line-numbers', 0, 'command'],
+  ['modprobe', 1, 'command'], ['set-counters', 1, 'c'], ['goto', 1, 'g'], ['ipv4', 0, '4'], ['ipv6', 0, '6'],
+];
+
+const SHORT: Record<string, MainOption> = {
+  s: 's', d: 'd', i: 'i', o: 'o', p: 'p', f: 'f', m: 'm', j: 'j', g: 'g', c: 'c', '4': '4', '6': '6',
+};
+const SHORT_COMMANDS = new Set('ACDRILSMFZNXEPVhbvwWnxt'.split(''));
+const INVERTIBLE = new Set<MainOption>(['s', 'd', 'i', 'o', 'p', 'f']);
+
+interface Candidate {
+  name: string;
+  hasArg: 0 | 1 | 2;
+  /** A main option, or the loaded extension that owns the option. */
+  owner: MainOption | Loaded;
+}
+
+interface Loaded {
+  ext: Extension;
+  name: string;
+  options: OptionSpec[];
+}
+
+function fail(message: string): never {
+  throw new RuleSyntaxError(message);
+}
+
+/** Whether getopt would take the word as the next argument of an option that reads extra words. */
+function looksLikeValue(word: string | undefined): boolean {
+  return word !== undefined && !word.startsWith('-') && !word.startsWith('!');
+}
+
+/** The match iptables loads for `-p NAME` when an option needs it (`-p tcp --dport 80`). */
+function protocolMatchName(rule: Rule, protocol: string): string {
+  const number = /^\d+$/.test(protocol) ? Number(protocol) : undefined;
+  let name = number === undefined ? protocol : protocolSaveName(number);
+  if (rule.family === 6 && (name === 'ipv6-icmp' || name === 'icmpv6')) name = 'icmp6';
+  return name;
+}
+
+class RuleParser {
+  readonly #rule: Rule;
+  readonly #words: string[];
+  #i = 0;
+  #invert = false;
+  readonly #seen = new Set<MainOption>();
+  readonly #loaded: Loaded[] = [];
+  #protocol: string | null = null;
+  #protocolMatchTried = false;
+
+  constructor(rule: Rule, words: string[]) {
+    this.#rule = rule;
+    this.#words = words;
+  }
+
+  parse(): void {
+    const words = this.#words;
+    while (this.#i < words.length) {
+      const word = words[this.#i++]!;
+      if (typeof word !== 'string') throw new TypeError('rule spec words must be strings');
+      if (word === '!') {
+        if (this.#invert) fail('multiple consecutive ! not allowed');
+        this.#invert = true;
+        continue;
+      }
+      if (word.startsWith('--') && word.length > 2) this.#longOption(word.slice(2));
+      else if (word.startsWith('-') && word.length > 1) this.#shortOption(word);
+      else fail(`Bad argument \`${word}'`);
+      this.#invert = false;
+    }
+    if (this.#invert) fail('nothing appropriate following !');
+  }
+
+  #candidates(): Candidate[] {
+    const list: Candidate[] = MAIN_LONG.map(([name, hasArg, owner]) => ({ name, hasArg, owner }));
+    for (const loaded of this.#loaded) {
+      for (const o of loaded.options) list.push({ name: o.name, hasArg: o.hasArg, owner: loaded });
+    }
+    return list;
+  }
+
+  /** getopt_long: an exact name first, else an unambiguous prefix. */
+  #resolve(name: string): Candidate | null {
+    const list = this.#candidates();
+    const exact = list.find((c) => c.name === name);
+    if (exact) return exact;
+    const prefixed = list.filter((c) => c.name.startsWith(name));
+    if (prefixed.length === 0) return null;
+    const first = prefixed[0]!;
+    const same = (c: Candidate) =>
+      c.hasArg === first.hasArg &&
+      (typeof c.owner === 'string'
+        ? c.owner === first.owner
+        : c.owner === first.owner && c.owner.options.length > 0);
+    if (!prefixed.every(same)) fail(`option '--${name}' is ambiguous`);
+    return first;
+  }
+
+  #longOption(text: string): void {
+    if (text.includes('=')) fail(`unknown option "--${text}"`);
+    let found = this.#resolve(text);
+    if (!found && this.#loadProtocolMatch()) found = this.#resolve(text);
+    if (!found) fail(`unknown option "--${text}"`);
+    if (typeof found.owner === 'string') this.#main(found.owner, `--${found.name}`, found.hasArg);
+    else this.#extensionOption(found.owner, found.name, found.hasArg);
+  }
+
+  #shortOption(word: string): void {
+    const letter = word[1]!;
+    if (word.length > 2) fail(`unknown option "${word}"`);
+    const option = SHORT[letter];
+    if (!option) {
+      if (SHORT_COMMANDS.has(letter)) fail(`option "${word}" is not part of a rule spec`);
+      fail(`unknown option "${word}"`);
+    }
+    this.#main(option, word, ['f', '4', '6'].includes(option) ? 0 : 1);
+  }
+
+  #argument(flag: string): string {
+    const value = this.#words[this.#i];
+    if (value === undefined) fail(`option "${flag}" requires an argument`);
+    this.#i++;
+    return value;
+  }
+
+  #setOption(option: MainOption, letter: string): void {
+    if (this.#seen.has(option)) fail(`multiple -${letter} flags not allowed`);
+    this.#seen.add(option);
+    if (this.#invert && !INVERTIBLE.has(option)) fail(`cannot have ! before -${letter}`);
+  }
+
+  #main(option: MainOption, flag: string, hasArg: 0 | 1 | 2): void {
+    const rule = this.#rule;
+    const bang = this.#invert ? '!' : '';
+    if (option === 'command') fail(`option "${flag}" is not part of a rule spec`);
+    if (hasArg === 2) fail(`option "${flag}" is not part of a rule spec`);
+    switch (option) {
+      case 's':
+      case 'd': {
+        this.#setOption(option, option);
+        const value = this.#argument(flag);
+        if (value.includes(',')) fail(`several addresses in one -${option} make several rules: parse them one by one`);
+        // iptables stores both families masked when they come from the command line.
+        const spec = parseAddress(rule.family, value, option === 's' ? 'src' : 'dst');
+        for (let i = 0; i < spec.addr.length; i++) spec.addr[i]! &= spec.mask[i]!;
+        const text = formatAddressSpec(rule.family, { ...spec, invert: this.#invert });
+        if (option === 's') rule.src = text;
+        else rule.dst = text;
+        return;
+      }
+      case 'i':
+      case 'o': {
+        this.#setOption(option, option);
+        const value = `${bang}${this.#argument(flag)}`;
+        if (option === 'i') rule.inInterface = value;
+        else rule.outInterface = value;
+        return;
+      }
+      case 'p': {
+        this.#setOption(option, 'p');
+        const value = this.#argument(flag).toLowerCase();
+        rule.protocol = `${bang}${value}`;
+        this.#protocol = value;
+        return;
+      }
+      case 'f':
+        if (rule.family === 6) fail(`unknown option "${flag}"`);
+        this.#setOption(option, 'f');
+        if (this.#invert) rule.fragmentInverted = true;
+        else rule.fragment = true;
+        return;
+      case 'm': {
+        if (this.#invert) fail('unexpected ! flag before --match');
+        const name = this.#argument(flag);
+        const match = new Match(rule, name);
+        rule.addMatch(match);
+        if (this.#protocol !== null && protocolMatchName(rule, this.#protocol) === name) this.#protocolMatchTried = true;
+        this.#load(match, name, 'match');
+        return;
+      }
+      case 'j':
+      case 'g': {
+        this.#setOption('j', option);
+        const name = this.#argument(flag);
+        if (option === 'g' && name === '') fail("Illegal option `-g' with an empty argument");
+        const target = rule.createTarget(name, undefined, option === 'g' ? { goto: true } : {});
+        if (target.standardTarget === null) this.#load(target, name, 'target');
+        return;
+      }
+      case 'c':
+        this.#setOption(option, 'c');
+        this.#counters(this.#argument(flag));
+        return;
+      case '4':
+        if (rule.family === 6) fail('This is an IPv6 rule; -4 is not allowed');
+        return;
+      case '6':
+        if (rule.family === 4) fail('This is an IPv4 rule; -6 is not allowed');
+        return;
+    }
+  }
+
+  #load(ext: Extension, name: string, kind: 'match' | 'target'): void {
+    // A second instance of the same extension takes the options from now on (iptables marks the first
+    // completed), so it replaces the first in the option table.
+    const at = this.#loaded.findIndex((l) => l.name === name && (l.ext instanceof Match) === (kind === 'match'));
+    const entry = { ext, name, options: extensionOptions(kind, this.#rule.family, name) };
+    if (at >= 0) this.#loaded[at] = entry;
+    else this.#loaded.push(entry);
+  }
+
+  /** iptables loads the protocol's match the first time an option is unknown (`-p tcp --dport 80`). */
+  #loadProtocolMatch(): boolean {
+    if (this.#protocol === null || this.#protocolMatchTried || this.#protocol === 'all') return false;
+    this.#protocolMatchTried = true;
+    const name = protocolMatchName(this.#rule, this.#protocol);
+    let match: Match;
+    try {
+      match = new Match(this.#rule, name);
+    } catch (e) {
+      if (e instanceof XTablesError) return false;
+      throw e;
+    }
+    this.#rule.addMatch(match);
+    this.#load(match, name, 'match');
+    return true;
+  }
+
+  #extensionOption(owner: Loaded, name: string, hasArg: 0 | 1 | 2): void {
+    // getopt gives a required argument whatever it looks like; parsers read further words themselves.
+    const candidates: string[] = hasArg === 1 ? [this.#argument(`--${name}`)] : [];
+    for (let j = this.#i; looksLikeValue(this.#words[j]); j++) candidates.push(this.#words[j]!);
+    const taken = owner.ext.parseOption(name, candidates, this.#invert);
+    this.#i += Math.max(0, taken - (hasArg === 1 ? 1 : 0));
+  }
+
+  /** `-c PACKETS BYTES` or `-c PACKETS,BYTES`, read as iptables' sscanf("%llu") reads them. */
+  #counters(first: string): void {
+    let bytesText: string | undefined;
+    const comma = first.indexOf(',', 1);
+    if (comma >= 0) bytesText = first.slice(comma + 1);
+    else if (looksLikeValue(this.#words[this.#i])) bytesText = this.#words[this.#i++];
+    if (bytesText === undefined) fail('-c requires packet and byte counter');
+    const number = (text: string, what: string): bigint => {
+      const m = /^\s*\+?(\d+)/.exec(text);
+      if (!m) fail(`-c ${what} counter not numeric`);
+      return BigInt.asUintN(64, BigInt(m[1]!));
+    };
+    const packets = number(first, 'packet');
+    const bytes = number(bytesText, 'byte');
+    this.#rule.setCounters(packets, bytes);
+  }
+}
+
+/** Parses an iptables rule spec (a string split as a shell would, or argv words) into `rule`. */
+export function parseRuleSpec<R extends Rule>(rule: R, spec: string | readonly string[]): R {
+  let words: string[];
+  if (typeof spec === 'string') {
+    try {
+      words = shellSplit(spec);
+    } catch (e) {
+      throw new RuleSyntaxError((e as Error).message);
+    }
+  } else if (Array.isArray(spec)) {
+    words = [...spec];
+  } else {
+    throw new TypeError('a rule spec must be a string or an array of strings');
+  }
+  new RuleParser(rule, words).parse();
+  // iptables runs every extension's final check before it touches the kernel; so does parse.
+  rule.toEntry();
+  return rule;
+}
