@@ -37,6 +37,7 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
   /** A host address n, and how iptables-save prints it as a source. */
   const host = (n: number) => (family === 6 ? `2001:db8::${n}` : `10.0.0.${n}`);
   const hostSave = (n: number) => (family === 6 ? `-s 2001:db8::${n}/128` : `-s 10.0.0.${n}/32`);
+  const accept = (n: number) => `${hostSave(n)} -j ACCEPT`;
 
   function table(name = 'filter', opts?: { autocommit?: boolean }): Table {
     const t = opts ? new T(name, opts) : new T(name);
@@ -520,6 +521,91 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
     });
   });
 
+  describe('deleteRule with extensions that keep kernel-private data', () => {
+    type Params = Record<string, string | boolean | string[]>;
+    const CASES: { name: string; cli: string[]; protocol?: string; matches: [string, Params][]; target: [string, Params] }[] = [
+      { name: 'limit', cli: ['-m', 'limit', '--limit', '5/min', '--limit-burst', '10', '-j', 'ACCEPT'], matches: [['limit', { limit: '5/min', limitBurst: '10' }]], target: ['ACCEPT', {}] },
+      {
+        name: 'hashlimit',
+        cli: ['-m', 'hashlimit', '--hashlimit-upto', '10/sec', '--hashlimit-name', 'hl', '--hashlimit-mode', 'srcip', '-j', 'ACCEPT'],
+        matches: [['hashlimit', { hashlimitUpto: '10/sec', hashlimitName: 'hl', hashlimitMode: 'srcip' }]],
+        target: ['ACCEPT', {}],
+      },
+      { name: 'quota', cli: ['-m', 'quota', '--quota', '1000', '-j', 'ACCEPT'], matches: [['quota', { quota: '1000' }]], target: ['ACCEPT', {}] },
+      {
+        name: 'statistic',
+        cli: ['-m', 'statistic', '--mode', 'nth', '--every', '3', '--packet', '0', '-j', 'ACCEPT'],
+        matches: [['statistic', { mode: 'nth', every: '3', packet: '0' }]],
+        target: ['ACCEPT', {}],
+      },
+      {
+        name: 'connlimit',
+        cli: ['-p', 'tcp', '-m', 'connlimit', '--connlimit-above', '5', '-j', 'REJECT'],
+        protocol: 'tcp',
+        matches: [['connlimit', { connlimitAbove: '5' }]],
+        target: ['REJECT', {}],
+      },
+      {
+        name: 'recent',
+        cli: ['-m', 'recent', '--name', 'r1', '--rcheck', '--seconds', '60', '-j', 'DROP'],
+        matches: [['recent', { name: 'r1', rcheck: true, seconds: '60' }]],
+        target: ['DROP', {}],
+      },
+      { name: 'string', cli: ['-m', 'string', '--algo', 'bm', '--string', 'foo', '-j', 'DROP'], matches: [['string', { algo: 'bm', string: 'foo' }]], target: ['DROP', {}] },
+      { name: 'LOG', cli: ['-j', 'LOG', '--log-prefix', 'abc '], matches: [], target: ['LOG', { logPrefix: 'abc ' }] },
+    ];
+
+    function build(c: (typeof CASES)[number]): Rule {
+      const r = new R();
+      if (c.protocol) r.protocol = c.protocol;
+      for (const [name, params] of c.matches) r.createMatch(name, params);
+      r.createTarget(c.target[0], c.target[1]);
+      return r;
+    }
+
+    for (const c of CASES) {
+      it(`${c.name}: deletes CLI-made and own rules by equality; the CLI deletes ours`, () => {
+        const t = table();
+        cli(['-A', 'INPUT', ...c.cli]);
+        const line = rl('INPUT');
+        expect(line).toHaveLength(1);
+        // A CLI-made rule, deleted with an equal new rule.
+        t.chain('INPUT').deleteRule(build(c));
+        expect(rl('INPUT')).toEqual([]);
+        // Ours gives the same line, reads back equal, and `iptables -D` finds it.
+        t.chain('INPUT').appendRule(build(c));
+        expect(rl('INPUT')).toEqual(line);
+        const back = table().chain('INPUT').rules[0]!;
+        expect(back.equals(build(c))).toBe(true);
+        expect(build(c).equals(back)).toBe(true);
+        cli(['-D', 'INPUT', ...c.cli]);
+        expect(rl('INPUT')).toEqual([]);
+        // Between other rules, only the first equal one goes.
+        t.chain('INPUT').appendRule(rule(1));
+        t.chain('INPUT').appendRule(build(c));
+        t.chain('INPUT').appendRule(rule(2));
+        t.chain('INPUT').appendRule(build(c));
+        t.chain('INPUT').deleteRule(build(c));
+        expect(rl('INPUT')).toEqual([accept(1), accept(2), ...line]);
+        // A rule read back from the kernel deletes it too.
+        t.chain('INPUT').deleteRule(table().chain('INPUT').rules[2]!);
+        expect(rl('INPUT')).toEqual([accept(1), accept(2)]);
+      });
+    }
+
+    it('does not take a LOG target with another prefix as equal', () => {
+      const t = table();
+      cli(['-A', 'INPUT', '-j', 'LOG', '--log-prefix', 'abc ']);
+      const other = new R();
+      other.createTarget('LOG', { logPrefix: 'abd ' });
+      refused(() => t.chain('INPUT').deleteRule(other), ERRNO.ENOENT);
+      expect(t.chain('INPUT').rules[0]!.equals(other)).toBe(false);
+      const level = new R();
+      level.createTarget('LOG', { logPrefix: 'abc ', logLevel: '7' });
+      refused(() => t.chain('INPUT').deleteRule(level), ERRNO.ENOENT);
+    });
+  });
+
   describe('Table.flush()', () => {
     it('deletes user chains that jump and go to each other; built-in chains keep their policies', () => {
       const t = table();
@@ -561,6 +647,19 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
         ':POSTROUTING ACCEPT [0:0]',
       ]);
       expect(sv('nat')).not.toContain('-A ');
+    });
+  });
+
+  describe('rules of the other family', () => {
+    it('refuses a rule of the other family with TypeError, kernel unchanged', () => {
+      const t = table();
+      const other = family === 6 ? new Rule() : new Rule6();
+      other.createTarget('ACCEPT');
+      const before = sv();
+      expect(() => t.chain('INPUT').appendRule(other)).toThrow(TypeError);
+      expect(() => t.chain('INPUT').insertRule(other, 0)).toThrow(TypeError);
+      expect(() => t.chain('INPUT').deleteRule(other)).toThrow(TypeError);
+      expect(sv()).toBe(before);
     });
   });
 

@@ -3,7 +3,7 @@
 // only after refresh(). IPv4 and IPv6, always compared with iptables-legacy-save -c / ip6tables-legacy-save -c.
 import { createSocket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Rule, Rule6, Table, Table6, type Counters } from '../src/iptc/index.js';
+import { IPTCError, Rule, Rule6, Table, Table6, type Counters } from '../src/iptc/index.js';
 import { ipt, resetKernel, rules, save, type Family } from './kernel.js';
 
 const open: { close(): void }[] = [];
@@ -237,6 +237,26 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
       null,
     ]);
     expect(t.chains.flatMap((c) => c.rules.map((r) => r.counters.packets))).toEqual([0n, 0n, 0n]);
+  });
+
+  it('zeroes in a batch only at commit(), and refuses a missing chain', async () => {
+    const t = table('filter', { autocommit: false });
+    t.chain('OUTPUT').appendRule(udpRule(9999));
+    t.commit();
+    await sendUdp(family, 9999, 2, 10);
+    const counted = `[2:${2n * (headers + 10n)}] ${udpSave(9999)}`;
+    t.refresh();
+    t.chain('OUTPUT').zeroCounters();
+    t.chain('INPUT').appendRule(udpRule(1));
+    expect(rlc('OUTPUT')).toEqual([counted]);
+    t.commit();
+    expect(rlc('OUTPUT')).toEqual([`[0:0] ${udpSave(9999)}`]);
+    expect(rlc('INPUT')).toEqual([`[0:0] ${udpSave(1)}`]);
+
+    const a = table();
+    const before = sv();
+    expect(() => a.zeroEntries('missing')).toThrow(IPTCError);
+    expect(sv()).toBe(before);
   });
 
   it('zeroes counters in other tables (nat, mangle)', () => {

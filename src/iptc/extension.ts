@@ -148,8 +148,19 @@ export abstract class Extension {
 
   protected abstract kernelUserspacesize(blob: Buffer): number;
 
+  /** What the extension would put in the kernel (after its final check), or, while incomplete, what it has. */
+  #displayBlob(): Buffer {
+    if (this.#options === null) return this.#kernelBlob!;
+    try {
+      return this.build(this.#options, true).blob;
+    } catch (e) {
+      if (e instanceof XTablesError) return this.build(this.#options, false).blob;
+      throw e;
+    }
+  }
+
   #save(): { name: string; text: string } {
-    const blob = this.#currentBlob(false);
+    const blob = this.#displayBlob();
     if (this.#saved?.blob !== blob) {
       const saved = saveExtension(this.kind, this.family, this.#owner.headerBuffer(), blob);
       this.#saved = { blob, ...saved };

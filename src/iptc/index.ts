@@ -9,6 +9,8 @@ export { Chain } from './chain.js';
 export { Rule, Rule6, type Counters, type Parameters, type KernelRule } from './rule.js';
 export { Match } from './match.js';
 export { RuleSyntaxError } from './parse.js';
+export { RestoreError, type RestoreOptions } from './restore.js';
+export { saveAll, restoreAll, type FamilyOptions } from './ruleset.js';
 export { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
 export { Target, type TargetOptions } from './target.js';
 export { Policy, type PolicyName } from './policy.js';

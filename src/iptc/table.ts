@@ -5,6 +5,7 @@ import { instantiatedTables, warnIfNftBackend } from './backend.js';
 import { Chain } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
+import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
@@ -301,6 +302,25 @@ export class Table {
     }
     lines.push('COMMIT', '');
     return lines.join('\n');
+  }
+
+  /**
+   * Applies iptables-restore input for this table (`*TABLE` ... `COMMIT`, or just the lines between)
+   * in one atomic commit: without `noflush` the table is emptied first. A bad line throws RestoreError
+   * naming it, and nothing of the text is applied.
+   *
+   * Equivalent to: `iptables-restore [--noflush] [--counters]` with this table's text
+   */
+  restore(text: string, options: RestoreOptions = {}): void {
+    if (typeof text !== 'string') throw new TypeError('restore text must be a string');
+    const framed = /^\s*\*/m.test(text) ? text : `*${this.name}\n${text}\nCOMMIT\n`;
+    const blocks = splitTables(framed);
+    const block = blocks[0];
+    if (blocks.length !== 1 || !block || block.table !== this.name) {
+      throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);
+    }
+    const RuleClass = this.ruleClass;
+    this.edit((h) => applyBlock(h, block, options, (words) => RuleClass.parse(words), Table.checkJump));
   }
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */

@@ -1,0 +1,214 @@
+// iptables-restore's input grammar, applied to libiptc handles: `*table`, `:CHAIN POLICY [p:b]`,
+// `[p:b] -A ...` and the other commands, `COMMIT`.
+import type { TableHandle } from '../xtables/libiptc.js';
+import { IPTCError } from '../xtables/errors.js';
+import { checkChainName } from './names.js';
+import { shellSplit } from './parameters.js';
+import { Policy } from './policy.js';
+import { RuleSyntaxError } from './parse.js';
+import type { Rule } from './rule.js';
+
+/** A restore input line that failed; `cause` is the typed error behind it. */
+export class RestoreError extends Error {
+  override readonly name = 'RestoreError';
+  /** 1-based line number in the restore text. */
+  readonly line: number;
+  /** The errno of the cause, when libiptc or the kernel refused the line (0 otherwise). */
+  readonly errno: number;
+
+  constructor(line: number, text: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`line ${line}: ${reason} (in \`${text.trim()}')`, { cause });
+    this.line = line;
+    this.errno = cause instanceof IPTCError ? cause.errno : 0;
+  }
+}
+
+export interface RestoreOptions {
+  /** Keep the table's rules and chains and apply the text on top (`iptables-restore --noflush`). */
+  noflush?: boolean;
+  /** Install the `[packets:bytes]` counters of policies and rules (`iptables-restore --counters`). */
+  counters?: boolean;
+}
+
+/** One `*table` ... `COMMIT` block of a restore text. */
+export interface TableBlock {
+  table: string;
+  /** [line number, text] of each line between `*table` and `COMMIT`. */
+  lines: [number, string][];
+}
+
+/** Splits a restore text into its table blocks, checking the framing (`*table` ... `COMMIT`). */
+export function splitTables(text: string): TableBlock[] {
+  if (typeof text !== 'string') throw new TypeError('restore text must be a string');
+  const blocks: TableBlock[] = [];
+  let current: TableBlock | null = null;
+  let currentLine = 0;
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index]!;
+    const n = index + 1;
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      if (current) throw new RestoreError(currentLine, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
+      const table = line.slice(1).trim();
+      if (!/^[a-z0-9_]+$/i.test(table)) throw new RestoreError(n, raw, new RuleSyntaxError('invalid table name'));
+      current = { table, lines: [] };
+      currentLine = n;
+      blocks.push(current);
+    } else if (!current) {
+      throw new RestoreError(n, raw, new RuleSyntaxError('no table: expected a `*table` line first'));
+    } else if (line === 'COMMIT') {
+      current = null;
+    } else {
+      current.lines.push([n, raw]);
+    }
+  }
+  if (current) throw new RestoreError(currentLine, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
+  return blocks;
+}
+
+function parseCounters(text: string): { packets: bigint; bytes: bigint } {
+  const m = /^\[(\d+):(\d+)\]$/.exec(text);
+  if (!m) throw new RuleSyntaxError(`invalid counters \`${text}'`);
+  return { packets: BigInt.asUintN(64, BigInt(m[1]!)), bytes: BigInt.asUintN(64, BigInt(m[2]!)) };
+}
+
+function position(text: string | undefined, command: string): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1) {
+    throw new RuleSyntaxError(`${command} needs a rule number of 1 or more, got \`${text ?? ''}'`);
+  }
+  return Number(text) - 1;
+}
+
+const COMMANDS: Record<string, string> = {
+  '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-D': 'D', '--delete': 'D', '-R': 'R',
+  '--replace': 'R', '-N': 'N', '--new-chain': 'N', '-X': 'X', '--delete-chain': 'X', '-F': 'F',
+  '--flush': 'F', '-Z': 'Z', '--zero': 'Z', '-P': 'P', '--policy': 'P', '-E': 'E', '--rename-chain': 'E',
+};
+
+/**
+ * Applies one table block to a handle as iptables-restore does; nothing reaches the kernel until the
+ * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family.
+ */
+export function applyBlock(
+  handle: TableHandle,
+  block: TableBlock,
+  options: RestoreOptions,
+  parseRule: (words: string[]) => Rule,
+  checkJump: (handle: TableHandle, rule: Rule) => void,
+): void {
+  if (!options.noflush) {
+    const names = handle.chainNames();
+    for (const name of names) handle.flushEntries(name);
+    for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
+  }
+  for (const [n, raw] of block.lines) {
+    try {
+      applyLine(handle, raw.trim(), options, parseRule, checkJump);
+    } catch (e) {
+      throw new RestoreError(n, raw, e);
+    }
+  }
+}
+
+function applyLine(
+  handle: TableHandle,
+  line: string,
+  options: RestoreOptions,
+  parseRule: (words: string[]) => Rule,
+  checkJump: (handle: TableHandle, rule: Rule) => void,
+): void {
+  if (line.startsWith(':')) {
+    const [chain, policy, counters] = line.slice(1).trim().split(/\s+/);
+    if (!chain) throw new RuleSyntaxError('chain name invalid');
+    if (!policy) throw new RuleSyntaxError('policy invalid');
+    checkChainName(chain);
+    if (!handle.isBuiltin(chain)) {
+      if (options.noflush && handle.isChain(chain)) handle.flushEntries(chain);
+      else handle.createChain(chain);
+    }
+    if (policy !== '-') {
+      const name = new Policy(policy).name;
+      const cnt = options.counters && counters ? parseCounters(counters) : { packets: 0n, bytes: 0n };
+      handle.setPolicy(chain, name, cnt);
+    }
+    return;
+  }
+  let words: string[];
+  try {
+    words = shellSplit(line);
+  } catch (e) {
+    throw new RuleSyntaxError((e as Error).message);
+  }
+  let counters: { packets: bigint; bytes: bigint } | undefined;
+  if (words[0]?.startsWith('[')) {
+    const parsed = parseCounters(words.shift()!);
+    if (options.counters) counters = parsed;
+  }
+  const command = COMMANDS[words[0] ?? ''];
+  if (!command) throw new RuleSyntaxError(`unknown command \`${words[0] ?? ''}'`);
+  const chain = words[1];
+  const rest = words.slice(2);
+  const rule = (spec: string[]) => {
+    const r = parseRule(spec);
+    if (counters) r.setCounters(counters.packets, counters.bytes);
+    checkJump(handle, r);
+    return r;
+  };
+  const needChain = () => {
+    if (chain === undefined) throw new RuleSyntaxError(`${words[0]} needs a chain name`);
+    return chain;
+  };
+  switch (command) {
+    case 'A':
+      handle.appendEntry(needChain(), rule(rest).toEntry());
+      return;
+    case 'I': {
+      const at = rest[0] !== undefined && /^\d+$/.test(rest[0]) ? position(rest.shift(), '-I') : 0;
+      handle.insertEntry(needChain(), rule(rest).toEntry(), at);
+      return;
+    }
+    case 'R': {
+      const at = position(rest.shift(), '-R');
+      handle.replaceEntry(needChain(), rule(rest).toEntry(), at);
+      return;
+    }
+    case 'D':
+      if (rest.length === 1 && /^\d+$/.test(rest[0]!)) handle.deleteNumEntry(needChain(), position(rest[0], '-D'));
+      else {
+        const { entry, mask } = parseRule(rest).toEntryWithMask();
+        handle.deleteEntry(needChain(), entry, mask);
+      }
+      return;
+    case 'N':
+      checkChainName(needChain());
+      handle.createChain(needChain());
+      return;
+    case 'X':
+      for (const name of chain === undefined ? handle.chainNames().filter((c) => !handle.isBuiltin(c)) : [chain]) {
+        handle.deleteChain(name);
+      }
+      return;
+    case 'F':
+      for (const name of chain === undefined ? handle.chainNames() : [chain]) handle.flushEntries(name);
+      return;
+    case 'Z':
+      for (const name of chain === undefined ? handle.chainNames() : [chain]) handle.zeroEntries(name);
+      return;
+    case 'P': {
+      const policy = rest[0];
+      if (policy === undefined) throw new RuleSyntaxError('-P needs a chain and a policy');
+      handle.setPolicy(needChain(), new Policy(policy).name);
+      return;
+    }
+    case 'E': {
+      const to = rest[0];
+      if (to === undefined) throw new RuleSyntaxError('-E needs the old and the new chain name');
+      checkChainName(to);
+      handle.renameChain(needChain(), to);
+      return;
+    }
+  }
+}
