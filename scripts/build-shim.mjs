@@ -18,12 +18,13 @@ if (process.platform !== 'linux') {
 
 mkdirSync(dirname(output), { recursive: true });
 const cc = process.env.CC ?? 'cc';
-const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-o', output, source, '-lxtables'];
+const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-o', output, source, '-lxtables', '-lip4tc', '-lip6tc'];
 const result = spawnSync(cc, args, { stdio: 'inherit' });
 if (result.error || result.status !== 0) {
   console.error(
     `iptc: could not build the xtables shim with \`${cc}\`.\n` +
-      'It needs a C compiler and the libxtables headers: on Debian/Ubuntu `apt-get install gcc libxtables-dev`.',
+      'It needs a C compiler, the libxtables headers and the libiptc link libraries: on Debian/Ubuntu ' +
+      '`apt-get install gcc libxtables-dev libiptc-dev`.',
   );
   process.exit(1);
 }

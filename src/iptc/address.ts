@@ -3,11 +3,14 @@
 import { readFileSync } from 'node:fs';
 import type { Family } from '../xtables/shim.js';
 
+/** An address and mask; the buffers may be shared and are never modified once made. */
 export interface AddressSpec {
   addr: Buffer;
   mask: Buffer;
   invert: boolean;
 }
+
+const ANY = { 4: Buffer.alloc(4), 16: Buffer.alloc(16) } as const;
 
 /** Splits a leading `!` (with or without a space after it) from a value. */
 export function splitInvert(value: string): { invert: boolean; rest: string } {
@@ -17,15 +20,24 @@ export function splitInvert(value: string): { invert: boolean; rest: string } {
 }
 
 function parseIPv4(text: string): Buffer | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const buf = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i]!;
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
-    buf[i] = Number(part);
+  const buf = Buffer.allocUnsafe(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; /* a final '.' closes the last part */
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return null;
+    } else if (c === 46 && digits > 0 && part < 4) {
+      buf[part++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return null;
+    }
   }
-  return buf;
+  return part === 4 ? buf : null;
 }
 
 function parseIPv6(text: string): Buffer | null {
@@ -95,7 +107,20 @@ export function formatAddr(family: Family, buf: Buffer): string {
   return family === 4 ? formatIPv4(buf) : formatIPv6(buf);
 }
 
+const prefixMasks = new Map<number, Buffer>();
+
+/** The mask of a prefix length; shared, so never modified. */
 function prefixMask(bits: number, len: 4 | 16): Buffer {
+  const key = bits * 32 + len;
+  let mask = prefixMasks.get(key);
+  if (!mask) {
+    mask = makePrefixMask(bits, len);
+    prefixMasks.set(key, mask);
+  }
+  return mask;
+}
+
+function makePrefixMask(bits: number, len: 4 | 16): Buffer {
   const mask = Buffer.alloc(len);
   for (let i = 0; i < len; i++) {
     const take = Math.max(0, Math.min(8, bits - i * 8));
@@ -130,7 +155,7 @@ export function parseAddress(family: Family, value: string, what: string): Addre
   const len = family === 4 ? 4 : 16;
   if (rest === '') {
     if (invert) throw new TypeError(`${what}: '!' needs an address after it`);
-    return { addr: Buffer.alloc(len), mask: Buffer.alloc(len), invert: false };
+    return { addr: ANY[len], mask: ANY[len], invert: false };
   }
   const slash = rest.indexOf('/');
   const addrText = slash < 0 ? rest : rest.slice(0, slash);
@@ -152,6 +177,13 @@ export function parseAddress(family: Family, value: string, what: string): Addre
   }
   if (family === 4) for (let i = 0; i < 4; i++) addr[i]! &= mask[i]!;
   return { addr, mask, invert };
+}
+
+/** The address of a spec masked by its mask (as iptables stores command-line addresses), in a new spec. */
+export function maskedAddress(spec: AddressSpec): AddressSpec {
+  const addr = Buffer.from(spec.addr);
+  for (let i = 0; i < addr.length; i++) addr[i]! &= spec.mask[i]!;
+  return { ...spec, addr };
 }
 
 /** The read-back form: `[!]addr/mask`, dotted for IPv4, a prefix length for IPv6 (as python-iptables). */

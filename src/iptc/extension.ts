@@ -8,7 +8,7 @@ import {
   type ExtensionOption,
   type Family,
 } from '../xtables/shim.js';
-import { entryLayout, extensionName, extensionRevision } from '../xtables/entry.js';
+import { extensionName, extensionRevision } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 
@@ -16,6 +16,13 @@ import { optionName, optionsFromSaveText, toOption, type ParameterValue } from '
 export interface ExtensionOwner {
   readonly family: Family;
   headerBuffer(): Buffer;
+  /**
+   * What of the header parsers read: protocol, flags and inversion flags as one number (protocol in
+   * the low 16 bits, flags, then invflags), so a build can be found without encoding the header.
+   */
+  parseKey(): number;
+  /** The header save() reads; the kernel's own for a rule read back and not modified. */
+  ipHeader?(): Buffer;
 }
 
 export interface BuiltBlob {
@@ -26,23 +33,35 @@ export interface BuiltBlob {
 const MAX_CACHED_BLOBS = 20_000;
 const blobCache = new Map<string, BuiltExtension>();
 
+function optionsKeyOf(options: readonly ExtensionOption[]): string {
+  let key = '';
+  for (const o of options) key += `${o.invert ? '!' : ''}${o.name}\0${o.values.join('\0')}\x01`;
+  return key;
+}
+
 /**
  * Builds through the extension, memoizing identical requests: rule sets repeat the same matches over and
  * over, and each parse costs microseconds in the extension.
  */
 function cachedBuild(kind: ExtensionKind, family: Family, name: string, revision: number | undefined,
-  header: Buffer, options: readonly ExtensionOption[], final: boolean): BuiltExtension {
-  // Parsers read the protocol and the flags of the header (DNAT needs -p tcp for a port), never the
-  // addresses or interfaces, so rules that differ only there share one parse.
-  const l = entryLayout(family);
-  const headerKey = `${header.readUInt16LE(l.proto)},${header[l.flags]},${header[l.invflags]}`;
-  const key = `${kind}\0${family}\0${name}\0${revision ?? ''}\0${final ? 1 : 0}\0${headerKey}\0${JSON.stringify(options)}`;
+  owner: ExtensionOwner, key: string, options: readonly ExtensionOption[], final: boolean): BuiltExtension {
   const hit = blobCache.get(key);
   if (hit) return hit;
-  const built = buildExtension(kind, family, name, revision, header, options, final);
+  const built = buildExtension(kind, family, name, revision, owner.headerBuffer(), options, final);
   if (blobCache.size >= MAX_CACHED_BLOBS) blobCache.clear();
   blobCache.set(key, built);
   return built;
+}
+
+const knownExtensions = new Set<string>();
+
+/** The last builds of one extension object, valid while its options and the rule header stay the same. */
+interface BuildMemo {
+  options: readonly ExtensionOption[];
+  headerKey: number;
+  key: string;
+  partial?: BuiltExtension;
+  final?: BuiltExtension;
 }
 
 export abstract class Extension {
@@ -54,6 +73,7 @@ export abstract class Extension {
   #options: ExtensionOption[] | null;
   #kernelBlob: Buffer | null;
   #saved: { blob: Buffer; name: string; text: string } | null = null;
+  #memo: BuildMemo | null = null;
 
   protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
@@ -130,7 +150,29 @@ export abstract class Extension {
   }
 
   protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
-    return cachedBuild(this.kind, this.family, this.#name, this.#revision, this.#owner.headerBuffer(), options, final);
+    // Parsers read the protocol and the flags of the header (DNAT needs -p tcp for a port), never the
+    // addresses or interfaces, so rules that differ only there share one parse.
+    const headerKey = this.#owner.parseKey();
+    let memo = this.#memo;
+    if (!memo || memo.options !== options || memo.headerKey !== headerKey) {
+      const key = `${this.kind}\0${this.family}\0${this.#name}\0${this.#revision ?? ''}\0${headerKey}\0${optionsKeyOf(options)}`;
+      memo = { options, headerKey, key };
+      this.#memo = memo;
+    }
+    const cached = final ? memo.final : memo.partial;
+    if (cached) return cached;
+    const built = cachedBuild(this.kind, this.family, this.#name, this.#revision, this.#owner, `${memo.key}\0${final ? 1 : 0}`, options, final);
+    if (final) memo.final = built;
+    else memo.partial = built;
+    return built;
+  }
+
+  /** Checks once per process that the extension exists (its plugin loads), without options. */
+  protected checkExists(): void {
+    const key = `${this.kind}/${this.family}/${this.#name}/${this.#revision ?? ''}`;
+    if (knownExtensions.has(key)) return;
+    this.build([], false);
+    knownExtensions.add(key);
   }
 
   #currentBlob(final: boolean): Buffer {
@@ -162,7 +204,8 @@ export abstract class Extension {
   #save(): { name: string; text: string } {
     const blob = this.#displayBlob();
     if (this.#saved?.blob !== blob) {
-      const saved = saveExtension(this.kind, this.family, this.#owner.headerBuffer(), blob);
+      const header = this.#owner.ipHeader?.() ?? this.#owner.headerBuffer();
+      const saved = saveExtension(this.kind, this.family, header, blob);
       this.#saved = { blob, ...saved };
     }
     return this.#saved;

@@ -18,7 +18,7 @@ export class Match extends Extension {
    */
   constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer) {
     super(rule, name, revision, kernelBlob);
-    if (!kernelBlob) this.build([], false);
+    if (!kernelBlob) this.checkExists();
   }
 
   protected kernelUserspacesize(blob: Buffer): number {

@@ -4,8 +4,12 @@ import type { ExtensionOption } from '../xtables/shim.js';
 /** A parameter value: one argument, several arguments, or a flag (`true` / `''`). `!` first inverts. */
 export type ParameterValue = string | number | boolean | readonly (string | number)[];
 
+const optionNames = new Map<string, string>();
+
 /** `dport`, `match-set`, `match_set` and `matchSet` all name the option `--match-set`. */
 export function optionName(name: string): string {
+  const known = optionNames.get(name);
+  if (known !== undefined) return known;
   if (typeof name !== 'string' || name === '') throw new TypeError('a parameter name must be a non-empty string');
   const dashed = name
     .replace(/^--/, '')
@@ -13,6 +17,7 @@ export function optionName(name: string): string {
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .toLowerCase();
   if (!/^[a-z0-9][a-z0-9-]*$/.test(dashed)) throw new TypeError(`"${name}" is not a valid parameter name`);
+  if (optionNames.size < 10_000) optionNames.set(name, dashed);
   return dashed;
 }
 

@@ -2,7 +2,7 @@
 // extension options resolved the way iptables' getopt_long resolves them).
 import { extensionOptions, type OptionSpec } from '../xtables/shim.js';
 import { XTablesError } from '../xtables/errors.js';
-import { formatAddressSpec, parseAddress, protocolSaveName } from './address.js';
+import { formatAddressSpec, maskedAddress, parseAddress, protocolSaveName } from './address.js';
 import type { Extension } from './extension.js';
 import { Match } from './match.js';
 import { shellSplit } from './parameters.js';
@@ -165,10 +165,10 @@ class RuleParser {
       case 'd': {
         this.#setOption(option, option);
         const value = this.#argument(flag);
+        if (value.startsWith('!')) fail(`host/network \`${value}' not found`);
         if (value.includes(',')) fail(`several addresses in one -${option} make several rules: parse them one by one`);
         // iptables stores both families masked when they come from the command line.
-        const spec = parseAddress(rule.family, value, option === 's' ? 'src' : 'dst');
-        for (let i = 0; i < spec.addr.length; i++) spec.addr[i]! &= spec.mask[i]!;
+        const spec = maskedAddress(parseAddress(rule.family, value, option === 's' ? 'src' : 'dst'));
         const text = formatAddressSpec(rule.family, { ...spec, invert: this.#invert });
         if (option === 's') rule.src = text;
         else rule.dst = text;

@@ -7,6 +7,8 @@ import { shellSplit } from './parameters.js';
 import { Policy } from './policy.js';
 import { RuleSyntaxError } from './parse.js';
 import type { Rule } from './rule.js';
+import { RuleTemplates } from './template.js';
+import { entryLayout } from '../xtables/entry.js';
 
 /** A restore input line that failed; `cause` is the typed error behind it. */
 export class RestoreError extends Error {
@@ -104,9 +106,21 @@ export function applyBlock(
     for (const name of names) handle.flushEntries(name);
     for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
   }
+  const templates = new RuleTemplates(handle.family, parseRule);
   for (const [n, raw] of block.lines) {
     try {
-      applyLine(handle, raw.trim(), options, parseRule, checkJump);
+      const line = raw.trim();
+      // The common line, `-A CHAIN spec` without quotes, straight from its template.
+      if (line.startsWith('-A ') && !/["'\\]/.test(line)) {
+        const words = line.split(/[ \t]+/);
+        const compiled = words.length > 1 ? templates.compile(words, 2) : null;
+        if (compiled) {
+          checkJump(handle, compiled.rule);
+          handle.appendEntry(words[1]!, compiled.entry);
+          continue;
+        }
+      }
+      applyLine(handle, line, options, templates, parseRule, checkJump);
     } catch (e) {
       throw new RestoreError(n, raw, e);
     }
@@ -117,6 +131,7 @@ function applyLine(
   handle: TableHandle,
   line: string,
   options: RestoreOptions,
+  templates: RuleTemplates,
   parseRule: (words: string[]) => Rule,
   checkJump: (handle: TableHandle, rule: Rule) => void,
 ): void {
@@ -137,10 +152,14 @@ function applyLine(
     return;
   }
   let words: string[];
-  try {
-    words = shellSplit(line);
-  } catch (e) {
-    throw new RuleSyntaxError((e as Error).message);
+  if (!/["'\\]/.test(line)) {
+    words = line.split(/[ \t]+/);
+  } else {
+    try {
+      words = shellSplit(line);
+    } catch (e) {
+      throw new RuleSyntaxError((e as Error).message);
+    }
   }
   let counters: { packets: bigint; bytes: bigint } | undefined;
   if (words[0]?.startsWith('[')) {
@@ -151,11 +170,21 @@ function applyLine(
   if (!command) throw new RuleSyntaxError(`unknown command \`${words[0] ?? ''}'`);
   const chain = words[1];
   const rest = words.slice(2);
-  const rule = (spec: string[]) => {
+  const entryOf = (spec: string[]): { entry: Buffer; mask: Buffer } => {
+    const compiled = templates.compile(spec);
+    if (compiled) {
+      checkJump(handle, compiled.rule);
+      if (counters) {
+        const at = entryLayout(handle.family).counters;
+        compiled.entry.writeBigUInt64LE(counters.packets, at);
+        compiled.entry.writeBigUInt64LE(counters.bytes, at + 8);
+      }
+      return compiled;
+    }
     const r = parseRule(spec);
     if (counters) r.setCounters(counters.packets, counters.bytes);
     checkJump(handle, r);
-    return r;
+    return r.toEntryWithMask();
   };
   const needChain = () => {
     if (chain === undefined) throw new RuleSyntaxError(`${words[0]} needs a chain name`);
@@ -163,22 +192,22 @@ function applyLine(
   };
   switch (command) {
     case 'A':
-      handle.appendEntry(needChain(), rule(rest).toEntry());
+      handle.appendEntry(needChain(), entryOf(rest).entry);
       return;
     case 'I': {
       const at = rest[0] !== undefined && /^\d+$/.test(rest[0]) ? position(rest.shift(), '-I') : 0;
-      handle.insertEntry(needChain(), rule(rest).toEntry(), at);
+      handle.insertEntry(needChain(), entryOf(rest).entry, at);
       return;
     }
     case 'R': {
       const at = position(rest.shift(), '-R');
-      handle.replaceEntry(needChain(), rule(rest).toEntry(), at);
+      handle.replaceEntry(needChain(), entryOf(rest).entry, at);
       return;
     }
     case 'D':
       if (rest.length === 1 && /^\d+$/.test(rest[0]!)) handle.deleteNumEntry(needChain(), position(rest[0], '-D'));
       else {
-        const { entry, mask } = parseRule(rest).toEntryWithMask();
+        const { entry, mask } = entryOf(rest);
         handle.deleteEntry(needChain(), entry, mask);
       }
       return;

@@ -1,8 +1,9 @@
 import {
-  assembleEntry,
   decodeHeader,
   deleteMask,
   encodeHeader,
+  encodeHeaderInto,
+  type EntryHeader,
   entryLayout,
   interfaceMasks,
   INV,
@@ -23,11 +24,12 @@ import {
   type InterfaceSpec,
   type ProtocolSpec,
 } from './address.js';
-import type { ExtensionOwner } from './extension.js';
+import type { BuiltBlob, ExtensionOwner } from './extension.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
 import { parseRuleSpec } from './parse.js';
+import { saveEntry } from './save.js';
 
 export type Counters = { packets: bigint; bytes: bigint };
 
@@ -70,6 +72,10 @@ export class Rule implements ExtensionOwner {
   #target: Target | null = null;
   #counters: Counters = { packets: 0n, bytes: 0n };
   #header: Buffer | null = null;
+  /** A kernel entry not decoded yet: reading only counters never pays for decoding. */
+  #raw: KernelRule | null = null;
+  /** The kernel's entry header while the decoded rule is unchanged, for save(). */
+  #kernelHeader: Buffer | null = null;
 
   constructor() {
     const any = parseAddress(this.family, '', 'address');
@@ -95,8 +101,24 @@ export class Rule implements ExtensionOwner {
   /** Decodes a kernel entry into a JS-owned rule. */
   static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
     const rule = new this();
-    rule.#decode(raw);
+    const l = entryLayout(rule.family);
+    rule.#counters = { packets: raw.entry.readBigUInt64LE(l.counters), bytes: raw.entry.readBigUInt64LE(l.counters + 8) };
+    rule.#raw = raw;
     return rule;
+  }
+
+  /** Decodes the kernel entry on first use of anything but the counters. */
+  #ensure(): void {
+    const raw = this.#raw;
+    if (raw === null) return;
+    this.#raw = null;
+    this.#decode(raw);
+  }
+
+  /** @internal The entry header extensions' save() reads: the kernel's own while undecoded. */
+  ipHeader(): Buffer {
+    if (this.#raw) return this.#raw.entry.subarray(0, entryLayout(this.family).header);
+    return this.#kernelHeader ?? this.headerBuffer();
   }
 
   #decode(raw: KernelRule): void {
@@ -115,6 +137,7 @@ export class Rule implements ExtensionOwner {
     this.#counters = { packets: h.packets, bytes: h.bytes };
     const parts = splitEntry(family, raw.entry);
     this.#header = null;
+    this.#kernelHeader = parts.header;
     this.#matches = parts.matches.map((blob) => new Match(this, '', undefined, blob));
     this.#target = raw.standard
       ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
@@ -123,64 +146,77 @@ export class Rule implements ExtensionOwner {
 
   #changed(): void {
     this.#header = null;
+    this.#kernelHeader = null;
   }
 
   /** Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4). */
   get src(): string {
+    this.#ensure();
     return formatAddressSpec(this.family, this.#src);
   }
 
   set src(value: string | null) {
+    this.#ensure();
     this.#src = parseAddress(this.family, value ?? '', 'src');
     this.#changed();
   }
 
   /** Destination address, as `src`. */
   get dst(): string {
+    this.#ensure();
     return formatAddressSpec(this.family, this.#dst);
   }
 
   set dst(value: string | null) {
+    this.#ensure();
     this.#dst = parseAddress(this.family, value ?? '', 'dst');
     this.#changed();
   }
 
   /** Input interface: `[!]name`, `eth+` for a prefix; null when any. */
   get inInterface(): string | null {
+    this.#ensure();
     return this.#in.name === '' ? null : `${this.#in.invert ? '!' : ''}${this.#in.name}`;
   }
 
   set inInterface(value: string | null) {
+    this.#ensure();
     this.#in = parseInterface(value, 'inInterface');
     this.#changed();
   }
 
   /** Output interface, as `inInterface`. */
   get outInterface(): string | null {
+    this.#ensure();
     return this.#out.name === '' ? null : `${this.#out.invert ? '!' : ''}${this.#out.name}`;
   }
 
   set outInterface(value: string | null) {
+    this.#ensure();
     this.#out = parseInterface(value, 'outInterface');
     this.#changed();
   }
 
   /** Protocol: a name or number, `!` to invert; reads back lower-case, '' when any. */
   get protocol(): string {
+    this.#ensure();
     return this.#proto.number === 0 ? '' : `${this.#proto.invert ? '!' : ''}${this.#proto.text}`;
   }
 
   set protocol(value: string | number | null) {
+    this.#ensure();
     this.#proto = parseProtocol(value);
     this.#changed();
   }
 
   /** `-f`: the rule matches second and further fragments only. */
   get fragment(): boolean {
+    this.#ensure();
     return this.#fragment === 1;
   }
 
   set fragment(value: boolean) {
+    this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragment takes a boolean');
     this.#fragment = value ? 1 : 0;
     this.#changed();
@@ -188,21 +224,25 @@ export class Rule implements ExtensionOwner {
 
   /** `! -f`: the rule matches unfragmented packets and first fragments only. */
   get fragmentInverted(): boolean {
+    this.#ensure();
     return this.#fragment === -1;
   }
 
   set fragmentInverted(value: boolean) {
+    this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragmentInverted takes a boolean');
     this.#fragment = value ? -1 : 0;
     this.#changed();
   }
 
   get matches(): Match[] {
+    this.#ensure();
     return [...this.#matches];
   }
 
   /** Creates a match, sets its parameters in order and adds it to the rule. */
   createMatch(name: string, params?: Parameters, opts: { revision?: number } = {}): Match {
+    this.#ensure();
     const match = new Match(this, name, opts.revision);
     if (params !== undefined) match.setParameters(params);
     this.#matches.push(match);
@@ -210,22 +250,26 @@ export class Rule implements ExtensionOwner {
   }
 
   addMatch(match: Match): void {
+    this.#ensure();
     if (!(match instanceof Match)) throw new TypeError('addMatch takes a Match');
     this.#matches.push(match);
   }
 
   removeMatch(match: Match): void {
+    this.#ensure();
     const at = this.#matches.findIndex((m) => m === match || m.equals(match));
     if (at < 0) throw new TypeError(`the rule has no such match (${match.name})`);
     this.#matches.splice(at, 1);
   }
 
   get target(): Target | null {
+    this.#ensure();
     return this.#target;
   }
 
   /** Sets the target: a Target, a verdict or chain name, or null for none (fall through). */
   set target(value: Target | string | null) {
+    this.#ensure();
     if (typeof value === 'string') value = new Target(this, value);
     if (value !== null && !(value instanceof Target)) throw new TypeError('target must be a Target, a name or null');
     this.#target = value;
@@ -233,6 +277,7 @@ export class Rule implements ExtensionOwner {
 
   /** Creates a target, sets its parameters and makes it the rule's target. */
   createTarget(name: string, params?: Parameters, opts: { goto?: boolean; revision?: number } = {}): Target {
+    this.#ensure();
     const target = new Target(this, name, opts);
     if (params !== undefined) target.setParameters(params);
     this.#target = target;
@@ -253,9 +298,8 @@ export class Rule implements ExtensionOwner {
     this.#header = null;
   }
 
-  /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
-  headerBuffer(): Buffer {
-    if (this.#header) return this.#header;
+  /** flags and invflags of the header, from the fields. */
+  #flagBytes(): { flags: number; invflags: number } {
     const l = entryLayout(this.family);
     let flags = 0;
     let invflags = 0;
@@ -267,7 +311,13 @@ export class Rule implements ExtensionOwner {
     if (this.#fragment !== 0) flags |= l.fragFlag;
     if (this.#fragment === -1) invflags |= INV.FRAG;
     if (this.#target?.goto) flags |= l.gotoFlag;
-    this.#header = encodeHeader(this.family, {
+    if (this.#proto.number !== 0) flags |= l.protoFlag;
+    return { flags, invflags };
+  }
+
+  #fields(): EntryHeader {
+    const { flags, invflags } = this.#flagBytes();
+    return {
       src: this.#src.addr,
       smsk: this.#src.mask,
       dst: this.#dst.addr,
@@ -279,39 +329,59 @@ export class Rule implements ExtensionOwner {
       invflags,
       packets: this.#counters.packets,
       bytes: this.#counters.bytes,
-    });
+    };
+  }
+
+  /** @internal See ExtensionOwner.parseKey. */
+  parseKey(): number {
+    this.#ensure();
+    const { flags, invflags } = this.#flagBytes();
+    return this.#proto.number + flags * 0x10000 + invflags * 0x1000000;
+  }
+
+  /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
+  headerBuffer(): Buffer {
+    this.#ensure();
+    this.#header ??= encodeHeader(this.family, this.#fields());
     return this.#header;
   }
 
+  /** The parts of the entry, after every extension's final check. */
   #parts() {
+    this.#ensure();
     const target = this.#target ?? new Target(this, '');
-    const header = this.headerBuffer();
-    // The goto flag lives in the header; a target changed after the header was built must show.
+    return { matches: this.#matches.map((m) => m.finalBlob()), target: target.finalBlob() };
+  }
+
+  /** Header, matches and target in one buffer. */
+  #assemble(parts: { matches: BuiltBlob[]; target: BuiltBlob }): Buffer {
     const l = entryLayout(this.family);
-    if (((header[l.flags]! & l.gotoFlag) !== 0) !== target.goto) this.#header = null;
-    return {
-      header: this.headerBuffer(),
-      matches: this.#matches.map((m) => m.finalBlob()),
-      target: target.finalBlob(),
-    };
+    let size = l.header + parts.target.blob.length;
+    for (const m of parts.matches) size += m.blob.length;
+    const entry = Buffer.allocUnsafe(size);
+    encodeHeaderInto(this.family, this.#fields(), entry);
+    let at = l.header;
+    for (const m of parts.matches) at += m.blob.copy(entry, at);
+    entry.writeUInt16LE(at, l.targetOffset);
+    parts.target.blob.copy(entry, at);
+    entry.writeUInt16LE(size, l.nextOffset);
+    return entry;
   }
 
   /** The whole kernel entry: header, matches and target, after every extension's final check. */
   toEntry(): Buffer {
-    const parts = this.#parts();
-    return assembleEntry(this.family, parts.header, parts.matches.map((m) => m.blob), parts.target.blob);
+    return this.#assemble(this.#parts());
   }
 
   /** The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
   toEntryWithMask(): { entry: Buffer; mask: Buffer } {
     const parts = this.#parts();
-    const entry = assembleEntry(this.family, parts.header, parts.matches.map((m) => m.blob), parts.target.blob);
     const mask = deleteMask(
       this.family,
       parts.matches.map((m) => ({ size: m.blob.length, userspacesize: m.userspacesize })),
       { size: parts.target.blob.length, userspacesize: parts.target.userspacesize },
     );
-    return { entry, mask };
+    return { entry: this.#assemble(parts), mask };
   }
 
   /** Whether the kernel would take the two rules as the same for a delete; counters are ignored. */
@@ -326,8 +396,9 @@ export class Rule implements ExtensionOwner {
    * `-s 10.0.0.1/32 -p tcp -m tcp --dport 80 -j ACCEPT`.
    */
   toString(): string {
-    const header = this.headerBuffer();
-    const masks = interfaceMasks(this.family, header);
+    const raw = this.#raw;
+    if (raw) return saveEntry(this.family, raw.entry, raw.label, raw.standard);
+    const masks = interfaceMasks(this.family, this.#kernelHeader ?? this.headerBuffer());
     let text = saveAddress(this.family, 's', this.#src) + saveAddress(this.family, 'd', this.#dst);
     text += saveInterface('i', this.#in.name, masks.in, this.#in.invert);
     text += saveInterface('o', this.#out.name, masks.out, this.#out.invert);

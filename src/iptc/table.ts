@@ -1,6 +1,7 @@
 import { TableHandle, type RawChain } from '../xtables/libiptc.js';
 import { IPTCError } from '../xtables/errors.js';
-import { isTargetExtension, loadKernelModule, type Family } from '../xtables/shim.js';
+import { checkXtablesThread, isTargetExtension, loadKernelModule, type Family } from '../xtables/shim.js';
+import { waitMilliseconds, withXtablesLock, XTablesLockError, type LockWait } from '../xtables/lock.js';
 import { instantiatedTables, warnIfNftBackend } from './backend.js';
 import { Chain } from './chain.js';
 import { checkChainName } from './names.js';
@@ -23,7 +24,18 @@ const COMMIT_RETRIES = 5;
 export interface TableOptions {
   /** Commit every change at once (default true); false collects changes until commit(). */
   autocommit?: boolean;
+  /**
+   * How long a commit waits for the xtables lock when another program holds it, as `iptables -w`:
+   * `false`/`0` not at all (throw XTablesLockError at once), `true` as long as it takes, a number that
+   * many seconds. Default: `Table.defaultWait` (initially false, as iptables without -w).
+   */
+  wait?: LockWait;
 }
+
+/** A change to a libiptc handle; self-contained, so that it can be applied again to a fresh view. */
+type Change = (handle: TableHandle) => unknown;
+
+let defaultWait: LockWait = false;
 
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
@@ -39,8 +51,11 @@ function chainName(chain: string | Chain): string {
  *
  * Each instance has its own view of the kernel table. With `autocommit` (the default) every change is
  * its own transaction: it is made on a fresh copy of the kernel table and committed before the call
- * returns. Without it, changes collect in a private copy until `commit()` replaces the kernel table with
- * it in one atomic step. Everything read from a table is a plain snapshot that stays valid afterwards.
+ * returns. Without it, changes collect in a private copy until `commit()` applies them again to a fresh
+ * copy and replaces the kernel table with it in one atomic step. Every commit holds the xtables lock
+ * (the `flock` iptables takes; see the `wait` option) from reading that copy to committing it, so no
+ * concurrent change by iptables or another iptc is lost. Everything read from a table is a plain
+ * snapshot that stays valid afterwards. See docs/concurrency.md.
  *
  * Equivalent to: `iptables -t TABLE ...`
  */
@@ -55,8 +70,11 @@ export class Table {
 
   readonly name: string;
   #autocommit: boolean;
-  /** The private copy holding uncommitted changes (autocommit off). */
+  #wait: LockWait | undefined;
+  /** The private copy holding uncommitted changes (autocommit off): a view of the kernel plus #changes. */
   #pending: TableHandle | null = null;
+  /** The uncommitted changes, in order; commit() applies them again to a fresh view under the lock. */
+  #changes: Change[] = [];
   #snapshot: RawChain[] | null = null;
   #closed = false;
 
@@ -66,8 +84,12 @@ export class Table {
     }
     const autocommit = options.autocommit ?? true;
     if (typeof autocommit !== 'boolean') throw new TypeError('autocommit must be a boolean');
+    if (options.wait !== undefined) waitMilliseconds(options.wait);
+    // libxtables is process-wide: refuse a second worker_thread here, before anything is read.
+    checkXtablesThread();
     this.name = name;
     this.#autocommit = autocommit;
+    this.#wait = options.wait;
     warnIfNftBackend();
     this.#snapshot = this.#readKernel();
   }
@@ -88,8 +110,31 @@ export class Table {
 
   set autocommit(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('autocommit must be a boolean');
-    if (value && this.#pending) this.commit();
+    if (value && this.#changes.length > 0) this.commit();
     this.#autocommit = value;
+  }
+
+  /**
+   * The wait for the xtables lock of every Table (and Table6) that sets no `wait` of its own, as
+   * `iptables -w [seconds]`: false (the default) fails at once when another program holds the lock.
+   */
+  static get defaultWait(): LockWait {
+    return defaultWait;
+  }
+
+  static set defaultWait(value: LockWait) {
+    waitMilliseconds(value);
+    defaultWait = value;
+  }
+
+  /** This table's wait for the xtables lock (its `wait` option, else `Table.defaultWait`). */
+  get wait(): LockWait {
+    return this.#wait ?? defaultWait;
+  }
+
+  set wait(value: LockWait) {
+    waitMilliseconds(value);
+    this.#wait = value;
   }
 
   #open(): TableHandle {
@@ -125,8 +170,44 @@ export class Table {
 
   #chains(): RawChain[] {
     if (this.#snapshot) return this.#snapshot;
-    this.#snapshot = this.#pending ? this.#pending.read() : this.#readKernel();
+    this.#snapshot = this.#changes.length > 0 ? this.#pendingHandle().read() : this.#readKernel();
     return this.#snapshot;
+  }
+
+  /** The pending copy; after a refused change it is rebuilt as a fresh view plus the changes recorded. */
+  #pendingHandle(): TableHandle {
+    if (this.#pending) return this.#pending;
+    const handle = this.#open();
+    try {
+      for (const change of this.#changes) change(handle);
+    } catch (e) {
+      handle.free();
+      throw e;
+    }
+    this.#pending = handle;
+    return handle;
+  }
+
+  /**
+   * Runs `change` on a fresh view of the kernel table and commits it, holding the xtables lock from the
+   * read to the commit. EAGAIN (a writer that takes no lock committed in between) retries on a new view.
+   */
+  #transaction<T>(change: (handle: TableHandle) => T): T {
+    return withXtablesLock(this.wait, () => {
+      for (let attempt = 1; ; attempt++) {
+        const handle = this.#open();
+        try {
+          const result = change(handle);
+          handle.commit();
+          return result;
+        } catch (e) {
+          if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
+        } finally {
+          handle.free();
+          this.#snapshot = null;
+        }
+      }
+    });
   }
 
   /** @internal The snapshot of one chain; throws IPTCError if there is no such chain. */
@@ -137,45 +218,55 @@ export class Table {
   }
 
   /**
-   * @internal Runs a change. With autocommit, on a fresh copy of the kernel table, committed at once and
-   * retried on a fresh copy if another process committed in between (EAGAIN); otherwise on the pending copy.
+   * @internal Runs a change, which must be self-contained (everything it needs captured or read from
+   * the handle). With autocommit: on a fresh view of the kernel table under the xtables lock, committed
+   * at once (see #transaction). Otherwise: on the pending copy, so that errors show at once and reads see
+   * it, and recorded for commit(). A change that throws is not recorded and leaves no trace.
    */
   edit<T>(change: (handle: TableHandle) => T): T {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    if (!this.#autocommit) {
-      this.#pending ??= this.#open();
-      this.#snapshot = null;
-      return change(this.#pending);
-    }
-    for (let attempt = 1; ; attempt++) {
-      const handle = this.#open();
-      try {
-        const result = change(handle);
-        handle.commit();
-        return result;
-      } catch (e) {
-        if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
-      } finally {
-        handle.free();
-        this.#snapshot = null;
-      }
+    if (this.#autocommit) return this.#transaction(change);
+    const handle = this.#pendingHandle();
+    this.#snapshot = null;
+    try {
+      const result = change(handle);
+      this.#changes.push(change);
+      return result;
+    } catch (e) {
+      // The change may have got half way (a restore text, a flush then delete); rebuild the copy
+      // from the recorded changes when next needed.
+      handle.free();
+      this.#pending = null;
+      throw e;
     }
   }
 
   /**
-   * Applies the pending changes in one atomic replace of the kernel table. A failed commit throws and
-   * drops the pending changes; the kernel table stays as it was.
+   * Applies the pending changes in one atomic replace of the kernel table. Under the xtables lock it
+   * reads a fresh view and applies the changes to it again, in order (as `iptables-restore --noflush`
+   * applies its commands), then commits: a change another program committed since the changes were made
+   * is kept, not overwritten. If a change no longer applies (say, the rule it deletes is gone) or the
+   * kernel refuses the table, commit throws, the kernel table stays as it was, and the pending changes
+   * are dropped. If the lock stays busy (XTablesLockError), nothing was tried: the changes stay pending
+   * and commit() can be called again.
+   *
+   * Equivalent to: the `COMMIT` line of `iptables-restore --noflush -w`
    */
   commit(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    const pending = this.#pending;
-    if (!pending) return;
+    const changes = this.#changes;
+    this.#pending?.free();
     this.#pending = null;
+    this.#changes = [];
     this.#snapshot = null;
+    if (changes.length === 0) return;
     try {
-      pending.commit();
-    } finally {
-      pending.free();
+      this.#transaction((handle) => {
+        for (const change of changes) change(handle);
+      });
+    } catch (e) {
+      if (e instanceof XTablesLockError) this.#changes = changes;
+      throw e;
     }
   }
 
@@ -184,6 +275,7 @@ export class Table {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     this.#pending?.free();
     this.#pending = null;
+    this.#changes = [];
     this.#snapshot = this.#readKernel();
   }
 
@@ -191,6 +283,7 @@ export class Table {
   close(): void {
     this.#pending?.free();
     this.#pending = null;
+    this.#changes = [];
     this.#snapshot = null;
     this.#closed = true;
   }

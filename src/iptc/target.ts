@@ -39,7 +39,7 @@ export class Target extends Extension {
       this.#standard = name;
     } else if (isTargetExtension(rule.family, name)) {
       this.#standard = null;
-      this.build([], false);
+      this.checkExists();
     } else {
       checkChainName(name);
       this.#standard = name;

@@ -81,8 +81,13 @@ export function interfaceMask(name: string): Buffer {
 }
 
 export function encodeHeader(family: Family, h: EntryHeader): Buffer {
+  return encodeHeaderInto(family, h, Buffer.allocUnsafe(LAYOUTS[family].header));
+}
+
+/** Writes the header at the start of `buf` (an entry being assembled, or a header-sized buffer). */
+export function encodeHeaderInto(family: Family, h: EntryHeader, buf: Buffer): Buffer {
   const l = LAYOUTS[family];
-  const buf = Buffer.alloc(l.header);
+  buf.fill(0, 0, l.header);
   h.src.copy(buf, l.src);
   h.dst.copy(buf, l.dst);
   h.smsk.copy(buf, l.smsk);
@@ -108,7 +113,8 @@ function cString(buf: Buffer, offset: number, max: number): string {
 
 export function decodeHeader(family: Family, entry: Buffer): EntryHeader {
   const l = LAYOUTS[family];
-  const slice = (at: number) => Buffer.from(entry.subarray(at, at + l.addrLen));
+  // Views, not copies: entries read from the kernel are JS-owned and never modified.
+  const slice = (at: number) => entry.subarray(at, at + l.addrLen);
   return {
     src: slice(l.src),
     dst: slice(l.dst),
@@ -143,7 +149,7 @@ export function assembleEntry(family: Family, header: Buffer, matches: readonly 
   return entry;
 }
 
-/** The parts of an entry: its header, each match blob and the target blob (copies). */
+/** The parts of an entry: its header, each match blob and the target blob (views into it). */
 export function splitEntry(family: Family, entry: Buffer): { header: Buffer; matches: Buffer[]; target: Buffer } {
   const l = LAYOUTS[family];
   const targetOffset = entry.readUInt16LE(l.targetOffset);
@@ -152,13 +158,13 @@ export function splitEntry(family: Family, entry: Buffer): { header: Buffer; mat
   for (let at = l.header; at < targetOffset; ) {
     const size = entry.readUInt16LE(at);
     if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
-    matches.push(Buffer.from(entry.subarray(at, at + size)));
+    matches.push(entry.subarray(at, at + size));
     at += size;
   }
   return {
-    header: Buffer.from(entry.subarray(0, l.header)),
+    header: entry.subarray(0, l.header),
     matches,
-    target: Buffer.from(entry.subarray(targetOffset, nextOffset)),
+    target: entry.subarray(targetOffset, nextOffset),
   };
 }
 
@@ -176,11 +182,18 @@ export function extensionRevision(blob: Buffer): number {
  * (fall through). libiptc turns the label into a verdict or a jump when the entry is added.
  */
 export function standardTarget(label: string): Buffer {
-  const blob = Buffer.alloc(STANDARD_TARGET_SIZE);
-  blob.writeUInt16LE(STANDARD_TARGET_SIZE, 0);
-  blob.write(label, 2, EXTENSION_MAXNAMELEN - 1, 'latin1');
+  let blob = standardTargets.get(label);
+  if (!blob) {
+    blob = Buffer.alloc(STANDARD_TARGET_SIZE);
+    blob.writeUInt16LE(STANDARD_TARGET_SIZE, 0);
+    blob.write(label, 2, EXTENSION_MAXNAMELEN - 1, 'latin1');
+    if (standardTargets.size < 10_000) standardTargets.set(label, blob);
+  }
   return blob;
 }
+
+/** Shared, never modified: entries copy their target in. */
+const standardTargets = new Map<string, Buffer>();
 
 /**
  * The mask iptables' make_delete_mask builds: compare the whole header, the first

@@ -2,8 +2,7 @@
 import koffi from 'koffi';
 import { IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
-import type { Family } from './shim.js';
-import { entryLayout } from './entry.js';
+import { dumpTable, type Family } from './shim.js';
 
 type Ptr = bigint;
 
@@ -13,11 +12,7 @@ interface IptcFunctions {
   isChain(chain: string, h: Ptr): number;
   firstChain(h: Ptr): string | null;
   nextChain(h: Ptr): string | null;
-  firstRule(chain: string, h: Ptr): Ptr | null;
-  nextRule(prev: Ptr, h: Ptr): Ptr | null;
-  getTarget(e: Ptr, h: Ptr): string | null;
   builtin(chain: string, h: Ptr): number;
-  getPolicy(chain: string, counters: Record<string, never>, h: Ptr): string | null;
   insertEntry(chain: string, e: Buffer, rulenum: number, h: Ptr): number;
   replaceEntry(chain: string, e: Buffer, rulenum: number, h: Ptr): number;
   appendEntry(chain: string, e: Buffer, h: Ptr): number;
@@ -35,11 +30,7 @@ interface IptcFunctions {
   strerror(err: number): string;
 }
 
-const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN']);
 const bindings = new Map<Family, IptcFunctions>();
-let memcpy: ((dst: Buffer, src: Ptr, n: number) => void) | undefined;
-
-koffi.struct('iptc_xt_counters', { pcnt: 'uint64_t', bcnt: 'uint64_t' });
 
 function bind(family: Family): IptcFunctions {
   const cached = bindings.get(family);
@@ -53,11 +44,7 @@ function bind(family: Family): IptcFunctions {
     isChain: f('int $_is_chain(const char *chain, void *h)'),
     firstChain: f('const char *$_first_chain(void *h)'),
     nextChain: f('const char *$_next_chain(void *h)'),
-    firstRule: f('const void *$_first_rule(const char *chain, void *h)'),
-    nextRule: f('const void *$_next_rule(const void *prev, void *h)'),
-    getTarget: f('const char *$_get_target(const void *e, void *h)'),
     builtin: f('int $_builtin(const char *chain, void *h)'),
-    getPolicy: f('const char *$_get_policy(const char *chain, _Out_ iptc_xt_counters *counters, void *h)'),
     insertEntry: f('int $_insert_entry(const char *chain, const void *e, unsigned int rulenum, void *h)'),
     replaceEntry: f('int $_replace_entry(const char *chain, const void *e, unsigned int rulenum, void *h)'),
     appendEntry: f('int $_append_entry(const char *chain, const void *e, void *h)'),
@@ -75,7 +62,6 @@ function bind(family: Family): IptcFunctions {
     strerror: f('const char *$_strerror(int err)'),
   } as unknown as IptcFunctions;
   bindings.set(family, fns);
-  memcpy ??= koffi.load('libc.so.6').func('void *memcpy(void *dst, const void *src, size_t n)') as unknown as typeof memcpy;
   return fns;
 }
 
@@ -155,34 +141,35 @@ export class TableHandle {
     return names;
   }
 
-  /** Copies every chain, policy and rule out of the handle in one pass. */
+  /** Copies every chain, policy and rule out of the handle in one call (see xtw_dump_table). */
   read(): RawChain[] {
-    const h = this.#handle();
-    const fns = this.#fns;
-    const layout = entryLayout(this.family);
+    const dump = dumpTable(this.family, this.#handle());
     const chains: RawChain[] = [];
-    for (const name of this.chainNames()) {
-      const builtin = fns.builtin(name, h) !== 0;
-      let policy: RawChain['policy'] = null;
-      if (builtin) {
-        const counters = {} as Record<string, never>;
-        const pol = fns.getPolicy(name, counters, h);
-        const c = counters as unknown as { pcnt: bigint | number; bcnt: bigint | number };
-        if (pol !== null) policy = { name: pol, packets: BigInt(c.pcnt), bytes: BigInt(c.bcnt) };
+    let at = 0;
+    const str = () => {
+      const n = dump[at]!;
+      const text = dump.toString('latin1', at + 1, at + 1 + n);
+      at += 1 + n;
+      return text;
+    };
+    while (at < dump.length) {
+      const builtin = dump[at++] === 1;
+      const name = str();
+      const policyName = str();
+      const packets = dump.readBigUInt64LE(at);
+      const bytes = dump.readBigUInt64LE(at + 8);
+      const count = dump.readUInt32LE(at + 16);
+      at += 20;
+      const rules: RawRule[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const standard = dump[at++] === 1;
+        const label = str();
+        const size = dump.readUInt16LE(at);
+        const entry = dump.subarray(at + 2, at + 2 + size);
+        at += 2 + size;
+        rules[i] = { entry, label, standard };
       }
-      const rules: RawRule[] = [];
-      for (let e = fns.firstRule(name, h); e; e = fns.nextRule(e, h)) {
-        const size = koffi.decode(e, layout.nextOffset, 'uint16_t') as number;
-        const entry = Buffer.allocUnsafe(size);
-        memcpy!(entry, e, size);
-        const label = fns.getTarget(e, h) ?? '';
-        // A kernel entry names its standard target ""; an entry added in this handle still carries the
-        // label it was given (a verdict or chain name) until commit.
-        const targetName = entry[entry.readUInt16LE(layout.targetOffset) + 2];
-        const standard = targetName === 0 || VERDICTS.has(label) || fns.isChain(label, h) !== 0;
-        rules.push({ entry, label, standard });
-      }
-      chains.push({ name, builtin, policy, rules });
+      chains.push({ name, builtin, policy: builtin ? { name: policyName, packets, bytes } : null, rules });
     }
     return chains;
   }

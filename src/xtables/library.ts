@@ -56,12 +56,15 @@ export function shimLibrary(): LibraryHandle {
   const cached = loaded.get('shim');
   if (cached) return cached;
   if (process.platform !== 'linux') throw new LibraryError('iptc drives Linux netfilter and only runs on Linux');
+  // Loaded first (and global) so the shim binds to these copies, honouring IPTABLES_LIBDIR.
   systemLibrary('xtables');
+  systemLibrary('ip4tc');
+  systemLibrary('ip6tc');
   const path = shimPath();
   if (!existsSync(path)) {
     throw new LibraryError(
       `the xtables shim is missing (${path}). Build it with \`npm run build:shim\`, which needs ` +
-        '`apt-get install gcc libxtables-dev`.',
+        '`apt-get install gcc libxtables-dev libiptc-dev`.',
     );
   }
   let lib: LibraryHandle;

@@ -1,8 +1,9 @@
 // Typed calls into the C shim (native/xtwrap.c): building extension blobs from string options and
 // printing them back through the extensions' own save().
 import koffi from 'koffi';
-import { LibraryError, XTablesError } from './errors.js';
+import { IPTCError, LibraryError, XTablesError } from './errors.js';
 import { shimLibrary } from './library.js';
+import { entryLayout } from './entry.js';
 
 export type Family = 4 | 6;
 export type ExtensionKind = 'match' | 'target';
@@ -53,12 +54,15 @@ type SaveFn = (family: number, ip: Buffer, blob: Buffer, nameOut: Buffer, out: B
 interface ShimFunctions {
   setup: () => number;
   errmsg: () => string;
+  errstatus: () => number;
+  owner: () => number;
   build: Record<ExtensionKind, BuildFn>;
   save: Record<ExtensionKind, SaveFn>;
   isTarget: (family: number, name: string) => number;
   loadKernelModule: (family: number) => number;
   userspacesize: (isTarget: number, family: number, name: string, revision: number) => number;
   options: (isTarget: number, family: number, name: string, revision: number, out: Buffer, outlen: number) => number;
+  dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
 }
 
 let fns: ShimFunctions | undefined;
@@ -76,19 +80,46 @@ function shim(): ShimFunctions {
   const made: ShimFunctions = {
     setup: lib.func('int xtw_setup(void)') as () => number,
     errmsg: lib.func('const char *xtw_errmsg(void)') as () => string,
+    errstatus: lib.func('int xtw_errstatus(void)') as () => number,
+    owner: lib.func('int xtw_owner(void)') as () => number,
     build: { match: buildProto('xtw_build_match'), target: buildProto('xtw_build_target') },
     save: { match: saveProto('xtw_save_match'), target: saveProto('xtw_save_target') },
     isTarget: lib.func('int xtw_is_target(int family, const char *name)') as (f: number, n: string) => number,
     loadKernelModule: lib.func('int xtw_load_kernel_module(int family)') as (f: number) => number,
     userspacesize: lib.func('int xtw_userspacesize(int is_target, int family, const char *name, int revision)') as (
       t: number, f: number, n: string, r: number) => number,
+    dumpTable: lib.func('long xtw_dump_table(int family, void *h, void *out, long outlen)') as ShimFunctions['dumpTable'],
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
   };
-  if (made.setup() !== 0) throw new LibraryError(`libxtables initialisation failed: ${made.errmsg()}`);
+  if (made.setup() !== 0) {
+    if (made.errstatus() === WRONG_THREAD) throw new XTablesThreadError(made.errmsg());
+    throw new LibraryError(`libxtables initialisation failed: ${made.errmsg()}`);
+  }
   fns = made;
   return made;
+}
+
+/** xtw_errstatus() when the shim refused a call from a thread other than its owner. */
+const WRONG_THREAD = 100;
+const EBUSY = 16;
+
+/**
+ * libxtables' state is process-wide and not thread-safe, so one thread owns iptc's xtables layer: the
+ * first to use it (until it exits). Calls from any other worker_thread throw this IPTCError (errno
+ * EBUSY) before touching that state.
+ */
+export class XTablesThreadError extends IPTCError {
+  constructor(message: string) {
+    super(message, EBUSY);
+  }
+}
+
+/** Throws XTablesThreadError unless the calling thread owns the xtables layer (claiming it if free). */
+export function checkXtablesThread(): void {
+  const { owner, errmsg } = shim();
+  if (owner() !== 0) throw new XTablesThreadError(errmsg());
 }
 
 function checkText(what: string, value: string): void {
@@ -97,6 +128,7 @@ function checkText(what: string, value: string): void {
 }
 
 function extensionError(name: string, message: string): XTablesError {
+  if (fns?.errstatus() === WRONG_THREAD) throw new XTablesThreadError(message);
   return new XTablesError(name, message.startsWith(`${name}:`) ? message : `${name}: ${message}`);
 }
 
@@ -155,8 +187,26 @@ export function buildExtension(
 let textBuffer = Buffer.alloc(8192);
 const nameBuffer = Buffer.alloc(32);
 
-/** Prints a blob as iptables-save does: its printed name and its parameters text. */
+const MAX_SAVED = 50_000;
+const savedTexts = new Map<string, SavedExtension>();
+
+/**
+ * Prints a blob as iptables-save does: its printed name and its parameters text. Memoized on the blob
+ * and the header fields save() functions read (protocol and flags): rule sets repeat the same matches.
+ */
 export function saveExtension(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
+  const l = entryLayout(family);
+  const key = `${kind}${family}${ipHeader.readUInt16LE(l.proto)},${ipHeader[l.flags]},${ipHeader[l.invflags]}:${blob.toString('latin1')}`;
+  let saved = savedTexts.get(key);
+  if (!saved) {
+    saved = saveUncached(kind, family, ipHeader, blob);
+    if (savedTexts.size >= MAX_SAVED) savedTexts.clear();
+    savedTexts.set(key, saved);
+  }
+  return saved;
+}
+
+function saveUncached(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
   const { save, errmsg } = shim();
   for (;;) {
     const len = save[kind](NFPROTO[family], ipHeader, blob, nameBuffer, textBuffer, textBuffer.length);
@@ -231,5 +281,20 @@ export function extensionOptions(kind: ExtensionKind, family: Family, name: stri
       });
     optionLists.set(key, list);
     return list;
+  }
+}
+
+let dumpBuffer = Buffer.alloc(1 << 20);
+
+/**
+ * Every chain, policy and rule of a libiptc handle in one call, as xtw_dump_table serialises them. The
+ * returned buffer is JS-owned; nothing in it points into the handle.
+ */
+export function dumpTable(family: Family, handle: bigint): Buffer {
+  const { dumpTable: dump } = shim();
+  for (;;) {
+    const len = dump(NFPROTO[family], handle, dumpBuffer, dumpBuffer.length);
+    if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
+    dumpBuffer = Buffer.alloc(len);
   }
 }

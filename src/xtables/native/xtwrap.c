@@ -7,7 +7,8 @@
  * (swapping the C stdout for an open_memstream; fd 1 is never touched).
  *
  * Every exported function is "protected": it takes the jump point, runs libxtables, and returns -1 (or
- * NULL) with xtw_errmsg() set when an extension called exit_err. All calls must come from one thread;
+ * NULL) with xtw_errmsg() set when an extension called exit_err. All calls must come from one thread
+ * (calls from any other thread are refused, see owner_thread());
  * nested protected calls are refused.
  */
 #define _GNU_SOURCE
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <xtables.h>
 
@@ -35,6 +37,37 @@ static sigjmp_buf jump_point;
 static bool protected_call;
 static char errmsg[2048];
 static int errstatus;
+
+/*
+ * The owner thread. libxtables' state (xt_params, afinfo, the extension lists, each extension's m/t,
+ * flags and udata) and this shim's jump point and buffers are process-wide, while worker_threads run
+ * JS in parallel in the same process. So one thread owns the layer: the first to call in (xtw_setup).
+ * Any other thread is refused before it touches shared state; it gets a thread-local flag, never the
+ * shared errmsg. An owner that has exited hands over to the next caller (it can no longer be inside a
+ * call: V8 only stops a thread while it runs JS).
+ */
+#define XTW_WRONG_THREAD 100
+#define WRONG_THREAD_MSG "iptc's xtables layer is in use by another thread; use it from one thread"
+static pid_t owner_tid;
+static __thread pid_t my_tid;
+static __thread bool refused;
+
+static bool owner_thread(void)
+{
+	pid_t owner;
+
+	if (my_tid == 0)
+		my_tid = (pid_t)syscall(SYS_gettid);
+	owner = __atomic_load_n(&owner_tid, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if (owner == my_tid)
+			return true;
+		if (owner != 0 && !(syscall(SYS_tgkill, getpid(), owner, 0) < 0 && errno == ESRCH))
+			return false;
+		if (__atomic_compare_exchange_n(&owner_tid, &owner, my_tid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return true;
+	}
+}
 
 /* What a failed call must release: the blob under construction and the redirected stdout. */
 static struct xtables_match *building_match;
@@ -119,6 +152,9 @@ static void release_build_state(void)
 /* The jump point must live in the frame of the exported function, hence macros. */
 #define PROTECT(failure)                                                          \
 	do {                                                                      \
+		refused = !owner_thread();                                        \
+		if (refused)                                                      \
+			return failure;                                           \
 		if (protected_call) {                                             \
 			snprintf(errmsg, sizeof(errmsg), "nested libxtables call refused"); \
 			errstatus = OTHER_PROBLEM;                                \
@@ -137,8 +173,15 @@ static void release_build_state(void)
 #define UNPROTECT() (protected_call = false)
 
 int xtw_abi(void) { return XTW_ABI; }
-const char *xtw_errmsg(void) { return errmsg; }
-int xtw_errstatus(void) { return errstatus; }
+const char *xtw_errmsg(void) { return refused ? WRONG_THREAD_MSG : errmsg; }
+int xtw_errstatus(void) { return refused ? XTW_WRONG_THREAD : errstatus; }
+
+/* 0 when the calling thread owns the layer (claiming it if free), else -1 (xtw_errmsg() says why). */
+int xtw_owner(void)
+{
+	refused = !owner_thread();
+	return refused ? -1 : 0;
+}
 
 int xtw_setup(void)
 {
@@ -636,4 +679,108 @@ int xtw_options(int is_target, int family, const char *name, int revision, char 
 	free(buf);
 	UNPROTECT();
 	return ret;
+}
+
+/*
+ * Reading a whole table in one call. Walking libiptc's chains and rules from JS costs several FFI round
+ * trips per rule; here it is one call per table. The per-family libiptc functions share signatures.
+ */
+struct iptc_ops {
+	const char *(*first_chain)(void *h);
+	const char *(*next_chain)(void *h);
+	const void *(*first_rule)(const char *chain, void *h);
+	const void *(*next_rule)(const void *prev, void *h);
+	const char *(*get_target)(const void *e, void *h);
+	int (*builtin)(const char *chain, void *h);
+	int (*is_chain)(const char *chain, void *h);
+	const char *(*get_policy)(const char *chain, struct xt_counters *counters, void *h);
+	size_t target_offset_at, next_offset_at;
+};
+
+#define DECLARE_IPTC(p)                                                                        \
+	extern const char *p##_first_chain(void *h);                                           \
+	extern const char *p##_next_chain(void *h);                                            \
+	extern const void *p##_first_rule(const char *chain, void *h);                         \
+	extern const void *p##_next_rule(const void *prev, void *h);                           \
+	extern const char *p##_get_target(const void *e, void *h);                             \
+	extern int p##_builtin(const char *chain, void *h);                                    \
+	extern int p##_is_chain(const char *chain, void *h);                                   \
+	extern const char *p##_get_policy(const char *chain, struct xt_counters *c, void *h);
+DECLARE_IPTC(iptc)
+DECLARE_IPTC(ip6tc)
+
+static const struct iptc_ops ops4 = { iptc_first_chain, iptc_next_chain, iptc_first_rule, iptc_next_rule,
+	iptc_get_target, iptc_builtin, iptc_is_chain, iptc_get_policy, 88, 90 };
+static const struct iptc_ops ops6 = { ip6tc_first_chain, ip6tc_next_chain, ip6tc_first_rule, ip6tc_next_rule,
+	ip6tc_get_target, ip6tc_builtin, ip6tc_is_chain, ip6tc_get_policy, 140, 142 };
+
+struct writer {
+	unsigned char *out;
+	size_t len, cap;
+};
+
+static void put(struct writer *w, const void *data, size_t n)
+{
+	if (w->len + n <= w->cap)
+		memcpy(w->out + w->len, data, n);
+	w->len += n;
+}
+
+static void put_u8(struct writer *w, unsigned v) { unsigned char b = v; put(w, &b, 1); }
+static void put_u16(struct writer *w, unsigned v) { uint16_t b = v; put(w, &b, 2); }
+static void put_u32(struct writer *w, unsigned v) { uint32_t b = v; put(w, &b, 4); }
+static void put_u64(struct writer *w, uint64_t v) { put(w, &v, 8); }
+static void put_str(struct writer *w, const char *s) { size_t n = strlen(s); put_u8(w, n); put(w, s, n); }
+
+/*
+ * Serialises every chain of a libiptc handle into out (little-endian):
+ *   per chain: u8 builtin, str name, str policy ("" for user chains), u64 packets, u64 bytes, u32 rules;
+ *   per rule:  u8 standard, str label, u16 size, the entry bytes.
+ * `standard` marks a verdict, jump or fall-through: the kernel names such targets "", while an entry
+ * added in this handle still carries its label until commit. Returns the bytes needed; they were
+ * written when they fit in outlen.
+ */
+long xtw_dump_table(int family, void *h, unsigned char *out, long outlen)
+{
+	const struct iptc_ops *o = family == NFPROTO_IPV6 ? &ops6 : &ops4;
+	struct writer w = { out, 0, (size_t)outlen };
+
+	for (const char *chain = o->first_chain(h); chain != NULL; chain = o->next_chain(h)) {
+		struct xt_counters counters = { 0, 0 };
+		const char *policy = NULL;
+		size_t count_at;
+		uint32_t count = 0;
+		int builtin = o->builtin(chain, h) != 0;
+
+		if (builtin)
+			policy = o->get_policy(chain, &counters, h);
+		put_u8(&w, builtin);
+		put_str(&w, chain);
+		put_str(&w, policy != NULL ? policy : "");
+		put_u64(&w, counters.pcnt);
+		put_u64(&w, counters.bcnt);
+		count_at = w.len;
+		put_u32(&w, 0);
+		for (const unsigned char *e = o->first_rule(chain, h); e != NULL; e = o->next_rule(e, h)) {
+			uint16_t target_offset, size;
+			const char *label = o->get_target(e, h);
+			int standard;
+
+			memcpy(&target_offset, e + o->target_offset_at, 2);
+			memcpy(&size, e + o->next_offset_at, 2);
+			if (label == NULL)
+				label = "";
+			standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 ||
+				   strcmp(label, "DROP") == 0 || strcmp(label, "QUEUE") == 0 ||
+				   strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
+			put_u8(&w, standard);
+			put_str(&w, label);
+			put_u16(&w, size);
+			put(&w, e, size);
+			count++;
+		}
+		if (count_at + 4 <= w.cap)
+			memcpy(w.out + count_at, &count, 4);
+	}
+	return (long)w.len;
 }
