@@ -1,93 +1,98 @@
-// A small firewall built with iptc, real traffic on the loopback interface, and the per-rule counters
-// that show what matched. Run it with `npm run demo`: it runs in a private network namespace of its own.
-import { createServer, connect } from 'node:net';
+// The demo: a small firewall built with iptc in one network namespace, a client in a second one joined
+// by a veth pair, real traffic between them, and the per-rule counters that show what matched.
+// Run it with `npm run demo`: scripts/netns-run.mjs runs it in a private namespace, so the host's
+// firewall and interfaces are never touched.
+import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
 import { Table, Table6, Rule, Rule6 } from '../dist/iptc/index.js';
+import { WiSet } from '../dist/ipset/index.js';
+import { createPeer } from './peer.mjs';
 
-process.removeAllListeners('warning'); // the demo explains the backend itself, below
+process.removeAllListeners('warning'); // `iptc backend` explains the backend warning; not needed here
+const started = Date.now();
 
-function rule(RuleClass, build) {
-  const r = new RuleClass();
-  build(r);
-  return r;
-}
+// 1. Two namespaces joined by a veth pair: this one (the firewall, 10.200.0.1) and the client's.
+const peer = await createPeer({
+  here: '10.200.0.1/24',
+  peer: '10.200.0.2/24',
+  peerExtra: ['10.200.0.66/24'],
+  here6: 'fd00:200::1/64',
+  peer6: 'fd00:200::2/64',
+});
 
-// One transaction: nothing reaches the kernel until commit().
-const filter = new Table(Table.FILTER, { autocommit: false });
-const input = filter.chain('INPUT');
-filter.createChain('web');
-input.appendRule(rule(Rule, (r) => {
-  r.createMatch('conntrack', { ctstate: 'RELATED,ESTABLISHED' });
-  r.createMatch('comment', { comment: 'replies and established flows' });
-  r.createTarget('ACCEPT');
-}));
-input.appendRule(rule(Rule, (r) => {
-  r.protocol = 'tcp';
-  r.createMatch('tcp', { dport: '8080', syn: true });
-  r.createMatch('comment', { comment: 'new connections to the web port' });
-  r.createTarget('web');
-}));
-filter.chain('web').appendRule(rule(Rule, (r) => {
-  r.src = '127.0.0.0/8';
-  r.createMatch('comment', { comment: 'web: loopback clients' });
-  r.createTarget('ACCEPT');
-}));
-input.appendRule(rule(Rule, (r) => {
-  r.protocol = 'udp';
-  r.createMatch('udp', { dport: '9999' });
-  r.createMatch('comment', { comment: 'drop udp/9999' });
-  r.createTarget('DROP');
-}));
-filter.commit();
+try {
+  // 2. A blocklist ipset, with per-entry counters and comments.
+  const blocklist = new WiSet({ name: 'blocklist', attrType: 'hash:ip', counters: true, comment: true });
+  blocklist.create();
+  blocklist.add('10.200.0.66', { comment: 'known scanner' });
+  blocklist.add('198.51.100.7', { comment: 'from a threat feed' });
 
-const filter6 = new Table6(Table6.FILTER);
-filter6.chain('INPUT').appendRule(rule(Rule6, (r) => {
-  r.src = '::1/128';
-  r.protocol = 'udp';
-  r.createMatch('udp', { dport: '9999' });
-  r.createMatch('comment', { comment: 'IPv6: drop udp/9999 from ::1' });
-  r.createTarget('DROP');
-}));
+  // 3. The firewall: one transaction, nothing reaches the kernel until commit().
+  const rule = (RuleClass, spec, comment) => {
+    const r = RuleClass.parse(spec);
+    r.createMatch('comment', { comment });
+    return r;
+  };
+  const filter = new Table(Table.FILTER, { autocommit: false });
+  filter.createChain('web');
+  const input = filter.chain('INPUT');
+  input.appendRule(rule(Rule, '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'replies and established flows'));
+  input.appendRule(rule(Rule, '-i veth-fw -m set --match-set blocklist src -j DROP', 'blocklist (ipset)'));
+  input.appendRule(rule(Rule, '-i veth-fw -p tcp --dport 8080 --syn -m conntrack --ctstate NEW -j web', 'new web connections'));
+  input.appendRule(rule(Rule, '-i veth-fw -p udp --dport 5353 -j ACCEPT', 'udp 5353'));
+  input.appendRule(rule(Rule, '-i veth-fw -j DROP', 'everything else from the veth'));
+  filter.chain('web').appendRule(rule(Rule, '-s 10.200.0.0/24 -j ACCEPT', 'web: clients on the veth'));
+  filter.commit();
 
-// Traffic: 3 TCP connections to :8080, 5 UDP datagrams to 127.0.0.1:9999 and 2 to [::1]:9999.
-const server = createServer((socket) => socket.end('hello\n'));
-await new Promise((resolve) => server.listen(8080, '127.0.0.1', resolve));
-for (let i = 0; i < 3; i++) {
-  await new Promise((resolve, reject) => {
-    const c = connect(8080, '127.0.0.1');
-    c.on('data', () => {});
-    c.on('end', resolve);
-    c.on('error', reject);
-  });
-}
-server.close();
-for (const [family, host, count] of [['udp4', '127.0.0.1', 5], ['udp6', '::1', 2]]) {
-  const s = createSocket(family);
-  for (let i = 0; i < count; i++) await new Promise((resolve) => s.send(`datagram ${i}`, 9999, host, resolve));
-  s.close();
-}
+  const filter6 = new Table6(Table6.FILTER);
+  filter6.chain('INPUT').appendRule(rule(Rule6, '-i veth-fw -p udp --dport 5353 -j DROP', 'IPv6: drop udp 5353'));
 
-// Counters: a fresh read of the kernel.
-filter.refresh();
-filter6.refresh();
-const rows = [];
-for (const [table, family] of [[filter, 'IPv4'], [filter6, 'IPv6']]) {
-  for (const chain of table.chains) {
-    chain.rules.forEach((r, i) => {
-      rows.push({
-        family,
-        chain: chain.name,
-        '#': i + 1,
-        packets: r.counters.packets,
-        bytes: r.counters.bytes,
-        rule: r.matches.find((m) => m.name === 'comment')?.get('comment') ?? r.toString(),
+  // 4. Services here, traffic from the peer namespace.
+  const web = createServer((socket) => socket.end('hello from the firewalled side\n'));
+  await new Promise((resolve) => web.listen(8080, '10.200.0.1', resolve));
+  const mdns = createSocket('udp4');
+  let datagrams = 0;
+  mdns.on('message', () => datagrams++);
+  await new Promise((resolve) => mdns.bind(5353, '10.200.0.1', resolve));
+
+  const client = fileURLToPath(new URL('./demo-client.mjs', import.meta.url));
+  const outcomes = (await peer.node(client, ['10.200.0.1', 'fd00:200::1'])).trim().split('\n').map((l) => JSON.parse(l));
+  await new Promise((resolve) => setTimeout(resolve, 100)); // let the last datagrams arrive
+  web.close();
+  mdns.close();
+
+  console.log('What the client in the other namespace saw:');
+  console.table(outcomes.map(({ label, result }) => ({ attempt: label, result })));
+  console.log(`The UDP service here received ${datagrams} datagrams.\n`);
+
+  // 5. The counters: a fresh read of the kernel.
+  const rows = [];
+  for (const table of [new Table(Table.FILTER), new Table6(Table6.FILTER)]) {
+    for (const chain of table.chains) {
+      chain.rules.forEach((r, i) => {
+        rows.push({
+          family: table.family === 6 ? 'IPv6' : 'IPv4',
+          chain: chain.name,
+          '#': i + 1,
+          packets: r.counters.packets,
+          bytes: r.counters.bytes,
+          rule: r.matches.find((m) => m.name === 'comment')?.get('comment') ?? r.toString(),
+        });
       });
-    });
+    }
+    table.close();
   }
+  console.log('Per-rule counters after the traffic:');
+  console.table(rows);
+
+  blocklist.updateContent();
+  console.log('Blocklist entries and their counters:');
+  console.table([...blocklist.content].map(([entry, s]) => ({ entry, packets: s.packets, bytes: s.bytes, comment: s.comment })));
+
+  console.log('\nThe IPv4 filter table as iptables-legacy-save -c prints it (also: `iptc save -c`):\n');
+  console.log(new Table(Table.FILTER).save({ counters: true }));
+  console.log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+} finally {
+  peer.close();
 }
-console.log('Per-rule counters after the traffic:');
-console.table(rows);
-console.log('\nThe IPv4 filter table as iptables-legacy-save -c prints it:\n');
-console.log(filter.save({ counters: true }));
-filter.close();
-filter6.close();

@@ -27,7 +27,8 @@ export const IPSET_ERR = {
   TYPE_SPECIFIC: 4352,
 } as const;
 
-type Kind = 'hash' | 'bitmap' | 'list';
+/** The kind of set an error code is resolved for (type-specific codes differ per kind). */
+export type Kind = 'hash' | 'bitmap' | 'list';
 
 const GENERIC: Record<number, [string, string]> = {
   4097: ['IPSET_ERR_PROTOCOL', 'ipset protocol error (the kernel rejected the message format)'],

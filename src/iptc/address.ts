@@ -13,7 +13,12 @@ export interface AddressSpec {
 const ANY = { 4: Buffer.alloc(4), 16: Buffer.alloc(16) } as const;
 
 /** Splits a leading `!` (with or without a space after it) from a value. */
+const NOT_INVERTED = (rest: string) => ({ invert: false, rest });
+
 export function splitInvert(value: string): { invert: boolean; rest: string } {
+  const c = value.charCodeAt(0);
+  // The common case: no '!' and nothing to trim.
+  if (c !== 33 && c > 32 && value.charCodeAt(value.length - 1) > 32) return NOT_INVERTED(value);
   const trimmed = value.trim();
   if (trimmed.startsWith('!')) return { invert: true, rest: trimmed.slice(1).trim() };
   return { invert: false, rest: trimmed };
@@ -283,11 +288,22 @@ export interface ProtocolSpec {
   text: string;
 }
 
+const protocolSpecs = new Map<string, ProtocolSpec>();
+
 /** `[!] name|number` as xtables_parse_protocol accepts it (case-insensitive); '' or null clears. */
 export function parseProtocol(value: string | number | null | undefined): ProtocolSpec {
   if (value === null || value === undefined || value === '') return { number: 0, invert: false, text: '' };
   if (typeof value === 'number') value = String(value);
   if (typeof value !== 'string') throw new TypeError(`protocol must be a string or number, got ${typeof value}`);
+  let spec = protocolSpecs.get(value);
+  if (!spec) {
+    spec = Object.freeze(parseProtocolText(value));
+    if (protocolSpecs.size < 1000) protocolSpecs.set(value, spec);
+  }
+  return spec;
+}
+
+function parseProtocolText(value: string): ProtocolSpec {
   const { invert, rest } = splitInvert(value);
   const name = rest.toLowerCase();
   let number: number | undefined;

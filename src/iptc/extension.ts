@@ -30,9 +30,6 @@ export interface BuiltBlob {
   userspacesize: number;
 }
 
-const MAX_CACHED_BLOBS = 20_000;
-const blobCache = new Map<string, BuiltExtension>();
-
 function optionsKeyOf(options: readonly ExtensionOption[]): string {
   let key = '';
   for (const o of options) key += `${o.invert ? '!' : ''}${o.name}\0${o.values.join('\0')}\x01`;
@@ -40,28 +37,35 @@ function optionsKeyOf(options: readonly ExtensionOption[]): string {
 }
 
 /**
- * Builds through the extension, memoizing identical requests: rule sets repeat the same matches over and
- * over, and each parse costs microseconds in the extension.
+ * The builds of one request (extension, revision, options, the header fields parsers read), shared by
+ * every extension object that makes it: rule sets repeat the same matches over and over, and each parse
+ * costs microseconds in the extension.
  */
-function cachedBuild(kind: ExtensionKind, family: Family, name: string, revision: number | undefined,
-  owner: ExtensionOwner, key: string, options: readonly ExtensionOption[], final: boolean): BuiltExtension {
-  const hit = blobCache.get(key);
-  if (hit) return hit;
-  const built = buildExtension(kind, family, name, revision, owner.headerBuffer(), options, final);
-  if (blobCache.size >= MAX_CACHED_BLOBS) blobCache.clear();
-  blobCache.set(key, built);
-  return built;
+interface Builds {
+  partial?: BuiltExtension;
+  final?: BuiltExtension;
+}
+
+const MAX_BUILDS = 20_000;
+const builds = new Map<string, Builds>();
+
+function buildsFor(key: string): Builds {
+  let entry = builds.get(key);
+  if (!entry) {
+    if (builds.size >= MAX_BUILDS) builds.clear();
+    entry = {};
+    builds.set(key, entry);
+  }
+  return entry;
 }
 
 const knownExtensions = new Set<string>();
 
-/** The last builds of one extension object, valid while its options and the rule header stay the same. */
+/** Which shared builds an extension object's current options and rule header use. */
 interface BuildMemo {
   options: readonly ExtensionOption[];
   headerKey: number;
-  key: string;
-  partial?: BuiltExtension;
-  final?: BuiltExtension;
+  builds: Builds;
 }
 
 export abstract class Extension {
@@ -156,14 +160,14 @@ export abstract class Extension {
     let memo = this.#memo;
     if (!memo || memo.options !== options || memo.headerKey !== headerKey) {
       const key = `${this.kind}\0${this.family}\0${this.#name}\0${this.#revision ?? ''}\0${headerKey}\0${optionsKeyOf(options)}`;
-      memo = { options, headerKey, key };
+      memo = { options, headerKey, builds: buildsFor(key) };
       this.#memo = memo;
     }
-    const cached = final ? memo.final : memo.partial;
-    if (cached) return cached;
-    const built = cachedBuild(this.kind, this.family, this.#name, this.#revision, this.#owner, `${memo.key}\0${final ? 1 : 0}`, options, final);
-    if (final) memo.final = built;
-    else memo.partial = built;
+    const done = final ? memo.builds.final : memo.builds.partial;
+    if (done) return done;
+    const built = buildExtension(this.kind, this.family, this.#name, this.#revision, this.#owner.headerBuffer(), options, final);
+    if (final) memo.builds.final = built;
+    else memo.builds.partial = built;
     return built;
   }
 
@@ -223,12 +227,17 @@ export abstract class Extension {
    */
   set(name: string, value: ParameterValue | null | undefined): this {
     const option = optionName(name);
-    const rest = this.options.filter((o) => o.name !== option);
+    const current = this.options;
+    if (current.length === 0 && value !== null && value !== undefined && value !== false) {
+      this.applyOptions([toOption(option, value)]);
+      return this;
+    }
+    const rest = current.filter((o) => o.name !== option);
     if (value === null || value === undefined || value === false) {
       this.applyOptions(rest);
       return this;
     }
-    const at = this.options.findIndex((o) => o.name === option);
+    const at = current.findIndex((o) => o.name === option);
     const next = [...rest];
     next.splice(at < 0 ? next.length : at, 0, toOption(option, value));
     this.applyOptions(next);

@@ -45,6 +45,14 @@ function toCounter(value: bigint | number, what: string): bigint {
   return value;
 }
 
+const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
+const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
+const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n });
+const ANY_ADDRESS: Record<Family, AddressSpec> = {
+  4: Object.freeze(parseAddress(4, '', 'address')),
+  6: Object.freeze(parseAddress(6, '', 'address')),
+};
+
 /** One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
 export interface KernelRule {
   entry: Buffer;
@@ -60,17 +68,18 @@ export interface KernelRule {
 export class Rule implements ExtensionOwner {
   static readonly family: Family = 4;
 
+  // The specs are immutable values: setters replace them, so a new rule can share the empty ones.
   #src: AddressSpec;
   #dst: AddressSpec;
-  #in: InterfaceSpec = { name: '', invert: false };
-  #out: InterfaceSpec = { name: '', invert: false };
-  #proto: ProtocolSpec = { number: 0, invert: false, text: '' };
+  #in: InterfaceSpec = NO_INTERFACE;
+  #out: InterfaceSpec = NO_INTERFACE;
+  #proto: ProtocolSpec = NO_PROTOCOL;
   /** 0 none, 1 `-f`, -1 `! -f`. */
   #fragment: 0 | 1 | -1 = 0;
   #gotoFlag = false;
   #matches: Match[] = [];
   #target: Target | null = null;
-  #counters: Counters = { packets: 0n, bytes: 0n };
+  #counters: Counters = ZERO_COUNTERS;
   #header: Buffer | null = null;
   /** A kernel entry not decoded yet: reading only counters never pays for decoding. */
   #raw: KernelRule | null = null;
@@ -78,9 +87,8 @@ export class Rule implements ExtensionOwner {
   #kernelHeader: Buffer | null = null;
 
   constructor() {
-    const any = parseAddress(this.family, '', 'address');
-    this.#src = any;
-    this.#dst = { ...any };
+    this.#src = ANY_ADDRESS[this.family];
+    this.#dst = ANY_ADDRESS[this.family];
   }
 
   get family(): Family {

@@ -80,6 +80,13 @@ export function interfaceMask(name: string): Buffer {
   return mask;
 }
 
+/** The name and the mask of xtables_parse_interface, into a zeroed header. */
+function writeInterface(buf: Buffer, name: string, nameAt: number, maskAt: number): void {
+  if (name.length === 0) return;
+  buf.write(name, nameAt, IFNAMSIZ - 1, 'latin1');
+  buf.fill(0xff, maskAt, maskAt + (name.endsWith('+') ? name.length - 1 : name.length + 1));
+}
+
 export function encodeHeader(family: Family, h: EntryHeader): Buffer {
   return encodeHeaderInto(family, h, Buffer.allocUnsafe(LAYOUTS[family].header));
 }
@@ -92,10 +99,8 @@ export function encodeHeaderInto(family: Family, h: EntryHeader, buf: Buffer): B
   h.dst.copy(buf, l.dst);
   h.smsk.copy(buf, l.smsk);
   h.dmsk.copy(buf, l.dmsk);
-  buf.write(h.iniface, l.iniface, IFNAMSIZ - 1, 'latin1');
-  buf.write(h.outiface, l.outiface, IFNAMSIZ - 1, 'latin1');
-  interfaceMask(h.iniface).copy(buf, l.inifaceMask);
-  interfaceMask(h.outiface).copy(buf, l.outifaceMask);
+  writeInterface(buf, h.iniface, l.iniface, l.inifaceMask);
+  writeInterface(buf, h.outiface, l.outiface, l.outifaceMask);
   buf.writeUInt16LE(h.proto, l.proto);
   buf[l.flags] = h.flags | (h.proto !== 0 ? l.protoFlag : 0);
   buf[l.invflags] = h.invflags;
@@ -201,17 +206,28 @@ const standardTargets = new Map<string, Buffer>();
  */
 export function deleteMask(family: Family, matches: readonly { size: number; userspacesize: number }[],
   target: { size: number; userspacesize: number }): Buffer {
-  const l = LAYOUTS[family];
-  const total = l.header + matches.reduce((n, m) => n + m.size, 0) + target.size;
-  const mask = Buffer.alloc(total);
-  mask.fill(0xff, 0, l.header);
-  let at = l.header;
-  for (const part of [...matches, target]) {
-    mask.fill(0xff, at, at + Math.min(part.size, EXTENSION_HEADER + part.userspacesize));
-    at += part.size;
+  let key = `${family}`;
+  for (const part of matches) key += `,${part.size}:${part.userspacesize}`;
+  key += `;${target.size}:${target.userspacesize}`;
+  let mask = deleteMasks.get(key);
+  if (!mask) {
+    const l = LAYOUTS[family];
+    const total = l.header + matches.reduce((n, m) => n + m.size, 0) + target.size;
+    mask = Buffer.alloc(total);
+    mask.fill(0xff, 0, l.header);
+    let at = l.header;
+    for (const part of [...matches, target]) {
+      mask.fill(0xff, at, at + Math.min(part.size, EXTENSION_HEADER + part.userspacesize));
+      at += part.size;
+    }
+    if (deleteMasks.size >= 10_000) deleteMasks.clear();
+    deleteMasks.set(key, mask);
   }
   return mask;
 }
+
+/** Masks by rule shape; shared and never modified (libiptc only reads them). */
+const deleteMasks = new Map<string, Buffer>();
 
 export const STANDARD_TARGET_USERSPACESIZE = 8;
 
