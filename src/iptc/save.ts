@@ -1,7 +1,7 @@
 // A kernel entry printed exactly as iptables-save prints it (print_rule4 / print_rule6), straight from
 // the entry bytes: reading a large table must not build a Rule object per rule to print it.
 import { entryLayout, extensionName, INV, IFNAMSIZ } from '../xtables/entry.js';
-import { saveExtension, type Family } from '../xtables/shim.js';
+import { saveExtensionAt, type Family } from '../xtables/shim.js';
 import { formatIPv6, protocolSaveName } from './address.js';
 
 function prefixAt(buf: Buffer, at: number, len: number): number {
@@ -65,18 +65,18 @@ export function saveEntry(family: Family, entry: Buffer, label: string, standard
   const proto = entry.readUInt16LE(l.proto);
   if (proto !== 0) text += `${inv & INV.PROTO ? ' !' : ''} -p ${protocolSaveName(proto)}`;
   if (l.fragFlag && flags & l.fragFlag) text += `${inv & INV.FRAG ? ' !' : ''} -f`;
-  const header = entry.subarray(0, l.header);
+  // The entry starts with its header, which is all save() functions read of it.
   const targetOffset = entry.readUInt16LE(l.targetOffset);
   for (let at = l.header; at < targetOffset; ) {
     const size = entry.readUInt16LE(at);
-    const saved = saveExtension('match', family, header, entry.subarray(at, at + size));
+    const saved = saveExtensionAt('match', family, entry, entry, at, size);
     text += ` -m ${saved.name}${saved.text}`;
     at += size;
   }
   if (!standard) {
-    const target = entry.subarray(targetOffset, entry.readUInt16LE(l.nextOffset));
-    const saved = saveExtension('target', family, header, target);
-    text += ` -j ${saved.name || extensionName(target)}${saved.text}`;
+    const size = entry.readUInt16LE(l.nextOffset) - targetOffset;
+    const saved = saveExtensionAt('target', family, entry, entry, targetOffset, size);
+    text += ` -j ${saved.name || extensionName(entry.subarray(targetOffset))}${saved.text}`;
   } else if (label !== '') {
     text += ` -${flags & l.gotoFlag ? 'g' : 'j'} ${label}`;
   }

@@ -188,20 +188,37 @@ let textBuffer = Buffer.alloc(8192);
 const nameBuffer = Buffer.alloc(32);
 
 const MAX_SAVED = 50_000;
-const savedTexts = new Map<string, SavedExtension>();
+/** By kind, family and the header fields save() functions read (protocol and flags), then by blob bytes. */
+const savedTexts = new Map<number, Map<string, SavedExtension>>();
 
 /**
  * Prints a blob as iptables-save does: its printed name and its parameters text. Memoized on the blob
- * and the header fields save() functions read (protocol and flags): rule sets repeat the same matches.
+ * and the header fields save() functions read: rule sets repeat the same matches.
  */
 export function saveExtension(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
+  return saveExtensionAt(kind, family, ipHeader, blob, 0, blob.length);
+}
+
+/**
+ * saveExtension for the blob at `at` in `buffer`, whose start is the entry header (an entry read from the
+ * kernel): no copy or view is made unless the blob has not been printed before.
+ */
+export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buffer, buffer: Buffer, at: number,
+  size: number): SavedExtension {
   const l = entryLayout(family);
-  const key = `${kind}${family}${ipHeader.readUInt16LE(l.proto)},${ipHeader[l.flags]},${ipHeader[l.invflags]}:${blob.toString('latin1')}`;
-  let saved = savedTexts.get(key);
+  const fieldsKey = (kind === 'target' ? 1 : 0) + family * 2 + header.readUInt16LE(l.proto) * 32 + header[l.flags]! * 0x200000 +
+    header[l.invflags]! * 0x20000000;
+  let texts = savedTexts.get(fieldsKey);
+  if (!texts) {
+    texts = new Map();
+    savedTexts.set(fieldsKey, texts);
+  }
+  const key = buffer.toString('latin1', at, at + size);
+  let saved = texts.get(key);
   if (!saved) {
-    saved = saveUncached(kind, family, ipHeader, blob);
-    if (savedTexts.size >= MAX_SAVED) savedTexts.clear();
-    savedTexts.set(key, saved);
+    saved = saveUncached(kind, family, header, at === 0 && size === buffer.length ? buffer : buffer.subarray(at, at + size));
+    if (texts.size >= MAX_SAVED) texts.clear();
+    texts.set(key, saved);
   }
   return saved;
 }
