@@ -45,6 +45,20 @@ function loadRules(n, offset = 0) {
   sh('iptables-legacy-restore', ['--noflush'], restoreText(n, '-A', offset));
 }
 
+/** One transaction on the filter table: `change` on its INPUT chain, then a single commit. */
+function batch(change) {
+  const t = new Table('filter', { autocommit: false });
+  const input = t.chain('INPUT');
+  for (let i = 0; i < RULES; i++) change(input, i);
+  t.commit();
+  t.close();
+}
+
+const withRules = (n) => () => {
+  reset();
+  loadRules(n);
+};
+
 function buildRule(i) {
   const r = new Rule();
   r.src = `${addr(i)}/32`;
@@ -79,15 +93,7 @@ const workloads = [
     id: 1,
     name: `append ${RULES} rules, one commit`,
     ours: () =>
-      median(reset, () =>
-        timed(() => {
-          const t = new Table('filter', { autocommit: false });
-          const input = t.chain('INPUT');
-          for (let i = 0; i < RULES; i++) input.appendRule(buildRule(i));
-          t.commit();
-          t.close();
-        }),
-      ),
+      median(reset, () => timed(() => batch((input, i) => input.appendRule(buildRule(i))))),
     peers: {
       'iptables-legacy-restore': () => median(reset, () => timed(() => sh('iptables-legacy-restore', [], restoreText(RULES)))),
       ...(pyIptables && { 'python-iptables': () => median(reset, () => python(pyIptables, ['append', String(RULES)])) }),
@@ -98,17 +104,12 @@ const workloads = [
     id: 2,
     name: `read ${RULES} rules with all parameters`,
     ours: () =>
-      median(
-        () => {
-          reset();
-          loadRules(RULES);
-        },
-        () =>
-          timed(() => {
-            const t = new Table('filter');
-            for (const r of t.chain('INPUT').rules) r.toString();
-            t.close();
-          }),
+      median(withRules(RULES), () =>
+        timed(() => {
+          const t = new Table('filter');
+          for (const r of t.chain('INPUT').rules) r.toString();
+          t.close();
+        }),
       ),
     peers: {
       'iptables-legacy-save -c': () =>
@@ -141,12 +142,7 @@ const workloads = [
     name: `${INSERTS} autocommit inserts into 1000 rules (per insert)`,
     perOp: INSERTS,
     ours: () =>
-      median(
-        () => {
-          reset();
-          loadRules(1000);
-        },
-        () =>
+      median(withRules(1000), () =>
           timed(() => {
             const t = new Table('filter');
             const input = t.chain('INPUT');
@@ -156,25 +152,14 @@ const workloads = [
       ),
     peers: {
       'iptables-legacy per call': () =>
-        median(
-          () => {
-            reset();
-            loadRules(1000);
-          },
-          () =>
+        median(withRules(1000), () =>
             timed(() => {
               for (let i = 0; i < INSERTS; i++) sh('iptables-legacy', ['-I', 'INPUT', ...ruleSpec(100_000 + i).split(' ')]);
             }),
         ),
       ...(pyIptables && {
         'python-iptables': () =>
-          median(
-            () => {
-              reset();
-              loadRules(1000);
-            },
-            () => python(pyIptables, ['insert', String(INSERTS)]),
-          ),
+          median(withRules(1000), () => python(pyIptables, ['insert', String(INSERTS)])),
       }),
     },
     target: pyIptables ? { peer: 'python-iptables', max: 1.0 } : null,
@@ -183,38 +168,13 @@ const workloads = [
     id: 5,
     name: `delete ${RULES} rules, one commit`,
     ours: () =>
-      median(
-        () => {
-          reset();
-          loadRules(RULES);
-        },
-        () =>
-          timed(() => {
-            const t = new Table('filter', { autocommit: false });
-            const input = t.chain('INPUT');
-            for (let i = 0; i < RULES; i++) input.deleteRule(buildRule(i));
-            t.commit();
-            t.close();
-          }),
-      ),
+      median(withRules(RULES), () => timed(() => batch((input, i) => input.deleteRule(buildRule(i))))),
     peers: {
       'iptables-legacy-restore': () =>
-        median(
-          () => {
-            reset();
-            loadRules(RULES);
-          },
-          () => timed(() => sh('iptables-legacy-restore', ['--noflush'], restoreText(RULES, '-D'))),
-        ),
+        median(withRules(RULES), () => timed(() => sh('iptables-legacy-restore', ['--noflush'], restoreText(RULES, '-D')))),
       ...(pyIptables && {
         'python-iptables': () =>
-          median(
-            () => {
-              reset();
-              loadRules(RULES);
-            },
-            () => python(pyIptables, ['delete', String(RULES)]),
-          ),
+          median(withRules(RULES), () => python(pyIptables, ['delete', String(RULES)])),
       }),
     },
     target: { peer: 'iptables-legacy-restore', max: 1.5 },

@@ -6,7 +6,7 @@
 // is finalized at append time, so each build + append runs inside the expectation.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6, XTablesError } from '../src/iptc/index.js';
-import { type Family, ipt, resetKernel, rules, run, save } from './kernel.js';
+import { ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
 
 type AnyRule = Rule | Rule6;
 
@@ -33,15 +33,6 @@ function openTable(family: Family, name: string): Table | Table6 {
   return t;
 }
 const newRule = (family: Family): AnyRule => (family === 6 ? new Rule6() : new Rule());
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}
 
 const PORTS16 = Array.from({ length: 16 }, (_, i) => String(i + 1)).join(',');
 

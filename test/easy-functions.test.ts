@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { IPTCError } from '../src/iptc/index.js';
-import { ipt, liveTables, resetKernel, rules, run, save } from './kernel.js';
+import { ipt, liveTables, resetKernel, rules, run, save, thrown } from './kernel.js';
 
 beforeEach(() => {
   resetKernel();
@@ -12,15 +12,6 @@ beforeEach(() => {
 afterEach(() => {
   easy.batchAbort();
 });
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}
 
 const host = (n: number) => ({ src: `10.0.0.${n}/32`, target: 'ACCEPT' });
 const hostLine = (n: number) => `-s 10.0.0.${n}/32 -j ACCEPT`;

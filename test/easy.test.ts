@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { IPTCError, Rule, Rule6, XTablesError } from '../src/iptc/index.js';
-import { ipt, resetKernel, rules, run, save, type Family } from './kernel.js';
+import { ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
 
 const { decodeRule, encodeRule } = easy;
 
@@ -17,16 +17,6 @@ beforeEach(() => {
 afterEach(() => {
   easy.batchAbort();
 });
-
-/** Runs fn and returns what it threw; fails the test if it did not throw. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}
 
 function withoutCounters(d: easy.RuleDict | easy.RuleDict[] | null): easy.RuleDict {
   expect(d).not.toBeNull();

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Rule, Rule6, Table, Table6, XTablesError } from '../src/iptc/index.js';
 import { cleanFresh, runFresh } from './fresh-process.js';
-import { ipt, resetKernel, rules, run, save, type Family } from './kernel.js';
+import { ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
 
 const open: { close(): void }[] = [];
 
@@ -21,15 +21,6 @@ beforeEach(() => {
 afterAll(() => {
   cleanFresh();
 });
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}
 
 function table(family: Family, name: string): Table {
   const t = family === 6 ? new Table6(name) : new Table(name);

@@ -71,3 +71,13 @@ export function resetKernel(): void {
   }
   run('ipset', ['destroy']);
 }
+
+/** Runs fn and returns what it threw; fails the test if it did not throw. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error, but nothing was thrown');
+}

@@ -4,23 +4,13 @@
 import { createSocket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Chain, IPTCError, Match, Rule, Table, Table6, Target, XTablesError } from '../src/iptc/index.js';
-import { ipt, resetKernel, rules, run, save } from './kernel.js';
+import { ipt, resetKernel, rules, run, save, thrown } from './kernel.js';
 
 const open: { close(): void }[] = [];
 function table(name: string, opts?: { autocommit?: boolean }): Table {
   const t = opts ? new Table(name as never, opts) : new Table(name as never);
   open.push(t);
   return t;
-}
-
-/** Runs fn and returns what it threw; fails the test if it did not throw. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, but nothing was thrown');
 }
 
 /** Sends `count` UDP datagrams of `size` payload bytes to 127.0.0.1:port and waits until all left. */
