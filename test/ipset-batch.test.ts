@@ -212,6 +212,7 @@ describe('restore', () => {
       'create x hash:ip frobnicate\n',
       'create x hash:ip\nadd x 1.1.1.1 comment "unterminated\n',
       'create x hash:ip\nadd x 1.1.1.1\nadd x not-an-ip\n',
+      'create x hash:ip\nadd x 1.1.1.1\ncreate y hash:nosuchtype\n',
     ]) {
       expect(() => ipset.restore(text)).toThrow(TypeError);
       expect(setNames()).toEqual([]);

@@ -4,7 +4,7 @@
 // autocommitted change. Everything is checked against iptables-legacy-save / ip6tables-legacy-save.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
-import { ipt, resetKernel, rules, save, type Family } from './kernel.js';
+import { ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
 
 const open: { close(): void }[] = [];
 
@@ -15,16 +15,6 @@ afterEach(() => {
 beforeEach(() => {
   resetKernel();
 });
-
-/** Runs fn and returns what it threw; fails the test if it did not throw. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}
 
 describe.each([4, 6] as const)('IPv%i', (family: Family) => {
   const T = family === 6 ? Table6 : Table;

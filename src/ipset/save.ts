@@ -6,6 +6,7 @@ import { formatEntryLine, type Entry, type EntryWithOptions } from './entry.js';
 import { IPSetError } from './errors.js';
 import { formatHeader, type IPSetInfo } from './header.js';
 import type { CreateOptions, IPSet, PreparedBatch } from './ipset.js';
+import { SET_TYPES } from './types.js';
 
 export function formatSave(sets: IPSetInfo[]): string {
   const out: string[] = [];
@@ -142,6 +143,8 @@ function parse(text: string, existDefault: boolean): Op[] {
       case 'n':
       case '-N':
         need(2);
+        // An unknown type is a syntax error of the text: found before anything is applied.
+        if (!SET_TYPES[args[1]!]) throw new TypeError(`line ${line}: unknown set type '${args[1]}'`);
         ops.push({ kind: 'create', line, name: args[0]!, opts: { ...parseCreate(args.slice(1), line), exclusive: !exist } });
         break;
       case 'add':

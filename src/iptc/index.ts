@@ -5,7 +5,8 @@
  * @module
  */
 export { Table, Table6, type TableOptions, type SaveOptions } from './table.js';
-export type { LockWait } from '../xtables/lock.js';
+export { XTablesLockError, type LockWait } from '../xtables/lock.js';
+export { XTablesThreadError } from '../xtables/shim.js';
 export { Chain } from './chain.js';
 export { Rule, Rule6, type Counters, type Parameters, type KernelRule } from './rule.js';
 export { Match } from './match.js';

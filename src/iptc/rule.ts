@@ -306,8 +306,8 @@ export class Rule implements ExtensionOwner {
     this.#header = null;
   }
 
-  /** flags and invflags of the header, from the fields. */
-  #flagBytes(): { flags: number; invflags: number } {
+  /** flags and invflags of the header, from the fields: flags in the low byte, invflags above. */
+  #flagBytes(): number {
     const l = entryLayout(this.family);
     let flags = 0;
     let invflags = 0;
@@ -320,11 +320,11 @@ export class Rule implements ExtensionOwner {
     if (this.#fragment === -1) invflags |= INV.FRAG;
     if (this.#target?.goto) flags |= l.gotoFlag;
     if (this.#proto.number !== 0) flags |= l.protoFlag;
-    return { flags, invflags };
+    return flags | (invflags << 8);
   }
 
   #fields(): EntryHeader {
-    const { flags, invflags } = this.#flagBytes();
+    const bytes = this.#flagBytes();
     return {
       src: this.#src.addr,
       smsk: this.#src.mask,
@@ -333,8 +333,8 @@ export class Rule implements ExtensionOwner {
       iniface: this.#in.name,
       outiface: this.#out.name,
       proto: this.#proto.number,
-      flags,
-      invflags,
+      flags: bytes & 0xff,
+      invflags: bytes >> 8,
       packets: this.#counters.packets,
       bytes: this.#counters.bytes,
     };
@@ -343,8 +343,8 @@ export class Rule implements ExtensionOwner {
   /** @internal See ExtensionOwner.parseKey. */
   parseKey(): number {
     this.#ensure();
-    const { flags, invflags } = this.#flagBytes();
-    return this.#proto.number + flags * 0x10000 + invflags * 0x1000000;
+    const bytes = this.#flagBytes();
+    return this.#proto.number + (bytes & 0xff) * 0x10000 + (bytes >> 8) * 0x1000000;
   }
 
   /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */

@@ -75,6 +75,8 @@ export class Table {
   #pending: TableHandle | null = null;
   /** The uncommitted changes, in order; commit() applies them again to a fresh view under the lock. */
   #changes: Change[] = [];
+  /** The rules (without counters) of the view the pending copy was read from. */
+  #pendingBase: Buffer | null = null;
   #snapshot: RawChain[] | null = null;
   #closed = false;
 
@@ -111,6 +113,11 @@ export class Table {
   set autocommit(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('autocommit must be a boolean');
     if (value && this.#changes.length > 0) this.commit();
+    if (value) {
+      this.#pending?.free();
+      this.#pending = null;
+      this.#pendingBase = null;
+    }
     this.#autocommit = value;
   }
 
@@ -161,11 +168,18 @@ export class Table {
       }));
     }
     const handle = this.#open();
+    let chains: RawChain[];
     try {
-      return handle.read();
-    } finally {
+      chains = handle.read();
+    } catch (e) {
       handle.free();
+      throw e;
     }
+    // A table collecting changes keeps this view as its pending copy: the first change then needs no
+    // second read of the kernel (commit() applies the changes to a fresh view anyway).
+    if (!this.#autocommit && !this.#pending && this.#changes.length === 0) this.#keepPending(handle);
+    else handle.free();
+    return chains;
   }
 
   #chains(): RawChain[] {
@@ -174,11 +188,18 @@ export class Table {
     return this.#snapshot;
   }
 
+  /** Makes a fresh view the pending copy, remembering what it was read from (see commit()). */
+  #keepPending(handle: TableHandle): void {
+    this.#pendingBase = handle.rulesFingerprint();
+    this.#pending = handle;
+  }
+
   /** The pending copy; after a refused change it is rebuilt as a fresh view plus the changes recorded. */
   #pendingHandle(): TableHandle {
     if (this.#pending) return this.#pending;
     const handle = this.#open();
     try {
+      this.#pendingBase = handle.rulesFingerprint();
       for (const change of this.#changes) change(handle);
     } catch (e) {
       handle.free();
@@ -237,6 +258,7 @@ export class Table {
       // from the recorded changes when next needed.
       handle.free();
       this.#pending = null;
+      this.#pendingBase = null;
       throw e;
     }
   }
@@ -255,18 +277,46 @@ export class Table {
   commit(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const changes = this.#changes;
-    this.#pending?.free();
+    const pending = this.#pending;
+    const base = this.#pendingBase;
     this.#pending = null;
+    this.#pendingBase = null;
     this.#changes = [];
     this.#snapshot = null;
-    if (changes.length === 0) return;
+    let keep = false;
     try {
-      this.#transaction((handle) => {
-        for (const change of changes) change(handle);
+      if (changes.length === 0) return;
+      withXtablesLock(this.wait, () => {
+        for (let attempt = 1; ; attempt++) {
+          const fresh = this.#open();
+          try {
+            // The pending copy already holds the changes. While the kernel still holds the rules it was
+            // read from (counters aside, which libiptc carries over), committing it is the same as
+            // applying the changes again, and saves doing so.
+            if (attempt === 1 && pending && base && fresh.rulesFingerprint().equals(base)) pending.commit();
+            else {
+              for (const change of changes) change(fresh);
+              fresh.commit();
+            }
+            return;
+          } catch (e) {
+            if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
+          } finally {
+            fresh.free();
+          }
+        }
       });
     } catch (e) {
-      if (e instanceof XTablesLockError) this.#changes = changes;
+      if (e instanceof XTablesLockError) {
+        // Nothing was tried: the batch stays as it was, for another commit().
+        keep = true;
+        this.#changes = changes;
+        this.#pending = pending;
+        this.#pendingBase = base;
+      }
       throw e;
+    } finally {
+      if (!keep) pending?.free();
     }
   }
 
@@ -275,6 +325,7 @@ export class Table {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     this.#pending?.free();
     this.#pending = null;
+    this.#pendingBase = null;
     this.#changes = [];
     this.#snapshot = this.#readKernel();
   }
@@ -283,6 +334,7 @@ export class Table {
   close(): void {
     this.#pending?.free();
     this.#pending = null;
+    this.#pendingBase = null;
     this.#changes = [];
     this.#snapshot = null;
     this.#closed = true;

@@ -6,6 +6,8 @@
  * @module
  */
 export { IPTCError, XTablesError, LibraryError } from './errors.js';
+export { XTablesLockError, withXtablesLock, type LockWait } from './lock.js';
+export { XTablesThreadError } from './shim.js';
 export {
   buildExtension,
   saveExtension,

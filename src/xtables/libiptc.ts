@@ -141,6 +141,11 @@ export class TableHandle {
     return names;
   }
 
+  /** The handle's chains, policies and rules without counters: equal for equal rule sets. */
+  rulesFingerprint(): Buffer {
+    return dumpTable(this.family, this.#handle(), false);
+  }
+
   /** Copies every chain, policy and rule out of the handle in one call (see xtw_dump_table). */
   read(): RawChain[] {
     const dump = dumpTable(this.family, this.#handle());

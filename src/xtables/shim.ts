@@ -63,6 +63,7 @@ interface ShimFunctions {
   userspacesize: (isTarget: number, family: number, name: string, revision: number) => number;
   options: (isTarget: number, family: number, name: string, revision: number, out: Buffer, outlen: number) => number;
   dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
+  dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
 }
 
 let fns: ShimFunctions | undefined;
@@ -89,6 +90,7 @@ function shim(): ShimFunctions {
     userspacesize: lib.func('int xtw_userspacesize(int is_target, int family, const char *name, int revision)') as (
       t: number, f: number, n: string, r: number) => number,
     dumpTable: lib.func('long xtw_dump_table(int family, void *h, void *out, long outlen)') as ShimFunctions['dumpTable'],
+    dumpRules: lib.func('long xtw_dump_rules(int family, void *h, void *out, long outlen)') as ShimFunctions['dumpRules'],
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
@@ -305,10 +307,12 @@ let dumpBuffer = Buffer.alloc(1 << 20);
 
 /**
  * Every chain, policy and rule of a libiptc handle in one call, as xtw_dump_table serialises them. The
- * returned buffer is JS-owned; nothing in it points into the handle.
+ * returned buffer is JS-owned; nothing in it points into the handle. Without `counters`, every counter
+ * reads 0: two such dumps are equal exactly when the tables hold the same rules.
  */
-export function dumpTable(family: Family, handle: bigint): Buffer {
-  const { dumpTable: dump } = shim();
+export function dumpTable(family: Family, handle: bigint, counters = true): Buffer {
+  const fns = shim();
+  const dump = counters ? fns.dumpTable : fns.dumpRules;
   for (;;) {
     const len = dump(NFPROTO[family], handle, dumpBuffer, dumpBuffer.length);
     if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
