@@ -369,9 +369,12 @@ export class Rule implements ExtensionOwner {
     const entry = Buffer.allocUnsafe(size);
     encodeHeaderInto(this.family, this.#fields(), entry);
     let at = l.header;
-    for (const m of parts.matches) at += m.blob.copy(entry, at);
+    for (const m of parts.matches) {
+      entry.set(m.blob, at);
+      at += m.blob.length;
+    }
     entry.writeUInt16LE(at, l.targetOffset);
-    parts.target.blob.copy(entry, at);
+    entry.set(parts.target.blob, at);
     entry.writeUInt16LE(size, l.nextOffset);
     return entry;
   }
@@ -384,12 +387,7 @@ export class Rule implements ExtensionOwner {
   /** The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
   toEntryWithMask(): { entry: Buffer; mask: Buffer } {
     const parts = this.#parts();
-    const mask = deleteMask(
-      this.family,
-      parts.matches.map((m) => ({ size: m.blob.length, userspacesize: m.userspacesize })),
-      { size: parts.target.blob.length, userspacesize: parts.target.userspacesize },
-    );
-    return { entry: this.#assemble(parts), mask };
+    return { entry: this.#assemble(parts), mask: deleteMask(this.family, parts.matches, parts.target) };
   }
 
   /** Whether the kernel would take the two rules as the same for a delete; counters are ignored. */

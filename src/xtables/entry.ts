@@ -94,20 +94,23 @@ export function encodeHeader(family: Family, h: EntryHeader): Buffer {
 /** Writes the header at the start of `buf` (an entry being assembled, or a header-sized buffer). */
 export function encodeHeaderInto(family: Family, h: EntryHeader, buf: Buffer): Buffer {
   const l = LAYOUTS[family];
+  // TypedArray.set, not Buffer.copy: these run once per rule, and copy's argument handling dominates
+  // for a few bytes.
   buf.fill(0, 0, l.header);
-  h.src.copy(buf, l.src);
-  h.dst.copy(buf, l.dst);
-  h.smsk.copy(buf, l.smsk);
-  h.dmsk.copy(buf, l.dmsk);
+  buf.set(h.src, l.src);
+  buf.set(h.dst, l.dst);
+  buf.set(h.smsk, l.smsk);
+  buf.set(h.dmsk, l.dmsk);
   writeInterface(buf, h.iniface, l.iniface, l.inifaceMask);
   writeInterface(buf, h.outiface, l.outiface, l.outifaceMask);
-  buf.writeUInt16LE(h.proto, l.proto);
+  buf[l.proto] = h.proto & 0xff;
+  buf[l.proto + 1] = h.proto >> 8;
   buf[l.flags] = h.flags | (h.proto !== 0 ? l.protoFlag : 0);
   buf[l.invflags] = h.invflags;
-  buf.writeUInt16LE(l.header, l.targetOffset);
-  buf.writeUInt16LE(l.header, l.nextOffset);
-  buf.writeBigUInt64LE(h.packets, l.counters);
-  buf.writeBigUInt64LE(h.bytes, l.counters + 8);
+  buf[l.targetOffset] = l.header & 0xff;
+  buf[l.nextOffset] = l.header & 0xff;
+  if (h.packets !== 0n) buf.writeBigUInt64LE(h.packets, l.counters);
+  if (h.bytes !== 0n) buf.writeBigUInt64LE(h.bytes, l.counters + 8);
   return buf;
 }
 
@@ -204,21 +207,23 @@ const standardTargets = new Map<string, Buffer>();
  * The mask iptables' make_delete_mask builds: compare the whole header, the first
  * EXTENSION_HEADER + userspacesize bytes of each match and of the target.
  */
-export function deleteMask(family: Family, matches: readonly { size: number; userspacesize: number }[],
-  target: { size: number; userspacesize: number }): Buffer {
-  let key = `${family}`;
-  for (const part of matches) key += `,${part.size}:${part.userspacesize}`;
-  key += `;${target.size}:${target.userspacesize}`;
+export function deleteMask(family: Family, matches: readonly { blob: Buffer; userspacesize: number }[],
+  target: { blob: Buffer; userspacesize: number }): Buffer {
+  let key = family === 6 ? '6' : '4';
+  for (const part of matches) key += `,${part.blob.length}:${part.userspacesize}`;
+  key += `;${target.blob.length}:${target.userspacesize}`;
   let mask = deleteMasks.get(key);
   if (!mask) {
     const l = LAYOUTS[family];
-    const total = l.header + matches.reduce((n, m) => n + m.size, 0) + target.size;
+    let total = l.header + target.blob.length;
+    for (const part of matches) total += part.blob.length;
     mask = Buffer.alloc(total);
     mask.fill(0xff, 0, l.header);
     let at = l.header;
     for (const part of [...matches, target]) {
-      mask.fill(0xff, at, at + Math.min(part.size, EXTENSION_HEADER + part.userspacesize));
-      at += part.size;
+      const size = part.blob.length;
+      mask.fill(0xff, at, at + Math.min(size, EXTENSION_HEADER + part.userspacesize));
+      at += size;
     }
     if (deleteMasks.size >= 10_000) deleteMasks.clear();
     deleteMasks.set(key, mask);
