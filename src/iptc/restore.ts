@@ -112,7 +112,7 @@ export function applyBlock(
       const line = raw.trim();
       // The common line, `-A CHAIN spec` without quotes, straight from its template.
       if (line.startsWith('-A ') && !/["'\\]/.test(line)) {
-        const words = line.split(/[ \t]+/);
+        const words = /\t| {2}/.test(line) ? line.split(/[ \t]+/) : line.split(' ');
         const compiled = words.length > 1 ? templates.compile(words, 2) : null;
         if (compiled) {
           checkJump(handle, compiled.rule);
