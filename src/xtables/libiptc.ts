@@ -83,6 +83,39 @@ export interface RawChain {
   rules: RawRule[];
 }
 
+/** A chain of a dump whose rules are decoded on first use: reading counters or names of a large table
+ * should not pay for every rule. */
+class DumpedChain implements RawChain {
+  #rules: RawRule[] | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly builtin: boolean,
+    readonly policy: RawChain['policy'],
+    private readonly dump: Buffer,
+    private readonly first: number,
+    private readonly count: number,
+  ) {}
+
+  get rules(): RawRule[] {
+    if (this.#rules) return this.#rules;
+    const { dump, count } = this;
+    const rules: RawRule[] = new Array(count);
+    let at = this.first;
+    for (let i = 0; i < count; i++) {
+      const standard = dump[at] === 1;
+      const labelLength = dump[at + 1]!;
+      const label = dump.toString('latin1', at + 2, at + 2 + labelLength);
+      at += 2 + labelLength;
+      const size = dump.readUInt16LE(at);
+      rules[i] = { entry: dump.subarray(at + 2, at + 2 + size), label, standard };
+      at += 2 + size;
+    }
+    this.#rules = rules;
+    return rules;
+  }
+}
+
 /**
  * A libiptc handle: a private, editable copy of one kernel table. Changes reach the kernel only at
  * commit(). The handle owns a raw socket and C memory: free() it when done.
@@ -151,30 +184,24 @@ export class TableHandle {
     const dump = dumpTable(this.family, this.#handle());
     const chains: RawChain[] = [];
     let at = 0;
-    const str = () => {
-      const n = dump[at]!;
-      const text = dump.toString('latin1', at + 1, at + 1 + n);
-      at += 1 + n;
-      return text;
-    };
     while (at < dump.length) {
       const builtin = dump[at++] === 1;
-      const name = str();
-      const policyName = str();
+      const name = dump.toString('latin1', at + 1, at + 1 + dump[at]!);
+      at += 1 + dump[at]!;
+      const policyName = dump.toString('latin1', at + 1, at + 1 + dump[at]!);
+      at += 1 + dump[at]!;
       const packets = dump.readBigUInt64LE(at);
       const bytes = dump.readBigUInt64LE(at + 8);
       const count = dump.readUInt32LE(at + 16);
       at += 20;
-      const rules: RawRule[] = new Array(count);
+      const first = at;
+      // Skip the rules now; they are decoded when the chain's rules are first asked for.
       for (let i = 0; i < count; i++) {
-        const standard = dump[at++] === 1;
-        const label = str();
-        const size = dump.readUInt16LE(at);
-        const entry = dump.subarray(at + 2, at + 2 + size);
-        at += 2 + size;
-        rules[i] = { entry, label, standard };
+        at += 1 + 1 + dump[at + 1]!;
+        at += 2 + dump.readUInt16LE(at);
       }
-      chains.push({ name, builtin, policy: builtin ? { name: policyName, packets, bytes } : null, rules });
+      const policy = builtin ? { name: policyName, packets, bytes } : null;
+      chains.push(new DumpedChain(name, builtin, policy, dump, first, count));
     }
     return chains;
   }
