@@ -5,20 +5,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { detectBackend, isTable6Available, isTableAvailable, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { cleanFresh, runFresh } from './fresh-process.js';
-import { BUILTIN_CHAINS, liveTables, resetKernel, rules, run, save, type Family } from './kernel.js';
+import { BUILTIN_CHAINS, closedAfterEach, liveTables, resetKernel, rules, run, save, type Family } from './kernel.js';
 
 // Listen before this file makes its first Table (importing makes none): the warning must come once.
 const warnings: Error[] = [];
 process.on('warning', (w) => warnings.push(w));
 
-const open: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-});
+const open = closedAfterEach();
 
 // resetKernel() empties the tables that exist and instantiates none.
 beforeEach(() => {

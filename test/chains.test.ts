@@ -2,15 +2,11 @@
 // errors, chain listing, rule positions (insert, replace, delete at), delete by equality, Table.flush()
 // with chains that reference each other, and jumps to missing chains. Every case runs for IPv4 (Table,
 // Rule) and IPv6 (Table6, Rule6) and is checked against iptables-legacy-save / ip6tables-legacy-save.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Chain, IPTCError, Policy, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
-import { ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
 
-const open: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-});
+const open = closedAfterEach();
 
 beforeEach(() => {
   resetKernel();

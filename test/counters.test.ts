@@ -2,15 +2,11 @@
 // process), counters installed with a rule, zeroing per chain and per table, and snapshots that change
 // only after refresh(). IPv4 and IPv6, always compared with iptables-legacy-save -c / ip6tables-legacy-save -c.
 import { createSocket } from 'node:dgram';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6, type Counters } from '../src/iptc/index.js';
-import { ipt, resetKernel, rules, save, type Family } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, save, type Family } from './kernel.js';
 
-const open: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-});
+const open = closedAfterEach();
 
 beforeEach(() => {
   resetKernel();

@@ -3,16 +3,12 @@
 // iptables-legacy / ip6tables-legacy CLI, its saved line read and the rule deleted, then the same rule is
 // made through our API and must give exactly the same saved line. Also the `set` match against sets
 // made with the ipset CLI, and the first load of a per-family target in a fresh process in both orders.
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Rule, Rule6, Table, Table6, XTablesError } from '../src/iptc/index.js';
 import { cleanFresh, runFresh } from './fresh-process.js';
-import { ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
 
-const open: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-});
+const open = closedAfterEach();
 
 beforeEach(() => {
   resetKernel();

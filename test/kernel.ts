@@ -2,6 +2,7 @@
 // (the oracle), inside the private namespace made by scripts/netns-run.mjs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { afterEach } from 'vitest';
 
 export type Family = 4 | 6;
 
@@ -80,4 +81,16 @@ export function thrown(fn: () => unknown): unknown {
     return e;
   }
   throw new Error('expected an error, but nothing was thrown');
+}
+
+/**
+ * A list that the file's tests push the tables they open onto: each one is closed after every test.
+ * Call at the top level of a test file.
+ */
+export function closedAfterEach(): { close(): void }[] {
+  const open: { close(): void }[] = [];
+  afterEach(() => {
+    for (const t of open.splice(0)) t.close();
+  });
+  return open;
 }

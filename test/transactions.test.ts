@@ -2,15 +2,11 @@
 // dropping uncommitted changes, failed commits (kernel refusals) that throw and change nothing, close(),
 // snapshots that stay valid after refresh/commit/close, and fresh views of the kernel for each
 // autocommitted change. Everything is checked against iptables-legacy-save / ip6tables-legacy-save.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
-import { ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
 
-const open: { close(): void }[] = [];
-
-afterEach(() => {
-  for (const t of open.splice(0)) t.close();
-});
+const open = closedAfterEach();
 
 beforeEach(() => {
   resetKernel();
