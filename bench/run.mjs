@@ -1,6 +1,8 @@
 // `npm run bench`: the nine workloads of the performance issue, iptc and its peers measured side by side
-// in one run, inside the private network namespace scripts/netns-run.mjs makes. Prints a table of medians
-// with ratios and writes bench/last-run.json. `--short` runs fewer repetitions (CI); it asserts nothing.
+// in one run, inside the private network namespace scripts/netns-run.mjs makes. Contenders take turns
+// round by round (so a slow moment of the machine hits them alike), after one warm-up round that is not
+// counted. Prints a table of medians with ratios and writes bench/last-run.json. `--short` runs fewer
+// rounds (CI); nothing here asserts a timing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,7 +12,9 @@ import { IPSet } from '../dist/ipset/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const short = process.argv.includes('--short');
-const RUNS = short ? 3 : 5;
+const ROUNDS = short ? 3 : 9;
+/** The Python peers take seconds a round; a few rounds show their scale. */
+const PYTHON_ROUNDS = short ? 1 : 3;
 const RULES = 10_000;
 const INSERTS = short ? 100 : 1_000;
 const ENTRIES = 100_000;
@@ -23,6 +27,7 @@ const addr = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const ruleSpec = (i) => `-s ${addr(i)}/32 -p tcp -m tcp --dport 80 -j ACCEPT`;
 const restoreText = (n, command = '-A', offset = 0) =>
   `*filter\n${Array.from({ length: n }, (_, i) => `${command} INPUT ${ruleSpec(i + offset)}`).join('\n')}\nCOMMIT\n`;
+const setText = Array.from({ length: ENTRIES }, (_, i) => `add bench ${addr(i)}`).join('\n') + '\n';
 
 function sh(file, args, input) {
   const r = spawnSync(file, args, { input, encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -41,22 +46,15 @@ function reset() {
   sh('ipset', ['destroy']);
 }
 
-function loadRules(n, offset = 0) {
-  sh('iptables-legacy-restore', ['--noflush'], restoreText(n, '-A', offset));
-}
-
-/** One transaction on the filter table: `change` on its INPUT chain, then a single commit. */
-function batch(change) {
-  const t = new Table('filter', { autocommit: false });
-  const input = t.chain('INPUT');
-  for (let i = 0; i < RULES; i++) change(input, i);
-  t.commit();
-  t.close();
-}
-
 const withRules = (n) => () => {
   reset();
-  loadRules(n);
+  sh('iptables-legacy-restore', ['--noflush'], restoreText(n));
+};
+
+const withSet = (entries) => () => {
+  reset();
+  sh('ipset', ['create', 'bench', 'hash:ip', 'maxelem', '1000000']);
+  if (entries) sh('ipset', ['restore'], setText);
 };
 
 function buildRule(i) {
@@ -68,197 +66,142 @@ function buildRule(i) {
   return r;
 }
 
+/** One transaction on the filter table: `change` on its INPUT chain for every rule, then one commit. */
+function batch(change) {
+  const t = new Table('filter', { autocommit: false });
+  const input = t.chain('INPUT');
+  for (let i = 0; i < RULES; i++) change(input, i);
+  t.commit();
+  t.close();
+}
+
 const pythonPeer = (script, module) =>
   existsSync(PYTHON) && spawnSync(PYTHON, ['-c', `import ${module}`]).status === 0 ? join(here, 'peers', script) : null;
 const pyIptables = pythonPeer('python_iptables.py', 'iptc');
 const pyroute2 = pythonPeer('pyroute2_ipset.py', 'pyroute2.ipset');
 
-function python(script, args) {
-  return JSON.parse(sh(PYTHON, [script, ...args])).seconds * 1000;
-}
+/** A Python peer reports the time of its own work (interpreter start-up and setup not included). */
+const python = (script, args) => () => JSON.parse(sh(PYTHON, [script, ...args])).seconds * 1000;
 
-/** Every run's time of the measurements so far, in order (for the JSON results). */
-let runTimes = [];
-
-/**
- * Runs `measure` RUNS times after `setup` each time, after one warm-up run that is not counted (the
- * JIT compiles iptc's code on first use; a long-running program pays that once). Returns the median in ms.
- */
-function median(setup, measure) {
-  setup();
-  measure();
-  const times = [];
-  for (let i = 0; i < RUNS; i++) {
-    setup();
-    times.push(measure());
-  }
-  runTimes.push(times.map((t) => Math.round(t * 10) / 10));
-  const sorted = [...times].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
+/** A contender: `setup` (not timed) before each run, then `run` returns milliseconds. */
+const contender = (setup, run, rounds = ROUNDS) => ({ setup, run, rounds });
+const tool = (setup, file, args, input) => contender(setup, () => timed(() => sh(file, args, input)));
 
 const workloads = [
   {
-    id: 1,
     name: `append ${RULES} rules, one commit`,
-    ours: () =>
-      median(reset, () => timed(() => batch((input, i) => input.appendRule(buildRule(i))))),
-    peers: {
-      'iptables-legacy-restore': () => median(reset, () => timed(() => sh('iptables-legacy-restore', [], restoreText(RULES)))),
-      ...(pyIptables && { 'python-iptables': () => median(reset, () => python(pyIptables, ['append', String(RULES)])) }),
+    target: ['iptables-legacy-restore', 1.5],
+    contenders: {
+      iptc: contender(reset, () => timed(() => batch((input, i) => input.appendRule(buildRule(i))))),
+      'iptables-legacy-restore': tool(reset, 'iptables-legacy-restore', [], restoreText(RULES)),
+      ...(pyIptables && { 'python-iptables': contender(reset, python(pyIptables, ['append', String(RULES)]), PYTHON_ROUNDS) }),
     },
-    target: { peer: 'iptables-legacy-restore', max: 1.5 },
   },
   {
-    id: 2,
     name: `read ${RULES} rules with all parameters`,
-    ours: () =>
-      median(withRules(RULES), () =>
+    setup: withRules(RULES),
+    target: ['iptables-legacy-save -c', 1.5],
+    contenders: {
+      iptc: contender(null, () =>
         timed(() => {
           const t = new Table('filter');
           for (const r of t.chain('INPUT').rules) r.toString();
           t.close();
         }),
       ),
-    peers: {
-      'iptables-legacy-save -c': () =>
-        median(() => {}, () => timed(() => sh('iptables-legacy-save', ['-c']))),
-      ...(pyIptables && { 'python-iptables': () => median(() => {}, () => python(pyIptables, ['read', '0'])) }),
+      'iptables-legacy-save -c': tool(null, 'iptables-legacy-save', ['-c']),
+      ...(pyIptables && { 'python-iptables': contender(null, python(pyIptables, ['read', '0']), PYTHON_ROUNDS) }),
     },
-    target: { peer: 'iptables-legacy-save -c', max: 1.5 },
   },
   {
-    id: 3,
     name: `read the counters of ${RULES} rules`,
-    ours: () =>
-      median(
-        () => {},
-        () =>
-          timed(() => {
-            const t = new Table('filter');
-            for (const r of t.chain('INPUT').rules) void r.counters.packets;
-            t.close();
-          }),
-      ),
-    peers: {
-      'iptables-legacy-save -c': () => median(() => {}, () => timed(() => sh('iptables-legacy-save', ['-c']))),
-      ...(pyIptables && { 'python-iptables': () => median(() => {}, () => python(pyIptables, ['counters', '0'])) }),
-    },
-    target: { peer: 'iptables-legacy-save -c', max: 1.0 },
-  },
-  {
-    id: 4,
-    name: `${INSERTS} autocommit inserts into 1000 rules (per insert)`,
-    perOp: INSERTS,
-    ours: () =>
-      median(withRules(1000), () =>
-          timed(() => {
-            const t = new Table('filter');
-            const input = t.chain('INPUT');
-            for (let i = 0; i < INSERTS; i++) input.insertRule(buildRule(100_000 + i), 0);
-            t.close();
-          }),
-      ),
-    peers: {
-      'iptables-legacy per call': () =>
-        median(withRules(1000), () =>
-            timed(() => {
-              for (let i = 0; i < INSERTS; i++) sh('iptables-legacy', ['-I', 'INPUT', ...ruleSpec(100_000 + i).split(' ')]);
-            }),
-        ),
-      ...(pyIptables && {
-        'python-iptables': () =>
-          median(withRules(1000), () => python(pyIptables, ['insert', String(INSERTS)])),
-      }),
-    },
-    target: pyIptables ? { peer: 'python-iptables', max: 1.0 } : null,
-  },
-  {
-    id: 5,
-    name: `delete ${RULES} rules, one commit`,
-    ours: () =>
-      median(withRules(RULES), () => timed(() => batch((input, i) => input.deleteRule(buildRule(i))))),
-    peers: {
-      'iptables-legacy-restore': () =>
-        median(withRules(RULES), () => timed(() => sh('iptables-legacy-restore', ['--noflush'], restoreText(RULES, '-D')))),
-      ...(pyIptables && {
-        'python-iptables': () =>
-          median(withRules(RULES), () => python(pyIptables, ['delete', String(RULES)])),
-      }),
-    },
-    target: { peer: 'iptables-legacy-restore', max: 1.5 },
-  },
-  {
-    id: 6,
-    name: `restore ${RULES} rules from iptables-save text`,
-    ours: () => {
-      const text = restoreText(RULES);
-      return median(reset, () =>
+    target: ['iptables-legacy-save -c', 1.0],
+    contenders: {
+      iptc: contender(null, () =>
         timed(() => {
           const t = new Table('filter');
-          t.restore(text);
+          for (const r of t.chain('INPUT').rules) void r.counters.packets;
           t.close();
         }),
-      );
-    },
-    peers: {
-      'iptables-legacy-restore': () => median(reset, () => timed(() => sh('iptables-legacy-restore', [], restoreText(RULES)))),
-    },
-    target: { peer: 'iptables-legacy-restore', max: 1.5 },
-  },
-  {
-    id: 7,
-    name: `add ${ENTRIES} entries to a hash:ip set`,
-    ours: () =>
-      median(
-        () => {
-          reset();
-          sh('ipset', ['create', 'bench', 'hash:ip', 'maxelem', '1000000']);
-        },
-        () => {
-          const entries = Array.from({ length: ENTRIES }, (_, i) => addr(i));
-          return timed(() => {
-            const ipset = new IPSet();
-            ipset.addMany('bench', entries);
-            ipset.close();
-          });
-        },
       ),
-    peers: {
-      'ipset restore': () => {
-        const text = Array.from({ length: ENTRIES }, (_, i) => `add bench ${addr(i)}`).join('\n') + '\n';
-        return median(
-          () => {
-            reset();
-            sh('ipset', ['create', 'bench', 'hash:ip', 'maxelem', '1000000']);
-          },
-          () => timed(() => sh('ipset', ['restore'], text)),
-        );
-      },
-      ...(pyroute2 &&
-        !short && {
-          'pyroute2 (one call per entry)': () =>
-            median(
-              () => {
-                reset();
-                sh('ipset', ['create', 'bench', 'hash:ip', 'maxelem', '1000000']);
-              },
-              () => python(pyroute2, ['add', 'bench', String(ENTRIES)]),
-            ),
-        }),
+      'iptables-legacy-save -c': tool(null, 'iptables-legacy-save', ['-c']),
+      ...(pyIptables && { 'python-iptables': contender(null, python(pyIptables, ['counters', '0']), PYTHON_ROUNDS) }),
     },
-    target: { peer: 'ipset restore', max: 1.0 },
   },
   {
-    id: 8,
-    name: `list a ${ENTRIES}-entry set with content`,
-    setup: () => {
-      reset();
-      sh('ipset', ['create', 'bench', 'hash:ip', 'maxelem', '1000000']);
-      sh('ipset', ['restore'], Array.from({ length: ENTRIES }, (_, i) => `add bench ${addr(i)}`).join('\n') + '\n');
+    name: `${INSERTS} autocommit inserts into 1000 rules (per insert)`,
+    perOp: INSERTS,
+    target: pyIptables ? ['python-iptables', 1.0] : null,
+    contenders: {
+      iptc: contender(withRules(1000), () =>
+        timed(() => {
+          const t = new Table('filter');
+          const input = t.chain('INPUT');
+          for (let i = 0; i < INSERTS; i++) input.insertRule(buildRule(100_000 + i), 0);
+          t.close();
+        }),
+      ),
+      'iptables-legacy per call': contender(
+        withRules(1000),
+        () =>
+          timed(() => {
+            for (let i = 0; i < INSERTS; i++) sh('iptables-legacy', ['-I', 'INPUT', ...ruleSpec(100_000 + i).split(' ')]);
+          }),
+        PYTHON_ROUNDS,
+      ),
+      ...(pyIptables && {
+        'python-iptables': contender(withRules(1000), python(pyIptables, ['insert', String(INSERTS)]), PYTHON_ROUNDS),
+      }),
     },
-    ours: () =>
-      median(() => {}, () =>
+  },
+  {
+    name: `delete ${RULES} rules, one commit`,
+    target: ['iptables-legacy-restore', 1.5],
+    contenders: {
+      iptc: contender(withRules(RULES), () => timed(() => batch((input, i) => input.deleteRule(buildRule(i))))),
+      'iptables-legacy-restore': tool(withRules(RULES), 'iptables-legacy-restore', ['--noflush'], restoreText(RULES, '-D')),
+      ...(pyIptables && {
+        'python-iptables': contender(withRules(RULES), python(pyIptables, ['delete', String(RULES)]), PYTHON_ROUNDS),
+      }),
+    },
+  },
+  {
+    name: `restore ${RULES} rules from iptables-save text`,
+    target: ['iptables-legacy-restore', 1.5],
+    contenders: {
+      iptc: contender(reset, () =>
+        timed(() => {
+          const t = new Table('filter');
+          t.restore(restoreText(RULES));
+          t.close();
+        }),
+      ),
+      'iptables-legacy-restore': tool(reset, 'iptables-legacy-restore', [], restoreText(RULES)),
+    },
+  },
+  {
+    name: `add ${ENTRIES} entries to a hash:ip set`,
+    target: ['ipset restore', 1.0],
+    contenders: {
+      iptc: contender(withSet(false), () => {
+        const entries = Array.from({ length: ENTRIES }, (_, i) => addr(i));
+        return timed(() => {
+          const ipset = new IPSet();
+          ipset.addMany('bench', entries);
+          ipset.close();
+        });
+      }),
+      'ipset restore': tool(withSet(false), 'ipset', ['restore'], setText),
+      ...(pyroute2 &&
+        !short && { 'pyroute2 (one call per entry)': contender(withSet(false), python(pyroute2, ['add', 'bench', String(ENTRIES)]), 1) }),
+    },
+  },
+  {
+    name: `list a ${ENTRIES}-entry set with content`,
+    setup: withSet(true),
+    target: ['ipset list -o save', 2.0],
+    contenders: {
+      iptc: contender(null, () =>
         timed(() => {
           const ipset = new IPSet();
           const [info] = ipset.list('bench');
@@ -266,17 +209,15 @@ const workloads = [
           ipset.close();
         }),
       ),
-    peers: {
-      'ipset list -o save': () => median(() => {}, () => timed(() => sh('ipset', ['list', '-o', 'save', 'bench']))),
-      ...(pyroute2 && { pyroute2: () => median(() => {}, () => python(pyroute2, ['list', 'bench', '0'])) }),
+      'ipset list -o save': tool(null, 'ipset', ['list', '-o', 'save', 'bench']),
+      ...(pyroute2 && { pyroute2: contender(null, python(pyroute2, ['list', 'bench', '0']), PYTHON_ROUNDS) }),
     },
-    target: { peer: 'ipset list -o save', max: 2.0 },
   },
   {
-    id: 9,
     name: `${TESTS} test() calls on that set`,
-    ours: () =>
-      median(() => {}, () => {
+    target: pyroute2 ? ['pyroute2', 0.1] : null,
+    contenders: {
+      iptc: contender(null, () => {
         const addrs = Array.from({ length: TESTS }, (_, i) => addr(i * 7));
         return timed(() => {
           const ipset = new IPSet();
@@ -284,52 +225,67 @@ const workloads = [
           ipset.close();
         });
       }),
-    peers: {
-      ...(pyroute2 && { pyroute2: () => median(() => {}, () => python(pyroute2, ['test', 'bench', String(TESTS)])) }),
+      ...(pyroute2 && { pyroute2: contender(null, python(pyroute2, ['test', 'bench', String(TESTS)]), PYTHON_ROUNDS) }),
     },
-    target: pyroute2 ? { peer: 'pyroute2', max: 0.1 } : null,
   },
 ];
 
-const results = [];
-for (const w of workloads) {
+const median = (times) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+};
+
+/** Round by round, every contender in turn; round 0 warms up (the JIT compiles iptc's code on first use). */
+function measure(w) {
   w.setup?.();
-  runTimes = [];
-  const ours = w.ours();
-  const oursRuns = runTimes;
-  const peers = {};
-  for (const [name, run] of Object.entries(w.peers)) peers[name] = run();
-  const ratios = Object.fromEntries(Object.entries(peers).map(([name, ms]) => [name, ours / ms]));
-  const met = w.target ? ratios[w.target.peer] <= w.target.max : null;
-  results.push({ id: w.id, workload: w.name, oursMs: ours, oursRunsMs: oursRuns[0], peersMs: peers, ratios, target: w.target, met, perOp: w.perOp });
-  process.stderr.write(`  ${w.id}. ${w.name}: ${ours.toFixed(1)} ms (runs: ${oursRuns[0].join(', ')})\n`);
+  const runs = Object.fromEntries(Object.keys(w.contenders).map((name) => [name, []]));
+  for (let round = 0; round <= ROUNDS; round++) {
+    for (const [name, c] of Object.entries(w.contenders)) {
+      if (round > c.rounds) continue;
+      c.setup?.();
+      const ms = c.run();
+      if (round > 0) runs[name].push(Math.round(ms * 10) / 10);
+    }
+  }
+  return runs;
 }
+
+const results = [];
+workloads.forEach((w, index) => {
+  const runs = measure(w);
+  const medians = Object.fromEntries(Object.entries(runs).map(([name, times]) => [name, median(times)]));
+  const ours = medians.iptc;
+  const ratios = Object.fromEntries(Object.entries(medians).filter(([n]) => n !== 'iptc').map(([n, ms]) => [n, ours / ms]));
+  const target = w.target && { peer: w.target[0], max: w.target[1] };
+  const met = target ? ratios[target.peer] <= target.max : null;
+  results.push({ id: index + 1, workload: w.name, medians, runs, ratios, target, met, perOp: w.perOp });
+  process.stderr.write(`  ${index + 1}. ${w.name}: iptc ${runs.iptc.join(', ')} ms\n`);
+});
 reset();
 
 const fmt = (ms, perOp) => (perOp ? `${(ms / perOp).toFixed(3)} ms/op` : `${ms.toFixed(1)} ms`);
 const lines = [
-  `iptc bench (${short ? 'short' : 'full'} profile, median of ${RUNS} runs after a warm-up run, node ${process.version})`,
+  `iptc bench (${short ? 'short' : 'full'} profile: medians of ${ROUNDS} rounds taken in turn after a warm-up round, ` +
+    `${PYTHON_ROUNDS} for the Python peers; node ${process.version})`,
   '',
   '| # | workload | iptc | peer | peer time | iptc / peer | target |',
   '|---|---|---|---|---|---|---|',
 ];
 for (const r of results) {
-  const names = Object.keys(r.peersMs);
-  if (names.length === 0) names.push('(none installed)');
-  names.forEach((peer, i) => {
-    const isTarget = r.target?.peer === peer;
-    const target = isTarget ? `≤ ${r.target.max}x ${r.met ? 'met' : 'NOT met'}` : '';
+  const peers = Object.keys(r.ratios);
+  if (peers.length === 0) peers.push('(none installed)');
+  peers.forEach((peer, i) => {
+    const target = r.target?.peer === peer ? `≤ ${r.target.max}x ${r.met ? 'met' : 'NOT met'}` : '';
+    const peerMs = r.medians[peer];
     lines.push(
-      `| ${i === 0 ? r.id : ''} | ${i === 0 ? r.workload : ''} | ${i === 0 ? fmt(r.oursMs, r.perOp) : ''} | ${peer} | ` +
-        `${r.peersMs[peer] === undefined ? '' : fmt(r.peersMs[peer], r.perOp)} | ` +
-        `${r.ratios[peer] === undefined ? '' : `${r.ratios[peer].toFixed(2)}x`} | ${target} |`,
+      `| ${i === 0 ? r.id : ''} | ${i === 0 ? r.workload : ''} | ${i === 0 ? fmt(r.medians.iptc, r.perOp) : ''} | ${peer} | ` +
+        `${peerMs === undefined ? '' : fmt(peerMs, r.perOp)} | ${r.ratios[peer] === undefined ? '' : `${r.ratios[peer].toFixed(2)}x`} | ${target} |`,
     );
   });
 }
 console.log(lines.join('\n'));
-writeFileSync(join(here, 'last-run.json'), `${JSON.stringify({ profile: short ? 'short' : 'full', runs: RUNS, results }, null, 2)}\n`);
+writeFileSync(join(here, 'last-run.json'), `${JSON.stringify({ profile: short ? 'short' : 'full', rounds: ROUNDS, results }, null, 2)}\n`);
 if (!pyIptables || !pyroute2) {
-  console.log('\nPeers not installed: ' + [!pyIptables && 'python3-iptables', !pyroute2 && 'python3-pyroute2'].filter(Boolean).join(', ') +
-    ' (Debian packages; `apt-get install python3-iptables python3-pyroute2` adds them to the comparison).');
+  const missing = [!pyIptables && 'python3-iptables', !pyroute2 && 'python3-pyroute2'].filter(Boolean).join(', ');
+  console.log(`\nPeers not installed: ${missing} (Debian packages; \`apt-get install ${missing.replace(', ', ' ')}\` adds them).`);
 }
-
