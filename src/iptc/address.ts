@@ -108,10 +108,6 @@ export function formatIPv4(buf: Buffer): string {
   return `${buf[0]}.${buf[1]}.${buf[2]}.${buf[3]}`;
 }
 
-export function formatAddr(family: Family, buf: Buffer): string {
-  return family === 4 ? formatIPv4(buf) : formatIPv6(buf);
-}
-
 const prefixMasks = new Map<number, Buffer>();
 
 /** The mask of a prefix length; shared, so never modified. */

@@ -72,15 +72,10 @@ export interface EntryHeader {
   bytes: bigint;
 }
 
-/** The interface mask xtables_parse_interface makes: `eth+` matches the prefix, `eth0` the whole name. */
-export function interfaceMask(name: string): Buffer {
-  const mask = Buffer.alloc(IFNAMSIZ);
-  if (name.length === 0) return mask;
-  mask.fill(0xff, 0, name.endsWith('+') ? name.length - 1 : name.length + 1);
-  return mask;
-}
-
-/** The name and the mask of xtables_parse_interface, into a zeroed header. */
+/**
+ * The name and the mask xtables_parse_interface makes (`eth+` matches the prefix, `eth0` the whole
+ * name), into a zeroed header.
+ */
 function writeInterface(buf: Buffer, name: string, nameAt: number, maskAt: number): void {
   if (name.length === 0) return;
   buf.write(name, nameAt, IFNAMSIZ - 1, 'latin1');

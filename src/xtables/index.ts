@@ -34,7 +34,6 @@ export {
   deleteMask,
   extensionName,
   extensionRevision,
-  interfaceMask,
   sameEntry,
   INV,
   type EntryHeader,
