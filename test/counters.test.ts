@@ -297,3 +297,16 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
     expect(rlc('INPUT')).toEqual([`[${2n ** 64n - 1n}:0] ${udpSave(1)}`]);
   });
 });
+
+describe('counters set on a rule read back from the kernel', () => {
+  it('are the ones installed when the rule is added again', () => {
+    resetKernel();
+    ipt(['-A', 'INPUT', '-p', 'udp', '-j', 'ACCEPT']);
+    const t = new Table('filter');
+    const [rule] = t.chain('INPUT').rules;
+    rule!.setCounters(7, 700);
+    t.chain('OUTPUT').appendRule(rule!);
+    expect(rules('filter', 'OUTPUT', { counters: true })).toEqual(['[7:700] -p udp -j ACCEPT']);
+    t.close();
+  });
+});

@@ -302,6 +302,7 @@ export class Rule implements ExtensionOwner {
 
   /** Counters to install with the rule when it is added (as `iptables -A ... -c packets bytes`). */
   setCounters(packets: bigint | number, bytes: bigint | number): void {
+    this.#ensure();
     this.#counters = { packets: toCounter(packets, 'packets'), bytes: toCounter(bytes, 'bytes') };
     this.#header = null;
   }
