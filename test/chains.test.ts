@@ -676,3 +676,18 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
     });
   });
 });
+
+describe('a rule read back from the kernel, modified and put back', () => {
+  it('keeps what was not changed and changes what was', () => {
+    resetKernel();
+    ipt(['-A', 'INPUT', '-p', 'tcp', '--dport', '80', '-m', 'comment', '--comment', 'web', '-j', 'ACCEPT']);
+    const t = new Table('filter');
+    const [r] = t.chain('INPUT').rules;
+    r!.matches[0]!.set('dport', '8080');
+    r!.matches[1]!.set('comment', 'web 2');
+    r!.src = '10.0.0.0/8';
+    t.chain('INPUT').replaceRule(r!, 0);
+    expect(rules('filter', 'INPUT')).toEqual(['-s 10.0.0.0/8 -p tcp -m tcp --dport 8080 -m comment --comment "web 2" -j ACCEPT']);
+    t.close();
+  });
+});
