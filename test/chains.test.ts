@@ -691,3 +691,19 @@ describe('a rule read back from the kernel, modified and put back', () => {
     t.close();
   });
 });
+
+describe('goto set on a target after the rule was built', () => {
+  it('is what the kernel gets', () => {
+    resetKernel();
+    const t = new Table('filter');
+    t.createChain('next');
+    const r = new Rule();
+    r.protocol = 'udp';
+    r.createTarget('next');
+    expect(r.toEntry()).toBeInstanceOf(Buffer);
+    r.target!.goto = true;
+    t.chain('INPUT').appendRule(r);
+    expect(rules('filter', 'INPUT')).toEqual(['-p udp -g next']);
+    t.close();
+  });
+});

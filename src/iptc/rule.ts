@@ -81,6 +81,8 @@ export class Rule implements ExtensionOwner {
   #target: Target | null = null;
   #counters: Counters = ZERO_COUNTERS;
   #header: Buffer | null = null;
+  /** #flagBytes() of the fields (the goto flag aside), or -1 when a field changed since. */
+  #fieldFlags = -1;
   /** A kernel entry not decoded yet: reading only counters never pays for decoding. */
   #raw: KernelRule | null = null;
   /** The kernel's entry header while the decoded rule is unchanged, for save(). */
@@ -155,6 +157,7 @@ export class Rule implements ExtensionOwner {
   #changed(): void {
     this.#header = null;
     this.#kernelHeader = null;
+    this.#fieldFlags = -1;
   }
 
   /** Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4). */
@@ -310,18 +313,21 @@ export class Rule implements ExtensionOwner {
   /** flags and invflags of the header, from the fields: flags in the low byte, invflags above. */
   #flagBytes(): number {
     const l = entryLayout(this.family);
-    let flags = 0;
-    let invflags = 0;
-    if (this.#src.invert) invflags |= INV.SRCIP;
-    if (this.#dst.invert) invflags |= INV.DSTIP;
-    if (this.#in.invert) invflags |= INV.VIA_IN;
-    if (this.#out.invert) invflags |= INV.VIA_OUT;
-    if (this.#proto.invert) invflags |= INV.PROTO;
-    if (this.#fragment !== 0) flags |= l.fragFlag;
-    if (this.#fragment === -1) invflags |= INV.FRAG;
-    if (this.#target?.goto) flags |= l.gotoFlag;
-    if (this.#proto.number !== 0) flags |= l.protoFlag;
-    return flags | (invflags << 8);
+    if (this.#fieldFlags < 0) {
+      let flags = 0;
+      let invflags = 0;
+      if (this.#src.invert) invflags |= INV.SRCIP;
+      if (this.#dst.invert) invflags |= INV.DSTIP;
+      if (this.#in.invert) invflags |= INV.VIA_IN;
+      if (this.#out.invert) invflags |= INV.VIA_OUT;
+      if (this.#proto.invert) invflags |= INV.PROTO;
+      if (this.#fragment !== 0) flags |= l.fragFlag;
+      if (this.#fragment === -1) invflags |= INV.FRAG;
+      if (this.#proto.number !== 0) flags |= l.protoFlag;
+      this.#fieldFlags = flags | (invflags << 8);
+    }
+    // The goto flag belongs to the target, which can change on its own.
+    return this.#target?.goto ? this.#fieldFlags | l.gotoFlag : this.#fieldFlags;
   }
 
   #fields(): EntryHeader {

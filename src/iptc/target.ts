@@ -6,6 +6,8 @@ import type { ParameterValue } from './parameters.js';
 import { checkChainName } from './names.js';
 
 const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN', '']);
+/** The built standard targets by label: shared, never modified. */
+const standardBlobs = new Map<string, BuiltBlob>();
 
 export interface TargetOptions {
   /** `-g` instead of `-j`: continue in the chain and do not come back. Only for chain targets. */
@@ -85,7 +87,12 @@ export class Target extends Extension {
 
   override finalBlob(): BuiltBlob {
     if (this.#standard !== null) {
-      return { blob: standardTarget(this.#standard), userspacesize: STANDARD_TARGET_USERSPACESIZE };
+      let built = standardBlobs.get(this.#standard);
+      if (!built) {
+        built = { blob: standardTarget(this.#standard), userspacesize: STANDARD_TARGET_USERSPACESIZE };
+        if (standardBlobs.size < 10_000) standardBlobs.set(this.#standard, built);
+      }
+      return built;
     }
     return super.finalBlob();
   }
