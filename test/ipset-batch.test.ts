@@ -1,18 +1,10 @@
 // addMany batching (and its failure reporting), save() byte-for-byte against `ipset save`, restore(),
 // and dumps that span many pages.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IPSet, IPSetError, PortEntry } from '../src/ipset/index.js';
-import { cliRestore, cliSave, destroyAllSets, ipsetCli, members, setNames, stripTimeouts } from './ipset-kernel.js';
+import { describe, expect, it } from 'vitest';
+import { IPSetError, PortEntry } from '../src/ipset/index.js';
+import { cliRestore, cliSave, destroyAllSets, ipsetCli, ipsetForFile, members, setNames, stripTimeouts } from './ipset-kernel.js';
 
-let ipset: IPSet;
-beforeAll(() => {
-  ipset = new IPSet();
-});
-afterAll(() => {
-  ipset.close();
-  destroyAllSets();
-});
-beforeEach(() => destroyAllSets());
+const ipset = ipsetForFile();
 
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const ips = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ip(from + i));

@@ -1,19 +1,11 @@
 // Every ipset error code this kernel can be made to return, as IPSetError with errno and ipset's meaning;
 // a failed call leaves the kernel as it was.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IPSet, IPSetError, describeError } from '../src/ipset/index.js';
-import { cliSave, destroyAllSets } from './ipset-kernel.js';
+import { describe, expect, it } from 'vitest';
+import { IPSetError, describeError } from '../src/ipset/index.js';
+import { cliSave, ipsetForFile } from './ipset-kernel.js';
 import { ipt as iptables } from './kernel.js';
 
-let ipset: IPSet;
-beforeAll(() => {
-  ipset = new IPSet();
-});
-afterAll(() => {
-  ipset.close();
-  destroyAllSets();
-});
-beforeEach(() => destroyAllSets());
+const ipset = ipsetForFile();
 
 function failure(fn: () => unknown): IPSetError {
   try {

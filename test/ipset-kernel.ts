@@ -1,4 +1,6 @@
 // ipset-specific helpers for the kernel tests: the `ipset` CLI is the oracle.
+import { afterAll, beforeEach } from 'vitest';
+import { IPSet } from '../src/ipset/index.js';
 import { attempt, resetKernel, run } from './kernel.js';
 
 /** `ipset ARGS`. */
@@ -54,4 +56,18 @@ export function cliRestore(text: string, exist = false): void {
 /** Removes timeouts that tick while a test runs (`timeout 299` vs `timeout 300`). */
 export function stripTimeouts(lines: string[]): string[] {
   return lines.map((l) => l.replace(/ timeout \d+/, ' timeout N'));
+}
+
+/**
+ * One IPSet socket for a test file: every set is destroyed before each test, and after the file the
+ * socket is closed and the sets destroyed. Call at the top level of a test file.
+ */
+export function ipsetForFile(): IPSet {
+  const ipset = new IPSet();
+  afterAll(() => {
+    ipset.close();
+    destroyAllSets();
+  });
+  beforeEach(() => destroyAllSets());
+  return ipset;
 }

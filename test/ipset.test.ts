@@ -1,18 +1,10 @@
 // IPSet commands against the kernel, checked with the ipset CLI: every set type, create option, entry
 // form and extension, IPv4 and IPv6.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IPSet, IPSetError, PortEntry, PortRange } from '../src/ipset/index.js';
-import { cliSave, createLine, destroyAllSets, ipsetCli, members, setNames, stripTimeouts } from './ipset-kernel.js';
+import { cliSave, createLine, ipsetCli, ipsetForFile, members, setNames, stripTimeouts } from './ipset-kernel.js';
 
-let ipset: IPSet;
-beforeAll(() => {
-  ipset = new IPSet();
-});
-afterAll(() => {
-  ipset.close();
-  destroyAllSets();
-});
-beforeEach(() => destroyAllSets());
+const ipset = ipsetForFile();
 
 describe('protocol and types', () => {
   it('reports protocol version 7', () => {
