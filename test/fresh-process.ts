@@ -1,8 +1,8 @@
 // Runs a snippet of JavaScript in a fresh Node process that imports this checkout's `iptc` sources, for
 // what only a new process shows (what libxtables does when the first extension loads, the once-per-
-// process nft warning). The sources are transpiled (no type check) from src/iptc and src/xtables into a
-// temporary directory laid out like the package (dist/, prebuilds/, node_modules/), so the child runs the
-// code under test, not a possibly stale `dist`. The child inherits this process's network namespace.
+// process nft warning). The sources are transpiled (no type check) from src/iptc, src/xtables and
+// src/inet into a temporary directory laid out like the package (dist/, prebuilds/, node_modules/), so the
+// child runs the code under test, not a possibly stale `dist`. The child inherits this process's network namespace.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +21,11 @@ function* tsFiles(dir: string): Generator<string> {
   }
 }
 
-/** Transpiles src/iptc and src/xtables once per test file; returns the path of the iptc entry point. */
+/** Transpiles src/iptc, src/xtables and src/inet once per test file; returns the path of the iptc entry point. */
 export function iptcEntry(): string {
   if (built) return built.entry;
   const dir = mkdtempSync(join(tmpdir(), 'iptc-fresh-'));
-  for (const sub of ['iptc', 'xtables']) {
+  for (const sub of ['iptc', 'xtables', 'inet']) {
     for (const file of tsFiles(join(root, 'src', sub))) {
       const out = join(dir, 'dist', relative(join(root, 'src'), file)).replace(/\.ts$/, '.js');
       const js = ts.transpileModule(readFileSync(file, 'utf8'), {

@@ -1,6 +1,6 @@
 // Entry forms: what users pass to add/delete/test (CLI strings such as '10.0.0.0/24,tcp:80', arrays of
 // parts, PortEntry/PortRange) and how the kernel's element attributes read back as the CLI prints them.
-import { formatIP, parseIP, type IPFamily } from './address.js';
+import { formatIP, parseIP, type IPFamily } from '../inet/address.js';
 import { NlaTable, NlaWriter, readStr } from './attributes.js';
 import { DataAttr as A, ElemFlag, IPADDR_IPV4, IPADDR_IPV6, IPSET_MAX_COMMENT_SIZE, IPSET_MAXNAMELEN } from './constants.js';
 import { IPPROTO_TCP, PortEntry, PortRange, formatPort, parsePortSpec } from './ports.js';

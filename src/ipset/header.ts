@@ -1,6 +1,6 @@
 // Set headers: the create options of a set, decoded from the DATA nest of LIST/SAVE replies and printed
 // in the order the ipset CLI prints them (which differs per type, e.g. netmask of hash:ip,port comes last).
-import { formatIP } from './address.js';
+import { formatIP } from '../inet/address.js';
 import { NlaTable, forEachAttr } from './attributes.js';
 import { CreateFlag, DataAttr as A } from './constants.js';
 import type { IPSetEntry } from './entry.js';

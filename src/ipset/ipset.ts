@@ -1,7 +1,7 @@
 // IPSet: the low-level socket to the kernel's ipset subsystem, one method per ipset command (the
 // counterpart of pyroute2's IPSet). Every call is one synchronous netlink exchange, except addMany (one
 // message per ~60 KiB of elements) and the dumps (as many replies as the kernel needs).
-import { maskToPrefix, parseIP } from './address.js';
+import { maskToPrefix, parseIP } from '../inet/address.js';
 import { NlaTable, NlaWriter, readStr } from './attributes.js';
 import {
   Attr,

@@ -1,6 +1,7 @@
 // Addresses, masks, interfaces and protocols of a rule header: parsing user input, printing read-backs
 // (python-iptables' forms) and printing iptables-save's forms.
 import { readFileSync } from 'node:fs';
+import { formatIPv4, formatIPv6, maskToPrefix } from '../inet/address.js';
 import type { Family } from '../xtables/shim.js';
 
 /** An address and mask; the buffers may be shared and are never modified once made. */
@@ -72,42 +73,6 @@ function parseIPv6(text: string): Buffer | null {
   return buf;
 }
 
-/** Like glibc's inet_ntop: the longest run of zero groups compressed, IPv4-embedded forms dotted. */
-export function formatIPv6(buf: Buffer): string {
-  const words = Array.from({ length: 8 }, (_, i) => buf.readUInt16BE(i * 2));
-  let best = { base: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > best.len) best = { base: i, len: j - i };
-    i = j;
-  }
-  if (best.len < 2) best = { base: -1, len: 0 };
-  const dotted = `${buf[12]}.${buf[13]}.${buf[14]}.${buf[15]}`;
-  if (best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff))) {
-    return best.len === 6 ? `::${dotted}` : `::ffff:${dotted}`;
-  }
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === best.base) {
-      out += '::';
-      i += best.len - 1;
-      continue;
-    }
-    if (out !== '' && !out.endsWith(':')) out += ':';
-    out += words[i]!.toString(16);
-  }
-  return out;
-}
-
-export function formatIPv4(buf: Buffer): string {
-  return `${buf[0]}.${buf[1]}.${buf[2]}.${buf[3]}`;
-}
-
 const prefixMasks = new Map<number, Buffer>();
 
 /** The mask of a prefix length; shared, so never modified. */
@@ -128,22 +93,6 @@ function makePrefixMask(bits: number, len: 4 | 16): Buffer {
     mask[i] = take === 0 ? 0 : (0xff << (8 - take)) & 0xff;
   }
   return mask;
-}
-
-/** The prefix length of a contiguous mask, or -1. */
-export function maskToPrefix(mask: Buffer): number {
-  let bits = 0;
-  let i = 0;
-  for (; i < mask.length && mask[i] === 0xff; i++) bits += 8;
-  if (i < mask.length) {
-    const byte = mask[i]!;
-    let b = 0;
-    while (b < 8 && byte & (0x80 >> b)) b++;
-    if (((0xff << (8 - b)) & 0xff) !== byte) return -1;
-    bits += b;
-    for (i++; i < mask.length; i++) if (mask[i] !== 0) return -1;
-  }
-  return bits;
 }
 
 /**

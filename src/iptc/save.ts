@@ -2,36 +2,20 @@
 // the entry bytes: reading a large table must not build a Rule object per rule to print it.
 import { entryLayout, extensionName, INV, IFNAMSIZ } from '../xtables/entry.js';
 import { saveExtensionAt, type Family } from '../xtables/shim.js';
-import { formatIPv6, protocolSaveName } from './address.js';
-
-function prefixAt(buf: Buffer, at: number, len: number): number {
-  let bits = 0;
-  let i = 0;
-  for (; i < len && buf[at + i] === 0xff; i++) bits += 8;
-  if (i < len) {
-    const byte = buf[at + i]!;
-    let b = 0;
-    while (b < 8 && byte & (0x80 >> b)) b++;
-    if (((0xff << (8 - b)) & 0xff) !== byte) return -1;
-    bits += b;
-    for (i++; i < len; i++) if (buf[at + i] !== 0) return -1;
-  }
-  return bits;
-}
-
-const ipv4At = (buf: Buffer, at: number) => `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+import { formatIPv4, formatIPv6, maskToPrefix } from '../inet/address.js';
+import { protocolSaveName } from './address.js';
 
 function address(family: Family, entry: Buffer, letter: string, addrAt: number, maskAt: number, invert: boolean): string {
   const bang = invert ? ' !' : '';
   if (family === 4) {
     if (!invert && entry.readUInt32LE(addrAt) === 0 && entry.readUInt32LE(maskAt) === 0) return '';
-    const prefix = prefixAt(entry, maskAt, 4);
-    return `${bang} -${letter} ${ipv4At(entry, addrAt)}/${prefix >= 0 ? prefix : ipv4At(entry, maskAt)}`;
+    const prefix = maskToPrefix(entry, maskAt, 4);
+    return `${bang} -${letter} ${formatIPv4(entry, addrAt)}/${prefix >= 0 ? prefix : formatIPv4(entry, maskAt)}`;
   }
-  const prefix = prefixAt(entry, maskAt, 16);
+  const prefix = maskToPrefix(entry, maskAt, 16);
   if (prefix === 0 && !invert) return '';
-  const mask = prefix >= 0 ? String(prefix) : formatIPv6(entry.subarray(maskAt, maskAt + 16));
-  return `${bang} -${letter} ${formatIPv6(entry.subarray(addrAt, addrAt + 16))}/${mask}`;
+  const mask = prefix >= 0 ? String(prefix) : formatIPv6(entry, maskAt);
+  return `${bang} -${letter} ${formatIPv6(entry, addrAt)}/${mask}`;
 }
 
 /** print_iface: the name up to its mask, with `+` where the mask ends before the name does. */

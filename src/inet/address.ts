@@ -1,5 +1,5 @@
-// IPv4/IPv6 text <-> bytes, printing IPv6 exactly as glibc's inet_ntop does (ipset prints with it, and
-// save() must match `ipset save` byte for byte).
+// IPv4/IPv6 text <-> bytes, printing IPv6 exactly as glibc's inet_ntop does: `ipset save` and
+// `iptables-save` both print with it, and our saved text must match theirs byte for byte.
 
 export type IPFamily = 4 | 6;
 
@@ -127,18 +127,18 @@ export function formatIP(b: Uint8Array, off: number, len: number): string {
   return len === 4 ? formatIPv4(b, off) : formatIPv6(b, off);
 }
 
-/** Prefix length of a contiguous netmask, or -1. */
-export function maskToPrefix(b: Uint8Array): number {
+/** Prefix length of the contiguous netmask in `len` bytes at `off`, or -1. */
+export function maskToPrefix(b: Uint8Array, off = 0, len = b.length - off): number {
   let n = 0;
   let i = 0;
-  for (; i < b.length && b[i] === 0xff; i++) n += 8;
-  if (i < b.length) {
-    const v = b[i]!;
+  for (; i < len && b[off + i] === 0xff; i++) n += 8;
+  if (i < len) {
+    const v = b[off + i]!;
     let bits = 0;
     while (bits < 8 && v & (0x80 >> bits)) bits++;
     if (((v << bits) & 0xff) !== 0) return -1;
     n += bits;
-    for (i++; i < b.length; i++) if (b[i] !== 0) return -1;
+    for (i++; i < len; i++) if (b[off + i] !== 0) return -1;
   }
   return n;
 }
