@@ -360,14 +360,7 @@ export class IPSet {
    * Equivalent to: `ipset rename from to`.
    */
   rename(from: string, to: string): void {
-    checkSetName(from);
-    checkSetName(to, 'new set name');
-    const { seq, at } = this.begin(Cmd.RENAME, NLM_F_REQUEST | NLM_F_ACK);
-    this.w.str(Attr.SETNAME, from);
-    this.w.str(Attr.SETNAME2, to);
-    this.typeCache.delete(from);
-    this.typeCache.delete(to);
-    this.exchange(seq, at, 'rename', from);
+    this.twoSets(Cmd.RENAME, 'rename', from, to, 'new set name');
   }
 
   /**
@@ -375,14 +368,19 @@ export class IPSet {
    * Equivalent to: `ipset swap a b`.
    */
   swap(a: string, b: string): void {
+    this.twoSets(Cmd.SWAP, 'swap', a, b, 'second set name');
+  }
+
+  /** A command on two sets (rename, swap): both names' cached types are stale afterwards. */
+  private twoSets(cmd: (typeof Cmd)['RENAME' | 'SWAP'], command: string, a: string, b: string, secondWhat: string): void {
     checkSetName(a);
-    checkSetName(b, 'second set name');
-    const { seq, at } = this.begin(Cmd.SWAP, NLM_F_REQUEST | NLM_F_ACK);
+    checkSetName(b, secondWhat);
+    const { seq, at } = this.begin(cmd, NLM_F_REQUEST | NLM_F_ACK);
     this.w.str(Attr.SETNAME, a);
     this.w.str(Attr.SETNAME2, b);
     this.typeCache.delete(a);
     this.typeCache.delete(b);
-    this.exchange(seq, at, 'swap', a);
+    this.exchange(seq, at, command, a);
   }
 
   private dims(name: string, etype: string | undefined): { dims: Dim[]; noProto: boolean; type?: string } {
