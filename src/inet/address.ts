@@ -9,7 +9,7 @@ export interface ParsedIP {
 }
 
 /** Dotted quad by char codes (this runs once per element of every batch, so no split/regex). */
-function parseIPv4(s: string): Uint8Array | undefined {
+export function parseIPv4(s: string): Uint8Array | undefined {
   const out = new Uint8Array(4);
   let part = 0;
   let value = 0;
@@ -30,18 +30,19 @@ function parseIPv4(s: string): Uint8Array | undefined {
   return out;
 }
 
-function parseIPv6(s: string): Uint8Array | undefined {
+/** inet_pton(AF_INET6): groups, one `::`, and a dotted quad only as the last 32 bits. */
+export function parseIPv6(s: string): Uint8Array | undefined {
   if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length < 2) return undefined;
   const out = new Uint8Array(16);
   const halves = s.split('::');
   if (halves.length > 2) return undefined;
-  const groups = (h: string): number[] | undefined => {
+  const groups = (h: string, last: boolean): number[] | undefined => {
     if (h === '') return [];
     const res: number[] = [];
     const parts = h.split(':');
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
-      if (i === parts.length - 1 && p.includes('.')) {
+      if (last && i === parts.length - 1 && p.includes('.')) {
         const v4 = parseIPv4(p);
         if (!v4) return undefined;
         res.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
@@ -52,8 +53,8 @@ function parseIPv6(s: string): Uint8Array | undefined {
     }
     return res;
   };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const head = groups(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1]!, true) : [];
   if (!head || !tail) return undefined;
   const total = head.length + tail.length;
   if (halves.length === 1 ? total !== 8 : total > 7) return undefined;

@@ -1,17 +1,17 @@
 // Addresses, masks, interfaces and protocols of a rule header: parsing user input, printing read-backs
 // (python-iptables' forms) and printing iptables-save's forms.
 import { readFileSync } from 'node:fs';
-import { formatIPv4, formatIPv6, maskToPrefix } from '../inet/address.js';
+import { formatIPv4, formatIPv6, maskToPrefix, parseIPv4, parseIPv6 } from '../inet/address.js';
 import type { Family } from '../xtables/shim.js';
 
-/** An address and mask; the buffers may be shared and are never modified once made. */
+/** An address and mask; the arrays may be shared and are never modified once made. */
 export interface AddressSpec {
-  addr: Buffer;
-  mask: Buffer;
+  addr: Uint8Array;
+  mask: Uint8Array;
   invert: boolean;
 }
 
-const ANY = { 4: Buffer.alloc(4), 16: Buffer.alloc(16) } as const;
+const ANY = { 4: new Uint8Array(4), 16: new Uint8Array(16) } as const;
 
 /** Splits a leading `!` (with or without a space after it) from a value. */
 const NOT_INVERTED = (rest: string) => ({ invert: false, rest });
@@ -25,69 +25,14 @@ export function splitInvert(value: string): { invert: boolean; rest: string } {
   return { invert: false, rest: trimmed };
 }
 
-function parseIPv4(text: string): Buffer | null {
-  const buf = Buffer.allocUnsafe(4);
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 46; /* a final '.' closes the last part */
-    if (c >= 48 && c <= 57) {
-      value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return null;
-    } else if (c === 46 && digits > 0 && part < 4) {
-      buf[part++] = value;
-      value = 0;
-      digits = 0;
-    } else {
-      return null;
-    }
-  }
-  return part === 4 ? buf : null;
-}
+/** Prefix masks by length, for IPv4 (index 0-32) and IPv6 (0-128); shared, so never modified. */
+const PREFIX_MASKS = {
+  4: Array.from({ length: 33 }, (_, bits) => makePrefixMask(bits, 4)),
+  16: Array.from({ length: 129 }, (_, bits) => makePrefixMask(bits, 16)),
+} as const;
 
-function parseIPv6(text: string): Buffer | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.length < 2) return null;
-  let tail: Buffer | null = null;
-  let body = text;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    tail = parseIPv4(text.slice(lastColon + 1));
-    if (!tail) return null;
-    body = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = body.split('::');
-  if (halves.length > 2) return null;
-  const groups = (half: string) => (half === '' ? [] : half.split(':'));
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  const fill = 8 - head.length - rest.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return null;
-  const all = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill('0'), ...rest];
-  const buf = Buffer.alloc(16);
-  for (let i = 0; i < 8; i++) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(all[i]!)) return null;
-    buf.writeUInt16BE(parseInt(all[i]!, 16), i * 2);
-  }
-  if (tail) tail.copy(buf, 12);
-  return buf;
-}
-
-const prefixMasks = new Map<number, Buffer>();
-
-/** The mask of a prefix length; shared, so never modified. */
-function prefixMask(bits: number, len: 4 | 16): Buffer {
-  const key = bits * 32 + len;
-  let mask = prefixMasks.get(key);
-  if (!mask) {
-    mask = makePrefixMask(bits, len);
-    prefixMasks.set(key, mask);
-  }
-  return mask;
-}
-
-function makePrefixMask(bits: number, len: 4 | 16): Buffer {
-  const mask = Buffer.alloc(len);
+function makePrefixMask(bits: number, len: 4 | 16): Uint8Array {
+  const mask = new Uint8Array(len);
   for (let i = 0; i < len; i++) {
     const take = Math.max(0, Math.min(8, bits - i * 8));
     mask[i] = take === 0 ? 0 : (0xff << (8 - take)) & 0xff;
@@ -96,11 +41,54 @@ function makePrefixMask(bits: number, len: 4 | 16): Buffer {
 }
 
 /**
+ * `a.b.c.d` or `a.b.c.d/len` without `!` or spaces, the form programs set rule after rule, in one scan;
+ * undefined for anything else (the general parser then decides, and words any error).
+ */
+function parsePlainIPv4(text: string): AddressSpec | undefined {
+  const addr = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (c === 46 && digits > 0 && part < 3) {
+      addr[part++] = value;
+      value = 0;
+      digits = 0;
+    } else break;
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  addr[3] = value;
+  let bits = 32;
+  if (i < text.length) {
+    if (text.charCodeAt(i) !== 47 || i + 1 === text.length || text.length - i > 3) return undefined;
+    bits = 0;
+    for (i++; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+      bits = bits * 10 + (c - 48);
+    }
+    if (bits > 32) return undefined;
+  }
+  const mask = PREFIX_MASKS[4][bits]!;
+  for (let b = 0; b < 4; b++) addr[b]! &= mask[b]!;
+  return { addr, mask, invert: false };
+}
+
+/**
  * Parses `[!] addr[/prefix|/mask]` for a family. IPv4 addresses are stored masked (as the kernel compares
  * them); IPv6 addresses are kept as given. An empty string means "any".
  */
 export function parseAddress(family: Family, value: string, what: string): AddressSpec {
   if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${typeof value}`);
+  if (family === 4) {
+    const plain = parsePlainIPv4(value);
+    if (plain) return plain;
+  }
   const { invert, rest } = splitInvert(value);
   const len = family === 4 ? 4 : 16;
   if (rest === '') {
@@ -113,13 +101,13 @@ export function parseAddress(family: Family, value: string, what: string): Addre
   const parse = family === 4 ? parseIPv4 : parseIPv6;
   const addr = parse(addrText);
   if (!addr) throw new TypeError(`${what}: "${addrText}" is not a valid IPv${family} address`);
-  let mask: Buffer;
+  let mask: Uint8Array;
   if (maskText === null) {
-    mask = prefixMask(len * 8, len);
+    mask = PREFIX_MASKS[len][len * 8]!;
   } else if (/^\d{1,3}$/.test(maskText)) {
     const bits = Number(maskText);
     if (bits > len * 8) throw new RangeError(`${what}: prefix length ${bits} is out of range 0-${len * 8}`);
-    mask = prefixMask(bits, len);
+    mask = PREFIX_MASKS[len][bits]!;
   } else {
     const parsed = parse(maskText);
     if (!parsed) throw new TypeError(`${what}: "${maskText}" is not a valid IPv${family} mask or prefix length`);
@@ -131,7 +119,7 @@ export function parseAddress(family: Family, value: string, what: string): Addre
 
 /** The address of a spec masked by its mask (as iptables stores command-line addresses), in a new spec. */
 export function maskedAddress(spec: AddressSpec): AddressSpec {
-  const addr = Buffer.from(spec.addr);
+  const addr = Uint8Array.from(spec.addr);
   for (let i = 0; i < addr.length; i++) addr[i]! &= spec.mask[i]!;
   return { ...spec, addr };
 }
@@ -179,7 +167,7 @@ export function parseInterface(value: string | null | undefined, what: string): 
 }
 
 /** iptables-save's print_iface: the name up to its mask, with `+` where the mask ends early. */
-export function saveInterface(letter: 'i' | 'o', name: string, mask: Buffer, invert: boolean): string {
+export function saveInterface(letter: 'i' | 'o', name: string, mask: Uint8Array, invert: boolean): string {
   if (mask[0] === 0) return '';
   let text = '';
   for (let i = 0; i < IFNAMSIZ; i++) {

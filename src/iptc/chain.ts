@@ -2,6 +2,7 @@ import { IPTCError } from '../xtables/errors.js';
 import { Policy } from './policy.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
+import type { TableHandle } from '../xtables/libiptc.js';
 
 function checkPosition(position: number, what: string): void {
   if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
@@ -12,6 +13,22 @@ function checkPosition(position: number, what: string): void {
 function checkRule(table: Table, rule: Rule): void {
   if (!(rule instanceof table.ruleClass) || rule.family !== table.family) {
     throw new TypeError(`table \`${table.name}' (IPv${table.family}) takes ${table.ruleClass.name} objects`);
+  }
+}
+
+const ENOENT = 2;
+const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN']);
+
+/** The user chain a rule jumps or goes to, or null; libiptc would take another label for an extension. */
+export function jumpLabel(rule: Rule): string | null {
+  const label = rule.target?.standardTarget;
+  return label && !VERDICTS.has(label) ? label : null;
+}
+
+/** Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
+export function checkJumpLabel(handle: TableHandle, label: string | null): void {
+  if (label !== null && !handle.isChain(label)) {
+    throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);
   }
 }
 
@@ -38,10 +55,13 @@ export class Chain {
   /** Equivalent to: `iptables -A CHAIN rule` */
   appendRule(rule: Rule): void {
     checkRule(this.table, rule);
+    // Changes are kept until commit: capture the entry, not the rule and its objects.
+    const { name } = this;
     const entry = rule.toEntry();
+    const label = jumpLabel(rule);
     this.table.edit((h) => {
-      (this.table.constructor as typeof Table).checkJump(h, rule);
-      h.appendEntry(this.name, entry);
+      checkJumpLabel(h, label);
+      h.appendEntry(name, entry);
     });
   }
 
@@ -49,10 +69,12 @@ export class Chain {
   insertRule(rule: Rule, position = 0): void {
     checkRule(this.table, rule);
     checkPosition(position, 'position');
+    const { name } = this;
     const entry = rule.toEntry();
+    const label = jumpLabel(rule);
     this.table.edit((h) => {
-      (this.table.constructor as typeof Table).checkJump(h, rule);
-      h.insertEntry(this.name, entry, position);
+      checkJumpLabel(h, label);
+      h.insertEntry(name, entry, position);
     });
   }
 
@@ -60,10 +82,12 @@ export class Chain {
   replaceRule(rule: Rule, position: number): void {
     checkRule(this.table, rule);
     checkPosition(position, 'position');
+    const { name } = this;
     const entry = rule.toEntry();
+    const label = jumpLabel(rule);
     this.table.edit((h) => {
-      (this.table.constructor as typeof Table).checkJump(h, rule);
-      h.replaceEntry(this.name, entry, position);
+      checkJumpLabel(h, label);
+      h.replaceEntry(name, entry, position);
     });
   }
 
@@ -73,8 +97,9 @@ export class Chain {
    */
   deleteRule(rule: Rule): void {
     checkRule(this.table, rule);
+    const { name } = this;
     const { entry, mask } = rule.toEntryWithMask();
-    this.table.edit((h) => h.deleteEntry(this.name, entry, mask));
+    this.table.edit((h) => h.deleteEntry(name, entry, mask));
   }
 
   /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */

@@ -36,6 +36,18 @@ function optionsKeyOf(options: readonly ExtensionOption[]): string {
   return key;
 }
 
+function sameOptions(a: readonly ExtensionOption[], b: readonly ExtensionOption[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.name !== y.name || x.invert !== y.invert || x.values.length !== y.values.length) return false;
+    for (let j = 0; j < x.values.length; j++) if (x.values[j] !== y.values[j]) return false;
+  }
+  return true;
+}
+
 /**
  * The builds of one request (extension, revision, options, the header fields parsers read), shared by
  * every extension object that makes it: rule sets repeat the same matches over and over, and each parse
@@ -46,20 +58,65 @@ interface Builds {
   final?: BuiltExtension;
 }
 
-const MAX_BUILDS = 20_000;
-const builds = new Map<string, Builds>();
+/**
+ * One extension at one revision (or the newest) of one kind and family: its builds by request, and the
+ * last request, which a loop making rule after rule of one shape asks for again without a key to build.
+ */
+interface Site {
+  exists: boolean;
+  builds: Map<string, Builds>;
+  last: { headerKey: number; options: readonly ExtensionOption[]; builds: Builds } | null;
+}
 
-function buildsFor(key: string): Builds {
-  let entry = builds.get(key);
-  if (!entry) {
-    if (builds.size >= MAX_BUILDS) builds.clear();
-    entry = {};
-    builds.set(key, entry);
+const MAX_BUILDS = 20_000;
+const MAX_SITES = 10_000;
+let buildCount = 0;
+/** Sites by kind and family, then by name (and revision when one was asked for). */
+const sites: Record<ExtensionKind, Record<Family, Map<string, Site>>> = {
+  match: { 4: new Map(), 6: new Map() },
+  target: { 4: new Map(), 6: new Map() },
+};
+
+function siteFor(kind: ExtensionKind, family: Family, name: string, revision: number | undefined): Site {
+  const byName = sites[kind][family];
+  const key = revision === undefined ? name : `${name}\0${revision}`;
+  let site = byName.get(key);
+  if (!site) {
+    if (byName.size >= MAX_SITES) byName.clear();
+    site = { exists: false, builds: new Map(), last: null };
+    byName.set(key, site);
   }
+  return site;
+}
+
+/** Bounds the memory of a process that makes endless different rules (sites held by objects stay usable). */
+function forgetBuilds(): void {
+  for (const byKind of Object.values(sites)) {
+    for (const byName of Object.values(byKind)) {
+      for (const site of byName.values()) {
+        site.builds.clear();
+        site.last = null;
+      }
+    }
+  }
+  buildCount = 1;
+}
+
+function buildsAt(site: Site, headerKey: number, options: readonly ExtensionOption[]): Builds {
+  const last = site.last;
+  if (last && last.headerKey === headerKey && sameOptions(last.options, options)) return last.builds;
+  const key = `${headerKey}\0${optionsKeyOf(options)}`;
+  let entry = site.builds.get(key);
+  if (!entry) {
+    if (++buildCount > MAX_BUILDS) forgetBuilds();
+    entry = {};
+    site.builds.set(key, entry);
+  }
+  site.last = { headerKey, options, builds: entry };
   return entry;
 }
 
-const knownExtensions = new Set<string>();
+const NO_OPTIONS: readonly ExtensionOption[] = Object.freeze([]);
 
 /** Which shared builds an extension object's current options and rule header use. */
 interface BuildMemo {
@@ -78,6 +135,7 @@ export abstract class Extension {
   #kernelBlob: Buffer | null;
   #saved: { blob: Buffer; name: string; text: string } | null = null;
   #memo: BuildMemo | null = null;
+  #siteCache: Site | null = null;
 
   protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
@@ -115,6 +173,7 @@ export abstract class Extension {
     if (this.#options === null) {
       this.#name = this.#save().name;
       this.#revision = extensionRevision(this.#kernelBlob!);
+      this.#siteCache = null;
       this.#options = optionsFromSaveText(this.#save().text);
     }
     return this.#options;
@@ -123,16 +182,17 @@ export abstract class Extension {
   /** Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
   protected applyOptions(options: ExtensionOption[]): void {
     const { consumed } = this.build(options, false);
-    options.forEach((o, i) => {
-      if (consumed[i] !== o.values.length) {
-        const n = consumed[i]!;
+    for (let i = 0; i < options.length; i++) {
+      const o = options[i]!;
+      const n = consumed[i]!;
+      if (n !== o.values.length) {
         throw new XTablesError(
           this.#name,
           `${this.#name}: option "--${o.name}" takes ${n === 0 ? 'no value' : `${n} value${n > 1 ? 's' : ''}`}, ` +
             `${o.values.length} given`,
         );
       }
-    });
+    }
     this.#options = options;
     this.#kernelBlob = null;
     this.#saved = null;
@@ -144,13 +204,18 @@ export abstract class Extension {
    * many it took.
    */
   parseOption(name: string, candidates: string[], invert: boolean): number {
-    const options = [...this.options, { name, values: candidates, invert }];
-    const taken = this.build(options, false).consumed[options.length - 1]!;
-    options[options.length - 1] = { name, values: candidates.slice(0, taken), invert };
-    this.#options = options;
+    const current = this.options;
+    const taken = this.build([...current, { name, values: candidates, invert }], false).consumed[current.length]!;
+    // A new array: the one built with every candidate is remembered as the request it was.
+    this.#options = [...current, { name, values: candidates.slice(0, taken), invert }];
     this.#kernelBlob = null;
     this.#saved = null;
     return taken;
+  }
+
+  #site(): Site {
+    this.#siteCache ??= siteFor(this.kind, this.family, this.#name, this.#revision);
+    return this.#siteCache;
   }
 
   protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
@@ -159,8 +224,7 @@ export abstract class Extension {
     const headerKey = this.#owner.parseKey();
     let memo = this.#memo;
     if (!memo || memo.options !== options || memo.headerKey !== headerKey) {
-      const key = `${this.kind}\0${this.family}\0${this.#name}\0${this.#revision ?? ''}\0${headerKey}\0${optionsKeyOf(options)}`;
-      memo = { options, headerKey, builds: buildsFor(key) };
+      memo = { options, headerKey, builds: buildsAt(this.#site(), headerKey, options) };
       this.#memo = memo;
     }
     const done = final ? memo.builds.final : memo.builds.partial;
@@ -173,10 +237,10 @@ export abstract class Extension {
 
   /** Checks once per process that the extension exists (its plugin loads), without options. */
   protected checkExists(): void {
-    const key = `${this.kind}/${this.family}/${this.#name}/${this.#revision ?? ''}`;
-    if (knownExtensions.has(key)) return;
-    this.build([], false);
-    knownExtensions.add(key);
+    const site = this.#site();
+    if (site.exists) return;
+    this.build(NO_OPTIONS, false);
+    site.exists = true;
   }
 
   #currentBlob(final: boolean): Buffer {
@@ -247,7 +311,7 @@ export abstract class Extension {
   /** Sets several parameters in order. */
   setParameters(params: Record<string, ParameterValue | null | undefined>): this {
     if (params === null || typeof params !== 'object') throw new TypeError('parameters must be an object');
-    for (const [name, value] of Object.entries(params)) this.set(name, value);
+    for (const name of Object.keys(params)) this.set(name, params[name]);
     return this;
   }
 

@@ -365,24 +365,30 @@ export class Rule implements ExtensionOwner {
   #parts() {
     this.#ensure();
     const target = this.#target ?? new Target(this, '');
-    return { matches: this.#matches.map((m) => m.finalBlob()), target: target.finalBlob() };
+    const matches = new Array<BuiltBlob>(this.#matches.length);
+    for (let i = 0; i < matches.length; i++) matches[i] = this.#matches[i]!.finalBlob();
+    return { matches, target: target.finalBlob() };
   }
 
   /** Header, matches and target in one buffer. */
   #assemble(parts: { matches: BuiltBlob[]; target: BuiltBlob }): Buffer {
     const l = entryLayout(this.family);
+    const matches = parts.matches;
     let size = l.header + parts.target.blob.length;
-    for (const m of parts.matches) size += m.blob.length;
+    for (let i = 0; i < matches.length; i++) size += matches[i]!.blob.length;
     const entry = Buffer.allocUnsafe(size);
     encodeHeaderInto(this.family, this.#fields(), entry);
     let at = l.header;
-    for (const m of parts.matches) {
-      entry.set(m.blob, at);
-      at += m.blob.length;
+    for (let i = 0; i < matches.length; i++) {
+      const blob = matches[i]!.blob;
+      entry.set(blob, at);
+      at += blob.length;
     }
-    entry.writeUInt16LE(at, l.targetOffset);
+    entry[l.targetOffset] = at & 0xff;
+    entry[l.targetOffset + 1] = at >> 8;
     entry.set(parts.target.blob, at);
-    entry.writeUInt16LE(size, l.nextOffset);
+    entry[l.nextOffset] = size & 0xff;
+    entry[l.nextOffset + 1] = size >> 8;
     return entry;
   }
 

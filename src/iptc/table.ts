@@ -3,7 +3,7 @@ import { IPTCError } from '../xtables/errors.js';
 import { checkXtablesThread, isTargetExtension, loadKernelModule, type Family } from '../xtables/shim.js';
 import { waitMilliseconds, withXtablesLock, XTablesLockError, type LockWait } from '../xtables/lock.js';
 import { instantiatedTables, warnIfNftBackend } from './backend.js';
-import { Chain } from './chain.js';
+import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
@@ -470,11 +470,7 @@ export class Table {
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */
   static checkJump(handle: TableHandle, rule: Rule): void {
-    const label = rule.target?.standardTarget;
-    if (!label || ['ACCEPT', 'DROP', 'QUEUE', 'RETURN'].includes(label)) return;
-    if (!handle.isChain(label)) {
-      throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);
-    }
+    checkJumpLabel(handle, jumpLabel(rule));
   }
 
   /** @internal The policy of a built-in chain from the snapshot. */
