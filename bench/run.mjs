@@ -12,6 +12,9 @@ import { IPSet } from '../dist/ipset/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const short = process.argv.includes('--short');
+/** `--only 1,5`: just those workloads, for working on them (the README's table comes from a whole run). */
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg > 0 ? new Set(process.argv[onlyArg + 1]?.split(',').map(Number)) : null;
 const ROUNDS = short ? 3 : 9;
 /** The Python peers take seconds a round; a few rounds show their scale. */
 const PYTHON_ROUNDS = short ? 1 : 3;
@@ -252,6 +255,7 @@ function measure(w) {
 
 const results = [];
 workloads.forEach((w, index) => {
+  if (only && !only.has(index + 1)) return;
   const runs = measure(w);
   const medians = Object.fromEntries(Object.entries(runs).map(([name, times]) => [name, median(times)]));
   const ours = medians.iptc;
@@ -284,7 +288,7 @@ for (const r of results) {
   });
 }
 console.log(lines.join('\n'));
-writeFileSync(join(here, 'last-run.json'), `${JSON.stringify({ profile: short ? 'short' : 'full', rounds: ROUNDS, results }, null, 2)}\n`);
+if (!only) writeFileSync(join(here, 'last-run.json'), `${JSON.stringify({ profile: short ? 'short' : 'full', rounds: ROUNDS, results }, null, 2)}\n`);
 if (!pyIptables || !pyroute2) {
   const missing = [!pyIptables && 'python3-iptables', !pyroute2 && 'python3-pyroute2'].filter(Boolean).join(', ');
   console.log(`\nPeers not installed: ${missing} (Debian packages; \`apt-get install ${missing.replace(', ', ' ')}\` adds them).`);

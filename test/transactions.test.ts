@@ -4,6 +4,7 @@
 // autocommitted change. Everything is checked against iptables-legacy-save / ip6tables-legacy-save.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
+import { TableHandle } from '../src/xtables/libiptc.js';
 import { closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
 
 const open = closedAfterEach();
@@ -377,6 +378,49 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
         t.autocommit = 1 as never;
       }).toThrow(TypeError);
       expect(t.autocommit).toBe(true);
+    });
+
+    it('without autocommit, reads the view taken at construction, whenever it is first read', () => {
+      cli(['-A', 'INPUT', '-s', host(1), '-j', 'ACCEPT']);
+      const t = table('filter', { autocommit: false });
+      cli(['-A', 'INPUT', '-s', host(2), '-j', 'ACCEPT']);
+      cli(['-N', 'later']);
+      expect(t.chain('INPUT').rules.map((r) => r.toString())).toEqual([accept(1)]);
+      expect(t.isChain('later')).toBe(false);
+      expect(thrown(() => t.chain('later'))).toBeInstanceOf(IPTCError);
+      t.refresh();
+      expect(t.chain('INPUT').rules.map((r) => r.toString())).toEqual([accept(1), accept(2)]);
+      expect(t.chain('later').name).toBe('later');
+    });
+
+    it('without autocommit, finds chains before reading any rule, and refuses missing ones', () => {
+      cli(['-N', 'mine']);
+      const t = table('filter', { autocommit: false });
+      expect(thrown(() => t.chain('nosuch'))).toBeInstanceOf(IPTCError);
+      t.chain('mine').appendRule(rule(1));
+      t.commit();
+      expect(rl('mine')).toEqual([accept(1)]);
+    });
+  });
+
+  describe('views', () => {
+    it('give equal rule fingerprints for an unchanged table, so that a batch commits without re-applying', () => {
+      cli(['-N', 'sub']);
+      for (let n = 1; n <= 50; n++) {
+        cli(['-A', 'INPUT', '-s', host(n), '-p', 'tcp', '--dport', String(n), '-j', n % 2 ? 'ACCEPT' : 'sub']);
+        cli(['-A', 'sub', '-m', 'comment', '--comment', `rule ${n}`, '-j', 'LOG', '--log-prefix', `n${n}`]);
+      }
+      const views = Array.from({ length: 3 }, () => TableHandle.open(family, 'filter'));
+      try {
+        const [first, ...others] = views.map((v) => v.rulesFingerprint());
+        for (const other of others) expect(other.equals(first!)).toBe(true);
+        cli(['-A', 'sub', '-j', 'RETURN']);
+        const changed = TableHandle.open(family, 'filter');
+        views.push(changed);
+        expect(changed.rulesFingerprint().equals(first!)).toBe(false);
+      } finally {
+        for (const v of views) v.free();
+      }
     });
   });
 

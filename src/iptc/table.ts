@@ -93,7 +93,10 @@ export class Table {
     this.#autocommit = autocommit;
     this.#wait = options.wait;
     warnIfNftBackend();
-    this.#snapshot = this.#readKernel();
+    // A table collecting changes keeps its view as the pending copy, and decodes it only when read: a
+    // batch that only changes the table never pays for a copy of every rule.
+    if (!autocommit && this.#instantiated()) this.#pendingHandle();
+    else this.#snapshot = this.#readKernel();
   }
 
   get family(): Family {
@@ -155,48 +158,42 @@ export class Table {
     }
   }
 
+  /** Whether the kernel has the table (reading a built-in table that it has not would instantiate it). */
+  #instantiated(): boolean {
+    return !BUILTIN_CHAINS[this.name] || instantiatedTables(this.family).includes(this.name);
+  }
+
   /** Reads the kernel table without instantiating a table that does not exist yet. */
   #readKernel(): RawChain[] {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    const builtins = BUILTIN_CHAINS[this.name];
-    if (builtins && !instantiatedTables(this.family).includes(this.name)) {
-      return builtins.map((name) => ({
+    if (!this.#instantiated()) {
+      return BUILTIN_CHAINS[this.name]!.map((name) => ({
         name,
         builtin: true,
         policy: { name: 'ACCEPT', packets: 0n, bytes: 0n },
         rules: [],
       }));
     }
+    // Without autocommit the view becomes the pending copy: the first change needs no second read.
+    if (!this.#autocommit) return this.#pendingHandle().read();
     const handle = this.#open();
-    let chains: RawChain[];
     try {
-      chains = handle.read();
-    } catch (e) {
+      return handle.read();
+    } finally {
       handle.free();
-      throw e;
     }
-    // A table collecting changes keeps this view as its pending copy: the first change then needs no
-    // second read of the kernel (commit() applies the changes to a fresh view anyway).
-    if (!this.#autocommit && !this.#pending && this.#changes.length === 0) this.#keepPending(handle);
-    else handle.free();
-    return chains;
   }
 
   #chains(): RawChain[] {
     if (this.#snapshot) return this.#snapshot;
-    this.#snapshot = this.#changes.length > 0 ? this.#pendingHandle().read() : this.#readKernel();
+    this.#snapshot = this.#pending || this.#changes.length > 0 ? this.#pendingHandle().read() : this.#readKernel();
     return this.#snapshot;
   }
 
-  /** Makes a fresh view the pending copy, remembering what it was read from (see commit()). */
-  #keepPending(handle: TableHandle): void {
-    this.#pendingBase = handle.rulesFingerprint();
-    this.#pending = handle;
-  }
-
-  /** The pending copy; after a refused change it is rebuilt as a fresh view plus the changes recorded. */
+  /** The pending copy: a fresh view plus the changes recorded (after a refused change, rebuilt so). */
   #pendingHandle(): TableHandle {
     if (this.#pending) return this.#pending;
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const handle = this.#open();
     try {
       this.#pendingBase = handle.rulesFingerprint();
@@ -351,6 +348,13 @@ export class Table {
 
   /** The chain called `name`; throws IPTCError if there is none. */
   chain(name: string): Chain {
+    // A pending copy not decoded yet answers without being decoded.
+    if (!this.#snapshot && this.#pending && typeof name === 'string') {
+      if (!this.#pending.isChain(name)) {
+        throw new IPTCError(`chain \`${name}' does not exist in table \`${this.name}'`, ENOENT);
+      }
+      return new Chain(this, name);
+    }
     return new Chain(this, this.rawChain(name).name);
   }
 

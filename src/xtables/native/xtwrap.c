@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <xtables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 
 #define XTW_ABI 1
 
@@ -694,7 +697,7 @@ struct iptc_ops {
 	int (*builtin)(const char *chain, void *h);
 	int (*is_chain)(const char *chain, void *h);
 	const char *(*get_policy)(const char *chain, struct xt_counters *counters, void *h);
-	size_t target_offset_at, next_offset_at;
+	size_t target_offset_at, next_offset_at, header_size, counters_at;
 };
 
 #define DECLARE_IPTC(p)                                                                        \
@@ -710,9 +713,33 @@ DECLARE_IPTC(iptc)
 DECLARE_IPTC(ip6tc)
 
 static const struct iptc_ops ops4 = { iptc_first_chain, iptc_next_chain, iptc_first_rule, iptc_next_rule,
-	iptc_get_target, iptc_builtin, iptc_is_chain, iptc_get_policy, 88, 90 };
+	iptc_get_target, iptc_builtin, iptc_is_chain, iptc_get_policy, offsetof(struct ipt_entry, target_offset),
+	offsetof(struct ipt_entry, next_offset), sizeof(struct ipt_entry), offsetof(struct ipt_entry, counters) };
 static const struct iptc_ops ops6 = { ip6tc_first_chain, ip6tc_next_chain, ip6tc_first_rule, ip6tc_next_rule,
-	ip6tc_get_target, ip6tc_builtin, ip6tc_is_chain, ip6tc_get_policy, 140, 142 };
+	ip6tc_get_target, ip6tc_builtin, ip6tc_is_chain, ip6tc_get_policy, offsetof(struct ip6t_entry, target_offset),
+	offsetof(struct ip6t_entry, next_offset), sizeof(struct ip6t_entry), offsetof(struct ip6t_entry, counters) };
+
+/*
+ * The kernel writes an extension's name up to its NUL only (xt_obj_to_user), so the rest of the name
+ * field holds whatever libiptc's buffer held: different in every view of the same table. Zero it, so
+ * that equal rules give equal bytes.
+ */
+static void clear_name_padding(unsigned char *e, size_t header_size, uint16_t target_offset, uint16_t size)
+{
+	const size_t name_at = offsetof(struct xt_entry_match, u.user.name);
+	uint16_t at = header_size, ext_size;
+
+	while (at + sizeof(struct xt_entry_match) <= size) {
+		unsigned char *name = e + at + name_at;
+		size_t len = strnlen((const char *)name, XT_EXTENSION_MAXNAMELEN);
+
+		memset(name + len, 0, XT_EXTENSION_MAXNAMELEN - len);
+		memcpy(&ext_size, e + at, 2);
+		if (at == target_offset || ext_size < sizeof(struct xt_entry_match))
+			break;
+		at = at + ext_size > target_offset ? target_offset : at + ext_size;
+	}
+}
 
 struct writer {
 	unsigned char *out;
@@ -778,12 +805,13 @@ static long dump_table(int family, void *h, unsigned char *out, long outlen, boo
 			put_u8(&w, standard);
 			put_str(&w, label);
 			put_u16(&w, size);
-			if (with_counters || w.len + size > w.cap) {
-				put(&w, e, size);
-			} else {
-				size_t counters_at = family == NFPROTO_IPV6 ? 152 : 96;
-				put(&w, e, size);
-				memset(w.out + w.len - size + counters_at, 0, sizeof(struct xt_counters));
+			put(&w, e, size);
+			if (w.len <= w.cap) {
+				unsigned char *copy = w.out + w.len - size;
+
+				clear_name_padding(copy, o->header_size, target_offset, size);
+				if (!with_counters)
+					memset(copy + o->counters_at, 0, sizeof(struct xt_counters));
 			}
 			count++;
 		}
