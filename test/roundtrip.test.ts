@@ -2,7 +2,7 @@
 // restore -> save is the identity, and Rule.parse(line).toString() === line for every saved line.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { restoreAll, Rule, Rule6, saveAll, Table, Table6, RestoreError, XTablesError } from '../src/iptc/index.js';
-import { resetKernel, run, save, type Family } from './kernel.js';
+import { resetKernel, run, save, thrown, type Family } from './kernel.js';
 
 /** Rule specs valid in any filter chain, by family; `N` is replaced by a running number. */
 const FILTER_SPECS: Record<Family, string[]> = {
@@ -181,5 +181,101 @@ describe.each([4, 6] as const)('IPv%i round trips', (family) => {
     expect((err as RestoreError).cause).toBeInstanceOf(XTablesError);
     expect((err as RestoreError).message).toContain('Bad state "FOOBAR"');
     expect(save('filter', { family })).toBe(before);
+  });
+});
+
+/**
+ * Restore lines in every spelling the shared-parse path has to tell apart: long address options, both
+ * addresses, inversion, address lists, tabs and double spaces, quotes, an option value that looks like
+ * `-s`, counters, and shapes that alternate line by line.
+ */
+const SPELLINGS: Record<Family, (n: number) => string[]> = {
+  4: (n) => [
+    `-A INPUT -s 10.0.${n}.1/32 -p tcp -m tcp --dport 80 -j ACCEPT`,
+    `-A INPUT -s 10.${n}.0.0/16 -p tcp -m tcp --dport 80 -j ACCEPT`,
+    `-A INPUT --source 10.1.${n}.1 --destination 10.2.${n}.0/255.255.255.0 -j DROP`,
+    `-A INPUT --src 10.3.${n}.1 --dst 10.4.${n}.1/8 -j DROP`,
+    `-A INPUT ! -s 10.5.${n}.0/24 -d 10.6.${n}.9 -j RETURN`,
+    `-A INPUT -s 10.7.${n}.1,10.8.${n}.1 -j ACCEPT`,
+    `-A INPUT\t-s 10.9.${n}.1  -p udp -j ACCEPT`,
+    `-A INPUT -s 10.10.${n}.1 -m comment --comment "-s 10.0.0.${n} here" -j ACCEPT`,
+    `-A INPUT -m comment --comment -s -j ACCEPT`,
+    `[${n}:${n * 100}] -A INPUT -s 10.11.${n}.1 -j ACCEPT`,
+    `-A user -d 10.12.${n}.1 -j ACCEPT`,
+    `-A INPUT -s 10.13.${n}.1 -j user`,
+    `-A INPUT -s 10.14.${n}.1 -g user`,
+  ],
+  6: (n) => [
+    `-A INPUT -s 2001:db8::${n}/128 -p tcp -m tcp --dport 80 -j ACCEPT`,
+    `-A INPUT -s 2001:db8:${n}::/48 -p tcp -m tcp --dport 80 -j ACCEPT`,
+    `-A INPUT --source 2001:db8:1::${n} --destination 2001:db8:2::/ffff:ffff:: -j DROP`,
+    `-A INPUT --src 2001:db8:3::${n} --dst 2001:db8:4::${n}/64 -j DROP`,
+    `-A INPUT ! -s 2001:db8:5::/64 -d 2001:db8:6::${n} -j RETURN`,
+    `-A INPUT -s 2001:db8:7::${n},2001:db8:8::${n} -j ACCEPT`,
+    `-A INPUT\t-s 2001:db8:9::${n}  -p udp -j ACCEPT`,
+    `-A INPUT -s 2001:db8:a::${n} -m comment --comment "-s 2001:db8::${n} here" -j ACCEPT`,
+    `-A INPUT -m comment --comment -s -j ACCEPT`,
+    `[${n}:${n * 100}] -A INPUT -s 2001:db8:b::${n} -j ACCEPT`,
+    `-A user -d 2001:db8:c::${n} -j ACCEPT`,
+    `-A INPUT -s 2001:db8:d::${n} -j user`,
+    `-A INPUT -s 2001:db8:e::${n} -g user`,
+  ],
+};
+
+describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
+  const T = family === 6 ? Table6 : Table;
+
+  it('apply as iptables-legacy-restore applies them, with and without counters', () => {
+    const lines: string[] = [];
+    for (let n = 1; n <= 30; n++) lines.push(...SPELLINGS[family](n));
+    // Every shape twice in a row too, and interleaved: the previous line's parse must fit or be dropped.
+    for (let n = 31; n <= 40; n++) for (const line of SPELLINGS[family](n)) lines.push(line, line);
+    const text = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':user - [0:0]', ...lines, 'COMMIT', ''].join('\n');
+    const cli = family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore';
+    for (const counters of [false, true]) {
+      resetKernel();
+      run(cli, counters ? ['--counters'] : [], text);
+      const expected = save('filter', { family, counters: true });
+      expect(expected.split('\n').length).toBeGreaterThan(500);
+      resetKernel();
+      const table = new T('filter');
+      table.restore(text, { counters });
+      table.close();
+      expect(save('filter', { family, counters: true })).toBe(expected);
+    }
+  });
+
+  it('inserts, deletes and replaces with address lists as iptables-legacy-restore, and refuses what it refuses', () => {
+    const [a, b, c, d] = family === 6 ? ['2001:db8::2', '2001:db8::3', '2001:db8:1::1', '2001:db8:1::2'] : ['10.0.0.2', '10.0.0.3', '10.1.0.1', '10.1.0.2'];
+    const one = family === 6 ? '2001:db8::1' : '10.0.0.1';
+    const text = [
+      '*filter',
+      `-A INPUT -s ${one} -j ACCEPT`,
+      `-I INPUT -s ${a},${b} -d ${c},${d} -j DROP`,
+      `-D INPUT -s ${a},${b} -d ${c} -j DROP`,
+      'COMMIT',
+      '',
+    ].join('\n');
+    const cli = family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore';
+    resetKernel();
+    run(cli, [], text);
+    const expected = save('filter', { family });
+    expect(expected.split('\n').filter((l) => l.startsWith('-A INPUT'))).toHaveLength(3);
+    resetKernel();
+    new T('filter').restore(text);
+    expect(save('filter', { family })).toBe(expected);
+
+    const refusals: [string, string][] = [
+      [`-R INPUT 1 -s ${a},${b} -j DROP`, 'Replacement rule does not specify a unique address'],
+      [`-A INPUT ! -s ${a},${b} -j DROP`, '! not allowed with multiple source or destination IP addresses'],
+      [`-A INPUT -s ${a},,${b} -j DROP`, "host/network `' not found"],
+      [`-A INPUT -d ${a}, -j DROP`, "host/network `' not found"],
+    ];
+    for (const [line, message] of refusals) {
+      const err = thrown(() => new T('filter').restore(`*filter\n${line}\nCOMMIT\n`, { noflush: true }));
+      expect(err, line).toBeInstanceOf(RestoreError);
+      expect((err as RestoreError).message, line).toContain(message);
+      expect(save('filter', { family })).toBe(expected);
+    }
   });
 });

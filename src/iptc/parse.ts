@@ -64,9 +64,20 @@ function protocolMatchName(rule: Rule, protocol: string): string {
   return name;
 }
 
+/**
+ * The addresses of `-s a,b` and `-d a,b` as iptables-restore and the iptables command take them: one rule
+ * per source and destination (sources outer, destinations inner). Each address is in read-back form.
+ */
+export interface AddressLists {
+  src: string[];
+  dst: string[];
+}
+
 class RuleParser {
   readonly #rule: Rule;
   readonly #words: string[];
+  readonly #lists: AddressLists | null;
+  #addressInverted = false;
   #i = 0;
   #invert = false;
   readonly #seen = new Set<MainOption>();
@@ -74,9 +85,10 @@ class RuleParser {
   #protocol: string | null = null;
   #protocolMatchTried = false;
 
-  constructor(rule: Rule, words: string[]) {
+  constructor(rule: Rule, words: string[], lists: AddressLists | null) {
     this.#rule = rule;
     this.#words = words;
+    this.#lists = lists;
   }
 
   parse(): void {
@@ -95,6 +107,10 @@ class RuleParser {
       this.#invert = false;
     }
     if (this.#invert) fail('nothing appropriate following !');
+    const lists = this.#lists;
+    if (lists && (lists.src.length > 1 || lists.dst.length > 1) && this.#addressInverted) {
+      fail('! not allowed with multiple source or destination IP addresses');
+    }
   }
 
   #candidates(): Candidate[] {
@@ -166,12 +182,20 @@ class RuleParser {
         this.#setOption(option, option);
         const value = this.#argument(flag);
         if (value.startsWith('!')) fail(`host/network \`${value}' not found`);
-        if (value.includes(',')) fail(`several addresses in one -${option} make several rules: parse them one by one`);
+        const field = option === 's' ? 'src' : 'dst';
+        if (this.#invert) this.#addressInverted = true;
+        const values = value.split(',');
+        if (values.length > 1 && !this.#lists) {
+          fail(`several addresses in one -${option} make several rules: parse them one by one`);
+        }
         // iptables stores both families masked when they come from the command line.
-        const spec = maskedAddress(parseAddress(rule.family, value, option === 's' ? 'src' : 'dst'));
-        const text = formatAddressSpec(rule.family, { ...spec, invert: this.#invert });
-        if (option === 's') rule.src = text;
-        else rule.dst = text;
+        const texts = values.map((one) => {
+          if (one === '') fail(`host/network \`' not found`);
+          const spec = maskedAddress(parseAddress(rule.family, one, field));
+          return formatAddressSpec(rule.family, { ...spec, invert: this.#invert });
+        });
+        if (this.#lists) this.#lists[field] = texts;
+        rule[field] = texts[0]!;
         return;
       }
       case 'i':
@@ -278,8 +302,11 @@ class RuleParser {
   }
 }
 
-/** Parses an iptables rule spec (a string split as a shell would, or argv words) into `rule`. */
-export function parseRuleSpec<R extends Rule>(rule: R, spec: string | readonly string[]): R {
+/**
+ * Parses an iptables rule spec (a string split as a shell would, or argv words) into `rule`. With `lists`,
+ * `-s`/`-d` take comma-separated lists, recorded there (the rule gets the first of each).
+ */
+export function parseRuleSpec<R extends Rule>(rule: R, spec: string | readonly string[], lists?: AddressLists): R {
   let words: string[];
   if (typeof spec === 'string') {
     try {
@@ -292,7 +319,7 @@ export function parseRuleSpec<R extends Rule>(rule: R, spec: string | readonly s
   } else {
     throw new TypeError('a rule spec must be a string or an array of strings');
   }
-  new RuleParser(rule, words).parse();
+  new RuleParser(rule, words, lists ?? null).parse();
   // iptables runs every extension's final check before it touches the kernel; so does parse.
   rule.toEntry();
   return rule;

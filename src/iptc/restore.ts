@@ -5,9 +5,10 @@ import { IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { shellSplit } from './parameters.js';
 import { Policy } from './policy.js';
-import { RuleSyntaxError } from './parse.js';
+import { RuleSyntaxError, type AddressLists } from './parse.js';
 import type { Rule } from './rule.js';
-import { RuleTemplates } from './template.js';
+import { isPlainSpec, RuleTemplates } from './template.js';
+import { checkJumpLabel, jumpLabel } from './chain.js';
 import { entryLayout } from '../xtables/entry.js';
 
 /** A restore input line that failed; `cause` is the typed error behind it. */
@@ -32,6 +33,9 @@ export interface RestoreOptions {
   /** Install the `[packets:bytes]` counters of policies and rules (`iptables-restore --counters`). */
   counters?: boolean;
 }
+
+/** Parses a rule spec of the table's family; with `lists`, address lists are taken (see AddressLists). */
+export type ParseRule = (words: string[], lists?: AddressLists) => Rule;
 
 /** One `*table` ... `COMMIT` block of a restore text. */
 export interface TableBlock {
@@ -98,8 +102,7 @@ export function applyBlock(
   handle: TableHandle,
   block: TableBlock,
   options: RestoreOptions,
-  parseRule: (words: string[]) => Rule,
-  checkJump: (handle: TableHandle, rule: Rule) => void,
+  parseRule: ParseRule,
 ): void {
   if (!options.noflush) {
     const names = handle.chainNames();
@@ -107,20 +110,26 @@ export function applyBlock(
     for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
   }
   const templates = new RuleTemplates(handle.family, parseRule);
+  let chainPrefix = '';
+  let chain = '';
   for (const [n, raw] of block.lines) {
     try {
       const line = raw.trim();
-      // The common line, `-A CHAIN spec` without quotes, straight from its template.
-      if (line.startsWith('-A ') && !/["'\\]/.test(line)) {
-        const words = /\t| {2}/.test(line) ? line.split(/[ \t]+/) : line.split(' ');
-        const compiled = words.length > 1 ? templates.compile(words, 2) : null;
+      // The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template.
+      if (line.startsWith('-A ') && isPlainSpec(line)) {
+        if (chain === '' || !line.startsWith(chainPrefix)) {
+          const end = line.indexOf(' ', 3);
+          chain = end < 0 ? '' : line.slice(3, end);
+          chainPrefix = `-A ${chain} `;
+        }
+        const compiled = chain === '' ? null : templates.compileText(line, chainPrefix.length);
         if (compiled) {
-          checkJump(handle, compiled.rule);
-          handle.appendEntry(words[1]!, compiled.entry);
+          checkJumpLabel(handle, compiled.jump);
+          handle.appendEntry(chain, compiled.entry);
           continue;
         }
       }
-      applyLine(handle, line, options, templates, parseRule, checkJump);
+      applyLine(handle, line, options, templates, parseRule);
     } catch (e) {
       throw new RestoreError(n, raw, e);
     }
@@ -132,8 +141,7 @@ function applyLine(
   line: string,
   options: RestoreOptions,
   templates: RuleTemplates,
-  parseRule: (words: string[]) => Rule,
-  checkJump: (handle: TableHandle, rule: Rule) => void,
+  parseRule: ParseRule,
 ): void {
   if (line.startsWith(':')) {
     const [chain, policy, counters] = line.slice(1).trim().split(/\s+/);
@@ -170,21 +178,32 @@ function applyLine(
   if (!command) throw new RuleSyntaxError(`unknown command \`${words[0] ?? ''}'`);
   const chain = words[1];
   const rest = words.slice(2);
-  const entryOf = (spec: string[]): { entry: Buffer; mask: Buffer } => {
+  /** The entries of a rule spec: one, or one per address of `-s a,b` / `-d a,b` (as iptables makes them). */
+  const entriesOf = (spec: string[]): { entry: Buffer; mask: Buffer }[] => {
     const compiled = templates.compile(spec);
     if (compiled) {
-      checkJump(handle, compiled.rule);
+      checkJumpLabel(handle, compiled.jump);
       if (counters) {
         const at = entryLayout(handle.family).counters;
         compiled.entry.writeBigUInt64LE(counters.packets, at);
         compiled.entry.writeBigUInt64LE(counters.bytes, at + 8);
       }
-      return compiled;
+      return [compiled];
     }
-    const r = parseRule(spec);
+    const lists: AddressLists = { src: [], dst: [] };
+    const r = parseRule(spec, lists);
     if (counters) r.setCounters(counters.packets, counters.bytes);
-    checkJump(handle, r);
-    return r.toEntryWithMask();
+    checkJumpLabel(handle, jumpLabel(r));
+    if (lists.src.length <= 1 && lists.dst.length <= 1) return [r.toEntryWithMask()];
+    const entries: { entry: Buffer; mask: Buffer }[] = [];
+    for (const src of lists.src.length > 0 ? lists.src : [r.src]) {
+      for (const dst of lists.dst.length > 0 ? lists.dst : [r.dst]) {
+        r.src = src;
+        r.dst = dst;
+        entries.push(r.toEntryWithMask());
+      }
+    }
+    return entries;
   };
   const needChain = () => {
     if (chain === undefined) throw new RuleSyntaxError(`${words[0]} needs a chain name`);
@@ -192,24 +211,24 @@ function applyLine(
   };
   switch (command) {
     case 'A':
-      handle.appendEntry(needChain(), entryOf(rest).entry);
+      for (const { entry } of entriesOf(rest)) handle.appendEntry(needChain(), entry);
       return;
     case 'I': {
       const at = rest[0] !== undefined && /^\d+$/.test(rest[0]) ? position(rest.shift(), '-I') : 0;
-      handle.insertEntry(needChain(), entryOf(rest).entry, at);
+      // Each at the same position, as iptables inserts them: the last address ends up first.
+      for (const { entry } of entriesOf(rest)) handle.insertEntry(needChain(), entry, at);
       return;
     }
     case 'R': {
       const at = position(rest.shift(), '-R');
-      handle.replaceEntry(needChain(), entryOf(rest).entry, at);
+      const entries = entriesOf(rest);
+      if (entries.length !== 1) throw new RuleSyntaxError('Replacement rule does not specify a unique address');
+      handle.replaceEntry(needChain(), entries[0]!.entry, at);
       return;
     }
     case 'D':
       if (rest.length === 1 && /^\d+$/.test(rest[0]!)) handle.deleteNumEntry(needChain(), position(rest[0], '-D'));
-      else {
-        const { entry, mask } = entryOf(rest);
-        handle.deleteEntry(needChain(), entry, mask);
-      }
+      else for (const { entry, mask } of entriesOf(rest)) handle.deleteEntry(needChain(), entry, mask);
       return;
     case 'N':
       checkChainName(needChain());

@@ -1,5 +1,6 @@
 // Whole rule sets of one family: every table at once, as iptables-save and iptables-restore see them.
 import { instantiatedTables } from './backend.js';
+import { parseRuleSpec } from './parse.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Table, Table6, type SaveOptions } from './table.js';
 
@@ -42,7 +43,7 @@ export function restoreAll(text: string, options: RestoreOptions & FamilyOptions
     const table = new TableClass(block.table);
     try {
       const RuleClass = table.ruleClass;
-      table.edit((h) => applyBlock(h, block, options, (words) => RuleClass.parse(words), Table.checkJump));
+      table.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
     } finally {
       table.close();
     }

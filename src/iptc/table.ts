@@ -6,6 +6,7 @@ import { instantiatedTables, warnIfNftBackend } from './backend.js';
 import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
+import { parseRuleSpec } from './parse.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 
@@ -469,7 +470,7 @@ export class Table {
       throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);
     }
     const RuleClass = this.ruleClass;
-    this.edit((h) => applyBlock(h, block, options, (words) => RuleClass.parse(words), Table.checkJump));
+    this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
   }
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */

@@ -3,23 +3,51 @@
 import { entryLayout } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
 import { parseAddress } from './address.js';
+import { jumpLabel } from './chain.js';
 import type { Rule } from './rule.js';
 
-const ADDRESS_OPTIONS: Record<string, 'src' | 'dst'> = {
-  '-s': 'src', '--source': 'src', '--src': 'src', '-d': 'dst', '--destination': 'dst', '--dst': 'dst',
-};
+const LONG_ADDRESS_OPTIONS: [string, 'src' | 'dst'][] = [
+  ['--source', 'src'], ['--src', 'src'], ['--destination', 'dst'], ['--dst', 'dst'],
+];
 
-interface Template extends CompiledRule {
-  /** The entry parsed with every address left out. */
-  base: Buffer;
+/** Whether the word at [start, end) of `text` is an address option (`-s`, `--destination`, ...). */
+function addressOption(text: string, start: number, end: number): 'src' | 'dst' | null {
+  if (text.charCodeAt(start) !== 45 /* - */) return null;
+  const length = end - start;
+  if (length === 2) {
+    const c = text.charCodeAt(start + 1);
+    return c === 115 /* s */ ? 'src' : c === 100 /* d */ ? 'dst' : null;
+  }
+  if (length < 5) return null;
+  for (const [name, field] of LONG_ADDRESS_OPTIONS) {
+    if (name.length === length && text.startsWith(name, start)) return field;
+  }
+  return null;
+}
+
+/** Whether words are separated by single spaces and nothing needs unquoting. */
+export function isPlainSpec(text: string): boolean {
+  return (
+    text.indexOf('"') < 0 && text.indexOf("'") < 0 && text.indexOf('\\') < 0 && text.indexOf('\t') < 0 &&
+    text.indexOf('  ') < 0
+  );
 }
 
 export interface CompiledRule {
-  /** Valid until the next compile() of the same shape: hand it to libiptc (which copies it) at once. */
+  /** Valid until the next compile of the same shape: hand it to libiptc (which copies it) at once. */
   entry: Buffer;
   mask: Buffer;
   /** The template's rule: the same target and matches as this line (not its addresses or counters). */
   rule: Rule;
+  /** The user chain the rule jumps or goes to, to check before libiptc takes it; null for none. */
+  jump: string | null;
+}
+
+interface Template extends CompiledRule {
+  /** The entry parsed with every address left out. */
+  base: Buffer;
+  /** The spec's text around its address values. */
+  segments: string[];
 }
 
 const MAX_TEMPLATES = 10_000;
@@ -28,6 +56,11 @@ export class RuleTemplates {
   readonly #parse: (words: string[]) => Rule;
   readonly #family: Family;
   readonly #templates = new Map<string, Template>();
+  /** The template of the previous spec: runs of lines of one shape find it without a key. */
+  #last: Template | null = null;
+  /** [start, end) of each address value of the spec being compiled, and its field. */
+  readonly #cuts: number[] = [];
+  readonly #fields: ('src' | 'dst')[] = [];
 
   constructor(family: Family, parse: (words: string[]) => Rule) {
     this.#family = family;
@@ -35,48 +68,91 @@ export class RuleTemplates {
   }
 
   /**
-   * The entry of a rule spec, from a template when one fits. Returns null when the spec cannot share a
-   * template (the caller parses it in full, which also gives the right error for a bad spec).
+   * The entry of rule spec words, from a template when one fits. Returns null when the spec cannot share
+   * a template (the caller parses it in full, which also gives the right error for a bad spec).
    */
-  compile(words: string[], start = 0): CompiledRule | null {
-    const slots: number[] = [];
-    for (let i = start; i < words.length - 1; i++) {
-      const word = words[i]!;
-      if (word.charCodeAt(0) !== 45 /* - */ || ADDRESS_OPTIONS[word] === undefined) continue;
-      const value = words[++i]!;
-      if (value.startsWith('!') || value.includes(',')) return null;
-      slots.push(i);
-    }
-    // The key is the words with the addresses left out (a native join: this runs once per line).
-    const any = this.#family === 4 ? '0.0.0.0/0' : '::/0';
-    const values = slots.map((i) => words[i]!);
-    for (const i of slots) words[i] = any;
-    const key = words.join('\0');
-    slots.forEach((i, n) => (words[i] = values[n]!));
-    let template = this.#templates.get(key);
-    if (!template) {
-      const keyWords = words.slice(start);
-      for (const index of slots) keyWords[index - start] = any;
-      let rule: Rule;
-      try {
-        rule = this.#parse(keyWords);
-      } catch {
-        return null;
+  compile(words: readonly string[], start = 0): CompiledRule | null {
+    for (let i = start; i < words.length; i++) if (/[\s"'\\]|^$/.test(words[i]!)) return null;
+    return this.compileText(words.slice(start).join(' '), 0);
+  }
+
+  /** As compile, for the spec that starts at `from` in `text`, which isPlainSpec. */
+  compileText(text: string, from: number): CompiledRule | null {
+    const cuts = this.#cuts;
+    const fields = this.#fields;
+    cuts.length = 0;
+    fields.length = 0;
+    for (let at = from; at < text.length; ) {
+      let end = text.indexOf(' ', at);
+      if (end < 0) end = text.length;
+      const field = addressOption(text, at, end);
+      if (field === null) {
+        at = end + 1;
+        continue;
       }
-      const { entry, mask } = rule.toEntryWithMask();
-      // `entry` is handed out for each line: libiptc copies it, so one buffer serves every line.
-      template = { base: entry, entry: Buffer.from(entry), mask, rule };
-      if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();
-      this.#templates.set(key, template);
+      const valueAt = end + 1;
+      if (valueAt >= text.length || text.charCodeAt(valueAt) === 33 /* ! */) return null;
+      let valueEnd = text.indexOf(' ', valueAt);
+      if (valueEnd < 0) valueEnd = text.length;
+      const comma = text.indexOf(',', valueAt);
+      if (comma >= 0 && comma < valueEnd) return null;
+      cuts.push(valueAt, valueEnd);
+      fields.push(field);
+      at = valueEnd + 1;
     }
+    const template = this.#sameAsLast(text, from) ?? this.#lookup(text, from);
+    if (!template) return null;
+    this.#last = template;
+    return this.#fill(template, text);
+  }
+
+  /** The previous template, when the text around the addresses is the same. */
+  #sameAsLast(text: string, from: number): Template | null {
+    const last = this.#last;
+    const cuts = this.#cuts;
+    if (!last || last.segments.length !== cuts.length / 2 + 1) return null;
+    for (let k = 0; k < last.segments.length; k++) {
+      const start = k === 0 ? from : cuts[2 * k - 1]!;
+      const end = k === cuts.length / 2 ? text.length : cuts[2 * k]!;
+      const segment = last.segments[k]!;
+      if (segment.length !== end - start || !text.startsWith(segment, start)) return null;
+    }
+    return last;
+  }
+
+  #lookup(text: string, from: number): Template | null {
+    const cuts = this.#cuts;
+    const segments: string[] = [];
+    for (let k = 0; k <= cuts.length / 2; k++) {
+      segments.push(text.slice(k === 0 ? from : cuts[2 * k - 1]!, k === cuts.length / 2 ? text.length : cuts[2 * k]!));
+    }
+    const key = segments.join('\0');
+    let template = this.#templates.get(key);
+    if (template) return template;
+    let rule: Rule;
+    try {
+      rule = this.#parse(segments.join(this.#family === 4 ? '0.0.0.0/0' : '::/0').split(' '));
+    } catch {
+      return null;
+    }
+    const { entry, mask } = rule.toEntryWithMask();
+    // `entry` is handed out for each spec: libiptc copies it, so one buffer serves every line.
+    template = { base: entry, entry: Buffer.from(entry), mask, rule, jump: jumpLabel(rule), segments };
+    if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();
+    this.#templates.set(key, template);
+    return template;
+  }
+
+  #fill(template: Template, text: string): Template {
     const { entry, base } = template;
     const l = entryLayout(this.#family);
     // Only the addresses and the counters differ from the template.
     for (let b = l.src; b < l.dmsk + l.addrLen; b++) entry[b] = base[b]!;
     for (let b = l.counters; b < l.counters + 16; b++) entry[b] = base[b]!;
-    for (const index of slots) {
-      const field = ADDRESS_OPTIONS[words[index - 1]!]!;
-      const spec = parseAddress(this.#family, words[index]!, field);
+    const cuts = this.#cuts;
+    for (let k = 0; k < this.#fields.length; k++) {
+      const field = this.#fields[k]!;
+      const spec = parseAddress(this.#family, text.slice(cuts[2 * k]!, cuts[2 * k + 1]!), field);
       const addrAt = field === 'src' ? l.src : l.dst;
       const maskAt = field === 'src' ? l.smsk : l.dmsk;
       // Stored masked, as iptables stores command-line addresses.
