@@ -111,8 +111,6 @@ export class Rule implements ExtensionOwner {
   /** Decodes a kernel entry into a JS-owned rule. */
   static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
     const rule = new this();
-    const l = entryLayout(rule.family);
-    rule.#counters = { packets: raw.entry.readBigUInt64LE(l.counters), bytes: raw.entry.readBigUInt64LE(l.counters + 8) };
     rule.#raw = raw;
     return rule;
   }
@@ -296,6 +294,11 @@ export class Rule implements ExtensionOwner {
   }
 
   get counters(): Counters {
+    const raw = this.#raw;
+    if (raw) {
+      const at = entryLayout(this.family).counters;
+      return { packets: raw.entry.readBigUInt64LE(at), bytes: raw.entry.readBigUInt64LE(at + 8) };
+    }
     return { ...this.#counters };
   }
 

@@ -191,7 +191,10 @@ const nameBuffer = Buffer.alloc(32);
 
 const MAX_SAVED = 50_000;
 /** By kind, family and the header fields save() functions read (protocol and flags), then by blob bytes. */
-const savedTexts = new Map<number, Map<string, SavedExtension>>();
+const savedTexts = new Map<
+  number,
+  { texts: Map<string, SavedExtension>; last: Buffer | null; lastSaved: SavedExtension | null }
+>();
 
 /**
  * Prints a blob as iptables-save does: its printed name and its parameters text. Memoized on the blob
@@ -210,18 +213,27 @@ export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buf
   const l = entryLayout(family);
   const fieldsKey = (kind === 'target' ? 1 : 0) + family * 2 + header.readUInt16LE(l.proto) * 32 + header[l.flags]! * 0x200000 +
     header[l.invflags]! * 0x20000000;
-  let texts = savedTexts.get(fieldsKey);
-  if (!texts) {
-    texts = new Map();
-    savedTexts.set(fieldsKey, texts);
+  let memo = savedTexts.get(fieldsKey);
+  if (!memo) {
+    memo = { texts: new Map(), last: null, lastSaved: null };
+    savedTexts.set(fieldsKey, memo);
+  }
+  // Rules read one after another mostly repeat the blob before: compare it in place, without a key.
+  const last = memo.last;
+  if (last && last.length === size) {
+    let i = 0;
+    while (i < size && last[i] === buffer[at + i]) i++;
+    if (i === size) return memo.lastSaved!;
   }
   const key = buffer.toString('latin1', at, at + size);
-  let saved = texts.get(key);
+  let saved = memo.texts.get(key);
   if (!saved) {
     saved = saveUncached(kind, family, header, at === 0 && size === buffer.length ? buffer : buffer.subarray(at, at + size));
-    if (texts.size >= MAX_SAVED) texts.clear();
-    texts.set(key, saved);
+    if (memo.texts.size >= MAX_SAVED) memo.texts.clear();
+    memo.texts.set(key, saved);
   }
+  memo.last = Buffer.from(buffer.subarray(at, at + size));
+  memo.lastSaved = saved;
   return saved;
 }
 
