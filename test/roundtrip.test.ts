@@ -278,4 +278,19 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
       expect(save('filter', { family })).toBe(expected);
     }
   });
+
+  it('names the first line libiptc refuses among rules appended together, before a later bad line', () => {
+    const host = (n: number) => (family === 6 ? `2001:db8::${n}` : `10.0.0.${n}`);
+    const lines = ['*filter'];
+    for (let n = 1; n <= 20; n++) lines.push(`-A INPUT -s ${host(n)} -j ACCEPT`);
+    lines.push(`-A nosuch -s ${host(21)} -j ACCEPT`, `-A nosuch -s ${host(22)} -j ACCEPT`);
+    lines.push(`-A INPUT -s ${host(23)}/999 -j ACCEPT`, 'COMMIT', '');
+    resetKernel();
+    const before = save('filter', { family });
+    const err = thrown(() => new T('filter').restore(lines.join('\n')));
+    expect(err).toBeInstanceOf(RestoreError);
+    expect((err as RestoreError).line).toBe(22);
+    expect((err as RestoreError).errno).toBe(2);
+    expect(save('filter', { family })).toBe(before);
+  });
 });

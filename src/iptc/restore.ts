@@ -110,9 +110,11 @@ export function applyBlock(
     for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
   }
   const templates = new RuleTemplates(handle.family, parseRule);
+  const run = new AppendRun(handle);
   let chainPrefix = '';
   let chain = '';
-  for (const [n, raw] of block.lines) {
+  for (const item of block.lines) {
+    const [n, raw] = item;
     try {
       const line = raw.trim();
       // The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template.
@@ -125,13 +127,75 @@ export function applyBlock(
         const compiled = chain === '' ? null : templates.compileText(line, chainPrefix.length);
         if (compiled) {
           checkJumpLabel(handle, compiled.jump);
-          handle.appendEntry(chain, compiled.entry);
+          run.add(chain, compiled.entry, item);
           continue;
         }
       }
+      run.flush();
       applyLine(handle, line, options, templates, parseRule);
     } catch (e) {
+      if (e instanceof RestoreError) throw e;
+      // A line before this one that libiptc refuses is the error iptables-restore would report.
+      run.flush();
       throw new RestoreError(n, raw, e);
+    }
+  }
+  run.flush();
+}
+
+/**
+ * `-A` lines of one chain in a row, packed as libiptc lays rules out and appended in one call: a large
+ * restore would otherwise cross into libiptc once per rule.
+ */
+class AppendRun {
+  readonly #handle: TableHandle;
+  #chain = '';
+  #buffer = Buffer.allocUnsafeSlow(1 << 16);
+  #used = 0;
+  /** The restore lines of the entries, to name the one libiptc refuses. */
+  readonly #lines: [number, string][] = [];
+
+  constructor(handle: TableHandle) {
+    this.#handle = handle;
+  }
+
+  add(chain: string, entry: Buffer, line: [number, string]): void {
+    if (chain !== this.#chain) {
+      this.flush();
+      this.#chain = chain;
+    }
+    if (this.#used + entry.length > this.#buffer.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.#buffer.length * 2, this.#used + entry.length));
+      bigger.set(this.#buffer.subarray(0, this.#used));
+      this.#buffer = bigger;
+    }
+    this.#buffer.set(entry, this.#used);
+    this.#used += entry.length;
+    this.#lines.push(line);
+  }
+
+  /** Appends the entries added so far; an entry libiptc refuses throws RestoreError naming its line. */
+  flush(): void {
+    const count = this.#lines.length;
+    if (count === 0) return;
+    const chain = this.#chain;
+    const buffer = this.#buffer;
+    const lines = this.#lines.splice(0);
+    this.#used = 0;
+    const done = this.#handle.appendEntries(chain, buffer, count);
+    if (done === count) return;
+    // Again one by one from the refused entry, for its error.
+    const nextOffset = entryLayout(this.#handle.family).nextOffset;
+    let at = 0;
+    for (let i = 0; i < done; i++) at += buffer.readUInt16LE(at + nextOffset);
+    for (let i = done; i < count; i++) {
+      const size = buffer.readUInt16LE(at + nextOffset);
+      try {
+        this.#handle.appendEntry(chain, buffer.subarray(at, at + size));
+      } catch (e) {
+        throw new RestoreError(lines[i]![0], lines[i]![1], e);
+      }
+      at += size;
     }
   }
 }

@@ -2,7 +2,7 @@
 import koffi from 'koffi';
 import { IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
-import { dumpTable, type Family } from './shim.js';
+import { appendEntries, dumpTable, type Family } from './shim.js';
 
 type Ptr = bigint;
 
@@ -208,6 +208,15 @@ export class TableHandle {
 
   appendEntry(chain: string, entry: Buffer): void {
     this.#check(this.#fns.appendEntry(chain, entry, this.#handle()), `cannot append to chain \`${chain}'`);
+  }
+
+  /**
+   * Appends `count` entries packed back to back in `entries` (as rules are laid out in a table), in one
+   * call. Returns how many were appended: fewer than `count` when the next one failed (appendEntry it
+   * alone for its error).
+   */
+  appendEntries(chain: string, entries: Buffer, count: number): number {
+    return appendEntries(this.family, this.#handle(), chain, entries, count);
   }
 
   /** 0-based position, as libiptc takes it. */

@@ -64,6 +64,7 @@ interface ShimFunctions {
   options: (isTarget: number, family: number, name: string, revision: number, out: Buffer, outlen: number) => number;
   dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
+  appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
 }
 
 let fns: ShimFunctions | undefined;
@@ -91,6 +92,9 @@ function shim(): ShimFunctions {
       t: number, f: number, n: string, r: number) => number,
     dumpTable: lib.func('long xtw_dump_table(int family, void *h, void *out, long outlen)') as ShimFunctions['dumpTable'],
     dumpRules: lib.func('long xtw_dump_rules(int family, void *h, void *out, long outlen)') as ShimFunctions['dumpRules'],
+    appendEntries: lib.func(
+      'int xtw_append_entries(int family, void *h, const char *chain, const void *entries, int count)',
+    ) as ShimFunctions['appendEntries'],
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
@@ -330,4 +334,13 @@ export function dumpTable(family: Family, handle: bigint, counters = true): Buff
     if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
     dumpBuffer = Buffer.alloc(len);
   }
+}
+
+/**
+ * Appends `count` entries packed back to back in `entries` to a chain of a libiptc handle, in one call.
+ * Returns how many were appended: fewer than `count` when the next one failed.
+ */
+export function appendEntries(family: Family, handle: bigint, chain: string, entries: Buffer, count: number): number {
+  checkText('chain name', chain);
+  return shim().appendEntries(NFPROTO[family], handle, chain, entries, count);
 }

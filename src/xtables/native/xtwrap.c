@@ -31,7 +31,7 @@
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
-#define XTW_ABI 1
+#define XTW_ABI 2
 
 /* Exported by libxtables.so.12 but not declared in xtables.h. */
 extern struct xtables_target *xtables_pending_targets;
@@ -708,7 +708,8 @@ struct iptc_ops {
 	extern const char *p##_get_target(const void *e, void *h);                             \
 	extern int p##_builtin(const char *chain, void *h);                                    \
 	extern int p##_is_chain(const char *chain, void *h);                                   \
-	extern const char *p##_get_policy(const char *chain, struct xt_counters *c, void *h);
+	extern const char *p##_get_policy(const char *chain, struct xt_counters *c, void *h);     \
+	extern int p##_append_entry(const char *chain, const void *e, void *h);
 DECLARE_IPTC(iptc)
 DECLARE_IPTC(ip6tc)
 
@@ -833,4 +834,27 @@ long xtw_dump_table(int family, void *h, unsigned char *out, long outlen)
 long xtw_dump_rules(int family, void *h, unsigned char *out, long outlen)
 {
 	return dump_table(family, h, out, outlen, false);
+}
+
+/*
+ * Appends the entries packed back to back in `entries` (each next_offset long, so each stays aligned) to
+ * `chain`, in order: one call where a restore would make one per rule. Returns how many were appended;
+ * fewer than `count` means the next one failed, with libiptc's errno.
+ */
+int xtw_append_entries(int family, void *h, const char *chain, const unsigned char *entries, int count)
+{
+	bool v6 = family == NFPROTO_IPV6;
+	size_t next_at = v6 ? offsetof(struct ip6t_entry, next_offset) : offsetof(struct ipt_entry, next_offset);
+	size_t at = 0;
+
+	for (int i = 0; i < count; i++) {
+		uint16_t size;
+		int ok = v6 ? ip6tc_append_entry(chain, entries + at, h) : iptc_append_entry(chain, entries + at, h);
+
+		if (!ok)
+			return i;
+		memcpy(&size, entries + at + next_at, 2);
+		at += size;
+	}
+	return count;
 }
