@@ -237,6 +237,35 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
       expect(rl('OUTPUT')).toEqual([accept(2)]);
     });
 
+    it('re-applies runs of appends and deletes to a fresh view at commit(), in order, with a CLI change made meanwhile', () => {
+      for (let n = 1; n <= 10; n++) cli(['-A', 'INPUT', '-s', host(n), '-j', 'ACCEPT']);
+      cli(['-N', 'sub']);
+      const t = table('filter', { autocommit: false });
+      for (let n = 11; n <= 40; n++) t.chain('INPUT').appendRule(rule(n));
+      for (let n = 1; n <= 5; n++) t.chain('INPUT').deleteRule(rule(n));
+      t.chain('OUTPUT').appendRule(rule(41, 'sub'));
+      t.chain('INPUT').appendRule(rule(42, 'DROP'));
+      t.chain('INPUT').deleteRule(rule(11));
+      cli(['-A', 'FORWARD', '-s', host(99), '-j', 'DROP']);
+      t.commit();
+      const input = [6, 7, 8, 9, 10, ...Array.from({ length: 29 }, (_, i) => i + 12)].map((n) => accept(n));
+      expect(rl('INPUT')).toEqual([...input, `${hostSave(42)} -j DROP`]);
+      expect(rl('OUTPUT')).toEqual([`${hostSave(41)} -j sub`]);
+      expect(rl('FORWARD')).toEqual([`${hostSave(99)} -j DROP`]);
+    });
+
+    it('a batch whose delete no longer applies at commit() fails whole, and the kernel keeps its rules', () => {
+      cli(['-A', 'INPUT', '-s', host(1), '-j', 'ACCEPT']);
+      const t = table('filter', { autocommit: false });
+      t.chain('INPUT').appendRule(rule(2));
+      t.chain('INPUT').deleteRule(rule(1));
+      cli(['-D', 'INPUT', '-s', host(1), '-j', 'ACCEPT']);
+      cli(['-A', 'INPUT', '-s', host(3), '-j', 'ACCEPT']);
+      const before = sv();
+      expect(thrown(() => t.commit())).toBeInstanceOf(IPTCError);
+      expect(sv()).toBe(before);
+    });
+
     it('a change refused inside a batch leaves the batch as it was', () => {
       const before = sv('filter', true);
       const t = table('filter', { autocommit: false });

@@ -55,20 +55,14 @@ export class Chain {
   /** Equivalent to: `iptables -A CHAIN rule` */
   appendRule(rule: Rule): void {
     checkRule(this.table, rule);
-    // Changes are kept until commit: capture the entry, not the rule and its objects.
-    const { name } = this;
-    const entry = rule.toEntry();
-    const label = jumpLabel(rule);
-    this.table.edit((h) => {
-      checkJumpLabel(h, label);
-      h.appendEntry(name, entry);
-    });
+    this.table.editEntry('append', this.name, rule.scratchEntry(false).entry, null, jumpLabel(rule));
   }
 
   /** Inserts at a 0-based position (0 = first). Equivalent to: `iptables -I CHAIN position+1 rule` */
   insertRule(rule: Rule, position = 0): void {
     checkRule(this.table, rule);
     checkPosition(position, 'position');
+    // Changes are kept until commit: capture the entry, not the rule and its objects.
     const { name } = this;
     const entry = rule.toEntry();
     const label = jumpLabel(rule);
@@ -97,9 +91,8 @@ export class Chain {
    */
   deleteRule(rule: Rule): void {
     checkRule(this.table, rule);
-    const { name } = this;
-    const { entry, mask } = rule.toEntryWithMask();
-    this.table.edit((h) => h.deleteEntry(name, entry, mask));
+    const { entry, mask } = rule.scratchEntry(true);
+    this.table.editEntry('delete', this.name, entry, mask, null);
   }
 
   /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */

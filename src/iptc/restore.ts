@@ -8,6 +8,7 @@ import { Policy } from './policy.js';
 import { RuleSyntaxError, type AddressLists } from './parse.js';
 import type { Rule } from './rule.js';
 import { isPlainSpec, RuleTemplates } from './template.js';
+import { PackedEntries } from './packed.js';
 import { checkJumpLabel, jumpLabel } from './chain.js';
 import { entryLayout } from '../xtables/entry.js';
 
@@ -144,19 +145,19 @@ export function applyBlock(
 }
 
 /**
- * `-A` lines of one chain in a row, packed as libiptc lays rules out and appended in one call: a large
- * restore would otherwise cross into libiptc once per rule.
+ * `-A` lines of one chain in a row, packed and appended in one call: a large restore would otherwise
+ * cross into libiptc once per rule.
  */
 class AppendRun {
   readonly #handle: TableHandle;
+  readonly #entries: PackedEntries;
   #chain = '';
-  #buffer = Buffer.allocUnsafeSlow(1 << 16);
-  #used = 0;
   /** The restore lines of the entries, to name the one libiptc refuses. */
   readonly #lines: [number, string][] = [];
 
   constructor(handle: TableHandle) {
     this.#handle = handle;
+    this.#entries = new PackedEntries(handle.family);
   }
 
   add(chain: string, entry: Buffer, line: [number, string]): void {
@@ -164,38 +165,18 @@ class AppendRun {
       this.flush();
       this.#chain = chain;
     }
-    if (this.#used + entry.length > this.#buffer.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.#buffer.length * 2, this.#used + entry.length));
-      bigger.set(this.#buffer.subarray(0, this.#used));
-      this.#buffer = bigger;
-    }
-    this.#buffer.set(entry, this.#used);
-    this.#used += entry.length;
+    this.#entries.push(entry);
     this.#lines.push(line);
   }
 
   /** Appends the entries added so far; an entry libiptc refuses throws RestoreError naming its line. */
   flush(): void {
-    const count = this.#lines.length;
-    if (count === 0) return;
-    const chain = this.#chain;
-    const buffer = this.#buffer;
+    if (this.#entries.count === 0) return;
     const lines = this.#lines.splice(0);
-    this.#used = 0;
-    const done = this.#handle.appendEntries(chain, buffer, count);
-    if (done === count) return;
-    // Again one by one from the refused entry, for its error.
-    const nextOffset = entryLayout(this.#handle.family).nextOffset;
-    let at = 0;
-    for (let i = 0; i < done; i++) at += buffer.readUInt16LE(at + nextOffset);
-    for (let i = done; i < count; i++) {
-      const size = buffer.readUInt16LE(at + nextOffset);
-      try {
-        this.#handle.appendEntry(chain, buffer.subarray(at, at + size));
-      } catch (e) {
-        throw new RestoreError(lines[i]![0], lines[i]![1], e);
-      }
-      at += size;
+    try {
+      this.#entries.appendTo(this.#handle, this.#chain, (index, e) => new RestoreError(lines[index]![0], lines[index]![1], e));
+    } finally {
+      this.#entries.clear();
     }
   }
 }

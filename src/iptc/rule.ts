@@ -45,6 +45,9 @@ function toCounter(value: bigint | number, what: string): bigint {
   return value;
 }
 
+/** See Rule.scratchEntry. */
+let scratch = Buffer.allocUnsafeSlow(2048);
+
 const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
 const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
 const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n });
@@ -373,13 +376,13 @@ export class Rule implements ExtensionOwner {
     return { matches, target: target.finalBlob() };
   }
 
-  /** Header, matches and target in one buffer. */
-  #assemble(parts: { matches: BuiltBlob[]; target: BuiltBlob }): Buffer {
+  /** Header, matches and target in one buffer: a new one, or the start of `into` when it is large enough. */
+  #assemble(parts: { matches: BuiltBlob[]; target: BuiltBlob }, into?: Buffer): Buffer {
     const l = entryLayout(this.family);
     const matches = parts.matches;
     let size = l.header + parts.target.blob.length;
     for (let i = 0; i < matches.length; i++) size += matches[i]!.blob.length;
-    const entry = Buffer.allocUnsafe(size);
+    const entry = into && into.length >= size ? into : Buffer.allocUnsafe(size);
     encodeHeaderInto(this.family, this.#fields(), entry);
     let at = l.header;
     for (let i = 0; i < matches.length; i++) {
@@ -404,6 +407,20 @@ export class Rule implements ExtensionOwner {
   toEntryWithMask(): { entry: Buffer; mask: Buffer } {
     const parts = this.#parts();
     return { entry: this.#assemble(parts), mask: deleteMask(this.family, parts.matches, parts.target) };
+  }
+
+  /**
+   * @internal The entry, and with `withMask` its delete mask, in a buffer every rule shares: valid until
+   * the next call, for a libiptc call that copies it at once. The buffer may run past the entry's end.
+   */
+  scratchEntry(withMask: boolean): { entry: Buffer; mask: Buffer | null } {
+    const parts = this.#parts();
+    let entry = this.#assemble(parts, scratch);
+    if (entry !== scratch) {
+      scratch = Buffer.allocUnsafeSlow(entry.length * 2);
+      entry = this.#assemble(parts, scratch);
+    }
+    return { entry, mask: withMask ? deleteMask(this.family, parts.matches, parts.target) : null };
   }
 
   /** Whether the kernel would take the two rules as the same for a delete; counters are ignored. */

@@ -7,6 +7,8 @@ import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
 import { parseRuleSpec } from './parse.js';
+import { EntryRun } from './entry-run.js';
+import { entryLayout } from '../xtables/entry.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 
@@ -76,6 +78,8 @@ export class Table {
   #pending: TableHandle | null = null;
   /** The uncommitted changes, in order; commit() applies them again to a fresh view under the lock. */
   #changes: Change[] = [];
+  /** The last change when it appends or deletes rules of one chain: the next such change joins it. */
+  #run: EntryRun | null = null;
   /** The rules (without counters) of the view the pending copy was read from. */
   #pendingBase: Buffer | null = null;
   #snapshot: RawChain[] | null = null;
@@ -250,6 +254,7 @@ export class Table {
     try {
       const result = change(handle);
       this.#changes.push(change);
+      this.#run = null;
       return result;
     } catch (e) {
       // The change may have got half way (a restore text, a flush then delete); rebuild the copy
@@ -259,6 +264,37 @@ export class Table {
       this.#pendingBase = null;
       throw e;
     }
+  }
+
+  /**
+   * @internal Appends a rule entry to a chain, or deletes the first rule equal to it under `mask`, after
+   * checking the chain it jumps to (`jump`). As edit(), but a run of such changes to one chain is recorded
+   * as one change holding the entries packed: a batch of thousands of rules keeps a few buffers, not an
+   * object per rule. `entry` may be a shared scratch buffer: it is copied before this returns.
+   */
+  editEntry(op: 'append' | 'delete', chain: string, entry: Buffer, mask: Buffer | null, jump: string | null): void {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    const apply = (h: TableHandle, e: Buffer, m: Buffer | null) => {
+      checkJumpLabel(h, jump);
+      if (op === 'append') h.appendEntry(chain, e);
+      else h.deleteEntry(chain, e, m!);
+    };
+    if (this.#autocommit) {
+      const own = Buffer.from(entry.subarray(0, entry.readUInt16LE(entryLayout(this.family).nextOffset)));
+      this.#transaction((h) => apply(h, own, mask));
+      return;
+    }
+    const handle = this.#pendingHandle();
+    this.#snapshot = null;
+    // libiptc changes nothing when it refuses a single append or delete: the pending copy stays valid.
+    apply(handle, entry, mask);
+    let run = this.#run;
+    if (!run || run.op !== op || run.chain !== chain) {
+      run = new EntryRun(this.family, op, chain);
+      this.#changes.push((h) => run!.apply(h));
+      this.#run = run;
+    }
+    run.add(entry, mask, jump);
   }
 
   /**
@@ -275,11 +311,13 @@ export class Table {
   commit(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const changes = this.#changes;
+    const run = this.#run;
     const pending = this.#pending;
     const base = this.#pendingBase;
     this.#pending = null;
     this.#pendingBase = null;
     this.#changes = [];
+    this.#run = null;
     this.#snapshot = null;
     let keep = false;
     try {
@@ -309,6 +347,7 @@ export class Table {
         // Nothing was tried: the batch stays as it was, for another commit().
         keep = true;
         this.#changes = changes;
+        this.#run = run;
         this.#pending = pending;
         this.#pendingBase = base;
       }
@@ -325,6 +364,7 @@ export class Table {
     this.#pending = null;
     this.#pendingBase = null;
     this.#changes = [];
+    this.#run = null;
     this.#snapshot = this.#readKernel();
   }
 
@@ -334,6 +374,7 @@ export class Table {
     this.#pending = null;
     this.#pendingBase = null;
     this.#changes = [];
+    this.#run = null;
     this.#snapshot = null;
     this.#closed = true;
   }
