@@ -18,7 +18,10 @@ if (process.platform !== 'linux') {
 
 mkdirSync(dirname(output), { recursive: true });
 const cc = process.env.CC ?? 'cc';
-const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-o', output, source, '-lxtables', '-lip4tc', '-lip6tc'];
+// -z nodelete: the shim stays mapped after a worker_thread that loaded it exits, because its
+// thread-exit hook (which hands the xtables layer to the next thread) runs as that thread ends.
+const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wl,-z,nodelete', '-o', output, source,
+  '-lxtables', '-lip4tc', '-lip6tc'];
 const result = spawnSync(cc, args, { stdio: 'inherit' });
 if (result.error || result.status !== 0) {
   console.error(

@@ -115,4 +115,29 @@ return { first, mainRefused, otherTally, last, count: t.chain('INPUT').rules.len
     });
     expect(rules('filter', 'INPUT').at(-1)).toBe('-p udp -m udp --dport 53 -m comment --comment main -j ACCEPT');
   });
+
+  it('a worker that alone used the layer hands it over as it exits, to a thread that asks at once', () => {
+    const entry = iptcEntry();
+    const { status, result, stderr } = runFresh(`
+const { Worker } = await import('node:worker_threads');
+const owner = new Worker(${JSON.stringify(`
+import('node:worker_threads').then(async ({ parentPort }) => {
+  const iptc = await import(${JSON.stringify(entry)});
+  const t = new iptc.Table('filter');
+  t.chain('INPUT').appendRule(iptc.Rule.parse('-m comment --comment worker -j ACCEPT'));
+  parentPort.postMessage('done');
+});
+`)}, { eval: true });
+await new Promise((r) => owner.once('exit', r));
+// The shim was loaded by the worker only; it must still be there, and the layer free, right away.
+const t = new iptc.Table('filter');
+t.chain('INPUT').appendRule(iptc.Rule.parse('-m comment --comment main -j ACCEPT'));
+return t.chain('INPUT').rules.map((r) => r.toString());
+`);
+    expect(status, stderr).toBe(0);
+    expect((result as { result: unknown }).result).toEqual([
+      '-m comment --comment worker -j ACCEPT',
+      '-m comment --comment main -j ACCEPT',
+    ]);
+  });
 });

@@ -8,13 +8,16 @@ export interface ParsedIP {
   bytes: Uint8Array;
 }
 
-/** Dotted quad by char codes (this runs once per element of every batch, so no split/regex). */
-export function parseIPv4(s: string): Uint8Array | undefined {
+/**
+ * Dotted quad by char codes, of `s` or of its [start, end) (this runs once per element of every batch,
+ * so no split/regex).
+ */
+export function parseIPv4(s: string, start = 0, end = s.length): Uint8Array | undefined {
   const out = new Uint8Array(4);
   let part = 0;
   let value = 0;
   let digits = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       value = value * 10 + (c - 48);

@@ -45,29 +45,14 @@ function makePrefixMask(bits: number, len: 4 | 16): Uint8Array {
  * undefined for anything else (the general parser then decides, and words any error).
  */
 function parsePlainIPv4(text: string): AddressSpec | undefined {
-  const addr = new Uint8Array(4);
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  let i = 0;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return undefined;
-    } else if (c === 46 && digits > 0 && part < 3) {
-      addr[part++] = value;
-      value = 0;
-      digits = 0;
-    } else break;
-  }
-  if (part !== 3 || digits === 0) return undefined;
-  addr[3] = value;
+  const slash = text.indexOf('/');
+  const addr = parseIPv4(text, 0, slash < 0 ? text.length : slash);
+  if (!addr) return undefined;
   let bits = 32;
-  if (i < text.length) {
-    if (text.charCodeAt(i) !== 47 || i + 1 === text.length || text.length - i > 3) return undefined;
+  if (slash >= 0) {
+    if (slash + 1 === text.length || text.length - slash > 3) return undefined;
     bits = 0;
-    for (i++; i < text.length; i++) {
+    for (let i = slash + 1; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c < 48 || c > 57) return undefined;
       bits = bits * 10 + (c - 48);

@@ -60,6 +60,15 @@ export class Chain {
 
   /** Inserts at a 0-based position (0 = first). Equivalent to: `iptables -I CHAIN position+1 rule` */
   insertRule(rule: Rule, position = 0): void {
+    this.#placeRule(rule, position, 'insertEntry');
+  }
+
+  /** Replaces the rule at a 0-based position. Equivalent to: `iptables -R CHAIN position+1 rule` */
+  replaceRule(rule: Rule, position: number): void {
+    this.#placeRule(rule, position, 'replaceEntry');
+  }
+
+  #placeRule(rule: Rule, position: number, op: 'insertEntry' | 'replaceEntry'): void {
     checkRule(this.table, rule);
     checkPosition(position, 'position');
     // Changes are kept until commit: capture the entry, not the rule and its objects.
@@ -68,20 +77,7 @@ export class Chain {
     const label = jumpLabel(rule);
     this.table.edit((h) => {
       checkJumpLabel(h, label);
-      h.insertEntry(name, entry, position);
-    });
-  }
-
-  /** Replaces the rule at a 0-based position. Equivalent to: `iptables -R CHAIN position+1 rule` */
-  replaceRule(rule: Rule, position: number): void {
-    checkRule(this.table, rule);
-    checkPosition(position, 'position');
-    const { name } = this;
-    const entry = rule.toEntry();
-    const label = jumpLabel(rule);
-    this.table.edit((h) => {
-      checkJumpLabel(h, label);
-      h.replaceEntry(name, entry, position);
+      h[op](name, entry, position);
     });
   }
 

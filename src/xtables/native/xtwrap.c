@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -55,6 +56,37 @@ static pid_t owner_tid;
 static __thread pid_t my_tid;
 static __thread bool refused;
 
+/*
+ * An owner thread gives the layer up as it exits (a thread-specific key's destructor runs in the exiting
+ * thread), so the thread that joins it, such as the main thread on a Worker's 'exit', can take over at
+ * once. The kernel keeps an exiting thread findable for a moment after that join, so the tgkill test
+ * alone would refuse it then; that test remains for a thread that ended without running destructors.
+ */
+static pthread_key_t owner_key;
+static pthread_once_t owner_key_once = PTHREAD_ONCE_INIT;
+
+static void release_owner(void *unused)
+{
+	pid_t me = my_tid;
+
+	(void)unused;
+	__atomic_compare_exchange_n(&owner_tid, &me, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void make_owner_key(void)
+{
+	pthread_key_create(&owner_key, release_owner);
+}
+
+static bool claim(pid_t *owner)
+{
+	if (!__atomic_compare_exchange_n(&owner_tid, owner, my_tid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return false;
+	pthread_once(&owner_key_once, make_owner_key);
+	pthread_setspecific(owner_key, &owner_tid);
+	return true;
+}
+
 static bool owner_thread(void)
 {
 	pid_t owner;
@@ -67,7 +99,7 @@ static bool owner_thread(void)
 			return true;
 		if (owner != 0 && !(syscall(SYS_tgkill, getpid(), owner, 0) < 0 && errno == ESRCH))
 			return false;
-		if (__atomic_compare_exchange_n(&owner_tid, &owner, my_tid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		if (claim(&owner))
 			return true;
 	}
 }
