@@ -1,7 +1,7 @@
 // `npm run bench`: the nine workloads of the performance issue, iptc and its peers measured side by side
 // in one run, inside the private network namespace scripts/netns-run.mjs makes. Contenders take turns
-// round by round (so a slow moment of the machine hits them alike), after one warm-up round that is not
-// counted. Prints a table of medians with ratios and writes bench/last-run.json. `--short` runs fewer
+// round by round (so a slow moment of the machine hits them alike), after two warm-up rounds that are not
+// counted (one for the contenders that take seconds a round). Prints a table of medians with ratios and writes bench/last-run.json. `--short` runs fewer
 // rounds (CI); nothing here asserts a timing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -87,7 +87,8 @@ const pyroute2 = pythonPeer('pyroute2_ipset.py', 'pyroute2.ipset');
 const python = (script, args) => () => JSON.parse(sh(PYTHON, [script, ...args])).seconds * 1000;
 
 /** A contender: `setup` (not timed) before each run, then `run` returns milliseconds. */
-const contender = (setup, run, rounds = ROUNDS) => ({ setup, run, rounds });
+const WARMUP = 2;
+const contender = (setup, run, rounds = ROUNDS) => ({ setup, run, rounds, warmup: rounds === ROUNDS ? WARMUP : 1 });
 const tool = (setup, file, args, input) => contender(setup, () => timed(() => sh(file, args, input)));
 
 const workloads = [
@@ -238,16 +239,21 @@ const median = (times) => {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 };
 
-/** Round by round, every contender in turn; round 0 warms up (the JIT compiles iptc's code on first use). */
+/**
+ * Round by round, every contender in turn, after its warm-up rounds (the JIT compiles iptc's code over the
+ * first thousands of rules, and the heap settles).
+ */
 function measure(w) {
   w.setup?.();
-  const runs = Object.fromEntries(Object.keys(w.contenders).map((name) => [name, []]));
-  for (let round = 0; round <= ROUNDS; round++) {
-    for (const [name, c] of Object.entries(w.contenders)) {
-      if (round > c.rounds) continue;
+  const contenders = Object.entries(w.contenders);
+  const runs = Object.fromEntries(contenders.map(([name]) => [name, []]));
+  const warmup = Math.max(...contenders.map(([, c]) => c.warmup));
+  for (let round = -warmup; round < ROUNDS; round++) {
+    for (const [name, c] of contenders) {
+      if (round < -c.warmup || round >= c.rounds) continue;
       c.setup?.();
       const ms = c.run();
-      if (round > 0) runs[name].push(Math.round(ms * 10) / 10);
+      if (round >= 0) runs[name].push(Math.round(ms * 10) / 10);
     }
   }
   return runs;
@@ -269,8 +275,8 @@ reset();
 
 const fmt = (ms, perOp) => (perOp ? `${(ms / perOp).toFixed(3)} ms/op` : `${ms.toFixed(1)} ms`);
 const lines = [
-  `iptc bench (${short ? 'short' : 'full'} profile: medians of ${ROUNDS} rounds taken in turn after a warm-up round, ` +
-    `${PYTHON_ROUNDS} for the Python peers; node ${process.version})`,
+  `iptc bench (${short ? 'short' : 'full'} profile: medians of ${ROUNDS} rounds (${PYTHON_ROUNDS} for the Python peers) ` +
+    `taken in turn after warm-up rounds; node ${process.version})`,
   '',
   '| # | workload | iptc | peer | peer time | iptc / peer | target |',
   '|---|---|---|---|---|---|---|',

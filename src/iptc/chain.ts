@@ -55,7 +55,7 @@ export class Chain {
   /** Equivalent to: `iptables -A CHAIN rule` */
   appendRule(rule: Rule): void {
     checkRule(this.table, rule);
-    this.table.editEntry('append', this.name, rule.scratchEntry(false).entry, null, jumpLabel(rule));
+    this.table.editEntry('append', this.name, rule);
   }
 
   /** Inserts at a 0-based position (0 = first). Equivalent to: `iptables -I CHAIN position+1 rule` */
@@ -87,8 +87,7 @@ export class Chain {
    */
   deleteRule(rule: Rule): void {
     checkRule(this.table, rule);
-    const { entry, mask } = rule.scratchEntry(true);
-    this.table.editEntry('delete', this.name, entry, mask, null);
+    this.table.editEntry('delete', this.name, rule);
   }
 
   /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */

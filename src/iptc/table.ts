@@ -8,7 +8,6 @@ import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
 import { parseRuleSpec } from './parse.js';
 import { EntryRun } from './entry-run.js';
-import { entryLayout } from '../xtables/entry.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 
@@ -267,27 +266,30 @@ export class Table {
   }
 
   /**
-   * @internal Appends a rule entry to a chain, or deletes the first rule equal to it under `mask`, after
-   * checking the chain it jumps to (`jump`). As edit(), but a run of such changes to one chain is recorded
-   * as one change holding the entries packed: a batch of thousands of rules keeps a few buffers, not an
-   * object per rule. `entry` may be a shared scratch buffer: it is copied before this returns.
+   * @internal Appends a rule to a chain, or deletes the first rule equal to it. As edit(), but a run of
+   * such changes to one chain is recorded as one change holding the entries packed: a batch of thousands
+   * of rules keeps a few buffers, not an object per rule.
    */
-  editEntry(op: 'append' | 'delete', chain: string, entry: Buffer, mask: Buffer | null, jump: string | null): void {
+  editEntry(op: 'append' | 'delete', chain: string, rule: Rule): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    const apply = (h: TableHandle, e: Buffer, m: Buffer | null) => {
+    const jump = op === 'append' ? jumpLabel(rule) : null;
+    const apply = (h: TableHandle, entry: Buffer, mask: Buffer | null) => {
       checkJumpLabel(h, jump);
-      if (op === 'append') h.appendEntry(chain, e);
-      else h.deleteEntry(chain, e, m!);
+      if (op === 'append') h.appendEntry(chain, entry);
+      else h.deleteEntry(chain, entry, mask!);
     };
     if (this.#autocommit) {
-      const own = Buffer.from(entry.subarray(0, entry.readUInt16LE(entryLayout(this.family).nextOffset)));
-      this.#transaction((h) => apply(h, own, mask));
+      const { entry, mask } = rule.toEntryWithMask();
+      this.#transaction((h) => apply(h, entry, mask));
       return;
     }
     const handle = this.#pendingHandle();
-    this.#snapshot = null;
+    // Encoded after the pending copy is ready (rebuilding it may encode rules), into the shared scratch
+    // entry, which is copied into the run at once.
+    const { entry, mask } = rule.scratchEntry(op === 'delete');
     // libiptc changes nothing when it refuses a single append or delete: the pending copy stays valid.
     apply(handle, entry, mask);
+    this.#snapshot = null;
     let run = this.#run;
     if (!run || run.op !== op || run.chain !== chain) {
       run = new EntryRun(this.family, op, chain);
