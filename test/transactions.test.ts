@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { TableHandle } from '../src/xtables/libiptc.js';
-import { closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
 
 const open = closedAfterEach();
 
@@ -252,6 +252,21 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
       expect(rl('INPUT')).toEqual([...input, `${hostSave(42)} -j DROP`]);
       expect(rl('OUTPUT')).toEqual([`${hostSave(41)} -j sub`]);
       expect(rl('FORWARD')).toEqual([`${hostSave(99)} -j DROP`]);
+    });
+
+    it('a batch committed as it is keeps the counters the kernel has then, zeroed meanwhile or not', () => {
+      const restore = family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore';
+      const text = `*filter\n[5:500] -A INPUT ${accept(1)}\n[7:700] -A OUTPUT ${accept(2)}\nCOMMIT\n`;
+      run(restore, ['--counters', '--noflush'], text);
+      const t = table('filter', { autocommit: false });
+      t.chain('INPUT').appendRule(rule(3));
+      cli(['-Z', 'OUTPUT']);
+      t.commit();
+      expect(rl('INPUT', 'filter').length).toBe(2);
+      const counted = sv('filter', true);
+      expect(counted).toContain(`[5:500] -A INPUT ${accept(1)}`);
+      expect(counted).toContain(`[0:0] -A OUTPUT ${accept(2)}`);
+      expect(counted).toContain(`[0:0] -A INPUT ${accept(3)}`);
     });
 
     it('a batch whose delete no longer applies at commit() fails whole, and the kernel keeps its rules', () => {
