@@ -6,7 +6,8 @@ import type { Family } from '../xtables/shim.js';
 
 export class PackedEntries {
   readonly #nextOffset: number;
-  #buffer = Buffer.allocUnsafeSlow(1 << 12);
+  /** Grown as entries come: a batch that alternates chains makes many runs of one entry each. */
+  #buffer = Buffer.alloc(0);
   #used = 0;
   #count = 0;
 
