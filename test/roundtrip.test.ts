@@ -293,4 +293,24 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
     expect((err as RestoreError).errno).toBe(2);
     expect(save('filter', { family })).toBe(before);
   });
+
+  it('Rule.parseAll makes the rules iptables -A makes of address lists, in its order', () => {
+    const R = family === 6 ? Rule6 : Rule;
+    const [a, b, c] = family === 6 ? ['2001:db8::1', '2001:db8::2/64', '2001:db8:1::/48'] : ['10.0.0.1', '10.0.0.2/24', '10.1.0.0/16'];
+    const specs = [`-s ${a},${b} -d ${c} -p tcp --dport 22 -j DROP`, `-d ${a},${c} -j ACCEPT`, `-s ${a} -j RETURN`];
+    const cli = family === 6 ? 'ip6tables-legacy' : 'iptables-legacy';
+    resetKernel();
+    for (const spec of specs) run(cli, ['-A', 'INPUT', ...spec.split(' ')]);
+    const expected = save('filter', { family });
+    resetKernel();
+    const table = new T('filter', { autocommit: false });
+    const made = specs.map((spec) => R.parseAll(spec));
+    expect(made.map((rules) => rules.length)).toEqual([2, 2, 1]);
+    for (const rules of made) for (const r of rules) table.chain('INPUT').appendRule(r);
+    table.commit();
+    table.close();
+    expect(save('filter', { family })).toBe(expected);
+    expect(thrown(() => R.parseAll(`! -s ${a},${b} -j DROP`))).toBeInstanceOf(TypeError);
+    expect(thrown(() => R.parse(`-s ${a},${b} -j DROP`))).toBeInstanceOf(TypeError);
+  });
 });

@@ -28,7 +28,7 @@ import type { BuiltBlob, ExtensionOwner } from './extension.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
-import { parseRuleSpec } from './parse.js';
+import { parseRuleSpec, type AddressLists } from './parse.js';
 import { saveEntry } from './save.js';
 
 export type Counters = { packets: bigint; bytes: bigint };
@@ -109,6 +109,29 @@ export class Rule implements ExtensionOwner {
    */
   static parse<R extends Rule>(this: new () => R, spec: string | readonly string[]): R {
     return parseRuleSpec(new this(), spec);
+  }
+
+  /**
+   * As parse, but `-s` and `-d` may list addresses (`-s 10.0.0.1,10.0.0.2`): one rule per source and
+   * destination, sources outer, in the order iptables appends them. A spec without lists gives one rule.
+   *
+   * Equivalent to: the rules `iptables -A CHAIN -s 10.0.0.1,10.0.0.2 -d 10.1.0.0/16 -j DROP` appends
+   */
+  static parseAll<R extends Rule>(this: new () => R, spec: string | readonly string[]): R[] {
+    const lists: AddressLists = { src: [], dst: [] };
+    const first = parseRuleSpec(new this(), spec, lists);
+    if (lists.src.length <= 1 && lists.dst.length <= 1) return [first];
+    const rules: R[] = [];
+    for (const src of lists.src.length > 0 ? lists.src : [first.src]) {
+      for (const dst of lists.dst.length > 0 ? lists.dst : [first.dst]) {
+        // A parse of its own for each: the rules share no match or target object.
+        const rule = parseRuleSpec(new this(), spec, { src: [], dst: [] });
+        rule.src = src;
+        rule.dst = dst;
+        rules.push(rule);
+      }
+    }
+    return rules;
   }
 
   /** Decodes a kernel entry into a JS-owned rule. */
