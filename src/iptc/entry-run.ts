@@ -20,6 +20,14 @@ export class EntryRun {
     this.#entries = new PackedEntries(family);
   }
 
+  /** One entry's change on a handle: the jump checked, then libiptc's append or delete. */
+  static applyOne(handle: TableHandle, op: 'append' | 'delete', chain: string, entry: Buffer, mask: Buffer | null,
+    jump: string | null): void {
+    checkJumpLabel(handle, jump);
+    if (op === 'append') handle.appendEntry(chain, entry);
+    else handle.deleteEntry(chain, entry, mask!);
+  }
+
   /** Records an entry (copied from the start of `entry`). */
   add(entry: Buffer, mask: Buffer | null, jump: string | null): void {
     this.#entries.push(entry);

@@ -1,12 +1,13 @@
 import { TableHandle, type RawChain } from '../xtables/libiptc.js';
 import { IPTCError } from '../xtables/errors.js';
 import { checkXtablesThread, isTargetExtension, loadKernelModule, type Family } from '../xtables/shim.js';
-import { waitMilliseconds, withXtablesLock, XTablesLockError, type LockWait } from '../xtables/lock.js';
+import { waitMilliseconds, type LockWait } from '../xtables/lock.js';
 import { instantiatedTables, warnIfNftBackend } from './backend.js';
 import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
 import { parseRuleSpec } from './parse.js';
+import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
@@ -20,8 +21,6 @@ const BUILTIN_CHAINS: Record<string, readonly string[]> = {
 };
 
 const ENOENT = 2;
-const EAGAIN = 11;
-const COMMIT_RETRIES = 5;
 
 export interface TableOptions {
   /** Commit every change at once (default true); false collects changes until commit(). */
@@ -33,9 +32,6 @@ export interface TableOptions {
    */
   wait?: LockWait;
 }
-
-/** A change to a libiptc handle; self-contained, so that it can be applied again to a fresh view. */
-type Change = (handle: TableHandle) => unknown;
 
 let defaultWait: LockWait = false;
 
@@ -73,14 +69,8 @@ export class Table {
   readonly name: string;
   #autocommit: boolean;
   #wait: LockWait | undefined;
-  /** The private copy holding uncommitted changes (autocommit off): a view of the kernel plus #changes. */
-  #pending: TableHandle | null = null;
-  /** The uncommitted changes, in order; commit() applies them again to a fresh view under the lock. */
-  #changes: Change[] = [];
-  /** The last change when it appends or deletes rules of one chain: the next such change joins it. */
-  #run: EntryRun | null = null;
-  /** The rules (without counters) of the view the pending copy was read from. */
-  #pendingBase: Buffer | null = null;
+  /** Without autocommit: the changes waiting for commit() and the pending copy they are applied to. */
+  readonly #batch: Batch;
   #snapshot: RawChain[] | null = null;
   #closed = false;
 
@@ -94,12 +84,13 @@ export class Table {
     // libxtables is process-wide: refuse a second worker_thread here, before anything is read.
     checkXtablesThread();
     this.name = name;
+    this.#batch = new Batch(this.family, () => this.#open());
     this.#autocommit = autocommit;
     this.#wait = options.wait;
     warnIfNftBackend();
     // A table collecting changes keeps its view as the pending copy, and decodes it only when read: a
     // batch that only changes the table never pays for a copy of every rule.
-    if (!autocommit && this.#instantiated()) this.#pendingHandle();
+    if (!autocommit && this.#instantiated()) this.#batch.copy();
     else this.#snapshot = this.#readKernel();
   }
 
@@ -119,12 +110,8 @@ export class Table {
 
   set autocommit(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('autocommit must be a boolean');
-    if (value && this.#changes.length > 0) this.commit();
-    if (value) {
-      this.#pending?.free();
-      this.#pending = null;
-      this.#pendingBase = null;
-    }
+    if (value && this.#batch.pending) this.commit();
+    if (value) this.#batch.discard();
     this.#autocommit = value;
   }
 
@@ -179,7 +166,7 @@ export class Table {
       }));
     }
     // Without autocommit the view becomes the pending copy: the first change needs no second read.
-    if (!this.#autocommit) return this.#pendingHandle().read();
+    if (!this.#autocommit) return this.#batch.copy().read();
     const handle = this.#open();
     try {
       return handle.read();
@@ -190,46 +177,18 @@ export class Table {
 
   #chains(): RawChain[] {
     if (this.#snapshot) return this.#snapshot;
-    this.#snapshot = this.#pending || this.#changes.length > 0 ? this.#pendingHandle().read() : this.#readKernel();
+    const batch = this.#batch;
+    this.#snapshot = batch.hasCopy || batch.pending ? batch.copy().read() : this.#readKernel();
     return this.#snapshot;
   }
 
-  /** The pending copy: a fresh view plus the changes recorded (after a refused change, rebuilt so). */
-  #pendingHandle(): TableHandle {
-    if (this.#pending) return this.#pending;
-    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    const handle = this.#open();
-    try {
-      this.#pendingBase = handle.rulesFingerprint();
-      for (const change of this.#changes) change(handle);
-    } catch (e) {
-      handle.free();
-      throw e;
-    }
-    this.#pending = handle;
-    return handle;
-  }
-
-  /**
-   * Runs `change` on a fresh view of the kernel table and commits it, holding the xtables lock from the
-   * read to the commit. EAGAIN (a writer that takes no lock committed in between) retries on a new view.
-   */
+  /** See transaction(): one change on a fresh view, committed at once under the lock. */
   #transaction<T>(change: (handle: TableHandle) => T): T {
-    return withXtablesLock(this.wait, () => {
-      for (let attempt = 1; ; attempt++) {
-        const handle = this.#open();
-        try {
-          const result = change(handle);
-          handle.commit();
-          return result;
-        } catch (e) {
-          if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
-        } finally {
-          handle.free();
-          this.#snapshot = null;
-        }
-      }
-    });
+    try {
+      return transaction(this.wait, () => this.#open(), change);
+    } finally {
+      this.#snapshot = null;
+    }
   }
 
   /** @internal The snapshot of one chain; throws IPTCError if there is no such chain. */
@@ -248,21 +207,8 @@ export class Table {
   edit<T>(change: (handle: TableHandle) => T): T {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     if (this.#autocommit) return this.#transaction(change);
-    const handle = this.#pendingHandle();
     this.#snapshot = null;
-    try {
-      const result = change(handle);
-      this.#changes.push(change);
-      this.#run = null;
-      return result;
-    } catch (e) {
-      // The change may have got half way (a restore text, a flush then delete); rebuild the copy
-      // from the recorded changes when next needed.
-      handle.free();
-      this.#pending = null;
-      this.#pendingBase = null;
-      throw e;
-    }
+    return this.#batch.apply(change);
   }
 
   /**
@@ -273,30 +219,13 @@ export class Table {
   editEntry(op: 'append' | 'delete', chain: string, rule: Rule): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const jump = op === 'append' ? jumpLabel(rule) : null;
-    const apply = (h: TableHandle, entry: Buffer, mask: Buffer | null) => {
-      checkJumpLabel(h, jump);
-      if (op === 'append') h.appendEntry(chain, entry);
-      else h.deleteEntry(chain, entry, mask!);
-    };
     if (this.#autocommit) {
       const { entry, mask } = rule.toEntryWithMask();
-      this.#transaction((h) => apply(h, entry, mask));
+      this.#transaction((h) => EntryRun.applyOne(h, op, chain, entry, mask, jump));
       return;
     }
-    const handle = this.#pendingHandle();
-    // Encoded after the pending copy is ready (rebuilding it may encode rules), into the shared scratch
-    // entry, which is copied into the run at once.
-    const { entry, mask } = rule.scratchEntry(op === 'delete');
-    // libiptc changes nothing when it refuses a single append or delete: the pending copy stays valid.
-    apply(handle, entry, mask);
+    this.#batch.applyEntry(op, chain, jump, () => rule.scratchEntry(op === 'delete'));
     this.#snapshot = null;
-    let run = this.#run;
-    if (!run || run.op !== op || run.chain !== chain) {
-      run = new EntryRun(this.family, op, chain);
-      this.#changes.push((h) => run!.apply(h));
-      this.#run = run;
-    }
-    run.add(entry, mask, jump);
   }
 
   /**
@@ -312,71 +241,20 @@ export class Table {
    */
   commit(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    const changes = this.#changes;
-    const run = this.#run;
-    const pending = this.#pending;
-    const base = this.#pendingBase;
-    this.#pending = null;
-    this.#pendingBase = null;
-    this.#changes = [];
-    this.#run = null;
     this.#snapshot = null;
-    let keep = false;
-    try {
-      if (changes.length === 0) return;
-      withXtablesLock(this.wait, () => {
-        for (let attempt = 1; ; attempt++) {
-          const fresh = this.#open();
-          try {
-            // The pending copy already holds the changes. While the kernel still holds the rules it was
-            // read from (counters aside, which libiptc carries over), committing it is the same as
-            // applying the changes again, and saves doing so.
-            if (attempt === 1 && pending && base && fresh.rulesFingerprint().equals(base)) pending.commit();
-            else {
-              for (const change of changes) change(fresh);
-              fresh.commit();
-            }
-            return;
-          } catch (e) {
-            if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
-          } finally {
-            fresh.free();
-          }
-        }
-      });
-    } catch (e) {
-      if (e instanceof XTablesLockError) {
-        // Nothing was tried: the batch stays as it was, for another commit().
-        keep = true;
-        this.#changes = changes;
-        this.#run = run;
-        this.#pending = pending;
-        this.#pendingBase = base;
-      }
-      throw e;
-    } finally {
-      if (!keep) pending?.free();
-    }
+    this.#batch.commit(this.wait);
   }
 
   /** Drops uncommitted changes and re-reads the kernel table. */
   refresh(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    this.#pending?.free();
-    this.#pending = null;
-    this.#pendingBase = null;
-    this.#changes = [];
-    this.#run = null;
+    this.#batch.discard();
     this.#snapshot = this.#readKernel();
   }
 
   /** Releases the table's resources; uncommitted changes are dropped. */
   close(): void {
-    this.#pending?.free();
-    this.#pending = null;
-    this.#pendingBase = null;
-    this.#changes = [];
-    this.#run = null;
+    this.#batch.discard();
     this.#snapshot = null;
     this.#closed = true;
   }
@@ -393,8 +271,8 @@ export class Table {
   /** The chain called `name`; throws IPTCError if there is none. */
   chain(name: string): Chain {
     // A pending copy not decoded yet answers without being decoded.
-    if (!this.#snapshot && this.#pending && typeof name === 'string') {
-      if (!this.#pending.isChain(name)) {
+    if (!this.#snapshot && this.#batch.hasCopy && typeof name === 'string') {
+      if (!this.#batch.copy().isChain(name)) {
         throw new IPTCError(`chain \`${name}' does not exist in table \`${this.name}'`, ENOENT);
       }
       return new Chain(this, name);
