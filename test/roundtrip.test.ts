@@ -313,4 +313,20 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
     expect(thrown(() => R.parseAll(`! -s ${a},${b} -j DROP`))).toBeInstanceOf(TypeError);
     expect(thrown(() => R.parse(`-s ${a},${b} -j DROP`))).toBeInstanceOf(TypeError);
   });
+
+  it('refuses a jump to a chain that is missing, or gone since an earlier jump to it was checked', () => {
+    const host = (n: number) => (family === 6 ? `2001:db8::${n}` : `10.0.0.${n}`);
+    resetKernel();
+    const before = save('filter', { family });
+    const texts: [string[], number][] = [
+      [[`-A INPUT -s ${host(1)} -j ACCEPT`, `-A INPUT -s ${host(2)} -j missing`], 3],
+      [[':sub - [0:0]', `-A INPUT -s ${host(1)} -j sub`, '-F INPUT', '-X sub', `-A INPUT -s ${host(2)} -j sub`], 6],
+    ];
+    for (const [lines, line] of texts) {
+      const err = thrown(() => new T('filter').restore(['*filter', ...lines, 'COMMIT', ''].join('\n')));
+      expect(err, lines.join(' | ')).toBeInstanceOf(RestoreError);
+      expect((err as RestoreError).line).toBe(line);
+      expect(save('filter', { family })).toBe(before);
+    }
+  });
 });

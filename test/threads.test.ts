@@ -135,9 +135,8 @@ t.chain('INPUT').appendRule(iptc.Rule.parse('-m comment --comment main -j ACCEPT
 return t.chain('INPUT').rules.map((r) => r.toString());
 `);
     expect(status, stderr).toBe(0);
-    expect((result as { result: unknown }).result).toEqual([
-      '-m comment --comment worker -j ACCEPT',
-      '-m comment --comment main -j ACCEPT',
-    ]);
+    const both = ['-m comment --comment worker -j ACCEPT', '-m comment --comment main -j ACCEPT'];
+    expect((result as { result: unknown }).result).toEqual(both);
+    expect(rules('filter', 'INPUT')).toEqual(both);
   });
 });

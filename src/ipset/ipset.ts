@@ -85,7 +85,6 @@ function u32opt(v: unknown, what: string, min = 0, max = 0xffffffff): number {
 export class IPSet {
   private readonly sock: NetlinkSocket;
   private readonly w = new NlaWriter(64 * 1024);
-  private readonly table = new NlaTable(32);
   private readonly typeCache = new Map<string, string>();
   private readonly revisionCache = new Map<string, [number, number]>();
 
@@ -242,13 +241,13 @@ export class IPSet {
     w.u8(Attr.REVISION, revision);
     w.u8(Attr.FAMILY, fam);
     const data = w.beginNest(Attr.DATA);
-    this.encodeCreateData(stype, fam, opts);
+    this.encodeCreateData(stype, opts);
     w.endNest(data);
     this.exchange(seq, at, 'create', name, stype);
     this.typeCache.set(name, stype);
   }
 
-  private encodeCreateData(stype: string, fam: number, o: CreateOptions): void {
+  private encodeCreateData(stype: string, o: CreateOptions): void {
     const w = this.w;
     const kind = kindOf(stype);
     if (o.timeout !== undefined) w.be32(A.TIMEOUT, u32opt(o.timeout, 'timeout'));

@@ -114,6 +114,8 @@ export function applyBlock(
   const run = new AppendRun(handle);
   let chainPrefix = '';
   let chain = '';
+  /** User chains jumped to since the last other command: only such a command can delete one. */
+  const jumpsChecked = new Set<string>();
   for (const item of block.lines) {
     const [n, raw] = item;
     try {
@@ -127,12 +129,16 @@ export function applyBlock(
         }
         const compiled = chain === '' ? null : templates.compileText(line, chainPrefix.length);
         if (compiled) {
-          checkJumpLabel(handle, compiled.jump);
+          if (compiled.jump !== null && !jumpsChecked.has(compiled.jump)) {
+            checkJumpLabel(handle, compiled.jump);
+            jumpsChecked.add(compiled.jump);
+          }
           run.add(chain, compiled.entry, item);
           continue;
         }
       }
       run.flush();
+      jumpsChecked.clear();
       applyLine(handle, line, options, templates, parseRule);
     } catch (e) {
       if (e instanceof RestoreError) throw e;

@@ -220,7 +220,7 @@ export class Table {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const jump = op === 'append' ? jumpLabel(rule) : null;
     if (this.#autocommit) {
-      const { entry, mask } = rule.toEntryWithMask();
+      const { entry, mask } = op === 'delete' ? rule.toEntryWithMask() : { entry: rule.toEntry(), mask: null };
       this.#transaction((h) => EntryRun.applyOne(h, op, chain, entry, mask, jump));
       return;
     }

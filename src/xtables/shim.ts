@@ -1,6 +1,5 @@
 // Typed calls into the C shim (native/xtwrap.c): building extension blobs from string options and
 // printing them back through the extensions' own save().
-import koffi from 'koffi';
 import { IPTCError, LibraryError, XTablesError } from './errors.js';
 import { shimLibrary } from './library.js';
 import { entryLayout } from './entry.js';
@@ -197,8 +196,10 @@ const MAX_SAVED = 50_000;
 /** By kind, family and the header fields save() functions read (protocol and flags), then by blob bytes. */
 const savedTexts = new Map<
   number,
-  { texts: Map<string, SavedExtension>; last: Buffer | null; lastSaved: SavedExtension | null }
+  { texts: Map<string, SavedExtension>; recent: { bytes: Buffer; saved: SavedExtension }[] }
 >();
+/** How many of the last blobs printed under one memo key are compared in place. */
+const RECENT_SAVED = 4;
 
 /**
  * Prints a blob as iptables-save does: its printed name and its parameters text. Memoized on the blob
@@ -219,15 +220,13 @@ export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buf
     header[l.invflags]! * 0x20000000;
   let memo = savedTexts.get(fieldsKey);
   if (!memo) {
-    memo = { texts: new Map(), last: null, lastSaved: null };
+    memo = { texts: new Map(), recent: [] };
     savedTexts.set(fieldsKey, memo);
   }
-  // Rules read one after another mostly repeat the blob before: compare it in place, without a key.
-  const last = memo.last;
-  if (last && last.length === size) {
-    let i = 0;
-    while (i < size && last[i] === buffer[at + i]) i++;
-    if (i === size) return memo.lastSaved!;
+  // Rules read one after another mostly repeat the blobs of the rule before (one per match, which share
+  // this memo): compare them in place, without making a key.
+  for (const seen of memo.recent) {
+    if (seen.bytes.length === size && seen.bytes.compare(buffer, at, at + size) === 0) return seen.saved;
   }
   const key = buffer.toString('latin1', at, at + size);
   let saved = memo.texts.get(key);
@@ -236,8 +235,8 @@ export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buf
     if (memo.texts.size >= MAX_SAVED) memo.texts.clear();
     memo.texts.set(key, saved);
   }
-  memo.last = Buffer.from(buffer.subarray(at, at + size));
-  memo.lastSaved = saved;
+  if (memo.recent.length >= RECENT_SAVED) memo.recent.shift();
+  memo.recent.push({ bytes: Buffer.from(buffer.subarray(at, at + size)), saved });
   return saved;
 }
 
