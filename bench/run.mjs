@@ -1,7 +1,8 @@
 // `npm run bench`: the nine workloads of the performance issue, iptc and its peers measured side by side
 // in one run, inside the private network namespace scripts/netns-run.mjs makes. Contenders take turns
-// round by round (so a slow moment of the machine hits them alike), after two warm-up rounds that are not
-// counted (one for the contenders that take seconds a round). Prints a table of medians with ratios and writes bench/last-run.json. `--short` runs fewer
+// round by round (so a slow moment of the machine hits them alike), after four warm-up rounds that are
+// not counted (one for the contenders that take seconds a round): iptc's restore path, for one, takes
+// about four restores of 10,000 rules to reach its steady speed. Prints a table of medians with ratios and writes bench/last-run.json. `--short` runs fewer
 // rounds (CI); nothing here asserts a timing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -87,7 +88,7 @@ const pyroute2 = pythonPeer('pyroute2_ipset.py', 'pyroute2.ipset');
 const python = (script, args) => () => JSON.parse(sh(PYTHON, [script, ...args])).seconds * 1000;
 
 /** A contender: `setup` (not timed) before each run, then `run` returns milliseconds. */
-const WARMUP = 2;
+const WARMUP = 4;
 const contender = (setup, run, rounds = ROUNDS) => ({ setup, run, rounds, warmup: rounds === ROUNDS ? WARMUP : 1 });
 const tool = (setup, file, args, input) => contender(setup, () => timed(() => sh(file, args, input)));
 

@@ -97,9 +97,12 @@ let mainRefused;
 try { new iptc.Table('filter'); mainRefused = 'not refused'; } catch (e) { mainRefused = e instanceof iptc.IPTCError && e.code === 'EBUSY' ? 'refused' : String(e); }
 const other = new Worker(${JSON.stringify(workerCode(entry, 10))}, { eval: true });
 const otherTally = await new Promise((r) => other.once('message', r));
+// Listen before asking: a worker that exits at once delivers its last message and 'exit' in one go.
+const exited = new Promise((r) => owner.once('exit', r));
+const lastSaid = said();
 owner.postMessage('finish');
-const last = await said();
-await new Promise((r) => owner.once('exit', r));
+const last = await lastSaid;
+await exited;
 // The owner has exited: the main thread takes over.
 const t = new iptc.Table('filter');
 t.chain('INPUT').appendRule(iptc.Rule.parse('-p udp --dport 53 -m comment --comment main -j ACCEPT'));

@@ -27,7 +27,7 @@ export class PackedEntries {
       bigger.set(this.#buffer.subarray(0, this.#used));
       this.#buffer = bigger;
     }
-    this.#buffer.set(entry.subarray(0, size), this.#used);
+    this.#buffer.set(entry.length === size ? entry : entry.subarray(0, size), this.#used);
     this.#used += size;
     this.#count++;
   }

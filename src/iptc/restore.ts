@@ -112,33 +112,14 @@ export function applyBlock(
   }
   const templates = new RuleTemplates(handle.family, parseRule);
   const run = new AppendRun(handle);
-  let chainPrefix = '';
-  let chain = '';
-  /** User chains jumped to since the last other command: only such a command can delete one. */
-  const jumpsChecked = new Set<string>();
+  const fast = new FastAppends(handle, templates, run);
   for (const item of block.lines) {
     const [n, raw] = item;
     try {
       const line = raw.trim();
-      // The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template.
-      if (line.startsWith('-A ') && isPlainSpec(line)) {
-        if (chain === '' || !line.startsWith(chainPrefix)) {
-          const end = line.indexOf(' ', 3);
-          chain = end < 0 ? '' : line.slice(3, end);
-          chainPrefix = `-A ${chain} `;
-        }
-        const compiled = chain === '' ? null : templates.compileText(line, chainPrefix.length);
-        if (compiled) {
-          if (compiled.jump !== null && !jumpsChecked.has(compiled.jump)) {
-            checkJumpLabel(handle, compiled.jump);
-            jumpsChecked.add(compiled.jump);
-          }
-          run.add(chain, compiled.entry, item);
-          continue;
-        }
-      }
+      if (fast.append(line, item)) continue;
       run.flush();
-      jumpsChecked.clear();
+      fast.otherCommand();
       applyLine(handle, line, options, templates, parseRule);
     } catch (e) {
       if (e instanceof RestoreError) throw e;
@@ -148,6 +129,46 @@ export function applyBlock(
     }
   }
   run.flush();
+}
+
+/** The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template into the append run. */
+class FastAppends {
+  readonly #handle: TableHandle;
+  readonly #templates: RuleTemplates;
+  readonly #run: AppendRun;
+  #chainPrefix = '';
+  #chain = '';
+  /** User chains jumped to since the last other command: only such a command can delete one. */
+  readonly #jumpsChecked = new Set<string>();
+
+  constructor(handle: TableHandle, templates: RuleTemplates, run: AppendRun) {
+    this.#handle = handle;
+    this.#templates = templates;
+    this.#run = run;
+  }
+
+  /** Adds the line to the run if it is such a line with a template; false if it must be parsed in full. */
+  append(line: string, item: [number, string]): boolean {
+    if (!line.startsWith('-A ') || !isPlainSpec(line)) return false;
+    if (this.#chain === '' || !line.startsWith(this.#chainPrefix)) {
+      const end = line.indexOf(' ', 3);
+      this.#chain = end < 0 ? '' : line.slice(3, end);
+      this.#chainPrefix = `-A ${this.#chain} `;
+    }
+    const compiled = this.#chain === '' ? null : this.#templates.compileText(line, this.#chainPrefix.length);
+    if (!compiled) return false;
+    if (compiled.jump !== null && !this.#jumpsChecked.has(compiled.jump)) {
+      checkJumpLabel(this.#handle, compiled.jump);
+      this.#jumpsChecked.add(compiled.jump);
+    }
+    this.#run.add(this.#chain, compiled.entry, item);
+    return true;
+  }
+
+  /** Another command comes: it may delete a chain jumped to. */
+  otherCommand(): void {
+    this.#jumpsChecked.clear();
+  }
 }
 
 /**
