@@ -10,6 +10,10 @@ import { detectBackend, isTable6Available, isTableAvailable, Rule6, Table, Table
 import { cleanFresh, runFresh } from './fresh-process.js';
 import { BUILTIN_CHAINS, closedAfterEach, liveTables, resetKernel, rules, run, save, type Family } from './kernel.js';
 
+// test/setup.ts silences the warning for every test file; this one checks it, so it turns it back on
+// (for this process and the child processes it starts) before its first Table.
+delete process.env.IPTC_NO_BACKEND_WARNING;
+
 // Listen before this file makes its first Table (importing makes none): the warning must come once.
 const warnings: Error[] = [];
 process.on('warning', (w) => warnings.push(w));
@@ -266,6 +270,34 @@ describe('the nft backend warning', () => {
     expect(nftWarnings[0]!.message).toMatch(/invisible/);
     // Node prints it once on stderr, with its code.
     expect(res.stderr.match(/\[IPTC_NFT_BACKEND\]/g)).toHaveLength(1);
+  });
+
+  it('is silenced by IPTC_NO_BACKEND_WARNING=1 (any value but empty or 0), read at the first Table', () => {
+    const body = `
+      new iptc.Table('filter').close();
+      new iptc.Table6('filter').close();
+      return 'done';`;
+    for (const value of ['1', 'yes']) {
+      const res = runFresh(body, { IPTC_NO_BACKEND_WARNING: value });
+      expect(res.status).toBe(0);
+      expect(res.result).toEqual({ result: 'done', warnings: [] });
+      expect(res.stderr).not.toMatch(/IPTC_NFT_BACKEND/);
+    }
+    for (const value of ['0', '']) {
+      const res = runFresh(body, { IPTC_NO_BACKEND_WARNING: value });
+      expect(res.status).toBe(0);
+      const out = res.result as { warnings: { code: string }[] };
+      expect(out.warnings.map((w) => w.code)).toEqual(['IPTC_NFT_BACKEND']);
+    }
+    // Set after the first Table was made silently, then unset: the once-per-process warning is still due.
+    const late = runFresh(`
+      process.env.IPTC_NO_BACKEND_WARNING = '1';
+      new iptc.Table('filter').close();
+      delete process.env.IPTC_NO_BACKEND_WARNING;
+      new iptc.Table('filter').close();
+      new iptc.Table('nat').close();
+      return 'done';`);
+    expect((late.result as { warnings: { code: string }[] }).warnings.map((w) => w.code)).toEqual(['IPTC_NFT_BACKEND']);
   });
 
   it('is not emitted by merely importing the module', () => {

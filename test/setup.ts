@@ -8,3 +8,8 @@ if (!host || host === here || !process.env.XTABLES_LOCKFILE) {
       '(scripts/netns-run.mjs creates the namespace)',
   );
 }
+
+// The nft backend warning (IPTC_NFT_BACKEND) would otherwise be printed once per test file, hiding real
+// warnings. Child processes the tests start inherit this; test/backend.test.ts turns the warning back on
+// and asserts it.
+process.env.IPTC_NO_BACKEND_WARNING = '1';

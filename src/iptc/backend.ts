@@ -63,11 +63,23 @@ export function detectBackend(): BackendInfo {
 let warned = false;
 
 /**
+ * The environment variable that silences the nft backend warning: any value but empty or `0`. Read at
+ * each Table until the warning has been given, so a program can still decide before its first Table.
+ */
+const NO_BACKEND_WARNING_ENV = 'IPTC_NO_BACKEND_WARNING';
+
+function warningSilenced(): boolean {
+  const value = process.env[NO_BACKEND_WARNING_ENV];
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+/**
  * Warns once per process when the system's iptables is the nft variant: rules made through libiptc
- * live in the legacy tables, which `iptables` (nft) and `nft` do not show.
+ * live in the legacy tables, which `iptables` (nft) and `nft` do not show. Silenced by
+ * `IPTC_NO_BACKEND_WARNING=1`.
  */
 export function warnIfNftBackend(): void {
-  if (warned) return;
+  if (warned || warningSilenced()) return;
   warned = true;
   if (systemIptables() !== 'nft') return;
   process.emitWarning(
