@@ -159,7 +159,8 @@ export function encodeEntry(w: NlaWriter, dims: Dim[], entry: Entry, o: EntryOpt
       }
       case 'iface': {
         if (typeof part !== 'string') throw new TypeError('an interface part must be a string');
-        let name = part.trim();
+        // Not trimmed: the ipset tool keeps white space in an interface name (checkIface refuses it).
+        let name = part;
         if (name.startsWith('physdev:')) {
           name = name.slice(8);
           flags |= ElemFlag.PHYSDEV;
