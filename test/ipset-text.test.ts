@@ -114,6 +114,18 @@ describe('ports, protocols and ICMP', () => {
   });
 });
 
+describe('list:set elements', () => {
+  it("'a,before,b' (ipset: a, before b) is refused even when another program made a set of that name", () => {
+    cliRestore('create a hash:ip\ncreate b hash:ip\ncreate a,before,b hash:ip\ncreate ours list:set\ncreate cli list:set\nadd ours b\nadd cli b\n');
+    expect(() => ipset.add('ours', 'a,before,b')).toThrow(/use the before\/after options/);
+    expect(members('ours')).toEqual(['b']);
+    ipsetTry('add', 'cli', 'a,before,b');
+    expect(members('cli')).toEqual(['a', 'b']); // the tool: the set a, placed before b
+    ipset.add('ours', 'a', { before: 'b' });
+    expect(cliSave('ours').split('\n').slice(1)).toEqual(cliSave('cli').split('\n').slice(1).map((l) => l.replace('add cli', 'add ours')));
+  });
+});
+
 describe('numbers in restore text', () => {
   const setup = 'create c hash:ip timeout 100 counters skbinfo\n';
 

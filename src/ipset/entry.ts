@@ -172,6 +172,8 @@ export function encodeEntry(w: NlaWriter, dims: Dim[], entry: Entry, o: EntryOpt
       case 'set': {
         if (typeof part !== 'string') throw new TypeError('a set member must be a set name');
         checkSetName(part);
+        // The ipset tool reads 'a,before,b' here as "a, before b": a set named so would be another element.
+        if (part.includes(',')) throw new TypeError(`set member '${part}': a ',' in a list:set element is read by the ipset tool as 'name,before|after,name'; use the before/after options`);
         w.str(A.NAME, part);
         break;
       }
