@@ -99,6 +99,14 @@ function writeAddr(w: NlaWriter, type: number, ip: ParsedIP): void {
   w.endNest(n);
 }
 
+/** Error wording per address part, built once (this runs for every element of a batch). */
+const ADDRESS_WHAT: Record<'ip' | 'net' | 'ip2' | 'net2', string> = {
+  ip: "IP address for the 'ip' part",
+  net: "IP address for the 'net' part",
+  ip2: "IP address for the second 'ip' part",
+  net2: "IP address for the second 'net' part",
+};
+
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 function toBigInt(v: bigint | number, what: string): bigint {
@@ -135,7 +143,7 @@ export function encodeEntry(w: NlaWriter, dims: Dim[], entry: Entry, o: EntryOpt
       case 'ip2':
       case 'net2': {
         const second = dim === 'ip2' || dim === 'net2';
-        const a = parseAddressPart(part, `IP address for the '${dim}' part`);
+        const a = parseAddressPart(part, ADDRESS_WHAT[dim]);
         writeAddr(w, second ? A.IP2 : A.IP, a.ip);
         if (a.cidr !== undefined) w.u8(second ? A.CIDR2 : A.CIDR, a.cidr);
         if (a.to) writeAddr(w, second ? A.IP2_TO : A.IP_TO, a.to);
@@ -212,6 +220,7 @@ export function encodeEntry(w: NlaWriter, dims: Dim[], entry: Entry, o: EntryOpt
  * kernel would drop it silently, and a `nomatch` that is dropped turns an exception into a match).
  */
 function extensionFlags(dims: Dim[], o: EntryOptions): number {
+  if (o.nomatch === undefined && o.physdev === undefined && o.wildcard === undefined && o.before === undefined && o.after === undefined) return 0;
   let flags = 0;
   const needs = (what: string, ok: boolean, types: string) => {
     if (!ok) throw new TypeError(`${what} applies only to ${types} elements, not to '${dims.join(',')}'`);
