@@ -14,7 +14,7 @@ function setup(): string {
       'create a hash:ip',
       'add a 10.0.0.1',
       'create n hash:net comment timeout 600',
-      'add n 10.0.0.0/8',
+      'add n 10.0.0.0/8 timeout 0', // permanent: ipset save does not tick between two reads
       'create l list:set',
       'add l a',
       '',
