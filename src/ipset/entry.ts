@@ -24,12 +24,13 @@ export interface EntryOptions {
    * they are, and the kernel rejects one that does not fit the set.
    */
   family?: 'inet' | 'inet6' | 2 | 10;
-  /** Seconds; 0 = permanent (sets created with timeout). */
+  /** Seconds, at most 2147483 (the kernel's limit); 0 = permanent (sets created with timeout). */
   timeout?: number;
+  /** At most 255 bytes, without `"` or a line break (which `ipset save` text could not carry). */
   comment?: string;
   packets?: bigint | number;
   bytes?: bigint | number;
-  /** `0x10/0xff`, a number, or [mark, mask]. */
+  /** `'0x10/0xff'` or `'0x10'` (hex, as the ipset tool reads it), a number, or [mark, mask]. */
   skbmark?: string | number | [number, number];
   /** `1:2` (hex major:minor as the CLI reads it) or [major, minor]. */
   skbprio?: string | [number, number];
