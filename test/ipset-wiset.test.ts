@@ -54,6 +54,37 @@ describe('WiSet', () => {
     expect(n.content.get('10.0.1.0/24,physdev:br0')).toEqual({ nomatch: false, physdev: true, wildcard: false });
   });
 
+  it('content keys nets with their prefix and interfaces without physdev:, as pyroute2; the CLI form finds them', () => {
+    ipsetCli('create', 'n', 'hash:net');
+    ipsetCli('add', 'n', '192.168.1.1/32');
+    ipsetCli('add', 'n', '10.0.0.0/8');
+    ipsetCli('create', 'n6', 'hash:net', 'family', 'inet6');
+    ipsetCli('add', 'n6', '2001:db8::1');
+    const n = loadIpset('n', { content: true });
+    expect([...n.content.keys()].sort()).toEqual(['10.0.0.0/8', '192.168.1.1/32']);
+    expect(n.content.has('192.168.1.1')).toBe(true); // as `ipset list` prints it
+    expect(n.content.get('192.168.1.1')).toBe(n.content.get('192.168.1.1/32'));
+    expect(n.content.has('192.168.1.2')).toBe(false);
+    expect([...loadIpset('n6', { content: true }).content.keys()]).toEqual(['2001:db8::1/128']);
+
+    ipsetCli('create', 'ni', 'hash:net,iface');
+    ipsetCli('add', 'ni', '10.1.0.0/16,physdev:br0');
+    ipsetCli('add', 'ni', '10.2.0.1,eth1', 'wildcard');
+    const w = new WiSet({ name: 'ni', attrType: 'hash:net,iface' });
+    expect([...w.content.keys()].sort()).toEqual(['10.1.0.0/16,br0', '10.2.0.1/32,eth1']);
+    expect(w.content.get('10.1.0.0/16,br0')).toEqual({ nomatch: false, physdev: true, wildcard: false });
+    expect(w.content.get('10.1.0.0/16,physdev:br0')!.physdev).toBe(true);
+    expect(w.content.get('10.2.0.1,eth1')).toEqual({ nomatch: false, physdev: false, wildcard: true });
+    expect(w.content.get('10.2.0.1,physdev:eth1')).toBeUndefined();
+
+    // The kernel holds the same net and interface with and without physdev as two elements: both stay.
+    ipsetCli('add', 'ni', '10.1.0.0/16,br0');
+    w.updateContent();
+    expect(w.content.size).toBe(3);
+    expect(w.content.get('10.1.0.0/16,br0')!.physdev).toBe(false);
+    expect(w.content.get('10.1.0.0/16,physdev:br0')!.physdev).toBe(true);
+  });
+
   it('WiSets without a socket share one long-lived socket', () => {
     const a = new WiSet({ name: 'a' });
     const b = new WiSet({ name: 'b' });

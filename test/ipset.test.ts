@@ -297,12 +297,12 @@ describe('entry extensions', () => {
 
   it('validates extension values before sending', () => {
     ipset.create('x', { stype: 'hash:ip', comment: true, skbinfo: true, timeout: 10 });
-    expect(() => ipset.add('x', '1.1.1.1', { comment: 'x'.repeat(256) })).toThrow(RangeError);
-    expect(() => ipset.add('x', '1.1.1.1', { comment: 'a\0b' })).toThrow(RangeError);
+    expect(() => ipset.add('x', '1.1.1.1', { comment: 'x'.repeat(256) })).toThrow(IPSetError);
+    expect(() => ipset.add('x', '1.1.1.1', { comment: 'a\0b' })).toThrow(IPSetError);
     expect(() => ipset.add('x', '1.1.1.1', { timeout: -1 })).toThrow(RangeError);
     expect(() => ipset.add('x', '1.1.1.1', { skbprio: '1-2' })).toThrow(TypeError);
     expect(() => ipset.add('x', '1.1.1.1', { skbqueue: 70000 })).toThrow(RangeError);
-    expect(() => ipset.add('x', '1.1.1.1', { skbmark: 'zz' })).toThrow(RangeError);
+    expect(() => ipset.add('x', '1.1.1.1', { skbmark: 'zz' })).toThrow(TypeError);
     expect(() => ipset.add('x', '1.1.1.256')).toThrow(TypeError);
     expect(() => ipset.add('x', '1.1.1.1/33')).toThrow(RangeError);
     expect(() => ipset.add('x', 42 as unknown as string)).toThrow(TypeError);
@@ -323,11 +323,11 @@ describe('set management', () => {
     expect(setNames()).toEqual(['b', 'c']);
     ipset.flush('c');
     expect(members('c')).toEqual([]);
-    ipset.flush();
+    ipset.flushAll();
     expect(members('b')).toEqual([]);
     ipset.destroy('c');
     expect(setNames()).toEqual(['b']);
-    ipset.destroy();
+    ipset.destroyAll();
     expect(setNames()).toEqual([]);
   });
 

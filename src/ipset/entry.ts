@@ -1,10 +1,15 @@
 // Entry forms: what users pass to add/delete/test (CLI strings such as '10.0.0.0/24,tcp:80', arrays of
 // parts, PortEntry/PortRange) and how the kernel's element attributes read back as the CLI prints them.
-import { formatIP, parseIP, type IPFamily } from '../inet/address.js';
+import { formatIP, type ParsedIP } from '../inet/address.js';
+import { parseAddressPart } from './addresses.js';
 import { NlaTable, NlaWriter, readStr } from './attributes.js';
-import { DataAttr as A, ElemFlag, IPADDR_IPV4, IPADDR_IPV6, IPSET_MAX_COMMENT_SIZE, IPSET_MAXNAMELEN } from './constants.js';
+import { DataAttr as A, ElemFlag, IPADDR_IPV4, IPADDR_IPV6 } from './constants.js';
+import { IPSET_MAX_TIMEOUT, intOption, parseNumberText } from './numbers.js';
+import { flag } from './options.js';
 import { IPPROTO_TCP, PortEntry, PortRange, formatPort, parsePortSpec } from './ports.js';
-import type { Dim } from './types.js';
+import { parseSkbmark, parseSkbprio } from './skbinfo.js';
+import { familyNumber, type Dim } from './types.js';
+import { checkComment, checkSetName } from './words.js';
 
 export type EntryPart = string | number | PortEntry | PortRange;
 /** An element: a CLI string ('1.2.3.4,udp:53'), an array of parts, or a lone PortEntry/PortRange/port. */
@@ -19,12 +24,13 @@ export interface EntryOptions {
    * they are, and the kernel rejects one that does not fit the set.
    */
   family?: 'inet' | 'inet6' | 2 | 10;
-  /** Seconds; 0 = permanent (sets created with timeout). */
+  /** Seconds, at most 2147483 (the kernel's limit); 0 = permanent (sets created with timeout). */
   timeout?: number;
+  /** At most 255 bytes, without `"` or a line break (which `ipset save` text could not carry). */
   comment?: string;
   packets?: bigint | number;
   bytes?: bigint | number;
-  /** `0x10/0xff`, a number, or [mark, mask]. */
+  /** `'0x10/0xff'` or `'0x10'` (hex, as the ipset tool reads it), a number, or [mark, mask]. */
   skbmark?: string | number | [number, number];
   /** `1:2` (hex major:minor as the CLI reads it) or [major, minor]. */
   skbprio?: string | [number, number];
@@ -88,35 +94,19 @@ export function splitEntry(entry: Entry, dims: Dim[]): EntryPart[] {
   return parts;
 }
 
-function writeAddr(w: NlaWriter, type: number, ip: { family: IPFamily; bytes: Uint8Array }): void {
+function writeAddr(w: NlaWriter, type: number, ip: ParsedIP): void {
   const n = w.beginNest(type);
   w.bytes((ip.family === 4 ? IPADDR_IPV4 : IPADDR_IPV6) | 0x4000, ip.bytes);
   w.endNest(n);
 }
 
-function parseAddress(s: string, dim: Dim): { ip: ReturnType<typeof parseIP> & object; cidr?: number; to?: ReturnType<typeof parseIP> & object } {
-  if (typeof s !== 'string') throw new TypeError(`an IP address part must be a string, got ${typeof s}`);
-  const str = s.trim();
-  let m: number;
-  if ((m = str.indexOf('/')) >= 0) {
-    const ip = parseIP(str.slice(0, m));
-    const c = str.slice(m + 1);
-    if (!ip) throw new TypeError(`invalid IP address in '${s}'`);
-    if (!/^\d{1,3}$/.test(c) || Number(c) > (ip.family === 4 ? 32 : 128)) throw new RangeError(`invalid prefix length in '${s}'`);
-    return { ip, cidr: Number(c) };
-  }
-  // IPv6 addresses contain no '-', so a dash always means a range.
-  if ((m = str.indexOf('-')) >= 0) {
-    const ip = parseIP(str.slice(0, m));
-    const to = parseIP(str.slice(m + 1));
-    if (!ip || !to) throw new TypeError(`invalid IP range '${s}'`);
-    if (ip.family !== to.family) throw new TypeError(`IP range '${s}' mixes IPv4 and IPv6`);
-    return { ip, to };
-  }
-  const ip = parseIP(str);
-  if (!ip) throw new TypeError(`invalid IP address '${s}' for the '${dim}' part`);
-  return { ip };
-}
+/** Error wording per address part, built once (this runs for every element of a batch). */
+const ADDRESS_WHAT: Record<'ip' | 'net' | 'ip2' | 'net2', string> = {
+  ip: "IP address for the 'ip' part",
+  net: "IP address for the 'net' part",
+  ip2: "IP address for the second 'ip' part",
+  net2: "IP address for the second 'net' part",
+};
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -129,41 +119,18 @@ function toBigInt(v: bigint | number, what: string): bigint {
   return BigInt(v);
 }
 
-function u32(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be an integer 0..4294967295, got ${String(v)}`);
-  return v;
-}
-
-function parseHexOrDec(s: string, what: string): number {
-  const t = s.trim();
-  const v = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^\d+$/.test(t) ? Number(t) : NaN;
-  return u32(v, what);
-}
-
-export function parseSkbmark(v: EntryOptions['skbmark']): [number, number] {
-  if (Array.isArray(v)) return [u32(v[0], 'skbmark'), u32(v[1], 'skbmark mask')];
-  if (typeof v === 'number') return [u32(v, 'skbmark'), 0xffffffff];
-  if (typeof v === 'string') {
-    const [m, mask] = v.split('/');
-    return [parseHexOrDec(m!, 'skbmark'), mask === undefined ? 0xffffffff : parseHexOrDec(mask, 'skbmark mask')];
-  }
-  throw new TypeError('skbmark must be a string like "0x10/0xff", a number or [mark, mask]');
-}
-
-export function parseSkbprio(v: EntryOptions['skbprio']): [number, number] {
-  let pair: [number, number];
-  if (Array.isArray(v)) pair = [v[0], v[1]];
-  else if (typeof v === 'string' && /^[0-9a-f]{1,4}:[0-9a-f]{1,4}$/i.test(v)) {
-    const [a, b] = v.split(':');
-    pair = [parseInt(a!, 16), parseInt(b!, 16)];
-  } else throw new TypeError(`skbprio must be 'major:minor' (hex, as tc writes it) or [major, minor], got ${String(v)}`);
-  for (const x of pair) if (!Number.isInteger(x) || x < 0 || x > 0xffff) throw new RangeError('skbprio major and minor must be 0..0xffff');
-  return pair;
+/**
+ * An interface name of a hash:net,iface element: 1..15 bytes, none of the characters Linux refuses in a
+ * name (white space, '/', ':'), nor '"' or ',', which ipset's text could not carry.
+ */
+function checkIface(name: string): void {
+  if (name.length === 0 || Buffer.byteLength(name) > 15) throw new RangeError(`invalid interface name '${name}' (1..15 bytes)`);
+  if (/[\s/:",\0]/.test(name)) throw new TypeError(`invalid interface name '${name}': white space, '/', ':', '"' and ',' are not allowed`);
 }
 
 /**
  * Writes the attributes of one element (the inside of a DATA nest). `noProto` is for bitmap:port, whose
- * elements are bare ports.
+ * elements are bare ports. The options object's keys were checked by the caller (checkOptions).
  */
 export function encodeEntry(w: NlaWriter, dims: Dim[], entry: Entry, o: EntryOptions, noProto = false): void {
   const parts = splitEntry(entry, dims);
@@ -177,7 +144,7 @@ export function encodeEntry(w: NlaWriter, dims: Dim[], entry: Entry, o: EntryOpt
       case 'ip2':
       case 'net2': {
         const second = dim === 'ip2' || dim === 'net2';
-        const a = parseAddress(part as string, dim);
+        const a = parseAddressPart(part, ADDRESS_WHAT[dim]);
         writeAddr(w, second ? A.IP2 : A.IP, a.ip);
         if (a.cidr !== undefined) w.u8(second ? A.CIDR2 : A.CIDR, a.cidr);
         if (a.to) writeAddr(w, second ? A.IP2_TO : A.IP_TO, a.to);
@@ -201,71 +168,82 @@ export function encodeEntry(w: NlaWriter, dims: Dim[], entry: Entry, o: EntryOpt
       }
       case 'iface': {
         if (typeof part !== 'string') throw new TypeError('an interface part must be a string');
-        let name = part.trim();
+        // Not trimmed: the ipset tool keeps white space in an interface name (checkIface refuses it).
+        let name = part;
         if (name.startsWith('physdev:')) {
           name = name.slice(8);
           flags |= ElemFlag.PHYSDEV;
         }
-        if (name.length === 0 || Buffer.byteLength(name) > 15) throw new RangeError(`invalid interface name '${name}' (1..15 characters)`);
+        checkIface(name);
         w.str(A.IFACE, name);
         break;
       }
       case 'set': {
         if (typeof part !== 'string') throw new TypeError('a set member must be a set name');
         checkSetName(part);
+        // The ipset tool reads 'a,before,b' here as "a, before b": a set named so would be another element.
+        if (part.includes(',')) throw new TypeError(`set member '${part}': a ',' in a list:set element is read by the ipset tool as 'name,before|after,name'; use the before/after options`);
         w.str(A.NAME, part);
         break;
       }
       case 'mark': {
-        const v = typeof part === 'number' ? u32(part, 'mark') : parseHexOrDec(String(part), 'mark');
+        const v = typeof part === 'number' ? intOption(part, 'mark') : parseNumberText(part, 'mark', 0xffffffff);
         w.be32(A.MARK, v);
         break;
       }
     }
   }
-  if (o.nomatch) flags |= ElemFlag.NOMATCH;
-  if (o.physdev) flags |= ElemFlag.PHYSDEV;
-  if (o.wildcard) flags |= ElemFlag.WILDCARD;
-  if (o.before !== undefined && o.after !== undefined) throw new TypeError('before and after are mutually exclusive');
+  flags |= extensionFlags(dims, o);
   const ref = o.before ?? o.after;
   if (ref !== undefined) {
-    checkSetName(ref);
-    if (o.before !== undefined) flags |= ElemFlag.BEFORE;
+    checkSetName(ref, o.before !== undefined ? 'before' : 'after');
     w.str(A.NAMEREF, ref);
   }
   if (flags) w.be32(A.CADT_FLAGS, flags);
-  if (o.timeout !== undefined && o.timeout !== null) w.be32(A.TIMEOUT, u32(o.timeout, 'timeout'));
-  if (o.packets !== undefined && o.packets !== null) w.be64(A.PACKETS, toBigInt(o.packets, 'packets'));
-  if (o.bytes !== undefined && o.bytes !== null) w.be64(A.BYTES, toBigInt(o.bytes, 'bytes'));
-  if (o.comment !== undefined && o.comment !== null) {
-    checkComment(o.comment);
-    w.str(A.COMMENT, o.comment);
-  }
-  if (o.skbmark !== undefined && o.skbmark !== null) {
+  if (o.family !== undefined) familyNumber(o.family);
+  if (o.timeout !== undefined) w.be32(A.TIMEOUT, intOption(o.timeout, 'timeout', 0, IPSET_MAX_TIMEOUT));
+  if (o.packets !== undefined) w.be64(A.PACKETS, toBigInt(o.packets, 'packets'));
+  if (o.bytes !== undefined) w.be64(A.BYTES, toBigInt(o.bytes, 'bytes'));
+  if (o.comment !== undefined) w.str(A.COMMENT, checkComment(o.comment));
+  if (o.skbmark !== undefined) {
     const [m, mask] = parseSkbmark(o.skbmark);
     w.be64(A.SKBMARK, (BigInt(m) << 32n) | BigInt(mask));
   }
-  if (o.skbprio !== undefined && o.skbprio !== null) {
+  if (o.skbprio !== undefined) {
     const [maj, min] = parseSkbprio(o.skbprio);
     w.be32(A.SKBPRIO, ((maj << 16) | min) >>> 0);
   }
-  if (o.skbqueue !== undefined && o.skbqueue !== null) {
-    if (!Number.isInteger(o.skbqueue) || o.skbqueue < 0 || o.skbqueue > 0xffff) throw new RangeError('skbqueue must be 0..65535');
-    w.be16(A.SKBQUEUE, o.skbqueue);
+  if (o.skbqueue !== undefined) w.be16(A.SKBQUEUE, intOption(o.skbqueue, 'skbqueue', 0, 0xffff));
+}
+
+/**
+ * The element flags asked for by options. Each is refused where the set type has no use for it (the
+ * kernel would drop it silently, and a `nomatch` that is dropped turns an exception into a match).
+ */
+function extensionFlags(dims: Dim[], o: EntryOptions): number {
+  if (o.nomatch === undefined && o.physdev === undefined && o.wildcard === undefined && o.before === undefined && o.after === undefined) return 0;
+  let flags = 0;
+  const needs = (what: string, ok: boolean, types: string) => {
+    if (!ok) throw new TypeError(`${what} applies only to ${types} elements, not to '${dims.join(',')}'`);
+  };
+  if (flag(o.nomatch, 'nomatch')) {
+    needs('nomatch', dims.some((d) => d === 'net' || d === 'net2'), 'hash:net*, hash:ip,port,net');
+    flags |= ElemFlag.NOMATCH;
   }
-}
-
-export function checkSetName(name: unknown, what = 'set name'): asserts name is string {
-  if (typeof name !== 'string') throw new TypeError(`${what} must be a string`);
-  if (name.length === 0) throw new RangeError(`${what} must not be empty`);
-  if (Buffer.byteLength(name) >= IPSET_MAXNAMELEN) throw new RangeError(`${what} '${name}' is too long (at most ${IPSET_MAXNAMELEN - 1} bytes)`);
-  if (name.includes('\0')) throw new RangeError(`${what} must not contain NUL`);
-}
-
-function checkComment(c: unknown): void {
-  if (typeof c !== 'string') throw new TypeError('comment must be a string');
-  if (c.includes('\0')) throw new RangeError('comment must not contain NUL characters');
-  if (Buffer.byteLength(c) > IPSET_MAX_COMMENT_SIZE) throw new RangeError(`comment is longer than ${IPSET_MAX_COMMENT_SIZE} bytes`);
+  if (flag(o.physdev, 'physdev')) {
+    needs('physdev', dims.includes('iface'), 'hash:net,iface');
+    flags |= ElemFlag.PHYSDEV;
+  }
+  if (flag(o.wildcard, 'wildcard')) {
+    needs('wildcard', dims.includes('iface'), 'hash:net,iface');
+    flags |= ElemFlag.WILDCARD;
+  }
+  if (o.before !== undefined || o.after !== undefined) {
+    needs(o.before !== undefined ? 'before' : 'after', dims.includes('set'), 'list:set');
+    if (o.before !== undefined && o.after !== undefined) throw new TypeError('before and after are mutually exclusive');
+    if (o.before !== undefined) flags |= ElemFlag.BEFORE;
+  }
+  return flags;
 }
 
 const hex = (n: number) => n.toString(16);

@@ -2,6 +2,7 @@
 // service names from /etc/services, and ICMP/ICMPv6 types by name, which the kernel carries in the port
 // field as type << 8 | code.
 import { readFileSync } from 'node:fs';
+import { numberShape, parseNumberText } from './numbers.js';
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
@@ -42,7 +43,8 @@ function loadProtocols(): void {
 export function protocolNumber(p: string | number): number | undefined {
   if (typeof p === 'number') return Number.isInteger(p) && p >= 0 && p <= 255 ? p : undefined;
   const s = p.trim().toLowerCase();
-  if (/^\d+$/.test(s)) return protocolNumber(Number(s));
+  // A number first, as the ipset tool reads it (`0x11` is udp; `017` would be its octal 15: refused).
+  if (numberShape(s) !== 'none') return parseNumberText(s, 'protocol number', 255);
   if (s === 'icmpv6') return IPPROTO_ICMPV6;
   if (!protoByName) loadProtocols();
   return protoByName!.get(s);
@@ -114,8 +116,11 @@ export function parseIcmp(s: string, proto: number): number {
   const table = proto === IPPROTO_ICMP ? ICMP_NAMES : ICMPV6_NAMES;
   const lower = s.toLowerCase();
   for (const [name, type, code] of table) if (name.toLowerCase() === lower) return (type << 8) | code;
-  const m = /^(\d{1,3})\/(\d{1,3})$/.exec(s);
-  if (m && Number(m[1]) <= 255 && Number(m[2]) <= 255) return (Number(m[1]) << 8) | Number(m[2]);
+  const slash = s.indexOf('/');
+  if (slash > 0) {
+    const what = proto === IPPROTO_ICMP ? 'ICMP' : 'ICMPv6';
+    return (parseNumberText(s.slice(0, slash), `${what} type`, 255) << 8) | parseNumberText(s.slice(slash + 1), `${what} code`, 255);
+  }
   throw new TypeError(`cannot parse '${s}' as an ${proto === IPPROTO_ICMP ? 'ICMP' : 'ICMPv6'} type/code (a name such as 'echo-request' or 'type/code')`);
 }
 
@@ -142,7 +147,8 @@ function resolvePort(port: number | string, proto: number | undefined, what: str
   }
   if (typeof port !== 'string') throw new TypeError(`${what} must be a number or a string`);
   if (proto !== undefined && isIcmp(proto)) return parseIcmp(port, proto);
-  if (/^\d+$/.test(port)) return resolvePort(Number(port), proto, what);
+  // A number first, then a service name, in the ipset tool's order (`0x50` is 80; `080` is refused).
+  if (numberShape(port) !== 'none') return parseNumberText(port, what, 65535);
   const svc = servicePort(port, proto === IPPROTO_UDP ? 'udp' : proto === IPPROTO_SCTP ? 'sctp' : 'tcp');
   if (svc === undefined) throw new TypeError(`unknown service or invalid port '${port}'`);
   return svc;

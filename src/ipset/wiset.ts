@@ -1,11 +1,15 @@
-// WiSet: one set as an object (pyroute2's WiSet), on top of the shared IPSet socket. Its content maps
-// each element, as the ipset CLI prints it, to its extensions; replaceEntries swaps in a fully built
-// temporary set so that rules never see a half-filled set.
+// WiSet: one set as an object (pyroute2's WiSet), on top of the shared IPSet socket or a socket of its own.
+// Its content maps each element, keyed as pyroute2 keys it, to its extensions; replaceEntries swaps in a
+// fully built temporary set so that rules never see a half-filled set.
 import { randomBytes } from 'node:crypto';
 import type { Entry, EntryOptions, EntryWithOptions, IPSetEntry } from './entry.js';
 import { IPSetError } from './errors.js';
 import type { IPSetHeader, IPSetInfo } from './header.js';
 import { IPSet, type AddOptions, type CreateOptions } from './ipset.js';
+import { checkOptions, flag } from './options.js';
+import { SET_TYPES } from './types.js';
+import { WiSetContent } from './wiset-content.js';
+import { checkSetName } from './words.js';
 
 /** The extensions of one element (pyroute2's IPStats). */
 export interface IPStats {
@@ -28,7 +32,7 @@ export interface WiSetOptions {
   /** Set type, default 'hash:ip' (pyroute2's attr_type). */
   attrType?: string;
   family?: 'inet' | 'inet6' | 2 | 10;
-  /** Defaults to the shared socket of getIpsetSocket(). */
+  /** Defaults to the shared socket of getIpsetSocket() (or one of its own after openNetlink()). */
   sock?: IPSet;
   timeout?: number;
   counters?: boolean;
@@ -41,6 +45,11 @@ export interface WiSetOptions {
   /** Any other create option (range, size, netmask, bitmask, bucketsize, ...). */
   createOptions?: CreateOptions;
 }
+
+const WISET_OPTIONS: ReadonlySet<string> = new Set([
+  'name', 'attrType', 'family', 'sock', 'timeout', 'counters', 'comment', 'skbinfo', 'forceadd', 'hashsize', 'maxelem',
+  'revision', 'createOptions',
+]);
 
 let shared: IPSet | undefined;
 
@@ -91,31 +100,67 @@ export class WiSet {
   createOptions: CreateOptions;
   /** Filled by loadIpset/loadAllIpsets from the kernel: the full header of the set. */
   header: IPSetHeader | undefined;
-  private readonly ownSock: IPSet | undefined;
-  private _content: Map<string, IPStats> | undefined;
+  /** The socket given in the options or opened by openNetlink(); undefined: the shared one. */
+  private ownSock: IPSet | undefined;
+  /** Whether ownSock was opened here (and so is closed here). */
+  private opened = false;
+  private _content: WiSetContent | undefined;
 
   constructor(opts: WiSetOptions) {
-    if (!opts || typeof opts.name !== 'string') throw new TypeError('WiSet needs { name }');
+    checkOptions(opts, WISET_OPTIONS, 'WiSet options');
+    checkSetName(opts.name, 'WiSet name');
     this.name = opts.name;
     this.attrType = opts.attrType ?? 'hash:ip';
+    if (typeof this.attrType !== 'string') throw new TypeError('attrType must be a set type name such as hash:ip');
     const f = opts.family ?? 'inet';
+    if (f !== 'inet' && f !== 'inet6' && f !== 2 && f !== 10) throw new TypeError(`unknown family ${JSON.stringify(f)} (use 'inet' or 'inet6')`);
     this.family = f === 10 || f === 'inet6' ? 'inet6' : 'inet';
     this.timeout = opts.timeout;
-    this.counters = opts.counters ?? false;
-    this.comment = opts.comment ?? false;
-    this.skbinfo = opts.skbinfo ?? false;
-    this.forceadd = opts.forceadd ?? false;
+    this.counters = flag(opts.counters, 'counters');
+    this.comment = flag(opts.comment, 'comment');
+    this.skbinfo = flag(opts.skbinfo, 'skbinfo');
+    this.forceadd = flag(opts.forceadd, 'forceadd');
     this.hashsize = opts.hashsize;
     this.maxelem = opts.maxelem;
     this.revision = opts.revision;
     this.createOptions = { ...opts.createOptions };
     this.header = undefined;
+    if (opts.sock !== undefined && !(opts.sock instanceof IPSet)) throw new TypeError('sock must be an IPSet');
     this.ownSock = opts.sock;
   }
 
   /** The socket this set talks through: its own, or the shared one. */
   get sock(): IPSet {
     return this.ownSock ?? getIpsetSocket();
+  }
+
+  /**
+   * Gives this set a socket of its own (pyroute2's open_netlink(), which `with WiSet(...)` calls), closed
+   * by close() or at the end of a `using` block. Does nothing if it already has one.
+   */
+  openNetlink(): void {
+    if (this.ownSock && !this.ownSock.closed) return;
+    this.ownSock = new IPSet();
+    this.opened = true;
+  }
+
+  /**
+   * Closes the socket openNetlink() opened; a socket passed in `sock` is let go, not closed (it belongs to
+   * the caller). Afterwards the set talks through the shared socket. Equivalent to pyroute2's close_netlink().
+   */
+  close(): void {
+    if (this.opened) this.ownSock?.close();
+    this.ownSock = undefined;
+    this.opened = false;
+  }
+
+  /** Alias of close() (pyroute2's name). */
+  closeNetlink(): void {
+    this.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** Builds a WiSet from a listed set (what loadIpset does). */
@@ -234,15 +279,15 @@ export class WiSet {
   /** Reloads `content` from the kernel. Equivalent to: `ipset list NAME`. */
   updateContent(): void {
     const [info] = this.sock.list(this.name);
-    const map = new Map<string, IPStats>();
-    if (info) {
-      this.header = info.header;
-      for (const e of info.entries) map.set(e.entry, toIPStats(e));
-    }
-    this._content = map;
+    if (info) this.header = info.header;
+    this.setContent(info?.entries ?? []);
   }
 
-  /** Every element (as `ipset list` prints it) with its extensions; loaded on first access. */
+  /**
+   * Every element with its extensions, loaded on first access. Keys are pyroute2's: a net part always
+   * with its prefix (`192.168.1.1/32`), an interface without `physdev:` (see IPStats.physdev); get() and
+   * has() also take the element as `ipset list` prints it (`192.168.1.1`, `10.0.0.0/8,physdev:eth0`).
+   */
   get content(): Map<string, IPStats> {
     if (!this._content) this.updateContent();
     return this._content!;
@@ -250,32 +295,44 @@ export class WiSet {
 
   /** @internal loadIpset fills the content from the listing it already has. */
   setContent(entries: IPSetEntry[]): void {
-    this._content = new Map(entries.map((e) => [e.entry, toIPStats(e)]));
+    const dims = Object.hasOwn(SET_TYPES, this.attrType) ? SET_TYPES[this.attrType]!.dims : undefined;
+    this._content = new WiSetContent(
+      entries.map((e) => [e.entry, toIPStats(e)]),
+      dims,
+    );
   }
 }
+
+const LOAD_OPTIONS: ReadonlySet<string> = new Set(['content', 'sock']);
+const LOAD_ALL_OPTIONS: ReadonlySet<string> = new Set(['content', 'sock', 'prefix']);
 
 /**
  * A WiSet for an existing set, with its type and options read from the kernel (and its content when
  * `content` is true). Equivalent to: `ipset list [-terse] NAME`.
  */
 export function loadIpset(name: string, opts: { content?: boolean; sock?: IPSet } = {}): WiSet {
+  checkOptions(opts, LOAD_OPTIONS, 'loadIpset options');
   const sock = opts.sock ?? getIpsetSocket();
-  const info = opts.content ? sock.list(name)[0] : sock.headers(name);
+  const content = flag(opts.content, 'content');
+  const info = content ? sock.list(name)[0] : sock.headers(name);
   if (!info) throw new IPSetError(2, { command: 'list', setName: name });
   const s = WiSet.fromInfo(info, opts.sock);
-  if (opts.content) s.setContent(info.entries);
+  if (content) s.setContent(info.entries);
   return s;
 }
 
 /** Every set of the namespace as a WiSet, by name. Equivalent to: `ipset list [-terse]`. */
 export function loadAllIpsets(opts: { content?: boolean; sock?: IPSet; prefix?: string } = {}): Map<string, WiSet> {
+  checkOptions(opts, LOAD_ALL_OPTIONS, 'loadAllIpsets options');
   const sock = opts.sock ?? getIpsetSocket();
+  const content = flag(opts.content, 'content');
+  if (opts.prefix !== undefined && typeof opts.prefix !== 'string') throw new TypeError('prefix must be a string');
   const out = new Map<string, WiSet>();
-  const infos = opts.content ? sock.list() : sock.listHeaders();
+  const infos = content ? sock.list() : sock.listHeaders();
   for (const info of infos) {
     if (opts.prefix !== undefined && !info.name.startsWith(opts.prefix)) continue;
     const s = WiSet.fromInfo(info, opts.sock);
-    if (opts.content) s.setContent(info.entries);
+    if (content) s.setContent(info.entries);
     out.set(info.name, s);
   }
   return out;

@@ -1,0 +1,70 @@
+// Listing: LIST and SAVE dumps, read page by page until NLMSG_DONE, into one IPSetInfo per set (a set's
+// entries may span many messages; its header comes with the first).
+import { NlaTable, readStr } from './attributes.js';
+import type { Channel } from './channel.js';
+import { Attr, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from './constants.js';
+import { decodeEntry } from './entry.js';
+import { decodeHeader, type IPSetInfo } from './header.js';
+import type { NlMessage } from './netlink.js';
+import { familyName } from './types.js';
+import { checkSetName } from './words.js';
+
+export function dump(ch: Channel, cmd: number, name: string | undefined, listFlags: number, command: string): IPSetInfo[] {
+  const { seq, at } = ch.begin(cmd, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP);
+  if (name !== undefined) {
+    checkSetName(name);
+    ch.w.str(Attr.SETNAME, name);
+  }
+  if (listFlags) ch.w.be32(Attr.FLAGS, listFlags);
+  ch.w.finishMessage(at);
+  ch.sock.send(ch.w.result());
+  const sets: IPSetInfo[] = [];
+  const byName = new Map<string, IPSetInfo>();
+  const top = new NlaTable(16);
+  const el = new NlaTable(32);
+  const onMessage = (m: NlMessage) => {
+    const buf = m.buf;
+    const end = m.off + m.len;
+    top.parse(buf, m.off + 20, end);
+    const o = top.offsets;
+    if (o[Attr.SETNAME]! < 0) return;
+    const setName = readStr(buf, o[Attr.SETNAME]!, top.lengths[Attr.SETNAME]!);
+    let info = byName.get(setName);
+    if (!info || o[Attr.TYPENAME]! >= 0) {
+      const family = o[Attr.FAMILY]! >= 0 ? buf[o[Attr.FAMILY]!]! : 0;
+      const type = o[Attr.TYPENAME]! >= 0 ? readStr(buf, o[Attr.TYPENAME]!, top.lengths[Attr.TYPENAME]!) : '';
+      info = {
+        name: setName,
+        type,
+        family: familyName(family),
+        revision: o[Attr.REVISION]! >= 0 ? buf[o[Attr.REVISION]!]! : 0,
+        header: o[Attr.DATA]! >= 0
+          ? decodeHeader(buf, o[Attr.DATA]!, o[Attr.DATA]! + top.lengths[Attr.DATA]!, family)
+          : { counters: false, comment: false, skbinfo: false, forceadd: false },
+        entries: [],
+      };
+      if (o[Attr.INDEX]! >= 0) info.index = buf.readUInt16BE(o[Attr.INDEX]!);
+      if (type) ch.typeCache.set(setName, type);
+      byName.set(setName, info);
+      sets.push(info);
+    }
+    if (o[Attr.ADT]! >= 0) {
+      const entries = info.entries;
+      let p = o[Attr.ADT]!;
+      const adtEnd = p + top.lengths[Attr.ADT]!;
+      while (p + 4 <= adtEnd) {
+        const len = buf[p]! | (buf[p + 1]! << 8);
+        if (len < 4) break;
+        el.parse(buf, p + 4, p + len);
+        entries.push(decodeEntry(buf, el));
+        p += (len + 3) & ~3;
+      }
+    }
+  };
+  try {
+    ch.sock.collect(seq, false, onMessage);
+  } catch (e) {
+    throw ch.kernelError(e, command, name);
+  }
+  return sets;
+}
