@@ -23,6 +23,7 @@ import { checkSetName, decodeEntry, encodeEntry, type Entry, type EntryOptions, 
 import { IPSET_ERR, IPSetError } from './errors.js';
 import { decodeHeader, type IPSetInfo } from './header.js';
 import { NetlinkKernelError, NetlinkSocket, type NlMessage } from './netlink.js';
+import { socketFactory, type IPSetOptions } from './netns.js';
 import { formatSave, restoreInto } from './save.js';
 import { etypeDims, familyName, familyNumber, kindOf, setType, type Dim } from './types.js';
 
@@ -88,9 +89,12 @@ export class IPSet {
   private readonly typeCache = new Map<string, string>();
   private readonly revisionCache = new Map<string, [number, number]>();
 
-  /** Opens a NETLINK_NETFILTER socket in the current network namespace. */
-  constructor() {
-    this.sock = new NetlinkSocket();
+  /**
+   * Opens a NETLINK_NETFILTER socket in the calling thread's network namespace, or in `options.netns`
+   * (see IPSetOptions).
+   */
+  constructor(options: IPSetOptions = {}) {
+    this.sock = new NetlinkSocket(socketFactory(options));
   }
 
   get closed(): boolean {
