@@ -255,6 +255,32 @@ return error;
     expect(attempt('ipset', ['list', '-name']).stdout.trim()).toBe('still');
   });
 
+  it('waiting for the lock with wait: true does not keep process.exit() from ending the process', () => {
+    const entry = iptcEntry();
+    const asyncEntry = join(dirname(dirname(entry)), 'async', 'index.js');
+    const started = Date.now();
+    // A thread blocked in flock(2) would hold the process until the lock is free (here: 60 s); the
+    // owner thread polls instead, in a sleep that ends when the process does.
+    const { status, stdout, stderr } = runFresh(`
+const A = await import(${JSON.stringify(asyncEntry)});
+const { spawn, spawnSync } = await import('node:child_process');
+// No pipe to the holder: this process's output must end when this process does.
+const holder = spawn('flock', [process.env.XTABLES_LOCKFILE, 'sleep', '60'], { stdio: 'ignore', detached: true });
+while (spawnSync('flock', ['-n', process.env.XTABLES_LOCKFILE, 'true']).status === 0) await new Promise((r) => setTimeout(r, 10));
+const t = await A.AsyncTable.open('filter', { wait: true });
+t.chain('INPUT').appendRule('-j ACCEPT').then(() => console.log('appended'));
+await new Promise((r) => setTimeout(r, 300));
+// The lock is still held: the parent ends the holder once this process is gone.
+console.log('holder ' + holder.pid);
+process.exit(0);
+`);
+    const holder = /holder (\d+)/.exec(stdout);
+    if (holder) process.kill(-Number(holder[1]));
+    expect(status, stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(rules('filter', 'INPUT')).toEqual([]);
+  });
+
   it('does not keep an idle process alive', () => {
     const started = Date.now();
     runAsync(`
