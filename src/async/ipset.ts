@@ -156,6 +156,7 @@ export class AsyncIPSet {
     await this.#link.close();
   }
 
+  /** close(), for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

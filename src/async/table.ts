@@ -33,6 +33,7 @@ export function tableLink(table: AsyncTable): Link {
  * Equivalent to: `iptables -t TABLE ...` (with `netns`: `ip netns exec NAME iptables -t TABLE ...`)
  */
 export class AsyncTable {
+  /** The address family: 4 (iptables) or 6 (ip6tables, AsyncTable6). */
   static readonly family: Family = 4;
 
   readonly name: string;
@@ -63,6 +64,7 @@ export class AsyncTable {
     return openTable(AsyncTable, name, options);
   }
 
+  /** 4 or 6, as the class says. */
   get family(): Family {
     return (this.constructor as typeof AsyncTable).family;
   }
@@ -176,6 +178,7 @@ export class AsyncTable {
     await this.#link.close();
   }
 
+  /** close(), for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
