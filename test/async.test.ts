@@ -126,6 +126,26 @@ return { badSpec, refused, after, autocommit: t.autocommit };
     expect(rules('filter', 'INPUT')).toEqual(['-j ACCEPT', '-p tcp -m tcp --dport 3 -j ACCEPT']);
   });
 
+  it('chains are created, renamed and deleted; a built-in chain is refused', () => {
+    const result = runAsync(`
+const t = await A.AsyncTable.open('filter');
+const a = await t.createChain('a');
+await t.createChain('b');
+await a.rename('a2');
+await t.renameChain('b', 'b2');
+await t.chain('b2').delete();
+let builtin;
+try { await t.chain('INPUT').delete(); } catch (e) { builtin = e instanceof iptc.IPTCError; }
+await t.chain('a2').appendRule('-j RETURN');
+const names = (await t.chains()).map((c) => c.name);
+await t.chain('a2').flush();
+await t.deleteChain('a2');
+return { names, builtin, after: (await t.chains()).map((c) => c.name) };
+`);
+    expect(result).toEqual({ names: ['INPUT', 'FORWARD', 'OUTPUT', 'a2'], builtin: true, after: ['INPUT', 'FORWARD', 'OUTPUT'] });
+    expect(save('filter')).not.toContain(':a2');
+  });
+
   it('IPv6 tables take IPv6 rules', () => {
     runAsync(`
 const t = await A.AsyncTable6.open('filter');
@@ -207,7 +227,19 @@ try { await s.destroy(); } catch (e) { missingName = e instanceof TypeError; }
 const listed = (await s.list('web'))[0].entries.map((e) => [e.entry, e.packets]);
 const names = await s.listNames();
 await s.rename('ports', 'ports2');
-return { test, error, missingName, listed, names, header: (await s.headers('web')).header.counters, proto: await s.getProtoVersion() };
+const index = await s.getSetByName('web');
+const byIndex = await s.getSetByIndex(index);
+const revisions = await s.getSupportedRevisions('hash:ip,port');
+const saved = await s.save('web');
+await s.create('other', { stype: 'hash:ip,port', counters: true });
+await s.swap('web', 'other');
+const swapped = [(await s.list('web'))[0].entries.length, (await s.list('other'))[0].entries.length];
+await s.destroy('web');
+await s.restore(saved);
+await s.deleteMany('web', ['10.0.0.1,tcp:80']);
+await s.flush('other');
+return { test, error, missingName, listed, names, header: (await s.headers('web')).header.counters, proto: await s.getProtoVersion(),
+  byIndex, revisionOk: revisions[0] <= revisions[1], swapped };
 `) as Record<string, unknown>;
     expect(result.test).toEqual([true, false]);
     expect(result.error).toEqual({ is: true, errorName: 'IPSET_ERR_EXIST', setName: 'web' });
@@ -216,10 +248,29 @@ return { test, error, missingName, listed, names, header: (await s.headers('web'
     expect(result.names).toEqual(['web', 'ports']);
     expect(result.header).toBe(true);
     expect(result.proto).toBe(7);
+    expect(result.byIndex).toBe('web');
+    expect(result.revisionOk).toBe(true);
+    expect(result.swapped).toEqual([0, 3]);
     const saved = attempt('ipset', ['save']).stdout;
     expect(saved).toMatch(/^add web 10\.0\.0\.2,udp:53 packets 0 bytes 0$/m);
     expect(saved).toMatch(/^add ports2 1000$/m);
     expect(saved).toMatch(/^add ports2 1010$/m);
+    // restored from save(), less the deleted element
+    expect(saved).toMatch(/^add web 10\.0\.0\.3,tcp:443 packets 5 bytes 0$/m);
+    expect(saved).not.toMatch(/^add web 10\.0\.0\.1,tcp:80/m);
+    expect(saved).not.toMatch(/^add other /m);
+  });
+
+  it('destroyAll() and flushAll() act on every set', () => {
+    runAsync(`
+const s = await A.AsyncIPSet.open();
+for (const name of ['x', 'y']) { await s.create(name, { stype: 'hash:ip' }); await s.add(name, '10.0.0.1'); }
+await s.flushAll();
+if ((await s.list()).some((set) => set.entries.length !== 0)) throw new Error('not flushed');
+await s.destroyAll();
+await s.close();
+`);
+    expect(attempt('ipset', ['list', '-name']).stdout.trim()).toBe('');
   });
 });
 
