@@ -21,11 +21,11 @@ function* tsFiles(dir: string): Generator<string> {
   }
 }
 
-/** Transpiles src/iptc, src/xtables and src/inet once per test file; returns the path of the iptc entry point. */
+/** Transpiles the library's sources (iptc/async's with the rest) once per test file; returns the path of the iptc entry point. */
 export function iptcEntry(): string {
   if (built) return built.entry;
   const dir = mkdtempSync(join(tmpdir(), 'iptc-fresh-'));
-  for (const sub of ['iptc', 'xtables', 'inet']) {
+  for (const sub of ['iptc', 'xtables', 'inet', 'easy', 'ipset', 'netns', 'async']) {
     for (const file of tsFiles(join(root, 'src', sub))) {
       const out = join(dir, 'dist', relative(join(root, 'src'), file)).replace(/\.ts$/, '.js');
       const js = ts.transpileModule(readFileSync(file, 'utf8'), {

@@ -4,16 +4,21 @@
 import { NlaTable, NlaWriter, readStr } from './attributes.js';
 import { Attr, Cmd, IPSET_PROTOCOL, NFNL_SUBSYS_IPSET, NLM_F_REQUEST } from './constants.js';
 import { IPSET_ERR, IPSetError } from './errors.js';
-import { NetlinkKernelError, NetlinkSocket } from './netlink.js';
+import { NetlinkKernelError, NetlinkSocket, type SocketFactory } from './netlink.js';
 import { kindOf } from './types.js';
 import { checkSetName } from './words.js';
 
 export class Channel {
-  readonly sock = new NetlinkSocket();
+  readonly sock: NetlinkSocket;
   readonly w = new NlaWriter(64 * 1024);
   /** Set name -> type name; dropped for the names a rename/swap/destroy through this channel touched. */
   readonly typeCache = new Map<string, string>();
   readonly revisionCache = new Map<string, [number, number]>();
+
+  /** `open` makes the socket elsewhere (another network namespace); by default right here. */
+  constructor(open?: SocketFactory) {
+    this.sock = new NetlinkSocket(open);
+  }
 
   get closed(): boolean {
     return this.sock.closed;

@@ -5,6 +5,8 @@
  * @module
  */
 export { IPSet, type CreateOptions, type AddOptions } from './ipset.js';
+export type { IPSetOptions } from './netns.js';
+export { NetnsError } from '../netns/errors.js';
 export { PortEntry, PortRange } from './ports.js';
 export { WiSet, loadIpset, loadAllIpsets, getIpsetSocket, type IPStats, type WiSetOptions } from './wiset.js';
 export { IPSetError, IPSET_ERR, describeError, type IPSetErrorDetails, type Kind } from './errors.js';

@@ -16,6 +16,7 @@ import { checkOptions, flag } from './options.js';
 import { restoreInto } from './restore.js';
 import { formatSave } from './save.js';
 import { checkNewSetName, checkSetName } from './words.js';
+import { socketFactory, type IPSetOptions } from './netns.js';
 
 export type { CreateOptions } from './create.js';
 export type { AddOptions, PreparedBatch } from './elements.js';
@@ -29,9 +30,12 @@ const RESTORE_OPTIONS: ReadonlySet<string> = new Set(['exist']);
 export class IPSet {
   private readonly ch: Channel;
 
-  /** Opens a NETLINK_NETFILTER socket in the current network namespace. */
-  constructor() {
-    this.ch = new Channel();
+  /**
+   * Opens a NETLINK_NETFILTER socket in the calling thread's network namespace, or in `options.netns`
+   * (see IPSetOptions).
+   */
+  constructor(options: IPSetOptions = {}) {
+    this.ch = new Channel(socketFactory(options));
     unclosed.register(this, this.ch, this);
   }
 

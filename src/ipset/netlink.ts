@@ -71,15 +71,19 @@ export class NetlinkKernelError extends Error {
   }
 }
 
+/** socket(2) somewhere else: returns the descriptor, or throws. */
+export type SocketFactory = (domain: number, type: number, protocol: number) => number;
+
 export class NetlinkSocket {
   private fd: number;
   private seq = Math.floor(Math.random() * 0x10000) + 1;
   /** Large enough that the kernel builds ~32 KiB dump messages instead of 4 KiB ones. */
   private readonly rbuf = Buffer.allocUnsafe(256 * 1024);
 
-  constructor() {
+  /** `open` makes the socket elsewhere (another network namespace); by default socket(2) right here. */
+  constructor(open?: SocketFactory) {
     const c = getLibc();
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    const fd = open ? open(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER) : c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     if (fd < 0) throw new NetlinkSocketError('socket', koffi.errno());
     this.fd = fd;
     const sa = Buffer.alloc(12);

@@ -34,7 +34,8 @@ function systemIptables(): BackendInfo['iptables'] {
 
 /** The legacy tables the kernel has instantiated for a family in this network namespace. */
 export function instantiatedTables(family: 4 | 6): string[] {
-  const file = family === 6 ? '/proc/net/ip6_tables_names' : '/proc/net/ip_tables_names';
+  // thread-self: /proc/net is the main thread's namespace, even in a worker that entered another one.
+  const file = `/proc/thread-self/net/${family === 6 ? 'ip6_tables_names' : 'ip_tables_names'}`;
   try {
     return readFileSync(file, 'utf8').split('\n').filter(Boolean);
   } catch {

@@ -19,4 +19,5 @@ export { Policy, type PolicyName } from './policy.js';
 export type { ParameterValue } from './parameters.js';
 export { detectBackend, type BackendInfo } from './backend.js';
 export { IPTCError, XTablesError, LibraryError } from '../xtables/errors.js';
+export { NetnsError } from '../netns/errors.js';
 export { isTableAvailable, isTable6Available } from './availability.js';

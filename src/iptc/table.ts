@@ -11,6 +11,7 @@ import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
+import { refuseOtherNetns } from '../netns/setns.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -31,6 +32,12 @@ export interface TableOptions {
    * many seconds. Default: `Table.defaultWait` (initially false, as iptables without -w).
    */
   wait?: LockWait;
+  /**
+   * The network namespace to work in (`/run/netns/NAME` or `/proc/PID/ns/net`). A synchronous Table
+   * accepts only the calling thread's own namespace and throws NetnsError (EOPNOTSUPP) for any other:
+   * use `AsyncTable` from `iptc/async` there (docs/async.md). Equivalent to: `ip netns exec NAME iptables ...`
+   */
+  netns?: string;
 }
 
 let defaultWait: LockWait = false;
@@ -81,6 +88,7 @@ export class Table {
     const autocommit = options.autocommit ?? true;
     if (typeof autocommit !== 'boolean') throw new TypeError('autocommit must be a boolean');
     if (options.wait !== undefined) waitMilliseconds(options.wait);
+    if (options.netns !== undefined) refuseOtherNetns(options.netns, 'a synchronous Table');
     // libxtables is process-wide: refuse a second worker_thread here, before anything is read.
     checkXtablesThread();
     this.name = name;
