@@ -8,7 +8,7 @@
 //   node scripts/build-shim.mjs --strict     every prebuild, each checked with readelf, or fail (prepack)
 //   node scripts/build-shim.mjs --install    npm's install step: keep the prebuild when it fits this system,
 //                                            else compile build/libxtwrap.so here, or say in one line what
-//                                            to install (`npm rebuild iptc` runs this again)
+//                                            to install; `npm rebuild iptc` always compiles
 //
 // Prebuilds load on glibc 2.28 and later (native/glibc-compat.h); build/libxtwrap.so is for this machine only.
 import { spawnSync } from 'node:child_process';

@@ -4,7 +4,7 @@
 // manages a rule (and an ipset) in this namespace, read back with iptables-legacy-save. The tarball's
 // contents are checked as shipped: prebuilt shims (readelf), license, docs links, source maps, types.
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -194,8 +194,9 @@ describe('the packed tarball', () => {
 
   it('admits exactly the Node.js versions that require() ESM without a flag', () => {
     const { engines } = JSON.parse(readFileSync(join(shipped, 'package.json'), 'utf8')) as { engines: { node: string } };
-    const npmRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim();
-    const semver = createRequire(join(npmRoot, 'npm', 'package.json'))('semver') as { satisfies(v: string, r: string): boolean };
+    // npm's own semver, as npm reads `engines`.
+    const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+    const semver = createRequire(npmCli)('semver') as { satisfies(v: string, r: string): boolean };
     const admitted = ['18.20.0', '20.18.3', '20.19.0', '21.7.3', '22.11.0', '22.12.0', '23.0.0', '24.1.0'].filter((v) => semver.satisfies(v, engines.node));
     expect(admitted).toEqual(['20.19.0', '22.12.0', '23.0.0', '24.1.0']);
     expect(semver.satisfies(process.versions.node, engines.node)).toBe(true);
@@ -267,6 +268,22 @@ describe('a consumer project', () => {
     writeFileSync(join(noScripts, 'app.js'), program('esm', 'noscripts'));
     runNode('app.js', noScripts);
     expectManaged('noscripts');
+  });
+
+  it('says to run `npm rebuild iptc` where no shim fits', () => {
+    const prebuilds = join(noScripts, 'node_modules', 'iptc', 'prebuilds');
+    const aside = join(work, 'prebuilds-aside');
+    cpSync(prebuilds, aside, { recursive: true });
+    rmSync(prebuilds, { recursive: true });
+    try {
+      writeFileSync(join(noScripts, 'none.js'), program('esm', 'none'));
+      const r = sh(process.execPath, ['none.js'], noScripts);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`LibraryError: no xtables shim fits linux-${process.arch}: run \`npm rebuild iptc\``);
+    } finally {
+      cpSync(aside, prebuilds, { recursive: true });
+      run('ipset', ['destroy', 'c_none']); // made before the rule needed the shim
+    }
   });
 
   it('`npm rebuild iptc` compiles the shim for this machine, which is then used', () => {

@@ -46,20 +46,24 @@ export function systemLibrary(which: keyof typeof SONAMES): LibraryHandle {
 
 const SHIM_ABI = 2;
 
-/** Where a shim was looked for, and how to make one, for the errors below. */
+/** How to get a shim that fits, for the errors below. */
 const REBUILD = 'run `npm rebuild iptc` to compile it (it says what to install if it cannot), or set IPTC_SHIM_PATH to a libxtwrap.so';
 
-/**
- * The package's directory, two levels above this module; undefined inside a bundle, where this module
- * has no import.meta.url (CommonJS output) or sits somewhere else.
- */
+/** The package's directory, two levels above this module; undefined in a bundle without import.meta.url. */
 function packageRoot(): string | undefined {
   try {
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name?: unknown };
-    return pkg.name === 'iptc' ? root : undefined;
+    return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   } catch {
     return undefined;
+  }
+}
+
+/** True when the directory is iptc's package (not, say, a bundle's directory), for the error below. */
+function isIptcPackage(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'iptc';
+  } catch {
+    return false;
   }
 }
 
@@ -74,8 +78,8 @@ function onMusl(): boolean {
 
 /**
  * The shim to load: `$IPTC_SHIM_PATH` when set (a bundled app names its copy there); else the one
- * `npm rebuild iptc` compiled on this machine (build/, made only where no prebuild fits); else the
- * package's prebuild for this architecture (glibc 2.28 or later).
+ * `npm rebuild iptc` compiled on this machine (build/, made only where no prebuild fits or on request);
+ * else the package's prebuild for this architecture (glibc 2.28 or later).
  */
 function shimPath(): string {
   const explicit = process.env.IPTC_SHIM_PATH;
@@ -84,17 +88,19 @@ function shimPath(): string {
     return explicit;
   }
   const root = packageRoot();
-  if (root === undefined) {
+  const musl = onMusl();
+  if (root !== undefined) {
+    const compiled = join(root, 'build', 'libxtwrap.so');
+    if (existsSync(compiled)) return compiled;
+    const prebuilt = join(root, 'prebuilds', `linux-${process.arch}`, 'libxtwrap.so');
+    if (!musl && existsSync(prebuilt)) return prebuilt;
+  }
+  if (root === undefined || !isIptcPackage(root)) {
     throw new LibraryError(
-      'cannot find the xtables shim: iptc runs without its package directory (bundled?); ' +
+      'cannot find the xtables shim: iptc runs outside its package directory (bundled?); ' +
         'set IPTC_SHIM_PATH to a copy of its prebuilds/linux-<arch>/libxtwrap.so',
     );
   }
-  const compiled = join(root, 'build', 'libxtwrap.so');
-  if (existsSync(compiled)) return compiled;
-  const prebuilt = join(root, 'prebuilds', `linux-${process.arch}`, 'libxtwrap.so');
-  const musl = onMusl();
-  if (!musl && existsSync(prebuilt)) return prebuilt;
   throw new LibraryError(`no xtables shim fits linux-${process.arch}${musl ? ' (musl)' : ''}: ${REBUILD}`);
 }
 
