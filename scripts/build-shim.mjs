@@ -1,33 +1,182 @@
 #!/usr/bin/env node
-// Builds the C shim (src/xtables/native/xtwrap.c) into prebuilds/<platform>-<arch>/libxtwrap.so.
-// `--if-missing` (the package's install step) keeps a prebuilt shim shipped in the tarball.
+// Builds the C shim (src/xtables/native/xtwrap.c).
+//
+//   node scripts/build-shim.mjs              the prebuilds this machine can build, into
+//                                            prebuilds/linux-<arch>/libxtwrap.so: its own architecture's
+//                                            always, the other one's when its cross compiler is installed
+//   node scripts/build-shim.mjs --arch arm64 one prebuild (x64 or arm64)
+//   node scripts/build-shim.mjs --strict     every prebuild, each checked with readelf, or fail (prepack)
+//   node scripts/build-shim.mjs --install    npm's install step: keep the prebuild when it fits this system,
+//                                            else compile build/libxtwrap.so here, or say in one line what
+//                                            to install; `npm rebuild iptc` always compiles
+//
+// Prebuilds load on glibc 2.28 and later (native/glibc-compat.h); build/libxtwrap.so is for this machine only.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { arch as hostArch } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'src', 'xtables', 'native', 'xtwrap.c');
-const output = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'libxtwrap.so');
+const native = join(root, 'src', 'xtables', 'native');
+const source = join(native, 'xtwrap.c');
+const OLDEST_GLIBC = '2.28';
 
-if (process.argv.includes('--if-missing') && existsSync(output)) process.exit(0);
-if (process.platform !== 'linux') {
-  console.error('iptc: netfilter is Linux only; the xtables shim is not built on this platform');
-  process.exit(0);
-}
+/** Each prebuilt architecture: the compiler that builds it from another host, and its ELF machine. */
+const PREBUILDS = {
+  x64: { cross: 'x86_64-linux-gnu-gcc', machine: 'Advanced Micro Devices X86-64' },
+  arm64: { cross: 'aarch64-linux-gnu-gcc', machine: 'AArch64' },
+};
+const CROSS_PACKAGES = {
+  x64: 'gcc-x86-64-linux-gnu libc6-dev-amd64-cross libxtables-dev:amd64 libiptc-dev:amd64',
+  arm64: 'gcc-aarch64-linux-gnu libc6-dev-arm64-cross libxtables-dev:arm64 libiptc-dev:arm64',
+};
 
-mkdirSync(dirname(output), { recursive: true });
-const cc = process.env.CC ?? 'cc';
 // -z nodelete: the shim stays mapped after a worker_thread that loaded it exits, because its
 // thread-exit hook (which hands the xtables layer to the next thread) runs as that thread ends.
-const args = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wl,-z,nodelete', '-o', output, source,
-  '-lxtables', '-lip4tc', '-lip6tc'];
-const result = spawnSync(cc, args, { stdio: 'inherit' });
-if (result.error || result.status !== 0) {
-  console.error(
-    `iptc: could not build the xtables shim with \`${cc}\`.\n` +
-      'It needs a C compiler, the libxtables headers and the libiptc link libraries: on Debian/Ubuntu ' +
-      '`apt-get install gcc libxtables-dev libiptc-dev`.',
-  );
+const FLAGS = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wl,-z,nodelete'];
+const LIBS = ['-lxtables', '-lip4tc', '-lip6tc'];
+// A prebuild binds libdl/libpthread functions to their pre-2.34 versions, which older glibcs keep in
+// libdl.so.2 and libpthread.so.0: it names both (newer glibcs keep them as empty stubs).
+const PREBUILD_FLAGS = ['-include', join(native, 'glibc-compat.h')];
+const PREBUILD_LIBS = ['-Wl,--push-state,--no-as-needed', '-l:libdl.so.2', '-l:libpthread.so.0', '-Wl,--pop-state'];
+
+function prebuildPath(arch) {
+  return join(root, 'prebuilds', `linux-${arch}`, 'libxtwrap.so');
+}
+
+function compile(cc, output, extraFlags, extraLibs, stdio) {
+  mkdirSync(dirname(output), { recursive: true });
+  const args = [...FLAGS, ...extraFlags, '-o', output, source, ...LIBS, ...extraLibs];
+  return spawnSync(cc, args, { stdio, encoding: 'utf8' });
+}
+
+/** This machine's own shim, where no prebuild fits it (the loader prefers it to a prebuild). */
+function compileHere(stdio) {
+  return compile(process.env.CC ?? 'cc', join(root, 'build', 'libxtwrap.so'), [], [], stdio);
+}
+
+function hasCommand(cmd) {
+  return !spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error;
+}
+
+function compilerFor(arch) {
+  return arch === hostArch() ? (process.env.CC ?? 'cc') : PREBUILDS[arch].cross;
+}
+
+function versionAtLeast(version, minimum) {
+  const a = version.split('.').map(Number);
+  const b = minimum.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** The highest GLIBC_ symbol version a shared object needs, and its ELF machine, read with readelf. */
+function elfFacts(file) {
+  const run = (flag) => {
+    const r = spawnSync('readelf', [flag, '--wide', file], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`readelf ${flag} ${file} failed: ${r.error?.message ?? r.stderr}`);
+    return r.stdout;
+  };
+  const versions = [...run('-V').matchAll(/Name: GLIBC_([0-9.]+)/g)].map((m) => m[1]);
+  const glibc = versions.reduce((max, v) => (versionAtLeast(max, v) ? max : v), '0');
+  const machine = /Machine:\s+(.+)/.exec(run('-h'))?.[1]?.trim();
+  return { glibc, machine };
+}
+
+function buildPrebuild(arch) {
+  const output = prebuildPath(arch);
+  const cc = compilerFor(arch);
+  const r = compile(cc, output, PREBUILD_FLAGS, PREBUILD_LIBS, 'inherit');
+  if (r.error || r.status !== 0) {
+    fail(`could not build prebuilds/linux-${arch} with \`${cc}\`; it needs ${packagesFor(arch)}`);
+  }
+  const { glibc, machine } = elfFacts(output);
+  if (!versionAtLeast(OLDEST_GLIBC, glibc) || machine !== PREBUILDS[arch].machine) {
+    rmSync(output, { force: true });
+    fail(`prebuilds/linux-${arch} came out needing GLIBC_${glibc} on ${machine}; a prebuild must load on glibc ${OLDEST_GLIBC} (${PREBUILDS[arch].machine})`);
+  }
+  console.error(`iptc: built prebuilds/linux-${arch}/libxtwrap.so (${machine}, needs GLIBC_${glibc})`);
+}
+
+function packagesFor(arch) {
+  return arch === hostArch()
+    ? '`apt-get install gcc libxtables-dev libiptc-dev`'
+    : `\`dpkg --add-architecture ${arch === 'arm64' ? 'arm64' : 'amd64'} && apt-get update && apt-get install ${CROSS_PACKAGES[arch]}\``;
+}
+
+function fail(message) {
+  console.error(`iptc: ${message}`);
   process.exit(1);
 }
+
+/** What to install to compile the shim on this distribution, from /etc/os-release. */
+function installHint() {
+  let ids = '';
+  try {
+    const release = readFileSync('/etc/os-release', 'utf8');
+    ids = [...release.matchAll(/^(?:ID|ID_LIKE)=["']?([^"'\n]*)/gm)].map((m) => m[1]).join(' ');
+  } catch {
+    // No os-release: name the common ones below.
+  }
+  if (/\balpine\b/.test(ids)) return '`apk add build-base iptables-dev linux-headers`';
+  if (/\b(debian|ubuntu)\b/.test(ids)) return '`apt-get install gcc libxtables-dev libiptc-dev`';
+  if (/\b(rhel|fedora|centos)\b/.test(ids)) return '`dnf install gcc iptables-devel`';
+  return 'a C compiler with the libxtables and libiptc headers (Debian: `apt-get install gcc libxtables-dev libiptc-dev`)';
+}
+
+/** The C library this Node.js runs on: its glibc version, or undefined (musl and others). */
+function glibcRuntime() {
+  const header = process.report?.getReport().header;
+  return header?.glibcVersionRuntime;
+}
+
+function install() {
+  // The checkout's own `npm install`/`npm ci`: its `prepare` script builds the prebuilds.
+  if (process.env.INIT_CWD && resolve(process.env.INIT_CWD) === resolve(root)) return;
+  if (process.platform !== 'linux') {
+    console.error('iptc: netfilter is Linux only; the xtables shim is not built on this platform');
+    return;
+  }
+  const glibc = glibcRuntime();
+  const fits = glibc !== undefined && versionAtLeast(glibc, OLDEST_GLIBC) && existsSync(prebuildPath(process.arch));
+  // `npm rebuild iptc`, which the library's errors advise, compiles for this machine even where a prebuild fits.
+  if (fits && process.env.npm_command !== 'rebuild') return;
+  const cc = process.env.CC ?? 'cc';
+  const system = `linux-${process.arch} ${glibc ? `glibc ${glibc}` : 'musl'}`;
+  const r = compileHere('pipe');
+  if (!r.error && r.status === 0) {
+    console.error(`iptc: compiled build/libxtwrap.so for ${system}`);
+    return;
+  }
+  const why = fits ? '' : `no prebuilt shim fits ${system} and `;
+  console.error(`iptc: ${why}\`${cc}\` could not compile the xtables shim: install ${installHint()}, then run \`npm rebuild iptc\``);
+  const said = r.error ? r.error.message : (r.stderr.split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim());
+  if (said) console.error(`iptc: ${cc}: ${said}`);
+  process.exit(1);
+}
+
+function main(argv) {
+  if (argv.includes('--install')) return install();
+  if (process.platform !== 'linux') fail('netfilter is Linux only; the xtables shim is built on Linux');
+  const archIndex = argv.indexOf('--arch');
+  if (archIndex !== -1) {
+    const arch = argv[archIndex + 1];
+    if (!arch || !(arch in PREBUILDS)) fail(`--arch takes one of ${Object.keys(PREBUILDS).join(', ')}`);
+    return buildPrebuild(arch);
+  }
+  const strict = argv.includes('--strict');
+  if (!(hostArch() in PREBUILDS)) compileHere('inherit');
+  for (const arch of Object.keys(PREBUILDS)) {
+    const cc = compilerFor(arch);
+    if (arch !== hostArch() && !strict && !hasCommand(cc)) {
+      console.error(`iptc: skipping prebuilds/linux-${arch}: no \`${cc}\` (${packagesFor(arch)})`);
+      continue;
+    }
+    buildPrebuild(arch);
+  }
+}
+
+main(process.argv.slice(2));

@@ -1,5 +1,5 @@
 // Loads libxtables, libip4tc, libip6tc and the xtables shim by soname, once per process.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
@@ -46,12 +46,65 @@ export function systemLibrary(which: keyof typeof SONAMES): LibraryHandle {
 
 const SHIM_ABI = 2;
 
-function shimPath(): string {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  return join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'libxtwrap.so');
+/** How to get a shim that fits, for the errors below. */
+const REBUILD = 'run `npm rebuild iptc` to compile it (it says what to install if it cannot), or set IPTC_SHIM_PATH to a libxtwrap.so';
+
+/** The package's directory, two levels above this module; undefined in a bundle without import.meta.url. */
+function packageRoot(): string | undefined {
+  try {
+    return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  } catch {
+    return undefined;
+  }
 }
 
-/** Loads the C shim (built by `npm run build:shim`, or shipped prebuilt in the package). */
+/** True when the directory is iptc's package (not, say, a bundle's directory), for the error below. */
+function isIptcPackage(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'iptc';
+  } catch {
+    return false;
+  }
+}
+
+/** True when this process runs on musl, for which the glibc prebuilds do not fit. */
+function onMusl(): boolean {
+  try {
+    return readFileSync('/proc/self/maps', 'utf8').includes('/ld-musl-');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The shim to load: `$IPTC_SHIM_PATH` when set (a bundled app names its copy there); else the one
+ * `npm rebuild iptc` compiled on this machine (build/, made only where no prebuild fits or on request);
+ * else the package's prebuild for this architecture (glibc 2.28 or later).
+ */
+function shimPath(): string {
+  const explicit = process.env.IPTC_SHIM_PATH;
+  if (explicit) {
+    if (!existsSync(explicit)) throw new LibraryError(`IPTC_SHIM_PATH names ${explicit}, which does not exist`);
+    return explicit;
+  }
+  const root = packageRoot();
+  const musl = onMusl();
+  if (root !== undefined) {
+    const compiled = join(root, 'build', 'libxtwrap.so');
+    if (existsSync(compiled)) return compiled;
+    const prebuilt = join(root, 'prebuilds', `linux-${process.arch}`, 'libxtwrap.so');
+    if (!musl && existsSync(prebuilt)) return prebuilt;
+  }
+  if (root === undefined || !isIptcPackage(root)) {
+    throw new LibraryError(
+      'cannot find the xtables shim: iptc runs outside its package directory (bundled?); ' +
+        'set IPTC_SHIM_PATH to a copy of its prebuilds/linux-<arch>/libxtwrap.so',
+    );
+  }
+  throw new LibraryError(`no xtables shim fits linux-${process.arch}${musl ? ' (musl)' : ''}: ${REBUILD}`);
+}
+
+/** Loads the C shim: prebuilt in the package, compiled by `npm rebuild iptc`, or named by IPTC_SHIM_PATH. */
 export function shimLibrary(): LibraryHandle {
   const cached = loaded.get('shim');
   if (cached) return cached;
@@ -61,21 +114,15 @@ export function shimLibrary(): LibraryHandle {
   systemLibrary('ip4tc');
   systemLibrary('ip6tc');
   const path = shimPath();
-  if (!existsSync(path)) {
-    throw new LibraryError(
-      `the xtables shim is missing (${path}). Build it with \`npm run build:shim\`, which needs ` +
-        '`apt-get install gcc libxtables-dev libiptc-dev`.',
-    );
-  }
   let lib: LibraryHandle;
   try {
     lib = koffi.load(path);
   } catch (e) {
-    throw new LibraryError(`cannot load the xtables shim ${path}: ${(e as Error).message}`);
+    throw new LibraryError(`cannot load the xtables shim ${path}: ${(e as Error).message}. ${REBUILD}`);
   }
   const abi = (lib.func('int xtw_abi(void)') as () => number)();
   if (abi !== SHIM_ABI) {
-    throw new LibraryError(`the xtables shim at ${path} has ABI ${abi}, this iptc needs ${SHIM_ABI}: rebuild it`);
+    throw new LibraryError(`the xtables shim ${path} has ABI ${abi}, this iptc needs ${SHIM_ABI}: ${REBUILD}`);
   }
   loaded.set('shim', lib);
   return lib;
