@@ -179,7 +179,7 @@ describe('the packed tarball', () => {
       typesVersions: Record<string, Record<string, string[]>>;
     };
     const entries = Object.entries(pkg.exports).filter((e): e is [string, Conditions] => typeof e[1] === 'object');
-    expect(entries.map(([k]) => k)).toEqual(['.', './easy', './ipset', './xtables', './testing']);
+    expect(entries.map(([k]) => k)).toEqual(['.', './easy', './ipset', './async', './xtables', './testing']);
     for (const [, conditions] of entries) {
       expect(Object.keys(conditions)).toEqual(['import', 'require']);
       for (const { types, default: js } of Object.values(conditions)) {
