@@ -43,36 +43,52 @@ export interface TableBlock {
   table: string;
   /** [line number, text] of each line between `*table` and `COMMIT`. */
   lines: [number, string][];
+  /** Line numbers of the `*table` and `COMMIT` lines (0 for a block framed by restore() itself). */
+  start: number;
+  commit: number;
 }
 
-/** Splits a restore text into its table blocks, checking the framing (`*table` ... `COMMIT`). */
-export function splitTables(text: string): TableBlock[] {
+/**
+ * Splits a restore text into its table blocks, checking the framing (`*table` ... `COMMIT`). Outside a
+ * block only empty lines and `#` comments may stand, as iptables-restore accepts: anything else (the
+ * output of `iptables -S`, text after the last COMMIT) is refused with its line, never skipped. With
+ * `table`, a text without any `*table` line is the lines of that table alone.
+ */
+export function splitTables(text: string, table?: string): TableBlock[] {
   if (typeof text !== 'string') throw new TypeError('restore text must be a string');
+  const lines = text.split('\n');
+  if (table !== undefined && !lines.some((l) => l.trim().startsWith('*'))) {
+    const body = lines
+      .map((raw, i): [number, string] => [i + 1, raw])
+      .filter(([, raw]) => raw.trim() !== '' && !raw.trim().startsWith('#'));
+    return [{ table, lines: body, start: 0, commit: 0 }];
+  }
   const blocks: TableBlock[] = [];
   let current: TableBlock | null = null;
-  let currentLine = 0;
-  const lines = text.split('\n');
   for (let index = 0; index < lines.length; index++) {
     const raw = lines[index]!;
     const n = index + 1;
     const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    if (current && (line === '' || line.startsWith('#'))) continue;
+    // iptables-restore skips these outside a table only when they start the line.
+    if (!current && (raw === '' || raw.startsWith('#'))) continue;
     if (line.startsWith('*')) {
-      if (current) throw new RestoreError(currentLine, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
-      const table = line.slice(1).trim();
-      if (!/^[a-z0-9_]+$/i.test(table)) throw new RestoreError(n, raw, new RuleSyntaxError('invalid table name'));
-      current = { table, lines: [] };
-      currentLine = n;
+      if (current) throw new RestoreError(current.start, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
+      const name = line.slice(1).trim();
+      if (!/^[a-z0-9_]+$/i.test(name)) throw new RestoreError(n, raw, new RuleSyntaxError('invalid table name'));
+      current = { table: name, lines: [], start: n, commit: 0 };
       blocks.push(current);
     } else if (!current) {
-      throw new RestoreError(n, raw, new RuleSyntaxError('no table: expected a `*table` line first'));
+      const after = blocks.length > 0 ? 'after COMMIT' : 'before the first `*table` line';
+      throw new RestoreError(n, raw, new RuleSyntaxError(`not in a table: only \`*table' ... \`COMMIT' blocks, empty lines and # comments may stand here (${after})`));
     } else if (line === 'COMMIT') {
+      current.commit = n;
       current = null;
     } else {
       current.lines.push([n, raw]);
     }
   }
-  if (current) throw new RestoreError(currentLine, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
+  if (current) throw new RestoreError(current.start, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
   return blocks;
 }
 

@@ -384,8 +384,7 @@ export class Table {
    */
   restore(text: string, options: RestoreOptions = {}): void {
     if (typeof text !== 'string') throw new TypeError('restore text must be a string');
-    const framed = /^\s*\*/m.test(text) ? text : `*${this.name}\n${text}\nCOMMIT\n`;
-    const blocks = splitTables(framed);
+    const blocks = splitTables(text, this.name);
     const block = blocks[0];
     if (blocks.length !== 1 || !block || block.table !== this.name) {
       throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);

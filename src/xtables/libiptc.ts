@@ -1,10 +1,13 @@
 // koffi bindings to libip4tc / libip6tc: one handle per table view, every failure an IPTCError.
 import koffi from 'koffi';
+import { constants } from 'node:os';
 import { IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
 import { appendEntries, dumpTable, type Family } from './shim.js';
 
 type Ptr = bigint;
+
+const { EPERM, EACCES } = constants.errno;
 
 interface IptcFunctions {
   init(table: string): Ptr | null;
@@ -137,7 +140,7 @@ export class TableHandle {
   static open(family: Family, table: string): TableHandle {
     const fns = bind(family);
     const h = fns.init(table);
-    if (!h) throw iptcError(fns, `cannot open table \`${table}'`);
+    if (!h) throw openError(fns, table);
     return new TableHandle(family, table, h, fns);
   }
 
@@ -286,6 +289,24 @@ export class TableHandle {
   commit(): void {
     this.#check(this.#fns.commit(this.#handle()), `cannot commit table \`${this.table}'`);
   }
+}
+
+/** Why iptc_init failed, with what to do about it. */
+function openError(fns: IptcFunctions, table: string): IPTCError {
+  const errno = koffi.errno();
+  if (errno === EPERM || errno === EACCES) {
+    // libiptc's own words ("you must be root") leave out the capabilities a service can be given instead.
+    return new IPTCError(
+      `cannot open table \`${table}': permission denied; reading or changing the legacy tables needs root ` +
+        '(or CAP_NET_ADMIN and CAP_NET_RAW)',
+      errno,
+    );
+  }
+  // iptables' advice when a table cannot be initialized.
+  return new IPTCError(
+    `cannot open table \`${table}': ${fns.strerror(errno)}; perhaps iptables or your kernel needs to be upgraded`,
+    errno,
+  );
 }
 
 function iptcError(fns: IptcFunctions, what: string): IPTCError {
