@@ -1,7 +1,7 @@
 // iptables-restore's input grammar, applied to libiptc handles: `*table`, `:CHAIN POLICY [p:b]`,
 // `[p:b] -A ...` and the other commands, `COMMIT`.
 import type { TableHandle } from '../xtables/libiptc.js';
-import { IPTCError } from '../xtables/errors.js';
+import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { shellSplit } from './parameters.js';
 import { Policy } from './policy.js';
@@ -90,6 +90,14 @@ export function splitTables(text: string, table?: string): TableBlock[] {
   }
   if (current) throw new RestoreError(current.start, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
   return blocks;
+}
+
+/**
+ * A refusal of a block's commit as iptables-restore reports it, at the line of its COMMIT (the kernel
+ * does not say which rule it refused); any other error as it is.
+ */
+export function refusedAt(block: TableBlock, e: unknown): unknown {
+  return e instanceof CommitError && block.commit > 0 ? new RestoreError(block.commit, 'COMMIT', e) : e;
 }
 
 function parseCounters(text: string): { packets: bigint; bytes: bigint } {

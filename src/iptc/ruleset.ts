@@ -1,7 +1,7 @@
 // Whole rule sets of one family: every table at once, as iptables-save and iptables-restore see them.
 import { instantiatedTables } from './backend.js';
 import { parseRuleSpec } from './parse.js';
-import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
+import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
 import { Table, Table6, type SaveOptions } from './table.js';
 
 export interface FamilyOptions {
@@ -44,6 +44,8 @@ export function restoreAll(text: string, options: RestoreOptions & FamilyOptions
     try {
       const RuleClass = table.ruleClass;
       table.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+    } catch (e) {
+      throw refusedAt(block, e);
     } finally {
       table.close();
     }

@@ -9,7 +9,7 @@ import { Policy } from './policy.js';
 import { parseRuleSpec } from './parse.js';
 import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
-import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
+import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
@@ -390,7 +390,11 @@ export class Table {
       throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);
     }
     const RuleClass = this.ruleClass;
-    this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+    try {
+      this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+    } catch (e) {
+      throw refusedAt(block, e);
+    }
   }
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */

@@ -1,7 +1,7 @@
 // koffi bindings to libip4tc / libip6tc: one handle per table view, every failure an IPTCError.
 import koffi from 'koffi';
 import { constants } from 'node:os';
-import { IPTCError } from './errors.js';
+import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
 import { appendEntries, dumpTable, type Family } from './shim.js';
 
@@ -154,7 +154,7 @@ export class TableHandle {
   }
 
   #check(ok: number, what: string): void {
-    if (!ok) throw iptcError(this.#fns, what);
+    if (!ok) throw iptcError(this.#fns, `${what} in table \`${this.table}'`);
   }
 
   free(): void {
@@ -287,7 +287,10 @@ export class TableHandle {
 
   /** Replaces the kernel table with this handle's copy, atomically. The handle is stale afterwards. */
   commit(): void {
-    this.#check(this.#fns.commit(this.#handle()), `cannot commit table \`${this.table}'`);
+    if (!this.#fns.commit(this.#handle())) {
+      const errno = koffi.errno();
+      throw new CommitError(this.table, errno, this.#fns.strerror(errno));
+    }
   }
 }
 
@@ -309,7 +312,14 @@ function openError(fns: IptcFunctions, table: string): IPTCError {
   );
 }
 
+/** Where libiptc's words leave the reader guessing (its strerror knows the last call, which is not always the one that failed). */
+const HINTS: Record<number, string> = {
+  [constants.errno.EMLINK]: 'rules still jump to it',
+  [constants.errno.ENOTEMPTY]: 'it still has rules',
+};
+
 function iptcError(fns: IptcFunctions, what: string): IPTCError {
   const errno = koffi.errno();
-  return new IPTCError(`${what}: ${fns.strerror(errno)}`, errno);
+  const hint = HINTS[errno];
+  return new IPTCError(`${what}: ${fns.strerror(errno)}${hint ? ` (${hint})` : ''}`, errno);
 }
