@@ -1,6 +1,7 @@
 // `iptc restore`: iptables-restore input, each table in one atomic commit, with progress per table.
-import { Table, Table6, restoreAll } from '../iptc/index.js';
-import { splitTables } from '../iptc/restore.js';
+import { restoreAll } from '../iptc/index.js';
+import { splitTables, type TableBlock } from '../iptc/restore.js';
+import { checkBlock } from './restore-check.js';
 import type { Command } from './command.js';
 import { HELP, IPV4, IPV6, PROGRESS, QUIET, TABLE, familyOf, tableOf } from './command.js';
 import { readInput } from './input.js';
@@ -12,6 +13,7 @@ interface Block {
   table: string;
   text: string;
   rules: number;
+  block: TableBlock;
 }
 
 // The framing is checked for the whole input first, by the library's own parser: a line outside the
@@ -22,6 +24,7 @@ function blocks(text: string): Block[] {
   return splitTables(text).map((b) => {
     const mine = new Set([b.start, b.commit, ...b.lines.map(([n]) => n)]);
     return {
+      block: b,
       table: b.table,
       text: lines.map((l, i) => (mine.has(i + 1) ? l : '')).join('\n'),
       rules: b.lines.filter(([, l]) => /^\s*(\[\d+:\d+\]\s*)?-[AIR]\s/.test(l)).length,
@@ -44,7 +47,7 @@ export const restore: Command = {
     TABLE,
     { key: 'noflush', long: 'noflush', short: 'n', help: 'keep the existing rules and chains, apply the input on top' },
     { key: 'counters', long: 'counters', short: 'c', help: 'install the [packets:bytes] counters of the input' },
-    { key: 'test', long: 'test', help: 'parse and check everything against the kernel tables, commit nothing' },
+    { key: 'test', long: 'test', help: 'parse and check everything against the kernel tables, commit nothing, create no table' },
     PROGRESS,
     QUIET,
     HELP,
@@ -62,14 +65,7 @@ export const restore: Command = {
       progress.step(i + 1, todo.length, `${args.options.test ? 'checking' : 'restoring'} ${block.table}`, block.rules);
       try {
         if (args.options.test === true) {
-          // An uncommitted transaction: every line is parsed and applied to a private copy of the
-          // kernel table, which is then dropped.
-          const table = family === 6 ? new Table6(block.table, { autocommit: false }) : new Table(block.table, { autocommit: false });
-          try {
-            table.restore(block.text, options);
-          } finally {
-            table.close();
-          }
+          checkBlock(family, block.block, block.text, options);
         } else {
           restoreAll(block.text, { ...options, ipv6: family === 6 });
         }

@@ -2,7 +2,7 @@ import { CommitError, IPTCError } from '../xtables/errors.js';
 import { Policy } from './policy.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { TableEdits } from '../xtables/libiptc.js';
 
 function checkPosition(position: number, what: string): void {
   if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
@@ -40,7 +40,7 @@ function naming(command: string, rule: Rule, change: () => void): void {
 }
 
 /** Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
-export function checkJumpLabel(handle: TableHandle, label: string | null): void {
+export function checkJumpLabel(handle: Pick<TableEdits, 'isChain' | 'table'>, label: string | null): void {
   if (label !== null && !handle.isChain(label)) {
     throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);
   }

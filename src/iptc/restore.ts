@@ -1,6 +1,6 @@
 // iptables-restore's input grammar, applied to libiptc handles: `*table`, `:CHAIN POLICY [p:b]`,
 // `[p:b] -A ...` and the other commands, `COMMIT`.
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { TableEdits } from '../xtables/libiptc.js';
 import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { shellSplit } from './parameters.js';
@@ -79,7 +79,7 @@ export function splitTables(text: string, table?: string): TableBlock[] {
       current = { table: name, lines: [], start: n, commit: 0 };
       blocks.push(current);
     } else if (!current) {
-      const after = blocks.length > 0 ? 'after COMMIT' : 'before the first `*table` line';
+      const after = blocks.length > 0 ? 'after COMMIT' : "before the first `*table' line";
       throw new RestoreError(n, raw, new RuleSyntaxError(`not in a table: only \`*table' ... \`COMMIT' blocks, empty lines and # comments may stand here (${after})`));
     } else if (line === 'COMMIT') {
       current.commit = n;
@@ -124,7 +124,7 @@ const COMMANDS: Record<string, string> = {
  * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family.
  */
 export function applyBlock(
-  handle: TableHandle,
+  handle: TableEdits,
   block: TableBlock,
   options: RestoreOptions,
   parseRule: ParseRule,
@@ -157,7 +157,7 @@ export function applyBlock(
 
 /** The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template into the append run. */
 class FastAppends {
-  readonly #handle: TableHandle;
+  readonly #handle: TableEdits;
   readonly #templates: RuleTemplates;
   readonly #run: AppendRun;
   #chainPrefix = '';
@@ -165,7 +165,7 @@ class FastAppends {
   /** User chains jumped to since the last other command: only such a command can delete one. */
   readonly #jumpsChecked = new Set<string>();
 
-  constructor(handle: TableHandle, templates: RuleTemplates, run: AppendRun) {
+  constructor(handle: TableEdits, templates: RuleTemplates, run: AppendRun) {
     this.#handle = handle;
     this.#templates = templates;
     this.#run = run;
@@ -200,13 +200,13 @@ class FastAppends {
  * cross into libiptc once per rule.
  */
 class AppendRun {
-  readonly #handle: TableHandle;
+  readonly #handle: TableEdits;
   readonly #entries: PackedEntries;
   #chain = '';
   /** The restore lines of the entries, to name the one libiptc refuses. */
   readonly #lines: [number, string][] = [];
 
-  constructor(handle: TableHandle) {
+  constructor(handle: TableEdits) {
     this.#handle = handle;
     this.#entries = new PackedEntries(handle.family);
   }
@@ -233,7 +233,7 @@ class AppendRun {
 }
 
 function applyLine(
-  handle: TableHandle,
+  handle: TableEdits,
   line: string,
   options: RestoreOptions,
   templates: RuleTemplates,

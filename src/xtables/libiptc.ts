@@ -119,6 +119,14 @@ class DumpedChain implements RawChain {
   }
 }
 
+/** The edits of a table that a restore makes: what a TableHandle does, and a ScratchTable too. */
+export type TableEdits = Pick<
+  TableHandle,
+  | 'family' | 'table' | 'chainNames' | 'isChain' | 'isBuiltin' | 'appendEntry' | 'appendEntries' | 'insertEntry'
+  | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries' | 'zeroEntries' | 'createChain'
+  | 'deleteChain' | 'renameChain' | 'setPolicy' | 'references'
+>;
+
 /**
  * A libiptc handle: a private, editable copy of one kernel table. Changes reach the kernel only at
  * commit(). The handle owns a raw socket and C memory: free() it when done.
