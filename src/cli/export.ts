@@ -34,7 +34,7 @@ const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export interface ExporterLimits {
   /**
    * Bytes of response bodies still being sent, over all clients (default 64 MiB). A new reading that does
-   * not fit drops the responses of the oldest ones (clients that do not read); one larger is sent alone.
+   * not fit drops the responses of the oldest ones no client is reading; one larger is sent alone.
    */
   maxPendingBytes?: number;
   /** A client whose connection moves nothing (no request bytes, no response taken) for this long is dropped (default 10 s). */
@@ -92,8 +92,7 @@ export function createExporter(options: CollectOptions = {}, log: (line: string)
           res.end();
           return;
         }
-        budget.admit(res, body);
-        res.end(body);
+        budget.send(res, body);
       } else if (path === '/') {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>iptc exporter</h1><a href="/metrics">/metrics</a></body></html>\n');
       } else {

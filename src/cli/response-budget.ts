@@ -1,15 +1,27 @@
 // The exporter's bound on memory held for clients. A response that a client does not read stays in the
 // process until it is taken, and a scrape of a large rule set is megabytes, so clients that ask and
-// never read could make the exporter hold any amount. Responses share their body when they answer the
-// same reading of the kernel; the budget caps the bytes of distinct bodies still being sent. A new body
-// that does not fit drops the responses of the oldest bodies first: a client that reads takes its
-// response in milliseconds, so the oldest still in progress are those of clients that do not read.
+// never read could make the exporter hold any amount. Responses that answer the same reading of the
+// kernel share its body, sent in slices of it as the client takes them (no copies), and the budget caps
+// the bytes of the distinct bodies still being sent. When a new body does not fit, the oldest bodies
+// whose clients took nothing since room was last made are dropped first (their connections closed): a
+// client that reads keeps its response, even while others stall.
 import type { ServerResponse } from 'node:http';
+
+/** Bytes handed to the connection at a time: what a client has not taken stays in the shared body. */
+const SLICE = 64 * 1024;
+
+interface Delivery {
+  res: ServerResponse;
+  /** Bytes of the body handed to the connection so far. */
+  sent: number;
+  /** `sent` when room was last made. */
+  seen: number;
+}
 
 export class ResponseBudget {
   readonly limit: number;
-  /** Each body still being sent, oldest first (a Map keeps insertion order), with the responses sending it. */
-  readonly #bodies = new Map<Buffer, Set<ServerResponse>>();
+  /** Each body still being sent, oldest first (a Map keeps insertion order), with its deliveries. */
+  readonly #bodies = new Map<Buffer, Set<Delivery>>();
   #bytes = 0;
 
   constructor(limit: number) {
@@ -23,28 +35,58 @@ export class ResponseBudget {
   }
 
   /**
-   * Counts `res`, which sends `body`, until it is finished or its connection ends. A body not yet
-   * counted first makes room: the responses of the oldest bodies are dropped (their connections closed)
-   * until it fits. A body larger than the whole budget is still sent, alone.
+   * Sends `body` as the rest of `res` (its headers written) and ends it, counting the body until its
+   * last delivery is finished or dropped. A body larger than the whole budget is still sent, alone.
    */
-  admit(res: ServerResponse, body: Buffer): void {
-    let senders = this.#bodies.get(body);
-    if (!senders) {
-      for (const [old, holders] of this.#bodies) {
-        if (this.#bytes + body.length <= this.limit) break;
-        this.#forget(old);
-        for (const holder of holders) holder.destroy();
-      }
-      senders = new Set();
-      this.#bodies.set(body, senders);
+  send(res: ServerResponse, body: Buffer): void {
+    let deliveries = this.#bodies.get(body);
+    if (!deliveries) {
+      this.#makeRoom(body.length);
+      deliveries = new Set();
+      this.#bodies.set(body, deliveries);
       this.#bytes += body.length;
     }
-    senders.add(res);
+    const delivery: Delivery = { res, sent: 0, seen: 0 };
+    deliveries.add(delivery);
     res.once('close', () => {
       const current = this.#bodies.get(body);
-      if (!current?.delete(res) || current.size > 0) return;
+      if (!current?.delete(delivery) || current.size > 0) return;
       this.#forget(body);
     });
+    const pump = () => {
+      while (delivery.sent < body.length) {
+        const end = Math.min(delivery.sent + SLICE, body.length);
+        const more = res.write(body.subarray(delivery.sent, end));
+        delivery.sent = end;
+        if (!more) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+    delivery.seen = delivery.sent;
+  }
+
+  #makeRoom(size: number): void {
+    if (this.#bytes + size <= this.limit) return;
+    const reading = new Set<Delivery>();
+    for (const deliveries of this.#bodies.values()) {
+      for (const d of deliveries) {
+        if (d.sent > d.seen) reading.add(d);
+        d.seen = d.sent;
+      }
+    }
+    // Bodies no client is reading go first; then, if that is not room enough, the oldest of the rest.
+    for (const spare of [false, true]) {
+      for (const [body, deliveries] of this.#bodies) {
+        if (this.#bytes + size <= this.limit) return;
+        if (!spare && [...deliveries].some((d) => reading.has(d))) continue;
+        this.#forget(body);
+        for (const d of deliveries) d.res.destroy();
+      }
+    }
   }
 
   #forget(body: Buffer): void {
