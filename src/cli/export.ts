@@ -1,5 +1,5 @@
 // `iptc export`: a read-only Prometheus exporter over node:http. It only ever reads the kernel (no
-// zeroing, no writes), reads it afresh on each scrape, and listens on loopback unless told otherwise.
+// zeroing, no writes), reads it afresh for each scrape, and listens on loopback unless told otherwise.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { countOption, UsageError } from './args.js';
@@ -141,8 +141,9 @@ export const exporter: Command = {
   description:
     'Serves the kernel\'s counters at http://HOST:PORT/metrics: per-rule packets and bytes labelled with ' +
     'family, table, chain, position, comment, target and rule; chain policy counters; ipset entry counts ' +
-    'and per-entry counters of sets created with counters; iptc_up. Every scrape reads the kernel afresh; ' +
-    'nothing is ever written or zeroed. Listens on loopback unless --listen names another address.',
+    'and per-entry counters of sets created with counters; iptc_up and, per source that cannot be read, ' +
+    'iptc_source_error with the reason. Every scrape reads the kernel afresh (scrapes arriving together share ' +
+    'one reading); nothing is ever written or zeroed. Listens on loopback unless --listen names another address.',
   options: [
     { key: 'listen', long: 'listen', short: 'l', value: true, meta: 'HOST:PORT', help: `address to listen on (default ${DEFAULT_LISTEN}; port 0 picks one)` },
     { key: 'ipv4', long: 'ipv4', short: '4', help: 'IPv4 rules only' },
