@@ -31,8 +31,10 @@ export function saveAll(options: SaveOptions & FamilyOptions = {}): string {
 
 /**
  * Restores a whole iptables-save text of one family: each table in one atomic commit, in the order of
- * the text. A bad line throws RestoreError naming it; its table is left as it was (tables committed
- * before it stay committed, as with iptables-restore). Returns the tables restored.
+ * the text. A bad line, a line outside `*table` ... `COMMIT` (other than an empty line or a `#`
+ * comment), or a table the kernel refuses at commit (reported at its COMMIT line) throws RestoreError
+ * naming the line; its table is left as it was (tables committed before it stay committed, as with
+ * iptables-restore). Returns the tables restored.
  *
  * Equivalent to: `iptables-restore [--noflush] [--counters] < text`
  */

@@ -378,7 +378,7 @@ export class Table {
   /**
    * Applies iptables-restore input for this table (`*TABLE` ... `COMMIT`, or just the lines between)
    * in one atomic commit: without `noflush` the table is emptied first. A bad line throws RestoreError
-   * naming it, and nothing of the text is applied.
+   * naming it (a commit the kernel refuses: the COMMIT line), and nothing of the text is applied.
    *
    * Equivalent to: `iptables-restore [--noflush] [--counters]` with this table's text
    */
