@@ -1,10 +1,13 @@
 // The `iptc` command against the real kernel: each subcommand, both families, errors as one line with
 // a non-zero status, and agreement with iptables-legacy-save / ipset as the oracle.
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { IPTCError, RestoreError, Rule, Table, restoreAll } from '../src/iptc/index.js';
 import { BIN, iptc, iptcSpawn } from './cli-run.js';
-import { ipt, resetKernel, run, save } from './kernel.js';
+import { attempt, ipt, resetKernel, run, save, thrown } from './kernel.js';
 
 async function udp(port: number, count: number, host = '127.0.0.1'): Promise<void> {
   const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
@@ -112,15 +115,17 @@ describe('iptc list / counters', () => {
 
   it('counters shows rates between two readings', async () => {
     ipt(['-A', 'INPUT', '-p', 'udp', '--dport', '9998', '-m', 'comment', '--comment', 'probe', '-j', 'DROP']);
-    const child = iptcSpawn(['counters', '--interval', '1', '-x']);
+    // Two readings a second apart, printed as they are taken: the packets go in after the first one,
+    // however long the command takes to start.
+    const child = iptcSpawn(['counters', '--watch', '--interval', '1', '--count', '2', '-x']);
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    await new Promise((r) => setTimeout(r, 300));
+    while (!out.includes('probe') && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
     await udp(9998, 20);
     await once(child, 'close');
-    const row = out.split('\n').find((l) => l.endsWith('probe'))!;
-    expect(row).toBeDefined();
-    const [table, chain, num, pkts, , rate] = row.trim().split(/\s+/);
+    const rows = out.split('\n').filter((l) => l.endsWith('probe'));
+    expect(rows, out).toHaveLength(2);
+    const [table, chain, num, pkts, , rate] = rows[1]!.trim().split(/\s+/);
     expect([table, chain, num, pkts]).toEqual(['filter', 'INPUT', '1', '20']);
     expect(rate).toMatch(/^\d+(\.\d)?\/s$/);
     expect(Number(rate!.replace('/s', ''))).toBeGreaterThan(5);
@@ -210,5 +215,226 @@ describe('errors and help', () => {
       expect(h.stdout).toMatch(new RegExp(`^usage: iptc ${c}`));
     }
     expect(iptc(['--version']).stdout).toMatch(/^iptc \d+\.\d+\.\d+/);
+  });
+});
+
+// Two ways to lack the rights, each a real process: a user other than root (who may not even read the
+// list of tables in use), and root without CAP_NET_ADMIN and CAP_NET_RAW (who may read it, but not the
+// tables). Neither may ever see "no rules" where there are rules.
+const UNPRIVILEGED: [string, string[]][] = [
+  ['a user other than root', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']],
+  ['root without CAP_NET_ADMIN', ['--inh-caps=-all', '--bounding-set=-net_admin,-net_raw']],
+];
+const NOT_ROOT = UNPRIVILEGED[0]![1];
+
+function iptcAs(setpriv: string[], args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `code` (an ES module body with `iptc` and `ipset` imported) as that process; returns what it printed. */
+function libraryAs(setpriv: string[], code: string): string {
+  const dist = join(import.meta.dirname, '..', 'dist');
+  const body = `import * as iptc from '${dist}/iptc/index.js'; import * as ipset from '${dist}/ipset/index.js';\n${code}`;
+  const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, '--no-warnings', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 30_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+describe('without root', () => {
+  it.each(UNPRIVILEGED)('as %s, reads throw IPTCError (EPERM/EACCES) naming root and CAP_NET_ADMIN, never empty chains', (_who, setpriv) => {
+    ipt(['-A', 'INPUT', '-s', '192.0.2.9', '-j', 'DROP']);
+    run('ipset', ['create', 'guarded', 'hash:ip']);
+    const out = libraryAs(
+      setpriv,
+      `const report = (f) => { try { return { ok: f() }; } catch (e) { return { name: e.constructor.name, code: e.code, errno: e.errno, message: e.message }; } };
+       console.log(JSON.stringify({
+         chains: report(() => new iptc.Table('filter').chains.map((c) => c.name + ':' + c.rules.length)),
+         saveAll: report(() => iptc.saveAll()),
+         available: report(() => iptc.isTableAvailable('filter')),
+         sets: report(() => new ipset.IPSet().list().map((s) => s.name)),
+       }));`,
+    );
+    const got = JSON.parse(out) as Record<string, { name?: string; errno?: number; message?: string; ok?: unknown }>;
+    // Root may read the list of tables in use, so it can tell that filter is there; no one else can.
+    for (const what of setpriv === NOT_ROOT ? ['chains', 'saveAll', 'available'] : ['chains', 'saveAll']) {
+      expect(got[what], what).toMatchObject({ name: 'IPTCError' });
+      expect([1, 13], what).toContain(got[what]!.errno);
+      expect(got[what]!.message, what).toMatch(/root/);
+      expect(got[what]!.message, what).toMatch(/CAP_NET_ADMIN/);
+    }
+    expect(got.sets).toMatchObject({ name: 'IPSetError', errno: 1 });
+    expect(got.sets!.message).toMatch(/CAP_NET_ADMIN/);
+  });
+
+  it.each(UNPRIVILEGED)('as %s, save, list and counters exit 1 with one line saying what is needed', (_who, setpriv) => {
+    ipt(['-A', 'INPUT', '-s', '192.0.2.9', '-j', 'DROP']);
+    for (const args of [['save'], ['save', '-t', 'filter'], ['list'], ['counters', '--interval', '0'], ['ipset', 'list']]) {
+      const r = iptcAs(setpriv, args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(oneErrorLine(r.stderr), args.join(' ')).toMatch(/CAP_NET_ADMIN/);
+    }
+    // The same commands as root read the rule.
+    expect(iptc(['save']).stdout).toContain('-A INPUT -s 192.0.2.9/32 -j DROP');
+  });
+});
+
+describe('restore framing', () => {
+  // What iptables-legacy-restore accepts outside `*table` ... `COMMIT`: empty lines and lines that start
+  // with `#`. Everything else fails with the line's number, before any table is touched.
+  const texts: [string, number | null][] = [
+    ['# saved\n\n*filter\n-A INPUT -s 192.0.2.1 -j ACCEPT\nCOMMIT\n# done\n\n', null],
+    ['-P INPUT ACCEPT\n-A INPUT -s 192.0.2.1 -j ACCEPT\n', 1],
+    ['*filter\n-A INPUT -s 192.0.2.1 -j ACCEPT\nCOMMIT\ngarbage\n', 4],
+    ['*filter\n-A INPUT -s 192.0.2.1 -j ACCEPT\nCOMMIT\n-A INPUT -s 192.0.2.2 -j ACCEPT\n', 4],
+    ['*filter\nCOMMIT\n   \n', 3],
+    ['  # indented\n*filter\nCOMMIT\n', 1],
+    ['COMMIT\n', 1],
+    [':INPUT ACCEPT [0:0]\n*filter\nCOMMIT\n', 1],
+  ];
+
+  it('refuses lines outside a table as iptables-legacy-restore does, naming the line, with nothing applied', () => {
+    for (const [text, line] of texts) {
+      resetKernel();
+      const oracle = attempt('sh', ['-c', `printf '%s' "$1" | iptables-legacy-restore --test`, 'sh', text]);
+      expect(oracle.status !== 0, `iptables-legacy-restore on ${JSON.stringify(text)}`).toBe(line !== null);
+      const before = save('filter');
+      const r = iptc(['restore'], text);
+      if (line === null) {
+        expect(r.status, r.stderr).toBe(0);
+        expect(save('filter')).toContain('-A INPUT -s 192.0.2.1/32 -j ACCEPT');
+        continue;
+      }
+      expect(r.status, JSON.stringify(text)).toBe(1);
+      expect(oneErrorLine(r.stderr)).toMatch(new RegExp(`^iptc: line ${line}: not in a table`));
+      expect(save('filter')).toBe(before);
+      // Table.restore takes a table's lines without the framing too; framed text is checked the same.
+      const framed = /^\s*\*/m.test(text);
+      for (const restoreText of [() => restoreAll(text), ...(framed ? [() => new Table('filter').restore(text)] : [])]) {
+        const err = thrown(restoreText);
+        expect(err).toBeInstanceOf(RestoreError);
+        expect((err as RestoreError).line).toBe(line);
+      }
+      expect(save('filter')).toBe(before);
+    }
+  });
+});
+
+describe('kernel refusals', () => {
+  it('name the table, the rule (or the COMMIT line) and give iptables\' hint, with the errno', () => {
+    const bad = '-p udp -m udp --dport 53 -j REJECT --reject-with tcp-reset';
+    const before = save('filter');
+    // iptables' own words for it.
+    expect(attempt('iptables-legacy', ['-A', 'INPUT', ...bad.split(' ')]).stderr).toMatch(/Invalid argument. Run `dmesg' for more information/);
+    const table = new Table('filter');
+    try {
+      const e = thrown(() => table.chain('INPUT').appendRule(Rule.parse(bad))) as IPTCError;
+      expect(e).toBeInstanceOf(IPTCError);
+      expect(e.errno).toBe(22);
+      expect(e.message).toBe(
+        `the kernel refused \`-A INPUT ${bad}' in table \`filter': Invalid argument; a match or target the kernel does not ` +
+          'accept here (in this table or chain, or with these options); run `dmesg\' for more information',
+      );
+      const inserted = thrown(() => table.chain('INPUT').insertRule(Rule.parse(bad), 0)) as IPTCError;
+      expect(inserted.message).toMatch(/^the kernel refused `-I INPUT 1 -p udp .*' in table `filter': Invalid argument; .*dmesg/);
+    } finally {
+      table.close();
+    }
+    expect(save('filter')).toBe(before);
+
+    const text = `*filter\n-A INPUT -s 192.0.2.1 -j ACCEPT\n-A INPUT ${bad}\nCOMMIT\n`;
+    expect(attempt('sh', ['-c', `printf '%s' "$1" | iptables-legacy-restore`, 'sh', text]).stderr).toMatch(/line 4 failed/);
+    const e = thrown(() => restoreAll(text)) as RestoreError;
+    expect(e).toBeInstanceOf(RestoreError);
+    expect([e.line, e.errno]).toEqual([4, 22]);
+    expect(e.message).toMatch(/^line 4: the kernel refused table `filter': Invalid argument; .*dmesg/);
+    const r = iptc(['restore'], text);
+    expect(r.status).toBe(1);
+    expect(oneErrorLine(r.stderr)).toMatch(/^iptc: line 4: the kernel refused table `filter': Invalid argument; .*run `dmesg' for more information/);
+    expect(save('filter')).toBe(before);
+  });
+
+  it('say why a chain cannot be deleted', () => {
+    ipt(['-N', 'used']);
+    ipt(['-A', 'INPUT', '-j', 'used']);
+    const table = new Table('filter');
+    try {
+      const e = thrown(() => table.deleteChain('used')) as IPTCError;
+      expect(e.errno).toBe(31);
+      expect(e.message).toBe("cannot delete chain `used' in table `filter': Too many links (rules still jump to it)");
+    } finally {
+      table.close();
+    }
+  });
+});
+
+describe('counters and restore --test: the smaller holes', () => {
+  it('counters with a chain that does not exist fails naming it', () => {
+    ipt(['-A', 'INPUT', '-j', 'ACCEPT']);
+    const r = iptc(['counters', '--interval', '0', 'NOPE']);
+    expect(r.status).toBe(1);
+    expect(oneErrorLine(r.stderr)).toMatch(/no chain `NOPE' in any IPv4 table in use/);
+    const t = iptc(['counters', '--interval', '0', '-t', 'filter', 'NOPE']);
+    expect(t.status).toBe(1);
+    expect(oneErrorLine(t.stderr)).toMatch(/no chain `NOPE' in table `filter'/);
+    expect(iptc(['counters', '--interval', '0', 'INPUT']).status).toBe(0);
+  });
+
+  it('refuses durations a timer cannot wait and any other bad number', () => {
+    // 2^31 ms and more would fire after 1 ms.
+    for (const value of ['2147484', '1e9', '99999999999', '-1', 'NaN', 'Infinity', '0x10', '', '1s', '0.01']) {
+      const r = iptc(['counters', '--watch', '--count', '1', '--interval', value]);
+      expect(r.status, value).toBe(2);
+      expect(oneErrorLine(r.stderr), value).toMatch(/--interval needs a number of seconds from 0.05 to 2147483.647/);
+    }
+    for (const value of ['1.5', '0', '-2', '1e3']) {
+      const r = iptc(['counters', '--watch', '--count', value]);
+      expect(r.status, value).toBe(2);
+      expect(oneErrorLine(r.stderr), value).toMatch(/--count needs a whole number of at least 1/);
+    }
+    expect(iptc(['counters', '--watch', '--count', '1', '--interval', '2147483.647']).status).toBe(0);
+  });
+
+  // Run in a namespace of its own: the tables of this test run's namespace stay in use once created.
+  const fresh = (script: string, input: string) => spawnSync('unshare', ['-n', '--', 'sh', '-c', script, 'sh', process.execPath, BIN], { encoding: 'utf8', input });
+
+  it('restore --test creates no table, and finds the errors a table in use would show', () => {
+    const good = '*raw\n-A PREROUTING -p udp -j NOTRACK\nCOMMIT\n*nat\n:svc - [0:0]\n-A PREROUTING -j svc\n-A svc -p tcp -j DNAT --to-destination 192.0.2.1\nCOMMIT\n*mangle\n-A PREROUTING -j MARK --set-mark 1\nCOMMIT\n*security\nCOMMIT\n';
+    const r = fresh('"$1" "$2" restore --test; echo "status $?"; cat /proc/net/ip_tables_names', good);
+    expect(r.stdout).toBe('status 0\n');
+    // What a real restore would refuse, each at its line: checked without the kernel for a table not in
+    // use, against a copy of the kernel's for one in use, with the same words.
+    const bad = [
+      '*raw\n-A INPUT -p tcp -j NOTRACK\nCOMMIT\n',
+      '*nat\n:x - [0:0]\n-A PREROUTING -j x\n-X x\nCOMMIT\n',
+      '*nat\n-A PREROUTING -j nowhere\nCOMMIT\n',
+      '*nat\n:x - [0:0]\n-A x -j ACCEPT\n-D x -j ACCEPT\n-D x -j ACCEPT\nCOMMIT\n',
+      '*nat\n:x - [0:0]\n-A PREROUTING -j x\n-E x y\n-D PREROUTING -j y\n-X y\n-I PREROUTING 2 -j ACCEPT\nCOMMIT\n',
+      '*nat\n-P x ACCEPT\nCOMMIT\n',
+      '*mangle\n-A PREROUTING -j MARK --set-mark 1\n-R PREROUTING 2 -j MARK --set-mark 2\nCOMMIT\n',
+      '*mangle\n-A PREROUTING -j MARK --set-mark 1\n-D PREROUTING 1\n-D PREROUTING 1\nCOMMIT\n',
+      '*mangle\n-N a\n-N a\nCOMMIT\n',
+      '*mangle\n-N a\n-A a -j ACCEPT\n-X a\nCOMMIT\n',
+      '*mangle\n-N a\n-E a PREROUTING\nCOMMIT\n',
+      '*mangle\n-E PREROUTING b\nCOMMIT\n',
+      '*mangle\n-X PREROUTING\nCOMMIT\n',
+      '*mangle\n-F nochain\nCOMMIT\n',
+      '*mangle\n-A PREROUTING -s 192.0.2.4 -p tcp --dport 80 -j ACCEPT\n-D PREROUTING -s 192.0.2.4 -p tcp --dport 81 -j ACCEPT\nCOMMIT\n',
+      '*security\n-A INPUT -j ACCEPT\n-I INPUT 3 -j DROP\nCOMMIT\n',
+      '*raw\n:FORWARD ACCEPT [0:0]\nCOMMIT\n',
+    ];
+    for (const text of bad) {
+      const table = text.slice(1, text.indexOf('\n'));
+      const scratch = fresh('"$1" "$2" restore --test 2>&1 >/dev/null | grep -v warning; echo "status $?"; cat /proc/net/ip_tables_names', text);
+      const kernel = fresh(`iptables-legacy -t ${table} -S >/dev/null; "$1" "$2" restore --test 2>&1 >/dev/null | grep -v warning`, text);
+      const [line, ...rest] = scratch.stdout.split('\n');
+      expect(line, text).toMatch(/^iptc: line \d+: /);
+      expect(rest.join('\n'), text).toBe('status 0\n'); // no table in use afterwards
+      expect(kernel.stdout, text).toBe(`${line}\n`);
+    }
+    // A deletion that finds its rule passes in both.
+    const ok = '*mangle\n-A PREROUTING -s 192.0.2.4 -p tcp --dport 80 -j ACCEPT\n-D PREROUTING -s 192.0.2.4/32 -p tcp -m tcp --dport 80 -j ACCEPT\n-N a\n-A PREROUTING -j a\n-E a b\n-D PREROUTING -j b\n-X b\nCOMMIT\n';
+    expect(fresh('"$1" "$2" restore --test; echo "status $?"; cat /proc/net/ip_tables_names', ok).stdout).toBe('status 0\n');
   });
 });

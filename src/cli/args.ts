@@ -77,12 +77,25 @@ export function optionHelp(specs: readonly OptionSpec[]): string {
   return rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`).join('\n');
 }
 
-/** A number option, checked. */
-export function numberOption(value: string | boolean | undefined, name: string, fallback: number, min = 0): number {
+/** The longest wait a Node timer keeps (2^31-1 ms, about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_SECONDS = 2_147_483.647;
+
+/** A count option (a whole decimal number of at least `min`), checked. */
+export function countOption(value: string | boolean | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined || value === false) return fallback;
-  const n = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < min) {
-    throw new UsageError(`--${name} needs a number of at least ${min}, got ${String(value)}`);
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} needs a whole number of at least ${min}, got \`${String(value)}'`);
+  return n;
+}
+
+/** A duration option in seconds (decimal, e.g. 0.5), checked against `min` and what a timer can wait. */
+export function secondsOption(value: string | boolean | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined || value === false) return fallback;
+  const n = typeof value === 'string' && /^(\d+(\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= MAX_TIMER_SECONDS)) {
+    throw new UsageError(
+      `--${name} needs a number of seconds from ${min} to ${MAX_TIMER_SECONDS} (about 24.8 days), got \`${String(value)}'`,
+    );
   }
   return n;
 }

@@ -1,7 +1,7 @@
 // `iptc counters`: per-rule packets and bytes with their rates; --watch redraws the same screen area
 // every interval, like `watch iptables -L -v` but with rates.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { numberOption } from './args.js';
+import { countOption, secondsOption } from './args.js';
 import type { Command } from './command.js';
 import { HELP, IPV4, IPV6, TABLE, familyOf, tableOf } from './command.js';
 import { columns, human, rate } from './format.js';
@@ -90,12 +90,18 @@ export const counters: Command = {
     const family = familyOf(args);
     const table = tableOf(args);
     const watch = args.options.watch === true;
-    const interval = numberOption(args.options.interval, 'interval', 1, watch ? 0.05 : 0);
-    const limit = numberOption(args.options.count, 'count', Infinity, 1);
+    const interval = secondsOption(args.options.interval, 'interval', 1, watch ? 0.05 : 0);
+    const limit = countOption(args.options.count, 'count', Infinity, 1);
     const exact = args.options.exact === true;
     const policies = args.options.policies === true;
     const read = (): { rows: Row[]; sample: Sample } => {
-      const rows = rowsOf(readTables(family, table), chain, policies);
+      let tables = readTables(family, table);
+      // With no table in use yet, the (empty) filter table, as `list` shows; reading it does not create it.
+      if (tables.length === 0) tables = readTables(family, 'filter');
+      if (chain !== undefined && !tables.some((t) => t.chains.some((c) => c.name === chain))) {
+        throw new Error(`no chain \`${chain}' in ${tables.length === 1 ? `table \`${tables[0]!.table}'` : `any ${family === 6 ? 'IPv6' : 'IPv4'} table in use`}`);
+      }
+      const rows = rowsOf(tables, chain, policies);
       const at = performance.now();
       return { rows, sample: { at, rows: new Map(rows.map((r) => [r.key, { packets: r.packets, bytes: r.bytes }])) } };
     };

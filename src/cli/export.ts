@@ -1,10 +1,12 @@
 // `iptc export`: a read-only Prometheus exporter over node:http. It only ever reads the kernel (no
-// zeroing, no writes), reads it afresh on each scrape, and listens on loopback unless told otherwise.
+// zeroing, no writes), reads it afresh for each scrape, and listens on loopback unless told otherwise.
 import { createServer, type Server } from 'node:http';
-import { numberOption, UsageError } from './args.js';
+import type { Socket } from 'node:net';
+import { countOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { HELP } from './command.js';
-import { collect, type CollectOptions } from './metrics.js';
+import { collect, errorReason, type CollectOptions } from './metrics.js';
+import { ResponseBudget } from './response-budget.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9455';
 
@@ -28,24 +30,108 @@ export function parseListen(text: string): { host: string; port: number } {
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** The exporter's HTTP server (not listening yet): GET /metrics, a pointer at /, nothing else. */
-export function createExporter(options: CollectOptions = {}, log: (line: string) => void = () => {}): Server {
-  return createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('read-only exporter: GET /metrics\n');
-      return;
+/** How the exporter protects itself from clients that do not behave. */
+export interface ExporterLimits {
+  /**
+   * Bytes of response bodies still being sent, over all clients (default 64 MiB). A new reading that does
+   * not fit drops the responses of the oldest ones no client is reading; one larger is sent alone.
+   */
+  maxPendingBytes?: number;
+  /** A client whose connection moves nothing (no request bytes, no response taken) for this long is dropped (default 10 s). */
+  idleTimeout?: number;
+  /** A client must send a whole request within this time (default 10 s). */
+  requestTimeout?: number;
+}
+
+const DEFAULT_LIMITS: Required<ExporterLimits> = { maxPendingBytes: 64 * 1024 * 1024, idleTimeout: 10_000, requestTimeout: 10_000 };
+
+/**
+ * The exporter's HTTP server (not listening yet): GET /metrics, a pointer at /, nothing else. Clients
+ * that never read cannot make it hold memory or starve the scrapes of others: requests that arrive
+ * together (pipelined ones too) share one reading of the kernel and one buffer, the bodies still being
+ * sent stay within `limits.maxPendingBytes`, and stalled or slow clients are timed out.
+ */
+export function createExporter(options: CollectOptions = {}, log: (line: string) => void = () => {}, limits: ExporterLimits = {}): Server {
+  const { maxPendingBytes, idleTimeout, requestTimeout } = { ...DEFAULT_LIMITS, ...limits };
+  const budget = new ResponseBudget(maxPendingBytes);
+  const sources = new SourceLog(log);
+  const scrape = (): Buffer => {
+    const failed = new Set<string>();
+    const text = collect(options, (source, e) => {
+      failed.add(source);
+      sources.failed(source, e);
+    });
+    sources.scraped(failed);
+    return Buffer.from(text);
+  };
+  let reading: Buffer | null = null;
+  // Requests handled in the same turn of the event loop (they came in together, or while the kernel was
+  // being read) get the same reading: a burst of clients costs one reading and one buffer, not one
+  // each. The next turn reads afresh.
+  const shared = (): Buffer => {
+    if (reading) return reading;
+    reading = scrape();
+    setImmediate(() => {
+      reading = null;
+    });
+    return reading;
+  };
+  const server = createServer(
+    // Node checks request deadlines on a timer; once a second keeps a slow sender from staying much longer.
+    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('read-only exporter: GET /metrics\n');
+        return;
+      }
+      if (path === '/metrics') {
+        const body = shared();
+        res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': body.length });
+        if (req.method === 'HEAD') {
+          res.end();
+          return;
+        }
+        budget.send(res, body);
+      } else if (path === '/') {
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>iptc exporter</h1><a href="/metrics">/metrics</a></body></html>\n');
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the metrics are at /metrics\n');
+      }
+    },
+  );
+  // A connection that moves nothing for this long is dropped: with a response in progress, that is a
+  // client that stopped reading.
+  server.setTimeout(idleTimeout, (socket: Socket) => socket.destroy());
+  // A source that cannot be read (not root, say) does not stop the exporter: every scrape reports it
+  // down with the reason, which is what monitoring alerts on. One read as it starts logs it at once.
+  server.once('listening', () => scrape());
+  return server;
+}
+
+/** Logs each source that cannot be read once per cause (not at every scrape), and when it can be read again. */
+class SourceLog {
+  readonly #log: (line: string) => void;
+  readonly #failing = new Map<string, string>();
+
+  constructor(log: (line: string) => void) {
+    this.#log = log;
+  }
+
+  failed(source: string, e: unknown): void {
+    const reason = errorReason(e);
+    if (this.#failing.get(source) !== reason) this.#log(`cannot read ${source}: ${reason}`);
+    this.#failing.set(source, reason);
+  }
+
+  /** After a scrape in which `failed` could not be read. */
+  scraped(failed: ReadonlySet<string>): void {
+    for (const source of [...this.#failing.keys()]) {
+      if (failed.has(source)) continue;
+      this.#failing.delete(source);
+      this.#log(`reading ${source} again`);
     }
-    if (path === '/metrics') {
-      const body = collect(options, (source, e) => log(`cannot read ${source}: ${e instanceof Error ? e.message : String(e)}`));
-      res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } else if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>iptc exporter</h1><a href="/metrics">/metrics</a></body></html>\n');
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the metrics are at /metrics\n');
-    }
-  });
+  }
 }
 
 export const exporter: Command = {
@@ -55,8 +141,9 @@ export const exporter: Command = {
   description:
     'Serves the kernel\'s counters at http://HOST:PORT/metrics: per-rule packets and bytes labelled with ' +
     'family, table, chain, position, comment, target and rule; chain policy counters; ipset entry counts ' +
-    'and per-entry counters of sets created with counters; iptc_up. Every scrape reads the kernel afresh; ' +
-    'nothing is ever written or zeroed. Listens on loopback unless --listen names another address.',
+    'and per-entry counters of sets created with counters; iptc_up and, per source that cannot be read, ' +
+    'iptc_source_error with the reason. Every scrape reads the kernel afresh (scrapes arriving together share ' +
+    'one reading); nothing is ever written or zeroed. Listens on loopback unless --listen names another address.',
   options: [
     { key: 'listen', long: 'listen', short: 'l', value: true, meta: 'HOST:PORT', help: `address to listen on (default ${DEFAULT_LISTEN}; port 0 picks one)` },
     { key: 'ipv4', long: 'ipv4', short: '4', help: 'IPv4 rules only' },
@@ -72,12 +159,8 @@ export const exporter: Command = {
     const options: CollectOptions = {
       families,
       ipset: args.options.noIpset !== true,
-      maxSetEntries: numberOption(args.options.maxSetEntries, 'max-set-entries', 10_000, 0),
+      maxSetEntries: countOption(args.options.maxSetEntries, 'max-set-entries', 10_000, 0),
     };
-    // Fail before listening if the kernel cannot be read at all (e.g. not root): one clear line.
-    collect(options, (source, e) => {
-      if (source !== 'ipset') throw e;
-    });
     const log = (line: string) => process.stderr.write(`iptc export: ${line}\n`);
     const server = createExporter(options, log);
     await new Promise<void>((resolve, reject) => {
@@ -91,7 +174,13 @@ export const exporter: Command = {
     const shown = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
     log(`listening on http://${shown}:${bound.port}/metrics`);
     await new Promise<void>((resolve) => {
-      const stop = () => server.close(() => resolve());
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        server.close(() => resolve());
+        // Connections with a request in progress (or half sent) would keep the process up until they end.
+        server.closeAllConnections();
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

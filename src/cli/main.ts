@@ -50,7 +50,7 @@ function oneLine(e: unknown): string {
   const errno = (e as { errno?: unknown }).errno;
   let text = message.replace(/\s*\n\s*/g, '; ').trim();
   // EPERM / EACCES from libiptc or netlink: say what to do.
-  if ((errno === 1 || errno === 13) && !/root/i.test(text)) text += ' (are you root? iptc needs CAP_NET_ADMIN)';
+  if ((errno === 1 || errno === 13) && !/root|CAP_NET_ADMIN/i.test(text)) text += ' (are you root? iptc needs CAP_NET_ADMIN)';
   return text || 'unknown error';
 }
 

@@ -1,6 +1,7 @@
 // The exporter's metrics in the Prometheus text exposition format (version 0.0.4). Every scrape reads
 // the kernel afresh; the values are the kernel's own counters, never zeroed or offset here, so rates
 // computed by Prometheus are the rules' true rates.
+import { constants } from 'node:os';
 import { IPSet } from '../ipset/index.js';
 import { readTables, type Family, type TableRow } from './snapshot.js';
 
@@ -84,10 +85,27 @@ function sets(x: Exposition, maxEntries: number): void {
   }
 }
 
+/** A short, stable code for an error: its errno name (EACCES, ENOENT), ipset's name, or its class. */
+export function errorCode(e: unknown): string {
+  const err = e as { errorName?: unknown; code?: unknown; errno?: unknown; name?: unknown };
+  if (typeof err?.errorName === 'string') return err.errorName;
+  if (typeof err?.code === 'string') return err.code;
+  if (typeof err?.errno === 'number') {
+    const name = Object.entries(constants.errno).find(([, v]) => v === Math.abs(err.errno as number))?.[0];
+    if (name) return name;
+  }
+  return typeof err?.name === 'string' ? err.name : 'Error';
+}
+
+/** An error's message on one line. */
+export function errorReason(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, '; ').trim();
+}
+
 /**
  * Reads the kernel and returns one scrape in the text exposition format. A source that cannot be read
- * (e.g. no ipset support) sets its `iptc_source_up` to 0 and `iptc_up` to 0; the others are still
- * reported. `onError` hears about each failure (the exporter logs it).
+ * (not root, no ipset support) sets its `iptc_source_up` and `iptc_up` to 0 and says why in
+ * `iptc_source_error`; the others are still reported. `onError` hears about each failure (the exporter logs it).
  */
 export function collect(options: CollectOptions = {}, onError: (source: string, e: unknown) => void = () => {}): string {
   const started = performance.now();
@@ -103,6 +121,7 @@ export function collect(options: CollectOptions = {}, onError: (source: string, 
   x.family('iptc_ipset_references', 'gauge', 'Number of references to an ipset (rules and list:set sets using it).');
   x.family('iptc_ipset_entry_packets_total', 'counter', 'Packets matched by an ipset entry (sets created with counters).');
   x.family('iptc_ipset_entry_bytes_total', 'counter', 'Bytes matched by an ipset entry (sets created with counters).');
+  x.family('iptc_source_error', 'gauge', 'Present (1) for each source that could not be read in this scrape: the error\'s code and message.');
   x.family('iptc_scrape_duration_seconds', 'gauge', 'Time taken to read the kernel for this scrape.');
 
   let allUp = true;
@@ -113,6 +132,7 @@ export function collect(options: CollectOptions = {}, onError: (source: string, 
     } catch (e) {
       allUp = false;
       x.sample('iptc_source_up', { source: name }, 0);
+      x.sample('iptc_source_error', { source: name, code: errorCode(e), reason: errorReason(e) }, 1);
       onError(name, e);
     }
   };

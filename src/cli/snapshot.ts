@@ -1,7 +1,7 @@
 // One fresh read of the kernel's rule sets as plain data: what `list`, `counters` and the exporter
 // show. Only tables the kernel has instantiated are read unless one is named, so that looking never
 // creates a table (and never loads a module the host did not already use).
-import { readFileSync } from 'node:fs';
+import { instantiatedTables } from '../iptc/backend.js';
 import { Table, Table6 } from '../iptc/index.js';
 
 export type Family = 4 | 6;
@@ -35,14 +35,9 @@ export interface TableRow {
   chains: ChainRow[];
 }
 
-/** The legacy tables of a family that exist in this network namespace. */
+/** The legacy tables of a family that exist in this network namespace; IPTCError if that cannot be read. */
 export function liveTables(family: Family): string[] {
-  const file = family === 6 ? '/proc/net/ip6_tables_names' : '/proc/net/ip_tables_names';
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).sort(byIptablesOrder);
-  } catch {
-    return [];
-  }
+  return instantiatedTables(family).sort(byIptablesOrder);
 }
 
 // iptables-save prints tables in the kernel's order, which varies with load order; a stable order

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { constants, release } from 'node:os';
 import { TableHandle } from '../xtables/libiptc.js';
 import { IPTCError } from '../xtables/errors.js';
 import type { Family } from '../xtables/shim.js';
 import { instantiatedTables } from './backend.js';
 
+const { EPERM, EACCES } = constants.errno;
 const KNOWN = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
 
 let kernelSymbols: string | null | undefined;
@@ -50,7 +51,8 @@ function available(family: Family, name: string): boolean {
     TableHandle.open(family, name).free();
     return true;
   } catch (e) {
-    if (e instanceof IPTCError) return false;
+    // Not being allowed to look is no answer about the table.
+    if (e instanceof IPTCError && e.errno !== EPERM && e.errno !== EACCES) return false;
     throw e;
   }
 }

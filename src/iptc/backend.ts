@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { constants } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { IPTCError } from '../xtables/errors.js';
 
 export interface BackendInfo {
   /** What the system's `iptables` command drives. */
@@ -32,14 +34,26 @@ function systemIptables(): BackendInfo['iptables'] {
   return 'unknown';
 }
 
-/** The legacy tables the kernel has instantiated for a family in this network namespace. */
+/**
+ * The legacy tables the kernel has instantiated for a family in this network namespace. The list is
+ * readable by root only: without it nothing can tell an empty table from one that could not be read, so
+ * that is an IPTCError (EACCES), as iptables-legacy-save fails. No file means no ip_tables module: no table.
+ */
 export function instantiatedTables(family: 4 | 6): string[] {
   // thread-self: /proc/net is the main thread's namespace, even in a worker that entered another one.
   const file = `/proc/thread-self/net/${family === 6 ? 'ip6_tables_names' : 'ip_tables_names'}`;
   try {
     return readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT') return [];
+    const errno = (constants.errno as Record<string, number>)[code] ?? 0;
+    const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+    throw new IPTCError(
+      `cannot read the list of tables in use (${file}): ${reason}; reading the legacy tables needs root ` +
+        '(a user other than root needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_DAC_READ_SEARCH)',
+      errno,
+    );
   }
 }
 

@@ -1,8 +1,8 @@
-import { IPTCError } from '../xtables/errors.js';
+import { CommitError, IPTCError } from '../xtables/errors.js';
 import { Policy } from './policy.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { TableEdits } from '../xtables/libiptc.js';
 
 function checkPosition(position: number, what: string): void {
   if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
@@ -25,8 +25,22 @@ export function jumpLabel(rule: Rule): string | null {
   return label && !VERDICTS.has(label) ? label : null;
 }
 
+/**
+ * Runs a change of one rule. When its commit is refused (autocommit: the commit is for this rule alone),
+ * the error names the rule as iptables would be given it, e.g. `-A INPUT -p udp -j REJECT ...`.
+ */
+function naming(command: string, rule: Rule, change: () => void): void {
+  try {
+    change();
+  } catch (e) {
+    if (!(e instanceof CommitError)) throw e;
+    const spec = rule.toString();
+    throw e.naming(spec === '' ? command : `${command} ${spec}`);
+  }
+}
+
 /** Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
-export function checkJumpLabel(handle: TableHandle, label: string | null): void {
+export function checkJumpLabel(handle: Pick<TableEdits, 'isChain' | 'table'>, label: string | null): void {
   if (label !== null && !handle.isChain(label)) {
     throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);
   }
@@ -55,7 +69,7 @@ export class Chain {
   /** Equivalent to: `iptables -A CHAIN rule` */
   appendRule(rule: Rule): void {
     checkRule(this.table, rule);
-    this.table.editEntry('append', this.name, rule);
+    naming(`-A ${this.name}`, rule, () => this.table.editEntry('append', this.name, rule));
   }
 
   /** Inserts at a 0-based position (0 = first). Equivalent to: `iptables -I CHAIN position+1 rule` */
@@ -75,10 +89,13 @@ export class Chain {
     const { name } = this;
     const entry = rule.toEntry();
     const label = jumpLabel(rule);
-    this.table.edit((h) => {
-      checkJumpLabel(h, label);
-      h[op](name, entry, position);
-    });
+    const command = `${op === 'insertEntry' ? '-I' : '-R'} ${name} ${position + 1}`;
+    naming(command, rule, () =>
+      this.table.edit((h) => {
+        checkJumpLabel(h, label);
+        h[op](name, entry, position);
+      }),
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 // iptables-restore's input grammar, applied to libiptc handles: `*table`, `:CHAIN POLICY [p:b]`,
 // `[p:b] -A ...` and the other commands, `COMMIT`.
-import type { TableHandle } from '../xtables/libiptc.js';
-import { IPTCError } from '../xtables/errors.js';
+import type { TableEdits } from '../xtables/libiptc.js';
+import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { shellSplit } from './parameters.js';
 import { Policy } from './policy.js';
@@ -43,37 +43,61 @@ export interface TableBlock {
   table: string;
   /** [line number, text] of each line between `*table` and `COMMIT`. */
   lines: [number, string][];
+  /** Line numbers of the `*table` and `COMMIT` lines (0 for a block framed by restore() itself). */
+  start: number;
+  commit: number;
 }
 
-/** Splits a restore text into its table blocks, checking the framing (`*table` ... `COMMIT`). */
-export function splitTables(text: string): TableBlock[] {
+/**
+ * Splits a restore text into its table blocks, checking the framing (`*table` ... `COMMIT`). Outside a
+ * block only empty lines and `#` comments may stand, as iptables-restore accepts: anything else (the
+ * output of `iptables -S`, text after the last COMMIT) is refused with its line, never skipped. With
+ * `table`, a text without any `*table` line is the lines of that table alone.
+ */
+export function splitTables(text: string, table?: string): TableBlock[] {
   if (typeof text !== 'string') throw new TypeError('restore text must be a string');
+  const lines = text.split('\n');
+  if (table !== undefined && !lines.some((l) => l.trim().startsWith('*'))) {
+    const body = lines
+      .map((raw, i): [number, string] => [i + 1, raw])
+      .filter(([, raw]) => raw.trim() !== '' && !raw.trim().startsWith('#'));
+    return [{ table, lines: body, start: 0, commit: 0 }];
+  }
   const blocks: TableBlock[] = [];
   let current: TableBlock | null = null;
-  let currentLine = 0;
-  const lines = text.split('\n');
   for (let index = 0; index < lines.length; index++) {
     const raw = lines[index]!;
     const n = index + 1;
     const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    if (current && (line === '' || line.startsWith('#'))) continue;
+    // iptables-restore skips these outside a table only when they start the line.
+    if (!current && (raw === '' || raw.startsWith('#'))) continue;
     if (line.startsWith('*')) {
-      if (current) throw new RestoreError(currentLine, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
-      const table = line.slice(1).trim();
-      if (!/^[a-z0-9_]+$/i.test(table)) throw new RestoreError(n, raw, new RuleSyntaxError('invalid table name'));
-      current = { table, lines: [] };
-      currentLine = n;
+      if (current) throw new RestoreError(current.start, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
+      const name = line.slice(1).trim();
+      if (!/^[a-z0-9_]+$/i.test(name)) throw new RestoreError(n, raw, new RuleSyntaxError('invalid table name'));
+      current = { table: name, lines: [], start: n, commit: 0 };
       blocks.push(current);
     } else if (!current) {
-      throw new RestoreError(n, raw, new RuleSyntaxError('no table: expected a `*table` line first'));
+      const after = blocks.length > 0 ? 'after COMMIT' : "before the first `*table' line";
+      throw new RestoreError(n, raw, new RuleSyntaxError(`not in a table: only \`*table' ... \`COMMIT' blocks, empty lines and # comments may stand here (${after})`));
     } else if (line === 'COMMIT') {
+      current.commit = n;
       current = null;
     } else {
       current.lines.push([n, raw]);
     }
   }
-  if (current) throw new RestoreError(currentLine, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
+  if (current) throw new RestoreError(current.start, `*${current.table}`, new RuleSyntaxError('no COMMIT for this table'));
   return blocks;
+}
+
+/**
+ * A refusal of a block's commit as iptables-restore reports it, at the line of its COMMIT (the kernel
+ * does not say which rule it refused); any other error as it is.
+ */
+export function refusedAt(block: TableBlock, e: unknown): unknown {
+  return e instanceof CommitError && block.commit > 0 ? new RestoreError(block.commit, 'COMMIT', e) : e;
 }
 
 function parseCounters(text: string): { packets: bigint; bytes: bigint } {
@@ -100,7 +124,7 @@ const COMMANDS: Record<string, string> = {
  * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family.
  */
 export function applyBlock(
-  handle: TableHandle,
+  handle: TableEdits,
   block: TableBlock,
   options: RestoreOptions,
   parseRule: ParseRule,
@@ -133,7 +157,7 @@ export function applyBlock(
 
 /** The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template into the append run. */
 class FastAppends {
-  readonly #handle: TableHandle;
+  readonly #handle: TableEdits;
   readonly #templates: RuleTemplates;
   readonly #run: AppendRun;
   #chainPrefix = '';
@@ -141,7 +165,7 @@ class FastAppends {
   /** User chains jumped to since the last other command: only such a command can delete one. */
   readonly #jumpsChecked = new Set<string>();
 
-  constructor(handle: TableHandle, templates: RuleTemplates, run: AppendRun) {
+  constructor(handle: TableEdits, templates: RuleTemplates, run: AppendRun) {
     this.#handle = handle;
     this.#templates = templates;
     this.#run = run;
@@ -176,13 +200,13 @@ class FastAppends {
  * cross into libiptc once per rule.
  */
 class AppendRun {
-  readonly #handle: TableHandle;
+  readonly #handle: TableEdits;
   readonly #entries: PackedEntries;
   #chain = '';
   /** The restore lines of the entries, to name the one libiptc refuses. */
   readonly #lines: [number, string][] = [];
 
-  constructor(handle: TableHandle) {
+  constructor(handle: TableEdits) {
     this.#handle = handle;
     this.#entries = new PackedEntries(handle.family);
   }
@@ -209,7 +233,7 @@ class AppendRun {
 }
 
 function applyLine(
-  handle: TableHandle,
+  handle: TableEdits,
   line: string,
   options: RestoreOptions,
   templates: RuleTemplates,

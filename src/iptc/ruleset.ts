@@ -1,7 +1,7 @@
 // Whole rule sets of one family: every table at once, as iptables-save and iptables-restore see them.
 import { instantiatedTables } from './backend.js';
 import { parseRuleSpec } from './parse.js';
-import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
+import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
 import { Table, Table6, type SaveOptions } from './table.js';
 
 export interface FamilyOptions {
@@ -31,8 +31,10 @@ export function saveAll(options: SaveOptions & FamilyOptions = {}): string {
 
 /**
  * Restores a whole iptables-save text of one family: each table in one atomic commit, in the order of
- * the text. A bad line throws RestoreError naming it; its table is left as it was (tables committed
- * before it stay committed, as with iptables-restore). Returns the tables restored.
+ * the text. A bad line, a line outside `*table` ... `COMMIT` (other than an empty line or a `#`
+ * comment), or a table the kernel refuses at commit (reported at its COMMIT line) throws RestoreError
+ * naming the line; its table is left as it was (tables committed before it stay committed, as with
+ * iptables-restore). Returns the tables restored.
  *
  * Equivalent to: `iptables-restore [--noflush] [--counters] < text`
  */
@@ -44,6 +46,8 @@ export function restoreAll(text: string, options: RestoreOptions & FamilyOptions
     try {
       const RuleClass = table.ruleClass;
       table.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+    } catch (e) {
+      throw refusedAt(block, e);
     } finally {
       table.close();
     }

@@ -9,7 +9,7 @@ import { Policy } from './policy.js';
 import { parseRuleSpec } from './parse.js';
 import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
-import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
+import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 
@@ -386,20 +386,23 @@ export class Table {
   /**
    * Applies iptables-restore input for this table (`*TABLE` ... `COMMIT`, or just the lines between)
    * in one atomic commit: without `noflush` the table is emptied first. A bad line throws RestoreError
-   * naming it, and nothing of the text is applied.
+   * naming it (a commit the kernel refuses: the COMMIT line), and nothing of the text is applied.
    *
    * Equivalent to: `iptables-restore [--noflush] [--counters]` with this table's text
    */
   restore(text: string, options: RestoreOptions = {}): void {
     if (typeof text !== 'string') throw new TypeError('restore text must be a string');
-    const framed = /^\s*\*/m.test(text) ? text : `*${this.name}\n${text}\nCOMMIT\n`;
-    const blocks = splitTables(framed);
+    const blocks = splitTables(text, this.name);
     const block = blocks[0];
     if (blocks.length !== 1 || !block || block.table !== this.name) {
       throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);
     }
     const RuleClass = this.ruleClass;
-    this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+    try {
+      this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+    } catch (e) {
+      throw refusedAt(block, e);
+    }
   }
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */

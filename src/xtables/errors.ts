@@ -20,6 +20,42 @@ export class IPTCError extends Error {
   }
 }
 
+/** What iptables says, or what helps, when the kernel refuses a table at commit with this errno. */
+const COMMIT_HINTS: Record<number, string> = {
+  [constants.errno.EINVAL]: 'a match or target the kernel does not accept here (in this table or chain, or with ' +
+    'these options); run `dmesg\' for more information',
+  [constants.errno.ENOENT]: 'a match or target the kernel does not have (is its module available?)',
+  [constants.errno.ELOOP]: 'the chains jump in a loop',
+  [constants.errno.ENOMEM]: 'the kernel has no memory for a table this large',
+  [constants.errno.EAGAIN]: 'another program changed the table during the commit; try again',
+};
+
+/**
+ * The kernel refused a whole table at commit (libiptc's replace of the table): nothing of it was
+ * applied. The kernel does not say which rule it refused; `change` names the one rule or command the
+ * commit was for, when there was one.
+ */
+export class CommitError extends IPTCError {
+  readonly table: string;
+  readonly change: string | undefined;
+  /** libiptc's words for the errno, without the table or the hint. */
+  readonly reason: string;
+
+  constructor(table: string, errno: number, reason: string, change?: string) {
+    const hint = COMMIT_HINTS[errno];
+    const what = change === undefined ? `table \`${table}'` : `\`${change}' in table \`${table}'`;
+    super(`the kernel refused ${what}: ${reason}${hint ? `; ${hint}` : ''}`, errno);
+    this.table = table;
+    this.change = change;
+    this.reason = reason;
+  }
+
+  /** The same refusal, naming the change the commit was for. */
+  naming(change: string): CommitError {
+    return new CommitError(this.table, this.errno, this.reason, change);
+  }
+}
+
 /** An xtables extension refused a parameter; `message` is the extension's own words. */
 export class XTablesError extends Error {
   override readonly name = 'XTablesError';

@@ -1,10 +1,13 @@
 // koffi bindings to libip4tc / libip6tc: one handle per table view, every failure an IPTCError.
 import koffi from 'koffi';
-import { IPTCError } from './errors.js';
+import { constants } from 'node:os';
+import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
 import { appendEntries, dumpTable, type Family } from './shim.js';
 
 type Ptr = bigint;
+
+const { EPERM, EACCES } = constants.errno;
 
 interface IptcFunctions {
   init(table: string): Ptr | null;
@@ -116,6 +119,14 @@ class DumpedChain implements RawChain {
   }
 }
 
+/** The edits of a table that a restore makes: what a TableHandle does, and a ScratchTable too. */
+export type TableEdits = Pick<
+  TableHandle,
+  | 'family' | 'table' | 'chainNames' | 'isChain' | 'isBuiltin' | 'appendEntry' | 'appendEntries' | 'insertEntry'
+  | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries' | 'zeroEntries' | 'createChain'
+  | 'deleteChain' | 'renameChain' | 'setPolicy' | 'references'
+>;
+
 /**
  * A libiptc handle: a private, editable copy of one kernel table. Changes reach the kernel only at
  * commit(). The handle owns a raw socket and C memory: free() it when done.
@@ -137,7 +148,7 @@ export class TableHandle {
   static open(family: Family, table: string): TableHandle {
     const fns = bind(family);
     const h = fns.init(table);
-    if (!h) throw iptcError(fns, `cannot open table \`${table}'`);
+    if (!h) throw openError(fns, table);
     return new TableHandle(family, table, h, fns);
   }
 
@@ -151,7 +162,7 @@ export class TableHandle {
   }
 
   #check(ok: number, what: string): void {
-    if (!ok) throw iptcError(this.#fns, what);
+    if (!ok) throw iptcError(this.#fns, `${what} in table \`${this.table}'`);
   }
 
   free(): void {
@@ -284,11 +295,39 @@ export class TableHandle {
 
   /** Replaces the kernel table with this handle's copy, atomically. The handle is stale afterwards. */
   commit(): void {
-    this.#check(this.#fns.commit(this.#handle()), `cannot commit table \`${this.table}'`);
+    if (!this.#fns.commit(this.#handle())) {
+      const errno = koffi.errno();
+      throw new CommitError(this.table, errno, this.#fns.strerror(errno));
+    }
   }
 }
 
+/** Why iptc_init failed, with what to do about it. */
+function openError(fns: IptcFunctions, table: string): IPTCError {
+  const errno = koffi.errno();
+  if (errno === EPERM || errno === EACCES) {
+    // libiptc's own words ("you must be root") leave out the capabilities a service can be given instead.
+    return new IPTCError(
+      `cannot open table \`${table}': permission denied; reading or changing the legacy tables needs root ` +
+        '(or CAP_NET_ADMIN and CAP_NET_RAW)',
+      errno,
+    );
+  }
+  // iptables' advice when a table cannot be initialized.
+  return new IPTCError(
+    `cannot open table \`${table}': ${fns.strerror(errno)}; perhaps iptables or your kernel needs to be upgraded`,
+    errno,
+  );
+}
+
+/** Where libiptc's words leave the reader guessing (its strerror knows the last call, which is not always the one that failed). */
+const HINTS: Record<number, string> = {
+  [constants.errno.EMLINK]: 'rules still jump to it',
+  [constants.errno.ENOTEMPTY]: 'it still has rules',
+};
+
 function iptcError(fns: IptcFunctions, what: string): IPTCError {
   const errno = koffi.errno();
-  return new IPTCError(`${what}: ${fns.strerror(errno)}`, errno);
+  const hint = HINTS[errno];
+  return new IPTCError(`${what}: ${fns.strerror(errno)}${hint ? ` (${hint})` : ''}`, errno);
 }
