@@ -9,6 +9,7 @@
  * @module
  */
 import { Chain, IPTCError, Rule, Rule6, Table, Table6, isTable6Available, isTableAvailable } from '../iptc/index.js';
+import { checkRulePlacement } from '../iptc/guards.js';
 import {
   addMatches,
   counterOut,
@@ -122,6 +123,7 @@ function indexOfRule(t: Table, raws: readonly RawRule[], rule: Rule): number {
 
 /** Adds a rule at a python easy position, on a fresh copy of the table (or the batch's copy). */
 function insertAt(t: Table, chain: string, rule: Rule, position: number): void {
+  checkRulePlacement(t.name, chain, rule);
   const entry = rule.toEntry();
   t.edit((h) => {
     if (!h.isChain(chain)) throw noChain(t, chain);
@@ -351,6 +353,7 @@ export function replaceRule(
   const newRule = encodeRule(newRuleD, o);
   const entry = newRule.toEntry();
   const t = writeTable(familyOf(o), table);
+  checkRulePlacement(t.name, name, newRule);
   t.edit((h) => {
     const raw = h.read().find((c) => c.name === name);
     if (!raw) throw noChain(t, name);

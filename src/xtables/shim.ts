@@ -189,6 +189,29 @@ export function buildExtension(
   }
 }
 
+/**
+ * Extensions whose blob holds an index into kernel state that their parser looks up by name and their
+ * save() prints by looking it up again: `set` and `SET` keep an ipset's index, which a set created later
+ * may reuse. Their builds and printed texts depend on more than their options or bytes, so they are
+ * never memoized.
+ */
+const KERNEL_STATE_EXTENSIONS: Record<ExtensionKind, readonly string[]> = { match: ['set'], target: ['SET'] };
+
+/** Whether builds and printed texts of the extension depend on kernel state (see KERNEL_STATE_EXTENSIONS). */
+export function readsKernelState(kind: ExtensionKind, name: string): boolean {
+  return KERNEL_STATE_EXTENSIONS[kind].includes(name);
+}
+
+/** readsKernelState for the blob at `at` in `buffer`, by the name stored in it (NUL-terminated at 2). */
+function blobReadsKernelState(kind: ExtensionKind, buffer: Buffer, at: number): boolean {
+  for (const name of KERNEL_STATE_EXTENSIONS[kind]) {
+    let i = 0;
+    while (i < name.length && buffer[at + 2 + i] === name.charCodeAt(i)) i++;
+    if (i === name.length && buffer[at + 2 + i] === 0) return true;
+  }
+  return false;
+}
+
 let textBuffer = Buffer.alloc(8192);
 const nameBuffer = Buffer.alloc(32);
 
@@ -203,7 +226,8 @@ const RECENT_SAVED = 4;
 
 /**
  * Prints a blob as iptables-save does: its printed name and its parameters text. Memoized on the blob
- * and the header fields save() functions read: rule sets repeat the same matches.
+ * and the header fields save() functions read (rule sets repeat the same matches), except for the
+ * extensions that print kernel state (readsKernelState).
  */
 export function saveExtension(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
   return saveExtensionAt(kind, family, ipHeader, blob, 0, blob.length);
@@ -215,6 +239,9 @@ export function saveExtension(kind: ExtensionKind, family: Family, ipHeader: Buf
  */
 export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buffer, buffer: Buffer, at: number,
   size: number): SavedExtension {
+  if (blobReadsKernelState(kind, buffer, at)) {
+    return saveUncached(kind, family, header, at === 0 && size === buffer.length ? buffer : buffer.subarray(at, at + size));
+  }
   const l = entryLayout(family);
   const fieldsKey = (kind === 'target' ? 1 : 0) + family * 2 + header.readUInt16LE(l.proto) * 32 + header[l.flags]! * 0x200000 +
     header[l.invflags]! * 0x20000000;
@@ -287,6 +314,8 @@ export interface OptionSpec {
   name: string;
   /** 0 no argument, 1 required, 2 optional (getopt's has_arg). */
   hasArg: 0 | 1 | 2;
+  /** The code the extension's parser is called with: aliases of one option share it. */
+  code: number;
 }
 
 const optionLists = new Map<string, OptionSpec[]>();
@@ -310,8 +339,8 @@ export function extensionOptions(kind: ExtensionKind, family: Family, name: stri
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [optName, hasArg] = line.split(' ');
-        return { name: optName!, hasArg: Number(hasArg) as 0 | 1 | 2 };
+        const [optName, hasArg, code] = line.split(' ');
+        return { name: optName!, hasArg: Number(hasArg) as 0 | 1 | 2, code: Number(code) };
       });
     optionLists.set(key, list);
     return list;
