@@ -217,11 +217,17 @@ export function encodeRule(ruleD: RuleDict, options: EasyOptions = {}): Rule {
   return rule;
 }
 
-/** `[]` -> `''` (a flag), `['22']` -> `'22'`, longer lists stay (`['!', '80']`, `['blacklist', 'src']`). */
+/**
+ * `[]` -> `''` (a flag), `['22']` -> `'22'`, longer lists stay (`['!', '80']`, `['blacklist', 'src']`),
+ * and so does a single value that begins with `!` (`['!x']`, not inverted; `['!']` is the value `!` of
+ * an option that takes one).
+ */
 function decodeParams(all: Record<string, string[]>): DecodedParams {
   const out: DecodedParams = {};
   for (const [name, values] of Object.entries(all)) {
-    out[name] = values.length === 0 ? '' : values.length === 1 ? values[0]! : values;
+    // One value that begins with `!` stays a list: as a string it would encode as an inverted option.
+    const single = values.length === 1 && !values[0]!.startsWith('!');
+    out[name] = values.length === 0 ? '' : single ? values[0]! : values;
   }
   return out;
 }

@@ -214,6 +214,12 @@ export abstract class Extension {
    * aliases such as `hashlimit` and `hashlimit-upto` share the extension's code for it, so setting one
    * replaces the other. A name the extension does not know stands for itself (its parser refuses it).
    */
+  #takesValue(name: string): boolean {
+    const specs = this.#optionSpecs() ?? [];
+    const found = specs.find((o) => o.name === name) ?? specs.find((o) => o.name.startsWith(name));
+    return found?.hasArg === 1;
+  }
+
   #optionKey(name: string): string {
     const site = this.#site();
     let key = site.optionKeys.get(name);
@@ -248,15 +254,18 @@ export abstract class Extension {
         `${this.#name || 'extension'}: parameter \`${name}' is ${String(value)}; give it a value, or remove it with unset('${name}')`,
       );
     }
+    let made = toOption(option, value);
+    // `!` alone cannot invert an option that needs a value: for such an option it is the value `!`.
+    if (made.invert && made.values.length === 0 && this.#takesValue(option)) made = { name: option, values: ['!'], invert: false };
     const current = this.options;
     if (current.length === 0) {
-      this.applyOptions([toOption(option, value)]);
+      this.applyOptions([made]);
       return this;
     }
     const key = this.#optionKey(option);
     const at = current.findIndex((o) => this.#optionKey(o.name) === key);
     const next = current.filter((o) => this.#optionKey(o.name) !== key);
-    next.splice(at < 0 ? next.length : at, 0, toOption(option, value));
+    next.splice(at < 0 ? next.length : at, 0, made);
     this.applyOptions(next);
     return this;
   }

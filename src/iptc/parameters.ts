@@ -22,7 +22,10 @@ export function optionName(name: string): string {
   return dashed;
 }
 
-/** Turns a user's value into one option: a leading `!` (or a first element `'!'`) inverts. */
+/**
+ * Turns a user's value into one option: a string's leading `!` inverts (`'!80'`), as does a list's first
+ * element `'!'` (`['!', '80']`); a list's other elements are values as they are (`['!x']` is `!x`).
+ */
 export function toOption(name: string, value: ParameterValue): ExtensionOption {
   if (value === true || value === '') return { name, values: [], invert: false };
   if (typeof value === 'number') return { name, values: [String(value)], invert: false };
@@ -40,8 +43,8 @@ export function toOption(name: string, value: ParameterValue): ExtensionOption {
       }
       return String(v);
     });
+    // Only a `'!'` of its own inverts a list: `['!x']` is the value `!x` (a comment, a string to match).
     if (words[0] === '!') return { name, values: words.slice(1), invert: true };
-    if (words[0]?.startsWith('!')) return { name, values: [words[0].slice(1).trim(), ...words.slice(1)], invert: true };
     return { name, values: words, invert: false };
   }
   throw new TypeError(`value of --${name} must be a string, number, boolean or array, got ${typeof value}`);

@@ -11,6 +11,7 @@ import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
+import { decodeBytes, encodeText } from '../xtables/text.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -38,6 +39,12 @@ let defaultWait: LockWait = false;
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
   counters?: boolean;
+  /**
+   * `'buffer'`: the exact bytes iptables-save prints, as a Buffer (write this to a file). The default
+   * string shows each byte that is not UTF-8 (a comment may hold any) as U+DC80 + byte, which restore()
+   * turns back into that byte; `Buffer.from(string)` would not. See docs/getting-started.md.
+   */
+  encoding?: 'string' | 'buffer';
 }
 
 function chainName(chain: string | Chain): string {
@@ -352,7 +359,9 @@ export class Table {
   /**
    * The table as `iptables-legacy-save -t TABLE [-c]` prints it, without its `#` comment lines.
    */
-  save(options: SaveOptions = {}): string {
+  save(options: SaveOptions & { encoding: 'buffer' }): Buffer;
+  save(options?: SaveOptions): string;
+  save(options: SaveOptions = {}): string | Buffer {
     const counters = options.counters === true;
     const lines = [`*${this.name}`];
     const chains = this.#chains();
@@ -372,18 +381,21 @@ export class Table {
       }
     }
     lines.push('COMMIT', '');
-    return lines.join('\n');
+    const text = lines.join('\n');
+    return options.encoding === 'buffer' ? encodeText(text) : text;
   }
 
   /**
    * Applies iptables-restore input for this table (`*TABLE` ... `COMMIT`, or just the lines between)
    * in one atomic commit: without `noflush` the table is emptied first. A bad line throws RestoreError
-   * naming it, and nothing of the text is applied.
+   * naming it, and nothing of the text is applied. A Buffer is read byte for byte (as save() with
+   * `encoding: 'buffer'` gives it).
    *
    * Equivalent to: `iptables-restore [--noflush] [--counters]` with this table's text
    */
-  restore(text: string, options: RestoreOptions = {}): void {
-    if (typeof text !== 'string') throw new TypeError('restore text must be a string');
+  restore(input: string | Buffer, options: RestoreOptions = {}): void {
+    const text = Buffer.isBuffer(input) ? decodeBytes(input) : input;
+    if (typeof text !== 'string') throw new TypeError('restore text must be a string or a Buffer');
     const framed = /^\s*\*/m.test(text) ? text : `*${this.name}\n${text}\nCOMMIT\n`;
     const blocks = splitTables(framed);
     const block = blocks[0];

@@ -3,6 +3,7 @@
 import { IPTCError, LibraryError, XTablesError } from './errors.js';
 import { shimLibrary } from './library.js';
 import { entryLayout } from './entry.js';
+import { decodeBytes, encodeText, hasSurrogate } from './text.js';
 
 export type Family = 4 | 6;
 export type ExtensionKind = 'match' | 'target';
@@ -39,7 +40,7 @@ type BuildFn = (
   revision: number,
   fw: Buffer,
   nopts: number,
-  words: string[],
+  words: (string | Buffer)[],
   counts: Int32Array,
   inverts: Uint8Array,
   final: number,
@@ -137,6 +138,7 @@ function extensionError(name: string, message: string): XTablesError {
   return new XTablesError(name, message.startsWith(`${name}:`) ? message : `${name}: ${message}`);
 }
 
+const NUL = Buffer.of(0);
 let outBuffer = Buffer.alloc(4096);
 const info = new Int32Array(2);
 
@@ -155,7 +157,7 @@ export function buildExtension(
   final: boolean,
 ): BuiltExtension {
   checkText(`${kind} name`, name);
-  const words: string[] = [];
+  const words: (string | Buffer)[] = [];
   const counts = new Int32Array(options.length);
   const inverts = new Uint8Array(options.length);
   options.forEach((option, i) => {
@@ -163,7 +165,8 @@ export function buildExtension(
     words.push(option.name);
     for (const value of option.values) {
       checkText(`value of --${option.name}`, value);
-      words.push(value);
+      // koffi would write a byte read back as U+DC80 + byte (see text.ts) as U+FFFD: pass the bytes.
+      words.push(hasSurrogate(value) ? Buffer.concat([encodeText(value, `value of --${option.name}`), NUL]) : value);
     }
     counts[i] = option.values.length;
     inverts[i] = option.invert ? 1 : 0;
@@ -277,7 +280,8 @@ function saveUncached(kind: ExtensionKind, family: Family, ipHeader: Buffer, blo
       continue;
     }
     const end = nameBuffer.indexOf(0);
-    return { name: nameBuffer.toString('utf8', 0, end < 0 ? 32 : end), text: textBuffer.toString('utf8', 0, len) };
+    // Bytes that are not UTF-8 (a comment can hold any) read back as U+DC80 + byte, never as U+FFFD.
+    return { name: nameBuffer.toString('utf8', 0, end < 0 ? 32 : end), text: decodeBytes(textBuffer, 0, len) };
   }
 }
 
