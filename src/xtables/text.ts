@@ -60,8 +60,9 @@ export function hasSurrogate(text: string): boolean {
 }
 
 /**
- * A string as bytes: UTF-8, each lone U+DC80-U+DCFF as the byte it stands for. Any other lone surrogate
- * has no bytes and is a TypeError (Buffer.from would write U+FFFD for it).
+ * A string as bytes: UTF-8, each lone U+DC80-U+DCFF as the byte it stands for, so that decodeBytes gives
+ * the string back. Any other lone surrogate has no bytes, and escaped bytes that form valid UTF-8 would
+ * read back as another string: both are a TypeError (Buffer.from would write U+FFFD, or change it).
  */
 export function encodeText(text: string, what = 'text'): Buffer {
   if (!hasSurrogate(text)) return Buffer.from(text, 'utf8');
@@ -84,5 +85,11 @@ export function encodeText(text: string, what = 'text'): Buffer {
     throw new TypeError(`${what} holds a lone surrogate (U+${c.toString(16).toUpperCase()}), which is no character and no byte`);
   }
   parts.push(Buffer.from(text.slice(run), 'utf8'));
-  return Buffer.concat(parts);
+  const bytes = Buffer.concat(parts);
+  // Escaped bytes that together are valid UTF-8 (U+DCC3 U+DC80 is C3 80, `À`) would read back as that
+  // character, not as the string given.
+  if (decodeBytes(bytes) !== text) {
+    throw new TypeError(`${what} escapes bytes that are valid UTF-8 together: write the character they make instead`);
+  }
+  return bytes;
 }
