@@ -219,14 +219,15 @@ export function encodeRule(ruleD: RuleDict, options: EasyOptions = {}): Rule {
 
 /**
  * `[]` -> `''` (a flag), `['22']` -> `'22'`, longer lists stay (`['!', '80']`, `['blacklist', 'src']`),
- * and so does a single value that begins with `!` (`['!x']`, not inverted; `['!']` is the value `!` of
- * an option that takes one).
+ * and so does a single value that begins with `!` (`['!x']`, not inverted). An inverted flag is `'!'`,
+ * as is the value `!` of an option that takes a value (set() reads `'!'` so for such an option).
  */
 function decodeParams(all: Record<string, string[]>): DecodedParams {
   const out: DecodedParams = {};
   for (const [name, values] of Object.entries(all)) {
-    // One value that begins with `!` stays a list: as a string it would encode as an inverted option.
-    const single = values.length === 1 && !values[0]!.startsWith('!');
+    // One value that begins with `!` (`!x`) stays a list: as a string it would encode as an inverted
+    // option. `['!']`, an inverted flag or the value `!`, is `'!'`, which encodes back as either.
+    const single = values.length === 1 && (values[0] === '!' || !values[0]!.startsWith('!'));
     out[name] = values.length === 0 ? '' : single ? values[0]! : values;
   }
   return out;

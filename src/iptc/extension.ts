@@ -254,10 +254,11 @@ export abstract class Extension {
         `${this.#name || 'extension'}: parameter \`${name}' is ${String(value)}; give it a value, or remove it with unset('${name}')`,
       );
     }
+    // First: a kernel-read extension learns its name (and so its options) from its saved text.
+    const current = this.options;
     let made = toOption(option, value);
     // `!` alone cannot invert an option that needs a value: for such an option it is the value `!`.
     if (made.invert && made.values.length === 0 && this.#takesValue(option)) made = { name: option, values: ['!'], invert: false };
-    const current = this.options;
     if (current.length === 0) {
       this.applyOptions([made]);
       return this;
@@ -276,8 +277,10 @@ export abstract class Extension {
    * Equivalent to: leaving `--name value` out of the rule
    */
   unset(name: string): this {
-    const key = this.#optionKey(optionName(name));
+    const option = optionName(name);
+    // First: a kernel-read extension learns its name (and so its options) from its saved text.
     const current = this.options;
+    const key = this.#optionKey(option);
     const rest = current.filter((o) => this.#optionKey(o.name) !== key);
     if (rest.length !== current.length) this.applyOptions(rest);
     return this;

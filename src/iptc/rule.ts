@@ -110,8 +110,10 @@ export class Rule implements ExtensionOwner {
 
   /**
    * Parses an iptables rule spec, as `iptables -A CHAIN` takes it after the chain name: a string split
-   * as a shell would, or argv words. Throws as iptables would refuse it: RuleSyntaxError for the grammar,
-   * XTablesError for what an extension refuses, TypeError/RangeError for bad addresses or interfaces.
+   * as iptables-restore splits a line (double quotes, `\` escapes inside them; so toString()'s text reads
+   * back), or argv words. Numbers, addresses and protocols are read as iptables reads them (`010` is
+   * octal). Throws as iptables would refuse it: RuleSyntaxError for the grammar, XTablesError for what an
+   * extension refuses, TypeError/RangeError for bad addresses or interfaces.
    *
    * Equivalent to: `iptables -A CHAIN -s 10.0.0.1 -p tcp --dport 80 -j ACCEPT` (the part after CHAIN)
    */
