@@ -52,7 +52,7 @@ export function strtoui(text: string, min: number, max: number): number | undefi
 }
 
 /** __numeric_to_ipaddr copies at most this many characters of the text before reading it. */
-export const NUMERIC_ADDRESS_MAX = 19;
+const NUMERIC_ADDRESS_MAX = 19;
 
 /**
  * __numeric_to_ipaddr: up to four parts, each read by strtoui (0-255); an address of fewer parts is
