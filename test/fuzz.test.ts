@@ -1,8 +1,12 @@
 // Fuzz: generated bad inputs across the whole API (rule fields, extension names and parameters, rule
-// specs for Rule.parse, restore text, ipset entries and options, iptc/easy dictionaries). Every input is
-// bad by construction: each must throw one of the library's typed errors, never crash, hang or exit the
-// process, and the kernel (iptables-legacy-save, ip6tables-legacy-save, ipset save) must be exactly as
-// before. A seeded PRNG makes every run the same; IPTC_SEED=n replays another one.
+// specs for Rule.parse, restore text, ipset entries and options, iptc/easy dictionaries, and the classes
+// of issue 12: unset values, leading zeros, `__proto__` keys, oversized rules, lone surrogates). Every
+// input is bad by construction: each must throw one of the library's typed errors, never crash, hang or
+// exit the process, and the kernel (iptables-legacy-save, ip6tables-legacy-save, ipset save) must be
+// exactly as before. A second suite generates tricky but possibly valid inputs (`--` values, quotes,
+// bytes that are not UTF-8, numbers in octal or hexadecimal, rules near 64 KiB): each round-trips exactly
+// or is refused with a typed error. A seeded PRNG makes every run the same; IPTC_SEED=n replays another.
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { IPSet, IPSetError } from '../src/ipset/index.js';
@@ -17,7 +21,8 @@ import {
   XTablesError,
   restoreAll,
 } from '../src/iptc/index.js';
-import { ipt, resetKernel, run } from './kernel.js';
+import { decodeBytes, encodeText } from '../src/xtables/text.js';
+import { attempt, ipt, resetKernel, rules, run } from './kernel.js';
 import { kernelState, LONG, Prng, profile, seedOf } from './stress.js';
 
 const TYPED = [IPTCError, XTablesError, RuleSyntaxError, RestoreError, IPSetError, TypeError, RangeError] as const;
@@ -262,6 +267,113 @@ function badDict(g: Prng, family: Family): unknown {
   ])();
 }
 
+/** A number written with a leading zero: octal to iptables, so the object setters refuse it. */
+function zeroPadded(g: Prng, max: number): string {
+  return `0${g.int(max)}`;
+}
+
+/** A value that widens a rule if it is dropped quietly: undefined, null (or false). */
+function missing(g: Prng): unknown {
+  return g.pick([undefined, null, false]);
+}
+
+/**
+ * Bad inputs of the classes of issue 12: unset values, leading zeros given to the object setters,
+ * `__proto__` keys, rules over 64 KiB, lone surrogates that stand for no byte.
+ */
+function generateMeaning(g: Prng, family: Family, R: typeof Rule, appendTo: (r: Rule) => void, opts: { ipv6: boolean }): Input {
+  const kind = g.int(5);
+  if (kind === 0) {
+    const value = missing(g);
+    const cases: [string, () => unknown][] = [
+      ['createMatch tcp dport', () => {
+        const r = new R();
+        r.protocol = 'tcp';
+        r.createMatch('tcp', { sport: '1:2', dport: value as never });
+        appendTo(r);
+      }],
+      ['createTarget LOG', () => {
+        const r = new R();
+        r.createTarget('LOG', { logPrefix: value as never });
+        appendTo(r);
+      }],
+      ['set comment', () => new R().createMatch('comment', { comment: 'x' }).set('comment', value as never)],
+      ['Map parameter', () => new R().createMatch('comment', new Map([['comment', value as never]]))],
+      ['src/dst', () => ((new R() as unknown as Record<string, unknown>)[g.pick(['src', 'dst'])] = g.pick([undefined, null]))],
+      ['field', () => ((new R() as unknown as Record<string, unknown>)[g.pick(['inInterface', 'outInterface', 'protocol', 'target'])] = undefined)],
+      ['easy param', () => easy.addRule('filter', 'fuzz', { protocol: 'tcp', tcp: { dport: undefined }, target: 'ACCEPT' }, opts)],
+      ['easy match', () => easy.addRule('filter', 'fuzz', { protocol: 'udp', udp: undefined, target: 'ACCEPT' }, opts)],
+      ['easy field', () => easy.addRule('filter', 'fuzz', { [g.pick(['src', 'dst', 'target', 'protocol'])]: undefined, counters: [0, 0] } as never, opts)],
+    ];
+    const [what, run] = g.pick(cases);
+    return { kind: 'unset value', text: `${what}: ${String(value)}`, run };
+  }
+  if (kind === 1) {
+    const v4 = () => [0, 1, 2, 3].map(() => (g.chance(0.4) ? zeroPadded(g, 256) : String(g.int(256)))).join('.');
+    const value =
+      family === 6
+        ? `2001:db8::/${zeroPadded(g, 129)}`
+        : g.pick([`${v4()}/${zeroPadded(g, 33)}`, `0${g.int(256)}.0.0.1`, `10.0.0.0/255.0${g.int(256)}.0.0`, `10.1.0${g.int(10)}.2`]);
+    const proto = zeroPadded(g, 256);
+    const cases: [string, () => unknown][] = [
+      [`src=${value}`, () => (new R().src = value)],
+      [`dst=${value}`, () => (new R().dst = value)],
+      [`protocol=${proto}`, () => (new R().protocol = proto)],
+      [`easy src=${value}`, () => easy.addRule('filter', 'fuzz', { src: value, target: 'ACCEPT' }, opts)],
+      [`easy protocol=${proto}`, () => easy.addRule('filter', 'fuzz', { protocol: proto, target: 'ACCEPT' }, opts)],
+    ];
+    const [text, run] = g.pick(cases);
+    return { kind: 'leading zero (setter)', text, run };
+  }
+  if (kind === 2) {
+    const json = g.pick([
+      '{"protocol":"tcp","tcp":{"__proto__":"22"},"target":"ACCEPT"}',
+      '{"protocol":"tcp","tcp":{"dport":"80","__proto__":["22"]},"target":"ACCEPT"}',
+      '{"protocol":"tcp","tcp":{"__proto__":{"dport":"22"}},"target":"ACCEPT"}',
+      '{"__proto__":{"dport":"22"},"target":"ACCEPT"}',
+      '{"target":{"LOG":{"__proto__":"x"}}}',
+      '{"target":{"__proto__":{"log-prefix":"x"}}}',
+    ]);
+    const viaCore = g.chance(0.3);
+    return {
+      kind: '__proto__ key',
+      text: json,
+      run: () => {
+        const d = JSON.parse(json) as Record<string, Record<string, never>>;
+        if (viaCore && d['tcp']) return new R().createMatch('tcp', d['tcp']);
+        return easy.addRule('filter', 'fuzz', d as never, opts);
+      },
+    };
+  }
+  if (kind === 3) {
+    const n = 228 + g.int(40);
+    const parse = g.chance(0.4);
+    return {
+      kind: 'oversized rule',
+      text: `${n} comment matches${parse ? ' (Rule.parse)' : ''}`,
+      run: () => {
+        if (parse) return R.parse(Array.from({ length: n }, (_, i) => `-m comment --comment c${i}`).join(' '));
+        const r = new R();
+        for (let i = 0; i < n; i++) r.createMatch('comment', { comment: g.string(1 + g.int(200), LETTERS) });
+        return appendTo(r);
+      },
+    };
+  }
+  const bad = g.pick(['\ud800', '\udbff', '\udc00', '\udc7f', 'x\udfff']);
+  const value = `${g.string(g.int(5), LETTERS)}${bad}${g.string(g.int(5), LETTERS)}`;
+  const asComment = g.chance(0.5);
+  return {
+    kind: 'lone surrogate',
+    text: JSON.stringify(value),
+    run: () => {
+      const r = new R();
+      if (asComment) r.createMatch('comment', { comment: value });
+      else r.createTarget('LOG', { logPrefix: value });
+      return appendTo(r);
+    },
+  };
+}
+
 let uniq = 0;
 
 function generate(g: Prng): Input {
@@ -270,7 +382,8 @@ function generate(g: Prng): Input {
   const table = tables[family];
   const appendTo = (r: Rule) => table.chain('fuzz').appendRule(r);
   const opts = { ipv6: family === 6 };
-  const roll = g.int(100);
+  const roll = g.int(112);
+  if (roll >= 100) return generateMeaning(g, family, R, appendTo, opts);
   if (roll < 14) {
     const field = g.pick(['src', 'dst'] as const);
     const value = badAddress(g, family);
@@ -399,6 +512,146 @@ describe('fuzz', () => {
       `fuzz: ${COUNT} bad inputs in ${elapsed} ms, seed ${SEED}${LONG ? ' (long profile)' : ''}: ` +
         `${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')}; errors: ` +
         `${[...byError].map(([k, n]) => `${k} ${n}`).join(', ')}; 0 untyped, 0 accepted, kernel unchanged`,
+    );
+  }, LONG ? 900_000 : 120_000);
+});
+
+// Round trips of the inputs issue 12 found meaning changes in: text values beginning with `--`, with
+// quotes, apostrophes, backslashes and bytes that are not UTF-8 (comments and LOG prefixes), numbers with
+// leading zeros or in hexadecimal (Rule.parse and restore, compared with iptables-legacy on the same
+// words), and rules near the 64 KiB limit. Each input either reads back exactly as written (kernel text,
+// get(), toString(), Rule.parse of the saved text, save -> restore byte for byte) or is refused with a
+// typed error, and nothing of a refused input reaches the kernel.
+const ROUND_TRIPS = profile(600, 6_000);
+const ORACLE_CHECKS = profile(150, 1_500);
+const TEXT_ALPHABET = ['-', '-', '--', '"', "'", '\\', '!', ' ', '\t', 'a', 'Z', '0', 'é', '✓', '\udc80', '\udcff', '\udcc3', '>'];
+
+function trickyText(g: Prng): string {
+  if (g.chance(0.05)) return 'x'.repeat(250 + g.int(10)); // around the comment's 255-byte limit
+  let s = g.chance(0.3) ? '--' : '';
+  for (let i = g.int(24); i > 0; i--) s += g.pick(TEXT_ALPHABET);
+  return s;
+}
+
+function trickyNumber(g: Prng, max: number): string {
+  const n = g.int(max + 1);
+  return g.pick([String(n), `0${n.toString(8)}`, `0x${n.toString(16)}`, `00${n}`, `0${n}`]);
+}
+
+function trickySpec(g: Prng, family: Family): string[] {
+  const words: string[] = [];
+  if (family === 4) {
+    const parts = Array.from({ length: g.pick([4, 4, 4, 3, 2, 1]) }, () => trickyNumber(g, 255));
+    words.push(g.pick(['-s', '-d']), `${parts.join('.')}${g.chance(0.6) ? `/${trickyNumber(g, 32)}` : ''}`);
+  } else {
+    words.push(g.pick(['-s', '-d']), `2001:db8:${g.int(0xffff).toString(16)}::/${trickyNumber(g, 128)}`);
+  }
+  if (g.chance(0.5)) words.push('-p', trickyNumber(g, 255));
+  words.push('-j', 'ACCEPT');
+  return words;
+}
+
+const binarySave = (family: Family) =>
+  execFileSync(family === 6 ? 'ip6tables-legacy-save' : 'iptables-legacy-save', ['-t', 'filter']);
+const withoutComments = (b: Buffer) => decodeBytes(b).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+
+describe('fuzz: round trips', () => {
+  it(`${ROUND_TRIPS} tricky values and ${ORACLE_CHECKS} tricky numbers: exact round trip or a typed refusal (seed ${SEED})`, () => {
+    const before = kernelState();
+    const g = new Prng(SEED + 1);
+    const counts = { kept: 0, refused: 0, same: 0, bothRefused: 0, refusedLonger: 0 };
+    for (const family of [4, 6] as const) {
+      const R = family === 6 ? Rule6 : Rule;
+      const t = tables[family];
+      t.createChain('fzt');
+      t.createChain('fzp');
+      ipt(['-N', 'fzo'], family);
+      for (let done = 0; done < ROUND_TRIPS / 2; ) {
+        const kept: { value: string; log: boolean }[] = [];
+        for (let i = 0; i < 40 && done < ROUND_TRIPS / 2; i++, done++) {
+          const value = trickyText(g);
+          const log = g.chance(0.3);
+          const r = new R();
+          try {
+            if (log) r.createTarget('LOG', { logPrefix: [value] });
+            else r.createMatch('comment', { comment: [value] });
+            t.chain('fzt').appendRule(r);
+            kept.push({ value, log });
+          } catch (e) {
+            if (!TYPED.some((T) => e instanceof T)) throw e;
+            counts.refused++;
+          }
+        }
+        counts.kept += kept.length;
+        const cli = withoutComments(binarySave(family))
+          .split('\n')
+          .filter((l) => l.startsWith('-A fzt '))
+          .map((l) => l.slice('-A fzt '.length));
+        const read = t.chain('fzt').rules;
+        expect(read.map(String)).toEqual(cli);
+        read.forEach((r, i) => {
+          const { value, log } = kept[i]!;
+          // A value longer than the kernel's field (29 bytes for a LOG prefix, 255 for a comment) is cut
+          // short, as iptables 1.8.9 cuts it (libxtables' XTTYPE_STRING).
+          const stored = decodeBytes(encodeText(value).subarray(0, log ? 29 : 255));
+          expect(log ? r.target!.get('log-prefix') : r.matches[0]!.get('comment'), cli[i]).toBe(stored);
+          expect(R.parse(cli[i]!).equals(r), cli[i]).toBe(true);
+        });
+        const saved = binarySave(family);
+        t.restore(t.save({ encoding: 'buffer' }));
+        expect(binarySave(family).equals(saved) || withoutComments(binarySave(family)) === withoutComments(saved)).toBe(true);
+        t.chain('fzt').flush();
+      }
+      for (let i = 0; i < ORACLE_CHECKS / 2; i++) {
+        const words = trickySpec(g, family);
+        const cli = attempt(family === 6 ? 'ip6tables-legacy' : 'iptables-legacy', ['-A', 'fzo', ...words]);
+        let ours: string | null = null;
+        try {
+          if (g.chance(0.3)) t.restore(`-A fzp ${words.join(' ')}\n`, { noflush: true });
+          else t.chain('fzp').appendRule(R.parse(words));
+          ours = rules('filter', 'fzp', { family })[0]!;
+        } catch (e) {
+          const cause = e instanceof RestoreError ? e.cause : e;
+          if (!TYPED.some((T) => cause instanceof T)) throw e;
+        }
+        const theirs = cli.status === 0 ? rules('filter', 'fzo', { family })[0]! : null;
+        // iptables reads only the first 19 characters of an IPv4 address (__numeric_to_ipaddr): iptc
+        // refuses a longer one rather than read part of it.
+        const address = words[1]!.split('/')[0]!;
+        if (ours === null && theirs !== null && family === 4 && address.length > 19) counts.refusedLonger++;
+        else {
+          expect(ours, words.join(' ')).toBe(theirs);
+          if (ours === null) counts.bothRefused++;
+          else counts.same++;
+        }
+        ipt(['-F', 'fzo'], family);
+        t.chain('fzp').flush();
+      }
+      // Near 64 KiB: up to 227 comment matches (226 with IPv6's larger header) fit and read back; one
+      // more is refused before the kernel.
+      const fits = family === 6 ? 226 : 227;
+      for (const total of [fits - g.int(2), fits + 1 + g.int(3)]) {
+        const big = new R();
+        for (let i = 0; i < total; i++) big.createMatch('comment', { comment: `--c${i} "${g.int(1000)}'` });
+        if (total > fits) {
+          expect(() => t.chain('fzt').appendRule(big)).toThrow(RangeError);
+          continue;
+        }
+        t.chain('fzt').appendRule(big);
+        expect(t.chain('fzt').rules.map(String)).toEqual(rules('filter', 'fzt', { family }).map((l) => l));
+        t.chain('fzt').flush();
+      }
+      t.deleteChain('fzt');
+      t.deleteChain('fzp');
+      ipt(['-X', 'fzo'], family);
+    }
+    expect(counts.kept).toBeGreaterThan(ROUND_TRIPS / 4);
+    expect(counts.same).toBeGreaterThan(ORACLE_CHECKS / 4);
+    expect(kernelState()).toBe(before);
+    console.log(
+      `fuzz round trips (seed ${SEED}): ${counts.kept} values read back exactly, ${counts.refused} refused; ` +
+        `${counts.same} numbers read as iptables reads them, ${counts.bothRefused} refused by both, ` +
+        `${counts.refusedLonger} addresses over 19 characters refused (iptables reads their start)`,
     );
   }, LONG ? 900_000 : 120_000);
 });

@@ -51,19 +51,27 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
-function textOrNull(key: string, value: EasyValue): string | null {
-  if (value === null) return null;
+function text(key: string, value: EasyValue): string {
   if (typeof value !== 'string') throw new TypeError(`rule field \`${key}' must be a string, got ${describe(value)}`);
   return value;
+}
+
+function textOrNull(key: string, value: EasyValue): string | null {
+  return value === null ? null : text(key, value);
+}
+
+/** A key present with the value undefined: a missing value must not widen the rule by leaving it out. */
+function undefinedValue(where: string, key: string): TypeError {
+  return new TypeError(`${where}\`${key}' is undefined: give it a value, or leave the key out`);
 }
 
 function setAttr(rule: Rule, key: RuleAttr, value: EasyValue): void {
   switch (key) {
     case 'src':
-      rule.src = textOrNull(key, value);
+      rule.src = text(key, value);
       return;
     case 'dst':
-      rule.dst = textOrNull(key, value);
+      rule.dst = text(key, value);
       return;
     case 'in-interface':
       rule.inInterface = textOrNull(key, value);
@@ -89,8 +97,9 @@ function setAttr(rule: Rule, key: RuleAttr, value: EasyValue): void {
 }
 
 /** A parameter value of a dictionary as the core takes it (null is a flag, as python's None). */
-function paramValue(owner: string, name: string, value: EasyValue): ParameterValue | null {
-  if (value === null || value === undefined) return '';
+function paramValue(owner: string, name: string, value: EasyValue): ParameterValue {
+  if (value === undefined) throw undefinedValue(`${owner}: parameter `, name);
+  if (value === null) return '';
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (Array.isArray(value)) {
     for (const word of value) {
@@ -103,18 +112,16 @@ function paramValue(owner: string, name: string, value: EasyValue): ParameterVal
   throw new TypeError(`${owner}: parameter \`${name}' must be a string, a number or a list, got ${describe(value)}`);
 }
 
+/** The parameters in their order, as a Map: a key such as `__proto__` stays a key (and is refused as one). */
 function params(owner: string, value: { readonly [key: string]: EasyValue }): Parameters {
-  const out: Parameters = {};
-  for (const [name, v] of Object.entries(value)) {
-    if (v === undefined) continue;
-    out[name] = paramValue(owner, name, v);
-  }
+  const out = new Map<string, ParameterValue>();
+  for (const [name, v] of Object.entries(value)) out.set(name, paramValue(owner, name, v));
   return out;
 }
 
 /** Adds the match(es) a dictionary key describes to a rule. */
 export function addMatches(rule: Rule, name: string, value: EasyValue): void {
-  if (value === undefined) return;
+  if (value === undefined) throw undefinedValue('rule field ', name);
   if (Array.isArray(value)) {
     // A list: the match repeated, once per element (each a parameters object or a plain value).
     for (const inner of value) addMatches(rule, name, inner as EasyValue);
@@ -125,7 +132,7 @@ export function addMatches(rule: Rule, name: string, value: EasyValue): void {
     return;
   }
   // A plain value: a single-parameter match whose parameter has the match's name (`comment`, `mark`).
-  rule.createMatch(name, { [name]: paramValue(name, name, value) });
+  rule.createMatch(name, new Map([[name, paramValue(name, name, value)]]));
 }
 
 /** Sets the target a dictionary's `target` value describes. */
@@ -141,11 +148,12 @@ export function setTarget(rule: Rule, value: EasyValue): void {
   if (!isPlainObject(value)) {
     throw new TypeError(`\`target' must be a name, { NAME: { parameters } } or { goto: CHAIN }, got ${describe(value)}`);
   }
-  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  const entries = Object.entries(value);
   if (entries.length !== 1) {
     throw new TypeError(`\`target' must have exactly one key (the target's name or goto), got ${entries.length}`);
   }
   const [name, p] = entries[0]!;
+  if (p === undefined) throw undefinedValue('`target\': ', name);
   if (name === 'goto') {
     if (typeof p !== 'string' || p === '') throw new TypeError(`\`target': goto takes a chain name, got ${describe(p)}`);
     rule.createTarget(p, undefined, { goto: true });
@@ -188,7 +196,10 @@ function setCounters(rule: Rule, value: EasyValue): void {
 export function encodeRule(ruleD: RuleDict, options: EasyOptions = {}): Rule {
   if (!isPlainObject(ruleD)) throw new TypeError(`a rule dictionary must be an object, got ${describe(ruleD)}`);
   const rule = options.ipv6 === true ? new Rule6() : new Rule();
-  const entries = Object.entries(ruleD).filter(([, v]) => v !== undefined);
+  const entries = Object.entries(ruleD);
+  for (const [key, value] of entries) {
+    if (value === undefined) throw undefinedValue('rule field ', key);
+  }
   for (const [key, value] of entries) {
     const attr = attrOf(key);
     if (attr) setAttr(rule, attr, value);
@@ -206,11 +217,18 @@ export function encodeRule(ruleD: RuleDict, options: EasyOptions = {}): Rule {
   return rule;
 }
 
-/** `[]` -> `''` (a flag), `['22']` -> `'22'`, longer lists stay (`['!', '80']`, `['blacklist', 'src']`). */
+/**
+ * `[]` -> `''` (a flag), `['22']` -> `'22'`, longer lists stay (`['!', '80']`, `['blacklist', 'src']`),
+ * and so does a single value that begins with `!` (`['!x']`, not inverted). An inverted flag is `'!'`,
+ * as is the value `!` of an option that takes a value (set() reads `'!'` so for such an option).
+ */
 function decodeParams(all: Record<string, string[]>): DecodedParams {
   const out: DecodedParams = {};
   for (const [name, values] of Object.entries(all)) {
-    out[name] = values.length === 0 ? '' : values.length === 1 ? values[0]! : values;
+    // One value that begins with `!` (`!x`) stays a list: as a string it would encode as an inverted
+    // option. `['!']`, an inverted flag or the value `!`, is `'!'`, which encodes back as either.
+    const single = values.length === 1 && (values[0] === '!' || !values[0]!.startsWith('!'));
+    out[name] = values.length === 0 ? '' : single ? values[0]! : values;
   }
   return out;
 }

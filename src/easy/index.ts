@@ -9,6 +9,7 @@
  * @module
  */
 import { Chain, IPTCError, Rule, Rule6, Table, Table6, isTable6Available, isTableAvailable } from '../iptc/index.js';
+import { checkRulePlacement } from '../iptc/guards.js';
 import {
   addMatches,
   counterOut,
@@ -122,6 +123,7 @@ function indexOfRule(t: Table, raws: readonly RawRule[], rule: Rule): number {
 
 /** Adds a rule at a python easy position, on a fresh copy of the table (or the batch's copy). */
 function insertAt(t: Table, chain: string, rule: Rule, position: number): void {
+  checkRulePlacement(t.name, chain, rule);
   const entry = rule.toEntry();
   t.edit((h) => {
     if (!h.isChain(chain)) throw noChain(t, chain);
@@ -351,6 +353,7 @@ export function replaceRule(
   const newRule = encodeRule(newRuleD, o);
   const entry = newRule.toEntry();
   const t = writeTable(familyOf(o), table);
+  checkRulePlacement(t.name, name, newRule);
   t.edit((h) => {
     const raw = h.read().find((c) => c.name === name);
     if (!raw) throw noChain(t, name);
@@ -452,12 +455,15 @@ export function dumpChain(table: string, chain: string, options?: EasyOptions): 
   return rawRules(t, checkChain(chain)).map((raw) => decodeRule(RuleClass.fromEntry(raw)));
 }
 
-/** `{ chain: [rules] }` for every chain of a table, from one read of it (python: `dump_table`). */
+/**
+ * `{ chain: [rules] }` for every chain of a table, from one read of it (python: `dump_table`). The
+ * object has no prototype, so that any chain name (`__proto__` too) is a key of its own.
+ */
 export function dumpTable(table: string, options?: EasyOptions): Record<string, RuleDict[]> {
   const o = opts(options);
   const t = readTable(familyOf(o), table);
   const RuleClass = t.ruleClass;
-  const out: Record<string, RuleDict[]> = {};
+  const out = Object.create(null) as Record<string, RuleDict[]>;
   for (const c of t.chains) out[c.name] = t.rawChain(c.name).rules.map((raw) => decodeRule(RuleClass.fromEntry(raw)));
   return out;
 }
@@ -465,7 +471,7 @@ export function dumpTable(table: string, options?: EasyOptions): Record<string, 
 /** `{ table: { chain: [rules] } }` for every table of the family (python: `dump_all`). */
 export function dumpAll(options?: EasyOptions): Record<string, Record<string, RuleDict[]>> {
   const o = opts(options);
-  const out: Record<string, Record<string, RuleDict[]>> = {};
+  const out = Object.create(null) as Record<string, Record<string, RuleDict[]>>;
   for (const name of getTables(o)) out[name] = dumpTable(name, o);
   return out;
 }

@@ -46,6 +46,8 @@ export function parseIPv6(s: string): Uint8Array | undefined {
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
       if (last && i === parts.length - 1 && p.includes('.')) {
+        // inet_pton takes no leading zero in the dotted tail (inet_aton would read it as octal).
+        if (/(^|\.)0\d/.test(p)) return undefined;
         const v4 = parseIPv4(p);
         if (!v4) return undefined;
         res.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { formatIPv4, formatIPv6, maskToPrefix, parseIPv4, parseIPv6 } from '../inet/address.js';
 import type { Family } from '../xtables/shim.js';
+import { parseAddressAsIptables, strtoui } from './command-line.js';
 
 /** An address and mask; the arrays may be shared and are never modified once made. */
 export interface AddressSpec {
@@ -26,7 +27,7 @@ export function splitInvert(value: string): { invert: boolean; rest: string } {
 }
 
 /** Prefix masks by length, for IPv4 (index 0-32) and IPv6 (0-128); shared, so never modified. */
-const PREFIX_MASKS = {
+export const PREFIX_MASKS = {
   4: Array.from({ length: 33 }, (_, bits) => makePrefixMask(bits, 4)),
   16: Array.from({ length: 129 }, (_, bits) => makePrefixMask(bits, 16)),
 } as const;
@@ -41,16 +42,26 @@ function makePrefixMask(bits: number, len: 4 | 16): Uint8Array {
 }
 
 /**
- * `a.b.c.d` or `a.b.c.d/len` without `!` or spaces, the form programs set rule after rule, in one scan;
- * undefined for anything else (the general parser then decides, and words any error).
+ * `a.b.c.d` or `a.b.c.d/len` in decimal without leading zeros, `!` or spaces, the form programs set rule
+ * after rule, in one scan (iptables reads it the same way); undefined for anything else (the general
+ * parser then decides, and words any error).
  */
-function parsePlainIPv4(text: string): AddressSpec | undefined {
+export function parsePlainIPv4(text: string): AddressSpec | undefined {
   const slash = text.indexOf('/');
-  const addr = parseIPv4(text, 0, slash < 0 ? text.length : slash);
+  const end = slash < 0 ? text.length : slash;
+  // A part with a leading zero is octal to iptables: the general parser refuses it with the reason.
+  for (let i = 0; i < end - 1; i++) {
+    if (text.charCodeAt(i) === 48 && (i === 0 || text.charCodeAt(i - 1) === 46) && text.charCodeAt(i + 1) !== 46) {
+      return undefined;
+    }
+  }
+  const addr = parseIPv4(text, 0, end);
   if (!addr) return undefined;
   let bits = 32;
   if (slash >= 0) {
-    if (slash + 1 === text.length || text.length - slash > 3) return undefined;
+    if (slash + 1 === text.length || text.length - slash > 3 || (text.charCodeAt(slash + 1) === 48 && text.length - slash > 2)) {
+      return undefined;
+    }
     bits = 0;
     for (let i = slash + 1; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -64,12 +75,32 @@ function parsePlainIPv4(text: string): AddressSpec | undefined {
   return { addr, mask, invert: false };
 }
 
+const LEADING_ZERO_V4 = /(^|\.)0\d/;
+const LEADING_ZERO = /^0\d/;
+
+/** The refusal of a number written with a leading zero, which iptables would read as octal. */
+function leadingZero(family: Family, what: string, text: string): TypeError {
+  let meaning = '';
+  try {
+    meaning = `, which iptables reads as ${formatAddressSpec(family, parseAddressAsIptables(family, text, what))}`;
+  } catch {
+    // iptables refuses it too (an 8 or 9 after the zero).
+  }
+  return new TypeError(
+    `${what}: "${text}" has a number with a leading zero${meaning} (octal); write it without the leading zero`,
+  );
+}
+
 /**
- * Parses `[!] addr[/prefix|/mask]` for a family. IPv4 addresses are stored masked (as the kernel compares
- * them); IPv6 addresses are kept as given. An empty string means "any".
+ * Parses `[!] addr[/prefix|/mask]` for a family, in decimal: a number with a leading zero (`010`, which
+ * iptables reads as octal 8) is refused, as are the short and hexadecimal forms iptables also takes
+ * (Rule.parse and restore read those as iptables does). IPv4 addresses are stored masked (as the kernel
+ * compares them); IPv6 addresses are kept as given. An empty string means "any".
  */
 export function parseAddress(family: Family, value: string, what: string): AddressSpec {
-  if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${typeof value}`);
+  if (typeof value !== 'string') {
+    throw new TypeError(`${what} must be a string ('' for any address), got ${value === null ? 'null' : typeof value}`);
+  }
   if (family === 4) {
     const plain = parsePlainIPv4(value);
     if (plain) return plain;
@@ -83,6 +114,9 @@ export function parseAddress(family: Family, value: string, what: string): Addre
   const slash = rest.indexOf('/');
   const addrText = slash < 0 ? rest : rest.slice(0, slash);
   const maskText = slash < 0 ? null : rest.slice(slash + 1);
+  if ((family === 4 && LEADING_ZERO_V4.test(addrText)) || (maskText !== null && (family === 4 ? LEADING_ZERO_V4 : LEADING_ZERO).test(maskText))) {
+    throw leadingZero(family, what, rest);
+  }
   const parse = family === 4 ? parseIPv4 : parseIPv6;
   const addr = parse(addrText);
   if (!addr) throw new TypeError(`${what}: "${addrText}" is not a valid IPv${family} address`);
@@ -100,13 +134,6 @@ export function parseAddress(family: Family, value: string, what: string): Addre
   }
   if (family === 4) for (let i = 0; i < 4; i++) addr[i]! &= mask[i]!;
   return { addr, mask, invert };
-}
-
-/** The address of a spec masked by its mask (as iptables stores command-line addresses), in a new spec. */
-export function maskedAddress(spec: AddressSpec): AddressSpec {
-  const addr = Uint8Array.from(spec.addr);
-  for (let i = 0; i < addr.length; i++) addr[i]! &= spec.mask[i]!;
-  return { ...spec, addr };
 }
 
 /** The read-back form: `[!]addr/mask`, dotted for IPv4, a prefix length for IPv6 (as python-iptables). */
@@ -136,9 +163,10 @@ export interface InterfaceSpec {
 
 export const IFNAMSIZ = 16;
 
-/** `[!] name[+]`, as xtables_parse_interface accepts it; '' or null means any interface. */
+/** `[!] name[+]`, as xtables_parse_interface accepts it; '' or null means any interface, undefined is a TypeError. */
 export function parseInterface(value: string | null | undefined, what: string): InterfaceSpec {
-  if (value === null || value === undefined) return { name: '', invert: false };
+  if (value === undefined) throw new TypeError(`${what} is undefined: give an interface name, or null for any`);
+  if (value === null) return { name: '', invert: false };
   if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${typeof value}`);
   const { invert, rest } = splitInvert(value);
   if (rest === '' && invert) throw new TypeError(`${what}: '!' needs an interface name after it`);
@@ -208,9 +236,13 @@ export interface ProtocolSpec {
 
 const protocolSpecs = new Map<string, ProtocolSpec>();
 
-/** `[!] name|number` as xtables_parse_protocol accepts it (case-insensitive); '' or null clears. */
+/**
+ * `[!] name|number` as xtables_parse_protocol accepts it (case-insensitive), numbers in decimal (a
+ * leading zero, octal to iptables, is refused); '' or null clears; undefined is a TypeError.
+ */
 export function parseProtocol(value: string | number | null | undefined): ProtocolSpec {
-  if (value === null || value === undefined || value === '') return { number: 0, invert: false, text: '' };
+  if (value === undefined) throw new TypeError("protocol is undefined: give a name or number, or '' / null for any");
+  if (value === null || value === '') return { number: 0, invert: false, text: '' };
   if (typeof value === 'number') value = String(value);
   if (typeof value !== 'string') throw new TypeError(`protocol must be a string or number, got ${typeof value}`);
   let spec = protocolSpecs.get(value);
@@ -226,6 +258,13 @@ function parseProtocolText(value: string): ProtocolSpec {
   const name = rest.toLowerCase();
   let number: number | undefined;
   if (/^\d+$/.test(name)) {
+    if (LEADING_ZERO.test(name)) {
+      const octal = strtoui(name, 0, 255);
+      throw new TypeError(
+        `protocol "${rest}" has a leading zero${octal === undefined ? '' : `, which iptables reads as ${octal}`} (octal); ` +
+          'write it without the leading zero',
+      );
+    }
     number = Number(name);
     if (number > 255) throw new RangeError(`protocol number ${name} is out of range 0-255`);
   } else if (name === 'all') {

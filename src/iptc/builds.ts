@@ -1,6 +1,6 @@
 // The builds of extension requests, shared by every match and target object that makes the same one: rule
 // sets repeat the same matches over and over, and each parse through the extension costs microseconds.
-import type { BuiltExtension, ExtensionKind, ExtensionOption, Family } from '../xtables/shim.js';
+import { readsKernelState, type BuiltExtension, type ExtensionKind, type ExtensionOption, type Family } from '../xtables/shim.js';
 
 function optionsKeyOf(options: readonly ExtensionOption[]): string {
   let key = '';
@@ -36,6 +36,10 @@ export interface Builds {
  */
 export interface Site {
   exists: boolean;
+  /** Its builds depend on kernel state (an ipset's index): never shared or kept (readsKernelState). */
+  readonly kernelState: boolean;
+  /** Which option each name given to set() stands for (see Extension's option keys); filled as asked. */
+  readonly optionKeys: Map<string, string>;
   builds: Map<string, Builds>;
   last: { headerKey: number; options: readonly ExtensionOption[]; builds: Builds } | null;
 }
@@ -55,7 +59,7 @@ export function siteFor(kind: ExtensionKind, family: Family, name: string, revis
   let site = byName.get(key);
   if (!site) {
     if (byName.size >= MAX_SITES) byName.clear();
-    site = { exists: false, builds: new Map(), last: null };
+    site = { exists: false, kernelState: readsKernelState(kind, name), optionKeys: new Map(), builds: new Map(), last: null };
     byName.set(key, site);
   }
   return site;

@@ -1,5 +1,6 @@
 import { CommitError, IPTCError } from '../xtables/errors.js';
 import { Policy } from './policy.js';
+import { checkPolicyPlacement, checkRulePlacement } from './guards.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
 import type { TableEdits } from '../xtables/libiptc.js';
@@ -69,6 +70,7 @@ export class Chain {
   /** Equivalent to: `iptables -A CHAIN rule` */
   appendRule(rule: Rule): void {
     checkRule(this.table, rule);
+    checkRulePlacement(this.table.name, this.name, rule);
     naming(`-A ${this.name}`, rule, () => this.table.editEntry('append', this.name, rule));
   }
 
@@ -85,6 +87,7 @@ export class Chain {
   #placeRule(rule: Rule, position: number, op: 'insertEntry' | 'replaceEntry'): void {
     checkRule(this.table, rule);
     checkPosition(position, 'position');
+    checkRulePlacement(this.table.name, this.name, rule);
     // Changes are kept until commit: capture the entry, not the rule and its objects.
     const { name } = this;
     const entry = rule.toEntry();
@@ -104,6 +107,7 @@ export class Chain {
    */
   deleteRule(rule: Rule): void {
     checkRule(this.table, rule);
+    checkRulePlacement(this.table.name, this.name, rule);
     this.table.editEntry('delete', this.name, rule);
   }
 
@@ -136,6 +140,7 @@ export class Chain {
   /** Equivalent to: `iptables -P CHAIN POLICY` (with counters: `iptables-restore`'s `:CHAIN POLICY [p:b]`). */
   setPolicy(policy: string | Policy, counters?: Counters): void {
     const name = (policy instanceof Policy ? policy : new Policy(policy)).name;
+    checkPolicyPlacement(this.table.name, name);
     if (counters !== undefined) {
       if (typeof counters?.packets !== 'bigint' || typeof counters?.bytes !== 'bigint') {
         throw new TypeError('counters must be { packets: bigint, bytes: bigint }');

@@ -2,11 +2,14 @@
 // extension's own parser, parameters read back through the extension's own save().
 import {
   buildExtension,
+  extensionOptions,
+  readsKernelState,
   saveExtension,
   type BuiltExtension,
   type ExtensionKind,
   type ExtensionOption,
   type Family,
+  type OptionSpec,
 } from '../xtables/shim.js';
 import { extensionName, extensionRevision } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
@@ -46,7 +49,7 @@ export abstract class Extension {
   /** The options as set; null while the extension is known only by the blob read from the kernel. */
   #options: ExtensionOption[] | null;
   #kernelBlob: Buffer | null;
-  #saved: { blob: Buffer; name: string; text: string } | null = null;
+  #saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null = null;
   #memo: BuildMemo | null = null;
   #siteCache: Site | null = null;
 
@@ -87,7 +90,7 @@ export abstract class Extension {
       this.#name = this.#save().name;
       this.#revision = extensionRevision(this.#kernelBlob!);
       this.#siteCache = null;
-      this.#options = optionsFromSaveText(this.#save().text);
+      this.#options = optionsFromSaveText(this.#save().text, this.#optionSpecs());
     }
     return this.#options;
   }
@@ -132,12 +135,17 @@ export abstract class Extension {
   }
 
   protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
+    const site = this.#site();
+    if (site.kernelState) {
+      // The parser looks the set's index up now: a build from before may name a set since replaced.
+      return buildExtension(this.kind, this.family, this.#name, this.#revision, this.#owner.headerBuffer(), options, final);
+    }
     // Parsers read the protocol and the flags of the header (DNAT needs -p tcp for a port), never the
     // addresses or interfaces, so rules that differ only there share one parse.
     const headerKey = this.#owner.parseKey();
     let memo = this.#memo;
     if (!memo || memo.options !== options || memo.headerKey !== headerKey) {
-      memo = { options, headerKey, builds: buildsAt(this.#site(), headerKey, options) };
+      memo = { options, headerKey, builds: buildsAt(site, headerKey, options) };
       this.#memo = memo;
     }
     const done = final ? memo.builds.final : memo.builds.partial;
@@ -184,12 +192,45 @@ export abstract class Extension {
 
   #save(): { name: string; text: string } {
     const blob = this.#displayBlob();
-    if (this.#saved?.blob !== blob) {
-      const header = this.#owner.ipHeader?.() ?? this.#owner.headerBuffer();
-      const saved = saveExtension(this.kind, this.family, header, blob);
-      this.#saved = { blob, ...saved };
-    }
+    const known = this.#saved;
+    if (known?.blob === blob && !known.kernelState) return known;
+    const header = this.#owner.ipHeader?.() ?? this.#owner.headerBuffer();
+    const saved = saveExtension(this.kind, this.family, header, blob);
+    this.#saved = { blob, ...saved, kernelState: readsKernelState(this.kind, saved.name) };
     return this.#saved;
+  }
+
+  /** The extension's options as getopt sees them; null if it cannot tell (the text is then read without). */
+  #optionSpecs(): OptionSpec[] | null {
+    try {
+      return extensionOptions(this.kind, this.family, this.#name || this.#save().name, this.#revision);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * What option a name stands for, as getopt_long finds it (an exact name, else an unambiguous prefix):
+   * aliases such as `hashlimit` and `hashlimit-upto` share the extension's code for it, so setting one
+   * replaces the other. A name the extension does not know stands for itself (its parser refuses it).
+   */
+  #takesValue(name: string): boolean {
+    const specs = this.#optionSpecs() ?? [];
+    const found = specs.find((o) => o.name === name) ?? specs.find((o) => o.name.startsWith(name));
+    return found?.hasArg === 1;
+  }
+
+  #optionKey(name: string): string {
+    const site = this.#site();
+    let key = site.optionKeys.get(name);
+    if (key === undefined) {
+      const specs = this.#optionSpecs() ?? [];
+      const exact = specs.find((o) => o.name === name);
+      const prefixed = exact ? [exact] : specs.filter((o) => o.name.startsWith(name));
+      key = prefixed.length > 0 && prefixed.every((o) => o.code === prefixed[0]!.code) ? `#${prefixed[0]!.code}` : `=${name}`;
+      if (site.optionKeys.size < 1000) site.optionKeys.set(name, key);
+    }
+    return key;
   }
 
   /** The parameters text exactly as the extension's save() prints it (with a leading space). */
@@ -198,33 +239,67 @@ export abstract class Extension {
   }
 
   /**
-   * Sets one parameter, replacing an earlier value of the same parameter. A leading `!` inverts; an array
-   * gives several arguments; `true` or `''` is a flag; `null`/`undefined`/`false` removes the parameter.
-   * The extension's parser checks the value at once and throws XTablesError if it refuses it.
+   * Sets one parameter, replacing an earlier value of the same parameter (under any of its names: an
+   * alias or an abbreviation getopt accepts). A leading `!` inverts; an array gives several arguments;
+   * `true` or `''` is a flag. `null`, `undefined` and `false` are a TypeError: a missing value must not
+   * widen the rule; `unset()` removes a parameter. The extension's parser checks the value at once and
+   * throws XTablesError if it refuses it.
+   *
+   * Equivalent to: `--name value` after `-m NAME` / `-j NAME`
    */
-  set(name: string, value: ParameterValue | null | undefined): this {
+  set(name: string, value: ParameterValue): this {
     const option = optionName(name);
-    const current = this.options;
-    if (current.length === 0 && value !== null && value !== undefined && value !== false) {
-      this.applyOptions([toOption(option, value)]);
-      return this;
-    }
-    const rest = current.filter((o) => o.name !== option);
     if (value === null || value === undefined || value === false) {
-      this.applyOptions(rest);
+      throw new TypeError(
+        `${this.#name || 'extension'}: parameter \`${name}' is ${String(value)}; give it a value, or remove it with unset('${name}')`,
+      );
+    }
+    // First: a kernel-read extension learns its name (and so its options) from its saved text.
+    const current = this.options;
+    let made = toOption(option, value);
+    // `!` alone cannot invert an option that needs a value: for such an option it is the value `!`.
+    if (made.invert && made.values.length === 0 && this.#takesValue(option)) made = { name: option, values: ['!'], invert: false };
+    if (current.length === 0) {
+      this.applyOptions([made]);
       return this;
     }
-    const at = current.findIndex((o) => o.name === option);
-    const next = [...rest];
-    next.splice(at < 0 ? next.length : at, 0, toOption(option, value));
+    const key = this.#optionKey(option);
+    const at = current.findIndex((o) => this.#optionKey(o.name) === key);
+    const next = current.filter((o) => this.#optionKey(o.name) !== key);
+    next.splice(at < 0 ? next.length : at, 0, made);
     this.applyOptions(next);
     return this;
   }
 
-  /** Sets several parameters in order. */
-  setParameters(params: Record<string, ParameterValue | null | undefined>): this {
-    if (params === null || typeof params !== 'object') throw new TypeError('parameters must be an object');
-    for (const name of Object.keys(params)) this.set(name, params[name]);
+  /**
+   * Removes one parameter (given by any of its names); nothing happens if it is not set.
+   *
+   * Equivalent to: leaving `--name value` out of the rule
+   */
+  unset(name: string): this {
+    const option = optionName(name);
+    // First: a kernel-read extension learns its name (and so its options) from its saved text.
+    const current = this.options;
+    const key = this.#optionKey(option);
+    const rest = current.filter((o) => this.#optionKey(o.name) !== key);
+    if (rest.length !== current.length) this.applyOptions(rest);
+    return this;
+  }
+
+  /**
+   * Sets several parameters in order, from an object (own keys, `__proto__` included) or a Map. A key
+   * whose value is null or undefined is a TypeError, as in set().
+   */
+  setParameters(params: Readonly<Record<string, ParameterValue>> | ReadonlyMap<string, ParameterValue>): this {
+    if (params instanceof Map) {
+      for (const [name, value] of params) this.set(name, value);
+      return this;
+    }
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+      throw new TypeError('parameters must be an object or a Map');
+    }
+    const record = params as Readonly<Record<string, ParameterValue>>;
+    for (const name of Object.keys(record)) this.set(name, record[name]!);
     return this;
   }
 
@@ -245,7 +320,9 @@ export abstract class Extension {
   /** Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`. */
   getAllParameters(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const o of optionsFromSaveText(this.saveText())) out[o.name] = o.invert ? ['!', ...o.values] : [...o.values];
+    for (const o of optionsFromSaveText(this.saveText(), this.#optionSpecs())) {
+      out[o.name] = o.invert ? ['!', ...o.values] : [...o.values];
+    }
     return out;
   }
 
@@ -266,8 +343,27 @@ export abstract class Extension {
     );
   }
 
+  /** The extension as iptables-save prints it in a rule (`-m tcp --dport 22`, `-j LOG --log-prefix x`). */
+  abstract toString(): string;
+
+  /** What console.log and util.inspect show: the class and the extension as iptables-save prints it. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return describeForInspect(this);
+  }
+
   /** The stored extension name (the real name, e.g. `conntrack` for `state`). */
   protected storedName(blob: Buffer): string {
     return extensionName(blob);
   }
+}
+
+/** `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
+export function describeForInspect(value: { toString(): string }): string {
+  let text: string;
+  try {
+    text = value.toString();
+  } catch (e) {
+    text = `unprintable: ${(e as Error).message}`;
+  }
+  return `${value.constructor.name} [${text}]`;
 }

@@ -21,6 +21,11 @@ export class Match extends Extension {
     if (!kernelBlob) this.checkExists();
   }
 
+  /** The match as iptables-save prints it in a rule, e.g. `-m tcp --dport 22`. */
+  override toString(): string {
+    return `-m ${this.name}${this.saveText()}`;
+  }
+
   protected kernelUserspacesize(blob: Buffer): number {
     return extensionUserspacesize('match', this.family, this.storedName(blob), extensionRevision(blob));
   }

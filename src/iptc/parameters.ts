@@ -1,5 +1,6 @@
 // Parameter values in python-iptables' conventions, and the extensions' save() text split back into them.
-import type { ExtensionOption } from '../xtables/shim.js';
+import type { ExtensionOption, OptionSpec } from '../xtables/shim.js';
+import { splitRuleWords } from './words.js';
 
 /** A parameter value: one argument, several arguments, or a flag (`true` / `''`). `!` first inverts. */
 export type ParameterValue = string | number | boolean | readonly (string | number)[];
@@ -21,7 +22,10 @@ export function optionName(name: string): string {
   return dashed;
 }
 
-/** Turns a user's value into one option: a leading `!` (or a first element `'!'`) inverts. */
+/**
+ * Turns a user's value into one option: a string's leading `!` inverts (`'!80'`), as does a list's first
+ * element `'!'` (`['!', '80']`); a list's other elements are values as they are (`['!x']` is `!x`).
+ */
 export function toOption(name: string, value: ParameterValue): ExtensionOption {
   if (value === true || value === '') return { name, values: [], invert: false };
   if (typeof value === 'number') return { name, values: [String(value)], invert: false };
@@ -39,66 +43,43 @@ export function toOption(name: string, value: ParameterValue): ExtensionOption {
       }
       return String(v);
     });
+    // Only a `'!'` of its own inverts a list: `['!x']` is the value `!x` (a comment, a string to match).
     if (words[0] === '!') return { name, values: words.slice(1), invert: true };
-    if (words[0]?.startsWith('!')) return { name, values: [words[0].slice(1).trim(), ...words.slice(1)], invert: true };
     return { name, values: words, invert: false };
   }
   throw new TypeError(`value of --${name} must be a string, number, boolean or array, got ${typeof value}`);
 }
 
-/** Splits text the way a POSIX shell would (quotes and backslashes), as iptables-save output is read. */
-export function shellSplit(text: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      inWord = true;
-      for (i++; i < text.length && text[i] !== '"'; i++) {
-        if (text[i] === '\\' && i + 1 < text.length && '"\\$`\n'.includes(text[i + 1]!)) i++;
-        word += text[i];
-      }
-      if (i >= text.length) throw new SyntaxError(`unterminated double quote in: ${text}`);
-    } else if (ch === "'") {
-      inWord = true;
-      const end = text.indexOf("'", i + 1);
-      if (end < 0) throw new SyntaxError(`unterminated single quote in: ${text}`);
-      word += text.slice(i + 1, end);
-      i = end;
-    } else if (ch === '\\' && i + 1 < text.length) {
-      inWord = true;
-      word += text[++i];
-    } else if (/\s/.test(ch)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else {
-      inWord = true;
-      word += ch;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
-}
-
-/** The options an extension's save() text describes, in order. */
-export function optionsFromSaveText(text: string): ExtensionOption[] {
-  const words = shellSplit(text);
+/**
+ * The options an extension's save() text describes, in order. The text is split as iptables-restore
+ * splits it; a word written in double quotes is always a value (a comment `"--> x"` or `"!"`), and with
+ * `specs` (the extension's options) an option that takes an argument takes the next word whatever it
+ * looks like, as getopt does (`--comment --x` is the comment `--x`).
+ */
+export function optionsFromSaveText(text: string, specs?: readonly OptionSpec[] | null): ExtensionOption[] {
+  const { words, quoted } = splitRuleWords(text);
   const options: ExtensionOption[] = [];
+  const isOption = (k: number) => k < words.length && !quoted[k] && words[k]!.startsWith('--') && words[k]!.length > 2;
   let invertNext = false;
   let current: ExtensionOption | undefined;
+  let needsValue = false;
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
-    const isOption = (w: string | undefined) => w !== undefined && w.startsWith('--') && w.length > 2;
-    if (word === '!') {
+    if (word === '!' && !quoted[i]) {
       // `! --opt` inverts the next option; the older `--opt ! value` form inverts the current one.
-      if (isOption(words[i + 1]) || !current || current.values.length > 0) invertNext = true;
+      if (isOption(i + 1) || !current || current.values.length > 0) invertNext = true;
       else current.invert = true;
       continue;
     }
-    if (isOption(word)) {
-      current = { name: word.slice(2), values: [], invert: invertNext };
+    if (current && needsValue) {
+      current.values.push(word);
+      needsValue = false;
+      continue;
+    }
+    if (isOption(i)) {
+      const name = word.slice(2);
+      current = { name, values: [], invert: invertNext };
+      needsValue = specs?.find((o) => o.name === name)?.hasArg === 1;
       invertNext = false;
       options.push(current);
       continue;

@@ -2,16 +2,15 @@
 // extension options resolved the way iptables' getopt_long resolves them).
 import { extensionOptions, type OptionSpec } from '../xtables/shim.js';
 import { XTablesError } from '../xtables/errors.js';
-import { formatAddressSpec, maskedAddress, parseAddress, protocolSaveName } from './address.js';
+import { formatAddressSpec, protocolSaveName } from './address.js';
+import { parseAddressAsIptables, protocolNumberAsIptables } from './command-line.js';
 import type { Extension } from './extension.js';
 import { Match } from './match.js';
-import { shellSplit } from './parameters.js';
+import { RuleSyntaxError } from './errors.js';
+import { splitRuleWords } from './words.js';
 import type { Rule } from './rule.js';
 
-/** A rule spec iptables itself would refuse; the message is iptables' own where it has one. */
-export class RuleSyntaxError extends TypeError {
-  override readonly name = 'RuleSyntaxError';
-}
+export { RuleSyntaxError };
 
 type MainOption = 's' | 'd' | 'i' | 'o' | 'p' | 'f' | 'm' | 'j' | 'g' | 'c' | '4' | '6' | 'command';
 
@@ -191,7 +190,7 @@ class RuleParser {
         // iptables stores both families masked when they come from the command line.
         const texts = values.map((one) => {
           if (one === '') fail(`host/network \`' not found`);
-          const spec = maskedAddress(parseAddress(rule.family, one, field));
+          const spec = parseAddressAsIptables(rule.family, one, field);
           return formatAddressSpec(rule.family, { ...spec, invert: this.#invert });
         });
         if (this.#lists) this.#lists[field] = texts;
@@ -208,7 +207,11 @@ class RuleParser {
       }
       case 'p': {
         this.#setOption(option, 'p');
-        const value = this.#argument(flag).toLowerCase();
+        // iptables reads the lower-cased word as a number (base 0: `017` is 15), else as a name.
+        const word = this.#argument(flag).toLowerCase();
+        const number = protocolNumberAsIptables(word);
+        if (number === undefined && !/^[^\s!]+$/.test(word)) fail(`unknown protocol "${word}" specified`);
+        const value = number === undefined ? word : String(number);
         rule.protocol = `${bang}${value}`;
         this.#protocol = value;
         return;
@@ -294,7 +297,10 @@ class RuleParser {
     const number = (text: string, what: string): bigint => {
       const m = /^\s*\+?(\d+)/.exec(text);
       if (!m) fail(`-c ${what} counter not numeric`);
-      return BigInt.asUintN(64, BigInt(m[1]!));
+      const value = BigInt(m[1]!);
+      // sscanf would clamp a larger number to 2^64 - 1: refused rather than changed.
+      if (value >= 1n << 64n) throw new RangeError(`-c ${what} counter ${m[1]} does not fit in 64 bits`);
+      return value;
     };
     const packets = number(first, 'packet');
     const bytes = number(bytesText, 'byte');
@@ -303,17 +309,14 @@ class RuleParser {
 }
 
 /**
- * Parses an iptables rule spec (a string split as a shell would, or argv words) into `rule`. With `lists`,
+ * Parses an iptables rule spec (a string split as iptables-restore splits a line, or argv words) into
+ * `rule`. With `lists`,
  * `-s`/`-d` take comma-separated lists, recorded there (the rule gets the first of each).
  */
 export function parseRuleSpec<R extends Rule>(rule: R, spec: string | readonly string[], lists?: AddressLists): R {
   let words: string[];
   if (typeof spec === 'string') {
-    try {
-      words = shellSplit(spec);
-    } catch (e) {
-      throw new RuleSyntaxError((e as Error).message);
-    }
+    words = splitRuleWords(spec).words;
   } else if (Array.isArray(spec)) {
     words = [...spec];
   } else {

@@ -3,7 +3,9 @@
 import type { TableEdits } from '../xtables/libiptc.js';
 import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
-import { shellSplit } from './parameters.js';
+import { splitRuleWords } from './words.js';
+import { ruleNumberAsIptables } from './command-line.js';
+import { checkGuards, checkPolicyPlacement, guardBits } from './guards.js';
 import { Policy } from './policy.js';
 import { RuleSyntaxError, type AddressLists } from './parse.js';
 import type { Rule } from './rule.js';
@@ -100,17 +102,21 @@ export function refusedAt(block: TableBlock, e: unknown): unknown {
   return e instanceof CommitError && block.commit > 0 ? new RestoreError(block.commit, 'COMMIT', e) : e;
 }
 
+const COUNTER_LIMIT = 1n << 64n;
+
 function parseCounters(text: string): { packets: bigint; bytes: bigint } {
   const m = /^\[(\d+):(\d+)\]$/.exec(text);
   if (!m) throw new RuleSyntaxError(`invalid counters \`${text}'`);
-  return { packets: BigInt.asUintN(64, BigInt(m[1]!)), bytes: BigInt.asUintN(64, BigInt(m[2]!)) };
+  const packets = BigInt(m[1]!);
+  const bytes = BigInt(m[2]!);
+  // iptables-restore would clamp a larger number to 2^64 - 1: refused rather than changed.
+  if (packets >= COUNTER_LIMIT || bytes >= COUNTER_LIMIT) throw new RangeError(`counters \`${text}' do not fit in 64 bits`);
+  return { packets, bytes };
 }
 
-function position(text: string | undefined, command: string): number {
-  if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1) {
-    throw new RuleSyntaxError(`${command} needs a rule number of 1 or more, got \`${text ?? ''}'`);
-  }
-  return Number(text) - 1;
+/** Whether the word after `-I`/`-R`/`-D CHAIN` is a rule number to iptables (xs_has_arg). */
+function isRuleNumber(word: string | undefined): word is string {
+  return word !== undefined && !word.startsWith('-') && !word.startsWith('!');
 }
 
 const COMMANDS: Record<string, string> = {
@@ -181,6 +187,7 @@ class FastAppends {
     }
     const compiled = this.#chain === '' ? null : this.#templates.compileText(line, this.#chainPrefix.length);
     if (!compiled) return false;
+    checkGuards(this.#handle.table, this.#chain, compiled.guard);
     if (compiled.jump !== null && !this.#jumpsChecked.has(compiled.jump)) {
       checkJumpLabel(this.#handle, compiled.jump);
       this.#jumpsChecked.add(compiled.jump);
@@ -255,16 +262,7 @@ function applyLine(
     }
     return;
   }
-  let words: string[];
-  if (!/["'\\]/.test(line)) {
-    words = line.split(/[ \t]+/);
-  } else {
-    try {
-      words = shellSplit(line);
-    } catch (e) {
-      throw new RuleSyntaxError((e as Error).message);
-    }
-  }
+  const words = line.indexOf('"') < 0 ? line.split(/[ \t]+/) : splitRuleWords(line).words;
   let counters: { packets: bigint; bytes: bigint } | undefined;
   if (words[0]?.startsWith('[')) {
     const parsed = parseCounters(words.shift()!);
@@ -278,6 +276,7 @@ function applyLine(
   const entriesOf = (spec: string[]): { entry: Buffer; mask: Buffer }[] => {
     const compiled = templates.compile(spec);
     if (compiled) {
+      checkGuards(handle.table, needChain(), compiled.guard);
       checkJumpLabel(handle, compiled.jump);
       if (counters) {
         const at = entryLayout(handle.family).counters;
@@ -288,6 +287,7 @@ function applyLine(
     }
     const lists: AddressLists = { src: [], dst: [] };
     const r = parseRule(spec, lists);
+    checkGuards(handle.table, needChain(), guardBits(r));
     if (counters) r.setCounters(counters.packets, counters.bytes);
     checkJumpLabel(handle, jumpLabel(r));
     if (lists.src.length <= 1 && lists.dst.length <= 1) return [r.toEntryWithMask()];
@@ -310,21 +310,24 @@ function applyLine(
       for (const { entry } of entriesOf(rest)) handle.appendEntry(needChain(), entry);
       return;
     case 'I': {
-      const at = rest[0] !== undefined && /^\d+$/.test(rest[0]) ? position(rest.shift(), '-I') : 0;
+      const at = isRuleNumber(rest[0]) ? ruleNumberAsIptables(rest.shift()!) : 0;
       // Each at the same position, as iptables inserts them: the last address ends up first.
       for (const { entry } of entriesOf(rest)) handle.insertEntry(needChain(), entry, at);
       return;
     }
     case 'R': {
-      const at = position(rest.shift(), '-R');
+      if (!isRuleNumber(rest[0])) throw new RuleSyntaxError('-R requires a rule number');
+      const at = ruleNumberAsIptables(rest.shift()!);
       const entries = entriesOf(rest);
       if (entries.length !== 1) throw new RuleSyntaxError('Replacement rule does not specify a unique address');
       handle.replaceEntry(needChain(), entries[0]!.entry, at);
       return;
     }
     case 'D':
-      if (rest.length === 1 && /^\d+$/.test(rest[0]!)) handle.deleteNumEntry(needChain(), position(rest[0], '-D'));
-      else for (const { entry, mask } of entriesOf(rest)) handle.deleteEntry(needChain(), entry, mask);
+      if (isRuleNumber(rest[0])) {
+        if (rest.length > 1) throw new RuleSyntaxError(`-D CHAIN ${rest[0]} takes no rule spec after the rule number`);
+        handle.deleteNumEntry(needChain(), ruleNumberAsIptables(rest[0]));
+      } else for (const { entry, mask } of entriesOf(rest)) handle.deleteEntry(needChain(), entry, mask);
       return;
     case 'N':
       checkChainName(needChain());
@@ -344,6 +347,7 @@ function applyLine(
     case 'P': {
       const policy = rest[0];
       if (policy === undefined) throw new RuleSyntaxError('-P needs a chain and a policy');
+      checkPolicyPlacement(handle.table, policy);
       handle.setPolicy(needChain(), new Policy(policy).name);
       return;
     }

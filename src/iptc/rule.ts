@@ -1,4 +1,5 @@
 import {
+  checkEntry,
   decodeHeader,
   deleteMask,
   encodeHeader,
@@ -24,7 +25,7 @@ import {
   type InterfaceSpec,
   type ProtocolSpec,
 } from './address.js';
-import type { BuiltBlob, ExtensionOwner } from './extension.js';
+import { describeForInspect, type BuiltBlob, type ExtensionOwner } from './extension.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
@@ -33,7 +34,14 @@ import { saveEntry } from './save.js';
 
 export type Counters = { packets: bigint; bytes: bigint };
 
-export type Parameters = Record<string, ParameterValue | null | undefined>;
+/**
+ * The parameters of a match or target, in order: an object (own keys) or a Map. A null or undefined
+ * value is a TypeError (Extension.unset removes a parameter).
+ */
+export type Parameters = Readonly<Record<string, ParameterValue>> | ReadonlyMap<string, ParameterValue>;
+
+/** The largest rule entry: its size and offsets are 16-bit (ipt_entry's target_offset, next_offset). */
+const MAX_ENTRY = 0xffff;
 
 function toCounter(value: bigint | number, what: string): bigint {
   if (typeof value === 'number') {
@@ -102,8 +110,10 @@ export class Rule implements ExtensionOwner {
 
   /**
    * Parses an iptables rule spec, as `iptables -A CHAIN` takes it after the chain name: a string split
-   * as a shell would, or argv words. Throws as iptables would refuse it: RuleSyntaxError for the grammar,
-   * XTablesError for what an extension refuses, TypeError/RangeError for bad addresses or interfaces.
+   * as iptables-restore splits a line (double quotes, `\` escapes inside them; so toString()'s text reads
+   * back), or argv words. Numbers, addresses and protocols are read as iptables reads them (`010` is
+   * octal). Throws as iptables would refuse it: RuleSyntaxError for the grammar, XTablesError for what an
+   * extension refuses, TypeError/RangeError for bad addresses or interfaces.
    *
    * Equivalent to: `iptables -A CHAIN -s 10.0.0.1 -p tcp --dport 80 -j ACCEPT` (the part after CHAIN)
    */
@@ -134,9 +144,13 @@ export class Rule implements ExtensionOwner {
     return rules;
   }
 
-  /** Decodes a kernel entry into a JS-owned rule. */
+  /**
+   * A JS-owned rule for a kernel entry, decoded on first use. Throws RangeError at once if the entry's
+   * sizes and offsets do not hold together.
+   */
   static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
     const rule = new this();
+    checkEntry(rule.family, raw.entry);
     rule.#raw = raw;
     return rule;
   }
@@ -190,9 +204,10 @@ export class Rule implements ExtensionOwner {
     return formatAddressSpec(this.family, this.#src);
   }
 
-  set src(value: string | null) {
+  /** `''` means any address; null and undefined are a TypeError. */
+  set src(value: string) {
     this.#ensure();
-    this.#src = parseAddress(this.family, value ?? '', 'src');
+    this.#src = parseAddress(this.family, value, 'src');
     this.#changed();
   }
 
@@ -202,9 +217,10 @@ export class Rule implements ExtensionOwner {
     return formatAddressSpec(this.family, this.#dst);
   }
 
-  set dst(value: string | null) {
+  /** `''` means any address; null and undefined are a TypeError. */
+  set dst(value: string) {
     this.#ensure();
-    this.#dst = parseAddress(this.family, value ?? '', 'dst');
+    this.#dst = parseAddress(this.family, value, 'dst');
     this.#changed();
   }
 
@@ -405,6 +421,12 @@ export class Rule implements ExtensionOwner {
     const matches = parts.matches;
     let size = l.header + parts.target.blob.length;
     for (let i = 0; i < matches.length; i++) size += matches[i]!.blob.length;
+    if (size > MAX_ENTRY) {
+      throw new RangeError(
+        `the rule is ${size} bytes with its ${matches.length} matches; a rule entry holds at most ${MAX_ENTRY} bytes ` +
+          '(its size is 16-bit)',
+      );
+    }
     const entry = into && into.length >= size ? into : Buffer.allocUnsafe(size);
     encodeHeaderInto(this.family, this.#fields(), entry);
     let at = l.header;
@@ -475,6 +497,11 @@ export class Rule implements ExtensionOwner {
       else if (target.standardTarget !== '') text += ` -${target.goto ? 'g' : 'j'} ${target.standardTarget}`;
     }
     return text.trimStart();
+  }
+
+  /** What console.log and util.inspect show: the class and the rule spec, e.g. `Rule [-p tcp -j ACCEPT]`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return describeForInspect(this);
   }
 }
 

@@ -3,6 +3,7 @@ import { instantiatedTables } from './backend.js';
 import { parseRuleSpec } from './parse.js';
 import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
 import { Table, Table6, type SaveOptions } from './table.js';
+import { decodeBytes, encodeText } from '../xtables/text.js';
 
 export interface FamilyOptions {
   /** IPv6 (ip6tables) instead of IPv4. */
@@ -11,35 +12,39 @@ export interface FamilyOptions {
 
 /**
  * Every instantiated table of a family, as `iptables-legacy-save [-c]` prints them (without the `#`
- * comment lines). Tables the kernel has not instantiated are not created.
+ * comment lines); with `encoding: 'buffer'` its exact bytes (see Table.save). Tables the kernel has not
+ * instantiated are not created.
  *
  * Equivalent to: `iptables-save [-c]`
  */
-export function saveAll(options: SaveOptions & FamilyOptions = {}): string {
+export function saveAll(options: SaveOptions & FamilyOptions & { encoding: 'buffer' }): Buffer;
+export function saveAll(options?: SaveOptions & FamilyOptions): string;
+export function saveAll(options: SaveOptions & FamilyOptions = {}): string | Buffer {
   const TableClass = options.ipv6 ? Table6 : Table;
-  return instantiatedTables(options.ipv6 ? 6 : 4)
+  const text = instantiatedTables(options.ipv6 ? 6 : 4)
     .map((name) => {
       const table = new TableClass(name);
       try {
-        return table.save(options);
+        return table.save({ counters: options.counters });
       } finally {
         table.close();
       }
     })
     .join('');
+  return options.encoding === 'buffer' ? encodeText(text) : text;
 }
 
 /**
- * Restores a whole iptables-save text of one family: each table in one atomic commit, in the order of
- * the text. A bad line, a line outside `*table` ... `COMMIT` (other than an empty line or a `#`
- * comment), or a table the kernel refuses at commit (reported at its COMMIT line) throws RestoreError
- * naming the line; its table is left as it was (tables committed before it stay committed, as with
- * iptables-restore). Returns the tables restored.
+ * Restores a whole iptables-save text (a string, or a Buffer read byte for byte) of one family: each
+ * table in one atomic commit, in the order of the text. A bad line, a line outside `*table` ... `COMMIT`
+ * (other than an empty line or a `#` comment), or a table the kernel refuses at commit (reported at its
+ * COMMIT line) throws RestoreError naming the line; its table is left as it was (tables committed before
+ * it stay committed, as with iptables-restore). Returns the tables restored.
  *
  * Equivalent to: `iptables-restore [--noflush] [--counters] < text`
  */
-export function restoreAll(text: string, options: RestoreOptions & FamilyOptions = {}): string[] {
-  const blocks = splitTables(text);
+export function restoreAll(text: string | Buffer, options: RestoreOptions & FamilyOptions = {}): string[] {
+  const blocks = splitTables(Buffer.isBuffer(text) ? decodeBytes(text) : text);
   const TableClass = options.ipv6 ? Table6 : Table;
   for (const block of blocks) {
     const table = new TableClass(block.table);

@@ -12,6 +12,7 @@ import { EntryRun } from './entry-run.js';
 import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
+import { decodeBytes, encodeText } from '../xtables/text.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -45,6 +46,12 @@ let defaultWait: LockWait = false;
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
   counters?: boolean;
+  /**
+   * `'buffer'`: the exact bytes iptables-save prints, as a Buffer (write this to a file). The default
+   * string shows each byte that is not UTF-8 (a comment may hold any) as U+DC80 + byte, which restore()
+   * turns back into that byte; `Buffer.from(string)` would not. See docs/getting-started.md.
+   */
+  encoding?: 'string' | 'buffer';
 }
 
 function chainName(chain: string | Chain): string {
@@ -360,7 +367,9 @@ export class Table {
   /**
    * The table as `iptables-legacy-save -t TABLE [-c]` prints it, without its `#` comment lines.
    */
-  save(options: SaveOptions = {}): string {
+  save(options: SaveOptions & { encoding: 'buffer' }): Buffer;
+  save(options?: SaveOptions): string;
+  save(options: SaveOptions = {}): string | Buffer {
     const counters = options.counters === true;
     const lines = [`*${this.name}`];
     const chains = this.#chains();
@@ -380,18 +389,21 @@ export class Table {
       }
     }
     lines.push('COMMIT', '');
-    return lines.join('\n');
+    const text = lines.join('\n');
+    return options.encoding === 'buffer' ? encodeText(text) : text;
   }
 
   /**
    * Applies iptables-restore input for this table (`*TABLE` ... `COMMIT`, or just the lines between)
    * in one atomic commit: without `noflush` the table is emptied first. A bad line throws RestoreError
-   * naming it (a commit the kernel refuses: the COMMIT line), and nothing of the text is applied.
+   * naming it (a commit the kernel refuses: the COMMIT line), and nothing of the text is applied. A
+   * Buffer is read byte for byte (as save() with `encoding: 'buffer'` gives it).
    *
    * Equivalent to: `iptables-restore [--noflush] [--counters]` with this table's text
    */
-  restore(text: string, options: RestoreOptions = {}): void {
-    if (typeof text !== 'string') throw new TypeError('restore text must be a string');
+  restore(input: string | Buffer, options: RestoreOptions = {}): void {
+    const text = Buffer.isBuffer(input) ? decodeBytes(input) : input;
+    if (typeof text !== 'string') throw new TypeError('restore text must be a string or a Buffer');
     const blocks = splitTables(text, this.name);
     const block = blocks[0];
     if (blocks.length !== 1 || !block || block.table !== this.name) {

@@ -28,7 +28,7 @@ export interface TargetOptions {
 export class Target extends Extension {
   protected readonly kind: ExtensionKind = 'target';
   /** The label of a verdict, chain jump or fall-through; null for a target extension. */
-  readonly #standard: string | null;
+  #standard: string | null;
   #goto: boolean;
 
   constructor(rule: ExtensionOwner, name: string, revisionOrOptions?: number | TargetOptions) {
@@ -52,9 +52,30 @@ export class Target extends Extension {
     this.#goto = opts.goto === true;
   }
 
-  /** For a verdict, chain jump or fall-through: its label; for a target extension: null. */
+  /**
+   * For a verdict, chain jump or fall-through: its label; for a target extension: null. Settable on a
+   * standard target (as in python-iptables) to another verdict, `''` or a user chain; a target extension
+   * is replaced with `rule.createTarget()` instead.
+   *
+   * Equivalent to: changing `-j ACCEPT` to `-j DROP` in the rule
+   */
   get standardTarget(): string | null {
     return this.#standard;
+  }
+
+  set standardTarget(value: string) {
+    if (typeof value !== 'string') throw new TypeError(`standardTarget must be a string, got ${String(value)}`);
+    if (this.#standard === null) {
+      throw new TypeError(`\`${this.name}' is a target extension, not a standard target: use rule.createTarget() to replace it`);
+    }
+    if (!VERDICTS.has(value)) {
+      if (isTargetExtension(this.family, value)) {
+        throw new TypeError(`\`${value}' is a target extension, not a chain: use rule.createTarget('${value}')`);
+      }
+      checkChainName(value);
+    }
+    if (this.#goto && VERDICTS.has(value)) throw new TypeError(`goto needs a user chain as target, not \`${value}'`);
+    this.#standard = value;
   }
 
   /** Whether the rule continues in the target chain with `-g` (goto) rather than `-j` (jump). */
@@ -78,7 +99,7 @@ export class Target extends Extension {
     return this.#standard === null ? super.revision : 0;
   }
 
-  override set(name: string, value: ParameterValue | null | undefined): this {
+  override set(name: string, value: ParameterValue): this {
     if (this.#standard !== null) {
       throw new XTablesError(this.name, `${this.name || 'standard'}: a standard target takes no parameter (--${name})`);
     }
@@ -95,6 +116,12 @@ export class Target extends Extension {
       return built;
     }
     return super.finalBlob();
+  }
+
+  /** The target as iptables-save prints it in a rule: `-j DROP`, `-g chain`, `-j LOG --log-prefix x`; '' for none. */
+  override toString(): string {
+    if (this.#standard === null) return `-j ${this.name}${this.saveText()}`;
+    return this.#standard === '' ? '' : `-${this.#goto ? 'g' : 'j'} ${this.#standard}`;
   }
 
   override saveText(): string {

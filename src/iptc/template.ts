@@ -2,8 +2,9 @@
 // same shape thousands of times, and parsing through the extensions is what restore spends its time on.
 import { entryLayout } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
-import { parseAddress } from './address.js';
+import { parseAddressAsIptables } from './command-line.js';
 import { jumpLabel } from './chain.js';
+import { guardBits } from './guards.js';
 import type { Rule } from './rule.js';
 
 const LONG_ADDRESS_OPTIONS: [string, 'src' | 'dst'][] = [
@@ -41,6 +42,8 @@ export interface CompiledRule {
   rule: Rule;
   /** The user chain the rule jumps or goes to, to check before libiptc takes it; null for none. */
   jump: string | null;
+  /** The rule's guard bits (see guards.ts), to check against the chain of each line. */
+  guard: number;
 }
 
 interface Template extends CompiledRule {
@@ -137,7 +140,7 @@ export class RuleTemplates {
     }
     const { entry, mask } = rule.toEntryWithMask();
     // `entry` is handed out for each spec: libiptc copies it, so one buffer serves every line.
-    template = { base: entry, entry: Buffer.from(entry), mask, rule, jump: jumpLabel(rule), segments };
+    template = { base: entry, entry: Buffer.from(entry), mask, rule, jump: jumpLabel(rule), guard: guardBits(rule), segments };
     if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();
     this.#templates.set(key, template);
     return template;
@@ -152,7 +155,7 @@ export class RuleTemplates {
     const cuts = this.#cuts;
     for (let k = 0; k < this.#fields.length; k++) {
       const field = this.#fields[k]!;
-      const spec = parseAddress(this.#family, text.slice(cuts[2 * k]!, cuts[2 * k + 1]!), field);
+      const spec = parseAddressAsIptables(this.#family, text.slice(cuts[2 * k]!, cuts[2 * k + 1]!), field);
       const addrAt = field === 'src' ? l.src : l.dst;
       const maskAt = field === 'src' ? l.smsk : l.dmsk;
       // Stored masked, as iptables stores command-line addresses.

@@ -173,6 +173,29 @@ export function splitEntry(family: Family, entry: Buffer): { header: Buffer; mat
   };
 }
 
+/**
+ * Checks that an entry's offsets and sizes hold together (each match at least an extension header and
+ * inside the matches, the target after them, the entry inside the buffer), so that walking it ends.
+ * Throws RangeError naming what is wrong.
+ */
+export function checkEntry(family: Family, entry: Buffer): void {
+  const l = LAYOUTS[family];
+  const bad = (what: string) => new RangeError(`corrupt rule entry: ${what}`);
+  if (entry.length < l.header + EXTENSION_HEADER) throw bad(`${entry.length} bytes is too short for a rule`);
+  const targetOffset = entry.readUInt16LE(l.targetOffset);
+  const nextOffset = entry.readUInt16LE(l.nextOffset);
+  if (targetOffset < l.header || nextOffset > entry.length || nextOffset < targetOffset + EXTENSION_HEADER) {
+    throw bad(`target offset ${targetOffset} and size ${nextOffset} do not fit a ${entry.length}-byte entry`);
+  }
+  for (let at = l.header; at < targetOffset; ) {
+    const size = entry.readUInt16LE(at);
+    if (size < EXTENSION_HEADER || at + size > targetOffset) throw bad(`match size ${size} at offset ${at}`);
+    at += size;
+  }
+  const targetSize = entry.readUInt16LE(targetOffset);
+  if (targetSize < EXTENSION_HEADER || targetOffset + targetSize > nextOffset) throw bad(`target size ${targetSize}`);
+}
+
 /** The name stored in an xt_entry_match / xt_entry_target header. */
 export function extensionName(blob: Buffer): string {
   return cString(blob, 2, EXTENSION_MAXNAMELEN);

@@ -3,6 +3,7 @@
 import { IPTCError, LibraryError, XTablesError } from './errors.js';
 import { shimLibrary } from './library.js';
 import { entryLayout } from './entry.js';
+import { decodeBytes, encodeText, hasSurrogate } from './text.js';
 
 export type Family = 4 | 6;
 export type ExtensionKind = 'match' | 'target';
@@ -39,7 +40,7 @@ type BuildFn = (
   revision: number,
   fw: Buffer,
   nopts: number,
-  words: string[],
+  words: (string | Buffer)[],
   counts: Int32Array,
   inverts: Uint8Array,
   final: number,
@@ -137,6 +138,7 @@ function extensionError(name: string, message: string): XTablesError {
   return new XTablesError(name, message.startsWith(`${name}:`) ? message : `${name}: ${message}`);
 }
 
+const NUL = Buffer.of(0);
 let outBuffer = Buffer.alloc(4096);
 const info = new Int32Array(2);
 
@@ -155,7 +157,7 @@ export function buildExtension(
   final: boolean,
 ): BuiltExtension {
   checkText(`${kind} name`, name);
-  const words: string[] = [];
+  const words: (string | Buffer)[] = [];
   const counts = new Int32Array(options.length);
   const inverts = new Uint8Array(options.length);
   options.forEach((option, i) => {
@@ -163,7 +165,8 @@ export function buildExtension(
     words.push(option.name);
     for (const value of option.values) {
       checkText(`value of --${option.name}`, value);
-      words.push(value);
+      // koffi would write a byte read back as U+DC80 + byte (see text.ts) as U+FFFD: pass the bytes.
+      words.push(hasSurrogate(value) ? Buffer.concat([encodeText(value, `value of --${option.name}`), NUL]) : value);
     }
     counts[i] = option.values.length;
     inverts[i] = option.invert ? 1 : 0;
@@ -189,6 +192,29 @@ export function buildExtension(
   }
 }
 
+/**
+ * Extensions whose blob holds an index into kernel state that their parser looks up by name and their
+ * save() prints by looking it up again: `set` and `SET` keep an ipset's index, which a set created later
+ * may reuse. Their builds and printed texts depend on more than their options or bytes, so they are
+ * never memoized.
+ */
+const KERNEL_STATE_EXTENSIONS: Record<ExtensionKind, readonly string[]> = { match: ['set'], target: ['SET'] };
+
+/** Whether builds and printed texts of the extension depend on kernel state (see KERNEL_STATE_EXTENSIONS). */
+export function readsKernelState(kind: ExtensionKind, name: string): boolean {
+  return KERNEL_STATE_EXTENSIONS[kind].includes(name);
+}
+
+/** readsKernelState for the blob at `at` in `buffer`, by the name stored in it (NUL-terminated at 2). */
+function blobReadsKernelState(kind: ExtensionKind, buffer: Buffer, at: number): boolean {
+  for (const name of KERNEL_STATE_EXTENSIONS[kind]) {
+    let i = 0;
+    while (i < name.length && buffer[at + 2 + i] === name.charCodeAt(i)) i++;
+    if (i === name.length && buffer[at + 2 + i] === 0) return true;
+  }
+  return false;
+}
+
 let textBuffer = Buffer.alloc(8192);
 const nameBuffer = Buffer.alloc(32);
 
@@ -203,7 +229,8 @@ const RECENT_SAVED = 4;
 
 /**
  * Prints a blob as iptables-save does: its printed name and its parameters text. Memoized on the blob
- * and the header fields save() functions read: rule sets repeat the same matches.
+ * and the header fields save() functions read (rule sets repeat the same matches), except for the
+ * extensions that print kernel state (readsKernelState).
  */
 export function saveExtension(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
   return saveExtensionAt(kind, family, ipHeader, blob, 0, blob.length);
@@ -215,6 +242,9 @@ export function saveExtension(kind: ExtensionKind, family: Family, ipHeader: Buf
  */
 export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buffer, buffer: Buffer, at: number,
   size: number): SavedExtension {
+  if (blobReadsKernelState(kind, buffer, at)) {
+    return saveUncached(kind, family, header, at === 0 && size === buffer.length ? buffer : buffer.subarray(at, at + size));
+  }
   const l = entryLayout(family);
   const fieldsKey = (kind === 'target' ? 1 : 0) + family * 2 + header.readUInt16LE(l.proto) * 32 + header[l.flags]! * 0x200000 +
     header[l.invflags]! * 0x20000000;
@@ -250,7 +280,8 @@ function saveUncached(kind: ExtensionKind, family: Family, ipHeader: Buffer, blo
       continue;
     }
     const end = nameBuffer.indexOf(0);
-    return { name: nameBuffer.toString('utf8', 0, end < 0 ? 32 : end), text: textBuffer.toString('utf8', 0, len) };
+    // Bytes that are not UTF-8 (a comment can hold any) read back as U+DC80 + byte, never as U+FFFD.
+    return { name: nameBuffer.toString('utf8', 0, end < 0 ? 32 : end), text: decodeBytes(textBuffer, 0, len) };
   }
 }
 
@@ -287,6 +318,8 @@ export interface OptionSpec {
   name: string;
   /** 0 no argument, 1 required, 2 optional (getopt's has_arg). */
   hasArg: 0 | 1 | 2;
+  /** The code the extension's parser is called with: aliases of one option share it. */
+  code: number;
 }
 
 const optionLists = new Map<string, OptionSpec[]>();
@@ -310,8 +343,8 @@ export function extensionOptions(kind: ExtensionKind, family: Family, name: stri
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [optName, hasArg] = line.split(' ');
-        return { name: optName!, hasArg: Number(hasArg) as 0 | 1 | 2 };
+        const [optName, hasArg, code] = line.split(' ');
+        return { name: optName!, hasArg: Number(hasArg) as 0 | 1 | 2, code: Number(code) };
       });
     optionLists.set(key, list);
     return list;

@@ -32,7 +32,7 @@
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
-#define XTW_ABI 2
+#define XTW_ABI 3
 
 /* Exported by libxtables.so.12 but not declared in xtables.h. */
 extern struct xtables_target *xtables_pending_targets;
@@ -673,8 +673,9 @@ int xtw_userspacesize(int is_target, int family, const char *name, int revision)
 }
 
 /*
- * Lists an extension's options as getopt sees them, one "name has_arg" line each (has_arg: 0 none,
- * 1 required, 2 optional), so that rule text can be split the way iptables' getopt_long splits it.
+ * Lists an extension's options as getopt sees them, one "name has_arg code" line each (has_arg: 0 none,
+ * 1 required, 2 optional; code: what the parser is called with, shared by an option's aliases), so that
+ * rule text can be split the way iptables' getopt_long splits it.
  * Returns the text length (copied when it fits) or -1.
  */
 int xtw_options(int is_target, int family, const char *name, int revision, char *out, int outlen)
@@ -702,10 +703,10 @@ int xtw_options(int is_target, int family, const char *name, int revision, char 
 		fail(RESOURCE_PROBLEM, "open_memstream: %s", strerror(errno));
 	if (x6 != NULL) {
 		for (const struct xt_option_entry *e = x6; e->name != NULL; e++)
-			fprintf(text, "%s %d\n", e->name, e->type == XTTYPE_NONE ? 0 : 1);
+			fprintf(text, "%s %d %u\n", e->name, e->type == XTTYPE_NONE ? 0 : 1, e->id);
 	} else if (old != NULL) {
 		for (const struct option *o = old; o->name != NULL; o++)
-			fprintf(text, "%s %d\n", o->name, o->has_arg);
+			fprintf(text, "%s %d %d\n", o->name, o->has_arg, o->val);
 	}
 	fclose(text);
 	ret = (int)len;

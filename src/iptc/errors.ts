@@ -1,0 +1,4 @@
+/** A rule spec iptables itself would refuse; the message is iptables' own where it has one. */
+export class RuleSyntaxError extends TypeError {
+  override readonly name = 'RuleSyntaxError';
+}
