@@ -36,6 +36,21 @@ describe('iptc save / restore', () => {
     expect(all.stdout).toContain('[0:0] -A INPUT -p tcp -m tcp --dport 22 -m comment --comment "ssh in" -j ACCEPT');
   });
 
+  it('saves and restores a comment that is not UTF-8 byte for byte', () => {
+    spawnSync('sh', ['-c', `iptables-legacy -A INPUT -m comment --comment "$(printf 'caf\\351')" -j ACCEPT`]);
+    const legacy = () =>
+      spawnSync('iptables-legacy-save', ['-t', 'filter']).stdout.toString('latin1').replace(/^#.*\n/gm, '');
+    const before = legacy();
+    expect(before).toContain('--comment "caf\xe9" -j ACCEPT');
+    const saved = spawnSync(process.execPath, [BIN, 'save', '-t', 'filter']);
+    expect(saved.status).toBe(0);
+    expect(saved.stdout.toString('latin1')).toBe(before);
+    ipt(['-F', 'INPUT']);
+    const restored = spawnSync(process.execPath, [BIN, 'restore'], { input: saved.stdout });
+    expect(restored.stderr.toString()).toBe('');
+    expect(legacy()).toBe(before);
+  });
+
   it('restores each table atomically with progress, and round-trips IPv6', () => {
     const text = [
       '*filter',
