@@ -3,7 +3,7 @@
 // show it) and recorded, to be applied again to a fresh view at commit(). Both hold the xtables lock from
 // reading the view they commit to the commit. See docs/concurrency.md.
 import { IPTCError } from '../xtables/errors.js';
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { RawChain, TableHandle } from '../xtables/libiptc.js';
 import { withXtablesLock, XTablesLockError, type LockWait } from '../xtables/lock.js';
 import type { Family } from '../xtables/shim.js';
 import { EntryRun } from './entry-run.js';
@@ -13,6 +13,11 @@ export type Change<T = unknown> = (handle: TableHandle) => T;
 
 const EAGAIN = 11;
 const COMMIT_RETRIES = 5;
+
+/** Whether a commit failed only because a writer that takes no lock committed in between. */
+function retryable(e: unknown, attempt: number): boolean {
+  return e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES;
+}
 
 /**
  * Runs `change` on a fresh view and commits it, holding the xtables lock from the read to the commit.
@@ -27,12 +32,21 @@ export function transaction<T>(wait: LockWait, open: () => TableHandle, change: 
         handle.commit();
         return result;
       } catch (e) {
-        if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
+        if (!retryable(e, attempt)) throw e;
       } finally {
         handle.free();
       }
     }
   });
+}
+
+/** A batch's table made ready to commit, under the lock. */
+interface Staged {
+  batch: Batch;
+  /** The kernel table plus the changes: a fresh view, or the batch's copy (freed with the batch). */
+  handle: TableHandle;
+  /** What the kernel table held, kept when a later table's failure may need it put back. */
+  before: RawChain[] | null;
 }
 
 /** The changes of a table without autocommit, and the pending copy they are applied to. */
@@ -121,41 +135,143 @@ export class Batch {
    * error the kernel is as it was and the batch is dropped.
    */
   commit(wait: LockWait): void {
-    if (this.#changes.length === 0) {
-      // Nothing to commit; the next read takes a fresh view, as after any commit.
-      this.discard();
-      return;
-    }
-    const changes = this.#changes;
-    const copy = this.#copy;
-    const base = this.#base;
+    Batch.commitAll([this], wait);
+  }
+
+  /**
+   * Commits several tables' batches as one, all or nothing. The lock is held from the first read to the
+   * last commit, as iptables-restore holds it across the tables of its input, so that no writer that
+   * takes it comes in between. Every table is made ready (a fresh view with its changes) before any is
+   * committed: a change that no longer applies fails with nothing committed. If the kernel refuses a
+   * later table, each table committed before it is put back as it was, only while it still holds exactly
+   * what this commit made of it: putting back never removes what it did not add. On XTablesLockError
+   * nothing was tried and the batches stay for another commit; otherwise they are dropped.
+   */
+  static commitAll(batches: readonly Batch[], wait: LockWait): void {
+    const pending = batches.filter((b) => b.pending);
     let kept = false;
     try {
-      withXtablesLock(wait, () => {
-        for (let attempt = 1; ; attempt++) {
-          const fresh = this.#open();
-          try {
-            // The copy already holds the changes. While the kernel still holds the rules it was read
-            // from (counters aside, which libiptc carries over), committing it is the same as applying
-            // the changes again, and saves doing so.
-            if (attempt === 1 && copy && base && fresh.rulesFingerprint().equals(base)) copy.commit();
-            else {
-              for (const change of changes) change(fresh);
-              fresh.commit();
-            }
-            return;
-          } catch (e) {
-            if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
-          } finally {
-            fresh.free();
-          }
-        }
-      });
+      if (pending.length > 0) withXtablesLock(wait, () => Batch.#commitLocked(pending));
     } catch (e) {
       kept = e instanceof XTablesLockError;
       throw e;
     } finally {
-      if (!kept) this.discard();
+      if (!kept) for (const b of batches) b.discard();
+    }
+  }
+
+  static #commitLocked(batches: readonly Batch[]): void {
+    const last = batches.length - 1;
+    const staged: Staged[] = [];
+    /** Tables committed so far (all but the last), with what they held before and after. */
+    const committed: { staged: Staged; after: Buffer }[] = [];
+    try {
+      for (const [i, batch] of batches.entries()) staged.push(batch.#stage(true, i < last));
+      try {
+        for (const [i, s] of staged.entries()) {
+          s.batch.#commitStaged(s);
+          if (i < last) committed.push({ staged: s, after: s.batch.#kernelRules() });
+        }
+      } catch (e) {
+        const problems: string[] = [];
+        for (const { staged: s, after } of committed.reverse()) {
+          try {
+            s.batch.#putBack(s.before!, after);
+          } catch (re) {
+            problems.push((re as Error).message);
+          }
+        }
+        if (problems.length > 0 && e instanceof Error) {
+          e.message += `; and putting back the tables committed before it failed: ${problems.join('; ')}`;
+        }
+        throw e;
+      }
+    } finally {
+      for (const s of staged) s.batch.#release(s);
+    }
+  }
+
+  /**
+   * Under the lock: the handle to commit, and with `keepBefore` what the kernel table holds. While the
+   * kernel still holds the rules the copy was read from (counters aside, which libiptc carries over),
+   * committing the copy is the same as applying the changes again, and saves doing so.
+   */
+  #stage(useCopy: boolean, keepBefore: boolean): Staged {
+    const fresh = this.#open();
+    try {
+      const before = keepBefore ? fresh.read() : null;
+      if (useCopy && this.#copy && this.#base && fresh.rulesFingerprint().equals(this.#base)) {
+        fresh.free();
+        return { batch: this, handle: this.#copy, before };
+      }
+      for (const change of this.#changes) change(fresh);
+      return { batch: this, handle: fresh, before };
+    } catch (e) {
+      fresh.free();
+      throw e;
+    }
+  }
+
+  #release(staged: Staged): void {
+    if (staged.handle !== this.#copy) staged.handle.free();
+  }
+
+  /** Commits a staged table; EAGAIN stages it again on a fresh view and retries. */
+  #commitStaged(staged: Staged): void {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        staged.handle.commit();
+        return;
+      } catch (e) {
+        if (!retryable(e, attempt)) throw e;
+      }
+      this.#release(staged);
+      const again = this.#stage(false, staged.before !== null);
+      staged.handle = again.handle;
+      staged.before = again.before;
+    }
+  }
+
+  /** The rules (without counters) the kernel table holds now. */
+  #kernelRules(): Buffer {
+    const fresh = this.#open();
+    try {
+      return fresh.rulesFingerprint();
+    } finally {
+      fresh.free();
+    }
+  }
+
+  /**
+   * Puts the kernel table back to `before`, only while it holds exactly `after` (what the commit made of
+   * it, counters aside): then nobody else changed it, and nothing but this batch's changes is undone.
+   * Counters go back to their values in `before`.
+   */
+  #putBack(before: RawChain[], after: Buffer): void {
+    for (let attempt = 1; ; attempt++) {
+      const fresh = this.#open();
+      try {
+        if (!fresh.rulesFingerprint().equals(after)) {
+          throw new IPTCError(
+            `table \`${fresh.table}' was changed after this commit by a writer that takes no xtables lock; ` +
+              'it is left as committed',
+          );
+        }
+        const names = fresh.chainNames();
+        for (const name of names) fresh.flushEntries(name);
+        for (const name of names) if (!fresh.isBuiltin(name)) fresh.deleteChain(name);
+        for (const chain of before) if (!chain.builtin) fresh.createChain(chain.name);
+        for (const chain of before) {
+          if (chain.policy) fresh.setPolicy(chain.name, chain.policy.name, chain.policy);
+          for (const rule of chain.rules) fresh.appendRule(chain.name, rule);
+        }
+        fresh.commit();
+        return;
+      } catch (e) {
+        if (!retryable(e, attempt)) throw e;
+      } finally {
+        fresh.free();
+      }
     }
   }
 

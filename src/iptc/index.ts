@@ -12,6 +12,7 @@ export { Rule, Rule6, type Counters, type Parameters, type KernelRule } from './
 export { Match } from './match.js';
 export { RuleSyntaxError } from './parse.js';
 export { RestoreError, type RestoreOptions } from './restore.js';
+export { ConcurrentChangeError } from './positions.js';
 export { saveAll, restoreAll, type FamilyOptions } from './ruleset.js';
 export { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
 export { Target, type TargetOptions } from './target.js';

@@ -11,6 +11,7 @@ import { isPlainSpec, RuleTemplates } from './template.js';
 import { PackedEntries } from './packed.js';
 import { checkJumpLabel, jumpLabel } from './chain.js';
 import { entryLayout } from '../xtables/entry.js';
+import type { SeenRules } from './positions.js';
 
 /** A restore input line that failed; `cause` is the typed error behind it. */
 export class RestoreError extends Error {
@@ -96,15 +97,37 @@ const COMMANDS: Record<string, string> = {
 };
 
 /**
+ * Where the block's `-I/-R/-D CHAIN n` lines act: as the view they were first applied to saw it (see
+ * SeenRules), one slot per such line in order.
+ */
+class LinePositions {
+  #slot = 0;
+
+  constructor(readonly seen: SeenRules) {}
+
+  locate(handle: TableHandle, chain: string, at: number): number {
+    return this.seen.locate(handle, chain, at, this.#slot++);
+  }
+
+  insertion(handle: TableHandle, chain: string, at: number): number {
+    return this.seen.insertion(handle, chain, at, this.#slot++);
+  }
+}
+
+/**
  * Applies one table block to a handle as iptables-restore does; nothing reaches the kernel until the
- * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family.
+ * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family. Applied
+ * again to another view (a batch at commit), lines by position act on the rules that `seen` noted the
+ * first time.
  */
 export function applyBlock(
   handle: TableHandle,
   block: TableBlock,
   options: RestoreOptions,
   parseRule: ParseRule,
+  seen: SeenRules,
 ): void {
+  const positions = new LinePositions(seen);
   if (!options.noflush) {
     const names = handle.chainNames();
     for (const name of names) handle.flushEntries(name);
@@ -120,7 +143,7 @@ export function applyBlock(
       if (fast.append(line, item)) continue;
       run.flush();
       fast.otherCommand();
-      applyLine(handle, line, options, templates, parseRule);
+      applyLine(handle, line, options, templates, parseRule, positions);
     } catch (e) {
       if (e instanceof RestoreError) throw e;
       // A line before this one that libiptc refuses is the error iptables-restore would report.
@@ -214,6 +237,7 @@ function applyLine(
   options: RestoreOptions,
   templates: RuleTemplates,
   parseRule: ParseRule,
+  positions: LinePositions,
 ): void {
   if (line.startsWith(':')) {
     const [chain, policy, counters] = line.slice(1).trim().split(/\s+/);
@@ -287,20 +311,25 @@ function applyLine(
       return;
     case 'I': {
       const at = rest[0] !== undefined && /^\d+$/.test(rest[0]) ? position(rest.shift(), '-I') : 0;
+      const entries = entriesOf(rest);
+      const where = positions.insertion(handle, needChain(), at);
       // Each at the same position, as iptables inserts them: the last address ends up first.
-      for (const { entry } of entriesOf(rest)) handle.insertEntry(needChain(), entry, at);
+      for (const { entry } of entries) handle.insertEntry(needChain(), entry, where);
       return;
     }
     case 'R': {
       const at = position(rest.shift(), '-R');
       const entries = entriesOf(rest);
       if (entries.length !== 1) throw new RuleSyntaxError('Replacement rule does not specify a unique address');
-      handle.replaceEntry(needChain(), entries[0]!.entry, at);
+      handle.replaceEntry(needChain(), entries[0]!.entry, positions.locate(handle, needChain(), at));
       return;
     }
     case 'D':
-      if (rest.length === 1 && /^\d+$/.test(rest[0]!)) handle.deleteNumEntry(needChain(), position(rest[0], '-D'));
-      else for (const { entry, mask } of entriesOf(rest)) handle.deleteEntry(needChain(), entry, mask);
+      if (rest.length === 1 && /^\d+$/.test(rest[0]!)) {
+        handle.deleteNumEntry(needChain(), positions.locate(handle, needChain(), position(rest[0], '-D')));
+      } else {
+        for (const { entry, mask } of entriesOf(rest)) handle.deleteEntry(needChain(), entry, mask);
+      }
       return;
     case 'N':
       checkChainName(needChain());

@@ -2,6 +2,7 @@
 import { instantiatedTables } from './backend.js';
 import { parseRuleSpec } from './parse.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
+import { SeenRules } from './positions.js';
 import { Table, Table6, type SaveOptions } from './table.js';
 
 export interface FamilyOptions {
@@ -43,7 +44,8 @@ export function restoreAll(text: string, options: RestoreOptions & FamilyOptions
     const table = new TableClass(block.table);
     try {
       const RuleClass = table.ruleClass;
-      table.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+      const seen = new SeenRules();
+      table.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists), seen));
     } finally {
       table.close();
     }

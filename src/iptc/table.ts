@@ -10,6 +10,7 @@ import { parseRuleSpec } from './parse.js';
 import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
+import { SeenRules } from './positions.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
@@ -26,14 +27,15 @@ export interface TableOptions {
   /** Commit every change at once (default true); false collects changes until commit(). */
   autocommit?: boolean;
   /**
-   * How long a commit waits for the xtables lock when another program holds it, as `iptables -w`:
-   * `false`/`0` not at all (throw XTablesLockError at once), `true` as long as it takes, a number that
-   * many seconds. Default: `Table.defaultWait` (initially false, as iptables without -w).
+   * How long a change waits for the xtables lock when another program holds it, as `iptables -w`:
+   * `true` as long as it takes, a number that many seconds at most, `false`/`0` not at all (throw
+   * XTablesLockError at once). Default: `Table.defaultWait` (initially true: wait, as iptables 1.8.9
+   * does even without -w).
    */
   wait?: LockWait;
 }
 
-let defaultWait: LockWait = false;
+let defaultWait: LockWait = true;
 
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
@@ -117,7 +119,8 @@ export class Table {
 
   /**
    * The wait for the xtables lock of every Table (and Table6) that sets no `wait` of its own, as
-   * `iptables -w [seconds]`: false (the default) fails at once when another program holds the lock.
+   * `iptables -w [seconds]`: true (the default) waits as long as another program holds the lock, a
+   * number of seconds bounds the wait, false fails at once with XTablesLockError.
    */
   static get defaultWait(): LockWait {
     return defaultWait;
@@ -243,6 +246,19 @@ export class Table {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     this.#snapshot = null;
     this.#batch.commit(this.wait);
+  }
+
+  /**
+   * @internal Commits the pending changes of several tables as one, all or nothing (see
+   * Batch.commitAll): the xtables lock is held across all of them, waiting as long as the longest wait
+   * of the tables asks.
+   */
+  static commitAll(tables: readonly Table[]): void {
+    for (const t of tables) if (t.#closed) throw new IPTCError(`table \`${t.name}' is closed`);
+    let wait = 0;
+    for (const t of tables) wait = Math.max(wait, waitMilliseconds(t.wait));
+    for (const t of tables) t.#snapshot = null;
+    Batch.commitAll(tables.map((t) => t.#batch), wait === Infinity ? true : wait / 1000);
   }
 
   /** Drops uncommitted changes and re-reads the kernel table. */
@@ -391,7 +407,8 @@ export class Table {
       throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);
     }
     const RuleClass = this.ruleClass;
-    this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+    const seen = new SeenRules();
+    this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists), seen));
   }
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */
