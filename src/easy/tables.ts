@@ -1,7 +1,7 @@
 // Which Table an easy call works on: a fresh view of the kernel outside a batch, the batch's own
 // uncommitted copy inside one.
 import { IPTCError, Table, Table6 } from '../iptc/index.js';
-import { instantiatedTables } from '../iptc/backend.js';
+import { backendFor, defaultBackend } from '../iptc/backend-choice.js';
 
 export type Family = 4 | 6;
 
@@ -127,7 +127,7 @@ export function abortBatch(): void {
 
 /** The tables the kernel has instantiated (others are empty: flushing or zeroing them is a no-op). */
 export function liveTables(family: Family): string[] {
-  return instantiatedTables(family);
+  return backendFor(defaultBackend()).tables(family);
 }
 
 export function noChain(table: Table, chain: string): IPTCError {

@@ -2,7 +2,7 @@ import { IPTCError } from '../xtables/errors.js';
 import { Policy } from './policy.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { TableView } from './table-backend.js';
 import { SeenRules } from './positions.js';
 
 function checkPosition(position: number, what: string): void {
@@ -27,7 +27,7 @@ export function jumpLabel(rule: Rule): string | null {
 }
 
 /** Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
-export function checkJumpLabel(handle: TableHandle, label: string | null): void {
+export function checkJumpLabel(handle: TableView, label: string | null): void {
   if (label !== null && !handle.isChain(label)) {
     throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);
   }

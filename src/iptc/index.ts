@@ -19,5 +19,7 @@ export { Target, type TargetOptions } from './target.js';
 export { Policy, type PolicyName } from './policy.js';
 export type { ParameterValue } from './parameters.js';
 export { detectBackend, type BackendInfo } from './backend.js';
+export { BackendUnavailableError } from './backend-choice.js';
+export type { BackendChoice, BackendName } from './table-backend.js';
 export { IPTCError, XTablesError, LibraryError } from '../xtables/errors.js';
 export { isTableAvailable, isTable6Available } from './availability.js';

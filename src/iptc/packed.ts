@@ -1,7 +1,7 @@
 // Rule entries packed back to back, as libiptc lays rules out: thousands of rules of a batch or a restore
 // kept in one buffer and handed to libiptc in one call, not an object and a call per rule.
 import { entryLayout } from '../xtables/entry.js';
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { TableView } from './table-backend.js';
 import type { Family } from '../xtables/shim.js';
 
 export class PackedEntries {
@@ -50,7 +50,7 @@ export class PackedEntries {
    * Appends every entry to `chain` in one call. When libiptc refuses one, that entry is appended alone for
    * its error, which `refused` may turn into another (it gets the entry's index).
    */
-  appendTo(handle: TableHandle, chain: string, refused?: (index: number, error: unknown) => Error): void {
+  appendTo(handle: TableView, chain: string, refused?: (index: number, error: unknown) => Error): void {
     const done = handle.appendEntries(chain, this.#buffer, this.#count);
     if (done === this.#count) return;
     let index = 0;

@@ -3,7 +3,7 @@
 // inserted or deleted a rule above it. So each such change remembers the rule it saw and acts on that rule
 // again, wherever it now is, or refuses; it never acts on a rule the batch did not see.
 import { IPTCError } from '../xtables/errors.js';
-import type { RawRule, TableHandle } from '../xtables/libiptc.js';
+import type { RawRule, TableView } from './table-backend.js';
 import { sameRule } from '../xtables/same-rule.js';
 import { Rule, Rule6 } from './rule.js';
 
@@ -35,7 +35,7 @@ export class ConcurrentChangeError extends IPTCError {
   }
 }
 
-function describe(handle: TableHandle, rule: RawRule): string {
+function describe(handle: TableView, rule: RawRule): string {
   try {
     return (handle.family === 6 ? Rule6 : Rule).fromEntry(rule).toString();
   } catch {
@@ -58,7 +58,7 @@ export class SeenRules {
    * tells apart the positions of one change (a restore text's lines). Throws ConcurrentChangeError when
    * the rule is not found.
    */
-  locate(handle: TableHandle, chain: string, position: number, slot = 0): number {
+  locate(handle: TableView, chain: string, position: number, slot = 0): number {
     if (!this.#rules.has(slot)) {
       this.#rules.set(slot, handle.isChain(chain) ? (handle.rules(chain, position, 1)[0] ?? null) : null);
       return position;
@@ -80,7 +80,7 @@ export class SeenRules {
    * Where to insert so that a rule inserted at `position` follows the rule the change saw just above it
    * (the top stays the top). See locate().
    */
-  insertion(handle: TableHandle, chain: string, position: number, slot = 0): number {
+  insertion(handle: TableView, chain: string, position: number, slot = 0): number {
     return position === 0 ? 0 : this.locate(handle, chain, position - 1, slot) + 1;
   }
 }

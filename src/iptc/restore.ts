@@ -1,6 +1,6 @@
-// iptables-restore's input grammar, applied to libiptc handles: `*table`, `:CHAIN POLICY [p:b]`,
+// iptables-restore's input grammar, applied to table views: `*table`, `:CHAIN POLICY [p:b]`,
 // `[p:b] -A ...` and the other commands, `COMMIT`.
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { TableView } from './table-backend.js';
 import { IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { shellSplit } from './parameters.js';
@@ -105,11 +105,11 @@ class LinePositions {
 
   constructor(readonly seen: SeenRules) {}
 
-  locate(handle: TableHandle, chain: string, at: number): number {
+  locate(handle: TableView, chain: string, at: number): number {
     return this.seen.locate(handle, chain, at, this.#slot++);
   }
 
-  insertion(handle: TableHandle, chain: string, at: number): number {
+  insertion(handle: TableView, chain: string, at: number): number {
     return this.seen.insertion(handle, chain, at, this.#slot++);
   }
 }
@@ -121,7 +121,7 @@ class LinePositions {
  * first time.
  */
 export function applyBlock(
-  handle: TableHandle,
+  handle: TableView,
   block: TableBlock,
   options: RestoreOptions,
   parseRule: ParseRule,
@@ -156,7 +156,7 @@ export function applyBlock(
 
 /** The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template into the append run. */
 class FastAppends {
-  readonly #handle: TableHandle;
+  readonly #handle: TableView;
   readonly #templates: RuleTemplates;
   readonly #run: AppendRun;
   #chainPrefix = '';
@@ -164,7 +164,7 @@ class FastAppends {
   /** User chains jumped to since the last other command: only such a command can delete one. */
   readonly #jumpsChecked = new Set<string>();
 
-  constructor(handle: TableHandle, templates: RuleTemplates, run: AppendRun) {
+  constructor(handle: TableView, templates: RuleTemplates, run: AppendRun) {
     this.#handle = handle;
     this.#templates = templates;
     this.#run = run;
@@ -199,13 +199,13 @@ class FastAppends {
  * cross into libiptc once per rule.
  */
 class AppendRun {
-  readonly #handle: TableHandle;
+  readonly #handle: TableView;
   readonly #entries: PackedEntries;
   #chain = '';
   /** The restore lines of the entries, to name the one libiptc refuses. */
   readonly #lines: [number, string][] = [];
 
-  constructor(handle: TableHandle) {
+  constructor(handle: TableView) {
     this.#handle = handle;
     this.#entries = new PackedEntries(handle.family);
   }
@@ -232,7 +232,7 @@ class AppendRun {
 }
 
 function applyLine(
-  handle: TableHandle,
+  handle: TableView,
   line: string,
   options: RestoreOptions,
   templates: RuleTemplates,

@@ -1,13 +1,20 @@
 // Whole rule sets of one family: every table at once, as iptables-save and iptables-restore see them.
-import { instantiatedTables } from './backend.js';
+import { backendFor, checkBackendChoice, defaultBackend } from './backend-choice.js';
 import { parseRuleSpec } from './parse.js';
 import { applyBlock, splitTables, type RestoreOptions } from './restore.js';
 import { SeenRules } from './positions.js';
 import { Table, Table6, type SaveOptions } from './table.js';
+import type { BackendChoice } from './table-backend.js';
 
 export interface FamilyOptions {
   /** IPv6 (ip6tables) instead of IPv4. */
   ipv6?: boolean;
+  /** The backend, as Table's `backend` option (default: Table.defaultBackend). */
+  backend?: BackendChoice;
+}
+
+function backendOf(options: FamilyOptions): BackendChoice {
+  return options.backend === undefined ? defaultBackend() : checkBackendChoice(options.backend, 'backend');
 }
 
 /**
@@ -18,9 +25,10 @@ export interface FamilyOptions {
  */
 export function saveAll(options: SaveOptions & FamilyOptions = {}): string {
   const TableClass = options.ipv6 ? Table6 : Table;
-  return instantiatedTables(options.ipv6 ? 6 : 4)
+  const backend = backendOf(options);
+  return backendFor(backend).tables(options.ipv6 ? 6 : 4)
     .map((name) => {
-      const table = new TableClass(name);
+      const table = new TableClass(name, { backend });
       try {
         return table.save(options);
       } finally {
@@ -40,8 +48,9 @@ export function saveAll(options: SaveOptions & FamilyOptions = {}): string {
 export function restoreAll(text: string, options: RestoreOptions & FamilyOptions = {}): string[] {
   const blocks = splitTables(text);
   const TableClass = options.ipv6 ? Table6 : Table;
+  const backend = backendOf(options);
   for (const block of blocks) {
-    const table = new TableClass(block.table);
+    const table = new TableClass(block.table, { backend });
     try {
       const RuleClass = table.ruleClass;
       const seen = new SeenRules();

@@ -203,6 +203,14 @@ export class TableHandle {
     return dumpTable(this.family, this.#handle(), false);
   }
 
+  /**
+   * The kernel state the handle was read from, as its rules without counters (rulesFingerprint): two
+   * handles hold the same state exactly when these are equal. Ask before changing the handle.
+   */
+  origin(): Buffer {
+    return this.rulesFingerprint();
+  }
+
   /** Copies every chain, policy and rule out of the handle in one call (see xtw_dump_table). */
   read(): RawChain[] {
     const dump = dumpTable(this.family, this.#handle());
