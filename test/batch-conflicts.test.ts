@@ -62,6 +62,27 @@ describe.each([4, 6] as const)('IPv%i: a batch change by position, applied again
     expect(rl()).toEqual([tag('top'), tag('admin1'), tag('a'), tag('admin2'), tag('B'), tag('c'), tag('after-c')]);
   });
 
+  it('insertRule: before the rule it saw at the position when the one above is gone; at the position when both are', () => {
+    abc();
+    const t = batch();
+    t.chain('INPUT').insertRule(tagged('x'), 1);
+    cli(['-R', 'INPUT', '1', ...tag('A').split(' ')]);
+    cli(['-I', 'INPUT', '1', ...tag('admin').split(' ')]);
+    t.commit();
+    expect(rl()).toEqual([tag('admin'), tag('A'), tag('x'), tag('b'), tag('c')]);
+
+    resetKernel();
+    abc();
+    const u = batch();
+    u.chain('INPUT').insertRule(tagged('y'), 2);
+    cli(['-D', 'INPUT', '2']);
+    cli(['-D', 'INPUT', '2']);
+    cli(['-A', 'INPUT', ...tag('d').split(' ')]);
+    cli(['-A', 'INPUT', ...tag('e').split(' ')]);
+    u.commit();
+    expect(rl()).toEqual([tag('a'), tag('d'), tag('y'), tag('e')]);
+  });
+
   it('finds a jump, a goto and a rule with kernel-private match state (limit) after the table moved', () => {
     cli(['-N', 'sub']);
     cli(['-A', 'INPUT', ...tag('a').split(' ')]);

@@ -62,7 +62,8 @@ export class Chain {
   /**
    * Inserts at a 0-based position (0 = first). Without autocommit, commit() inserts it right after the
    * rule that was above that position when this was called, wherever other programs moved that rule
-   * meanwhile (or throws ConcurrentChangeError, see deleteRuleAt).
+   * meanwhile; if that rule is gone, right before the rule that was at the position; if both are gone,
+   * at the position.
    *
    * Equivalent to: `iptables -I CHAIN position+1 rule`
    */
