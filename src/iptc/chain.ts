@@ -3,7 +3,8 @@ import { Policy } from './policy.js';
 import { checkPolicyPlacement, checkRulePlacement } from './guards.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
-import type { TableEdits } from '../xtables/libiptc.js';
+import type { TableEdits } from './table-backend.js';
+import { SeenRules } from './positions.js';
 
 function checkPosition(position: number, what: string): void {
   if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
@@ -74,12 +75,24 @@ export class Chain {
     naming(`-A ${this.name}`, rule, () => this.table.editEntry('append', this.name, rule));
   }
 
-  /** Inserts at a 0-based position (0 = first). Equivalent to: `iptables -I CHAIN position+1 rule` */
+  /**
+   * Inserts at a 0-based position (0 = first). Without autocommit, commit() inserts it right after the
+   * rule that was above that position when this was called, wherever other programs moved that rule
+   * meanwhile; if that rule is gone, right before the rule that was at the position; if both are gone,
+   * at the position.
+   *
+   * Equivalent to: `iptables -I CHAIN position+1 rule`
+   */
   insertRule(rule: Rule, position = 0): void {
     this.#placeRule(rule, position, 'insertEntry');
   }
 
-  /** Replaces the rule at a 0-based position. Equivalent to: `iptables -R CHAIN position+1 rule` */
+  /**
+   * Replaces the rule at a 0-based position. Without autocommit, commit() replaces the rule that was at
+   * that position when this was called (see deleteRuleAt).
+   *
+   * Equivalent to: `iptables -R CHAIN position+1 rule`
+   */
   replaceRule(rule: Rule, position: number): void {
     this.#placeRule(rule, position, 'replaceEntry');
   }
@@ -93,10 +106,13 @@ export class Chain {
     const entry = rule.toEntry();
     const label = jumpLabel(rule);
     const command = `${op === 'insertEntry' ? '-I' : '-R'} ${name} ${position + 1}`;
+    // Applied again at commit, the change must act next to (or on) the rule it saw: see SeenRules.
+    const seen = new SeenRules();
     naming(command, rule, () =>
       this.table.edit((h) => {
         checkJumpLabel(h, label);
-        h[op](name, entry, position);
+        if (op === 'insertEntry') h.insertEntry(name, entry, seen.insertion(h, name, position));
+        else h.replaceEntry(name, entry, seen.locate(h, name, position));
       }),
     );
   }
@@ -111,10 +127,18 @@ export class Chain {
     this.table.editEntry('delete', this.name, rule);
   }
 
-  /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */
+  /**
+   * Deletes the rule at a 0-based position. Without autocommit, commit() deletes the rule that was at
+   * that position when this was called, wherever other programs moved it meanwhile, or throws
+   * ConcurrentChangeError if it can no longer tell which rule that is.
+   *
+   * Equivalent to: `iptables -D CHAIN position+1`
+   */
   deleteRuleAt(position: number): void {
     checkPosition(position, 'position');
-    this.table.edit((h) => h.deleteNumEntry(this.name, position));
+    const { name } = this;
+    const seen = new SeenRules();
+    this.table.edit((h) => h.deleteNumEntry(name, seen.locate(h, name, position)));
   }
 
   /** Equivalent to: `iptables -F CHAIN` */

@@ -12,12 +12,15 @@ export { Rule, Rule6, type Counters, type Parameters, type KernelRule } from './
 export { Match } from './match.js';
 export { RuleSyntaxError } from './parse.js';
 export { RestoreError, type RestoreOptions } from './restore.js';
+export { ConcurrentChangeError } from './positions.js';
 export { saveAll, restoreAll, type FamilyOptions } from './ruleset.js';
 export { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
 export { Target, type TargetOptions } from './target.js';
 export { Policy, type PolicyName } from './policy.js';
 export type { ParameterValue } from './parameters.js';
 export { detectBackend, type BackendInfo } from './backend.js';
+export { BackendUnavailableError } from './backend-choice.js';
+export type { BackendChoice, BackendName } from './table-backend.js';
 export { IPTCError, XTablesError, LibraryError } from '../xtables/errors.js';
 export { NetnsError } from '../netns/errors.js';
 export { isTableAvailable, isTable6Available } from './availability.js';

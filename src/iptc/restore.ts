@@ -1,6 +1,6 @@
-// iptables-restore's input grammar, applied to libiptc handles: `*table`, `:CHAIN POLICY [p:b]`,
+// iptables-restore's input grammar, applied to table views: `*table`, `:CHAIN POLICY [p:b]`,
 // `[p:b] -A ...` and the other commands, `COMMIT`.
-import type { TableEdits } from '../xtables/libiptc.js';
+import type { TableEdits } from './table-backend.js';
 import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { splitRuleWords } from './words.js';
@@ -13,6 +13,7 @@ import { isPlainSpec, RuleTemplates } from './template.js';
 import { PackedEntries } from './packed.js';
 import { checkJumpLabel, jumpLabel } from './chain.js';
 import { entryLayout } from '../xtables/entry.js';
+import type { SeenRules } from './positions.js';
 
 /** A restore input line that failed; `cause` is the typed error behind it. */
 export class RestoreError extends Error {
@@ -126,15 +127,37 @@ const COMMANDS: Record<string, string> = {
 };
 
 /**
+ * Where the block's `-I/-R/-D CHAIN n` lines act: as the view they were first applied to saw it (see
+ * SeenRules), one slot per such line in order.
+ */
+class LinePositions {
+  #slot = 0;
+
+  constructor(readonly seen: SeenRules) {}
+
+  locate(handle: TableEdits, chain: string, at: number): number {
+    return this.seen.locate(handle, chain, at, this.#slot++);
+  }
+
+  insertion(handle: TableEdits, chain: string, at: number): number {
+    return this.seen.insertion(handle, chain, at, this.#slot++);
+  }
+}
+
+/**
  * Applies one table block to a handle as iptables-restore does; nothing reaches the kernel until the
- * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family.
+ * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family. Applied
+ * again to another view (a batch at commit), lines by position act on the rules that `seen` noted the
+ * first time.
  */
 export function applyBlock(
   handle: TableEdits,
   block: TableBlock,
   options: RestoreOptions,
   parseRule: ParseRule,
+  seen: SeenRules,
 ): void {
+  const positions = new LinePositions(seen);
   if (!options.noflush) {
     const names = handle.chainNames();
     for (const name of names) handle.flushEntries(name);
@@ -150,7 +173,7 @@ export function applyBlock(
       if (fast.append(line, item)) continue;
       run.flush();
       fast.otherCommand();
-      applyLine(handle, line, options, templates, parseRule);
+      applyLine(handle, line, options, templates, parseRule, positions);
     } catch (e) {
       if (e instanceof RestoreError) throw e;
       // A line before this one that libiptc refuses is the error iptables-restore would report.
@@ -245,6 +268,7 @@ function applyLine(
   options: RestoreOptions,
   templates: RuleTemplates,
   parseRule: ParseRule,
+  positions: LinePositions,
 ): void {
   if (line.startsWith(':')) {
     const [chain, policy, counters] = line.slice(1).trim().split(/\s+/);
@@ -311,8 +335,10 @@ function applyLine(
       return;
     case 'I': {
       const at = isRuleNumber(rest[0]) ? ruleNumberAsIptables(rest.shift()!) : 0;
+      const entries = entriesOf(rest);
+      const where = positions.insertion(handle, needChain(), at);
       // Each at the same position, as iptables inserts them: the last address ends up first.
-      for (const { entry } of entriesOf(rest)) handle.insertEntry(needChain(), entry, at);
+      for (const { entry } of entries) handle.insertEntry(needChain(), entry, where);
       return;
     }
     case 'R': {
@@ -320,13 +346,13 @@ function applyLine(
       const at = ruleNumberAsIptables(rest.shift()!);
       const entries = entriesOf(rest);
       if (entries.length !== 1) throw new RuleSyntaxError('Replacement rule does not specify a unique address');
-      handle.replaceEntry(needChain(), entries[0]!.entry, at);
+      handle.replaceEntry(needChain(), entries[0]!.entry, positions.locate(handle, needChain(), at));
       return;
     }
     case 'D':
       if (isRuleNumber(rest[0])) {
         if (rest.length > 1) throw new RuleSyntaxError(`-D CHAIN ${rest[0]} takes no rule spec after the rule number`);
-        handle.deleteNumEntry(needChain(), ruleNumberAsIptables(rest[0]));
+        handle.deleteNumEntry(needChain(), positions.locate(handle, needChain(), ruleNumberAsIptables(rest[0])));
       } else for (const { entry, mask } of entriesOf(rest)) handle.deleteEntry(needChain(), entry, mask);
       return;
     case 'N':

@@ -1,8 +1,8 @@
-import { TableHandle, type RawChain } from '../xtables/libiptc.js';
 import { IPTCError } from '../xtables/errors.js';
-import { checkXtablesThread, isTargetExtension, loadKernelModule, type Family } from '../xtables/shim.js';
+import { checkXtablesThread, isTargetExtension, type Family } from '../xtables/shim.js';
 import { waitMilliseconds, type LockWait } from '../xtables/lock.js';
-import { instantiatedTables, warnIfNftBackend } from './backend.js';
+import { backendFor, checkBackendChoice, defaultBackend, setDefaultBackend } from './backend-choice.js';
+import type { BackendChoice, BackendName, RawChain, TableBackend, TableView } from './table-backend.js';
 import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
@@ -10,6 +10,7 @@ import { parseRuleSpec } from './parse.js';
 import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
 import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
+import { SeenRules } from './positions.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
@@ -28,9 +29,10 @@ export interface TableOptions {
   /** Commit every change at once (default true); false collects changes until commit(). */
   autocommit?: boolean;
   /**
-   * How long a commit waits for the xtables lock when another program holds it, as `iptables -w`:
-   * `false`/`0` not at all (throw XTablesLockError at once), `true` as long as it takes, a number that
-   * many seconds. Default: `Table.defaultWait` (initially false, as iptables without -w).
+   * How long a change waits for the xtables lock when another program holds it, as `iptables -w`:
+   * `true` as long as it takes, a number that many seconds at most, `false`/`0` not at all (throw
+   * XTablesLockError at once). Default: `Table.defaultWait` (initially true: wait, as iptables 1.8.9
+   * does even without -w).
    */
   wait?: LockWait;
   /**
@@ -39,9 +41,15 @@ export interface TableOptions {
    * use `AsyncTable` from `iptc/async` there (docs/async.md). Equivalent to: `ip netns exec NAME iptables ...`
    */
   netns?: string;
+  /**
+   * The kernel interface the table is read and changed through: `legacy` (libiptc, ip_tables), `nft`
+   * (nf_tables: not available in this version, throws BackendUnavailableError) or `auto` (legacy, for
+   * now). Default: `Table.defaultBackend`.
+   */
+  backend?: BackendChoice;
 }
 
-let defaultWait: LockWait = false;
+let defaultWait: LockWait = true;
 
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
@@ -59,14 +67,15 @@ function chainName(chain: string | Chain): string {
 }
 
 /**
- * One IPv4 netfilter table (filter, nat, mangle, raw, security), through libip4tc.
+ * One IPv4 netfilter table (filter, nat, mangle, raw, security), through its backend (`legacy`: libip4tc
+ * on ip_tables; see the `backend` option and docs/backends.md).
  *
  * Each instance has its own view of the kernel table. With `autocommit` (the default) every change is
  * its own transaction: it is made on a fresh copy of the kernel table and committed before the call
  * returns. Without it, changes collect in a private copy until `commit()` applies them again to a fresh
- * copy and replaces the kernel table with it in one atomic step. Every commit holds the xtables lock
- * (the `flock` iptables takes; see the `wait` option) from reading that copy to committing it, so no
- * concurrent change by iptables or another iptc is lost. Everything read from a table is a plain
+ * copy and replaces the kernel table with it in one atomic step. Every commit is guarded from reading
+ * that copy to committing it (legacy: under the xtables lock, the `flock` iptables takes; see the `wait`
+ * option), so no concurrent change by iptables or another iptc is lost. Everything read from a table is a plain
  * snapshot that stays valid afterwards. See docs/concurrency.md.
  *
  * Equivalent to: `iptables -t TABLE ...`
@@ -81,6 +90,7 @@ export class Table {
   static readonly family: Family = 4;
 
   readonly name: string;
+  readonly #backend: TableBackend;
   #autocommit: boolean;
   #wait: LockWait | undefined;
   /** Without autocommit: the changes waiting for commit() and the pending copy they are applied to. */
@@ -96,13 +106,16 @@ export class Table {
     if (typeof autocommit !== 'boolean') throw new TypeError('autocommit must be a boolean');
     if (options.wait !== undefined) waitMilliseconds(options.wait);
     if (options.netns !== undefined) refuseOtherNetns(options.netns, 'a synchronous Table');
+    const choice = options.backend === undefined ? defaultBackend() : checkBackendChoice(options.backend, 'backend');
+    const backend = backendFor(choice);
     // libxtables is process-wide: refuse a second worker_thread here, before anything is read.
     checkXtablesThread();
     this.name = name;
-    this.#batch = new Batch(this.family, () => this.#open());
+    this.#backend = backend;
+    this.#batch = new Batch(backend, () => this.#open());
     this.#autocommit = autocommit;
     this.#wait = options.wait;
-    warnIfNftBackend();
+    backend.announce();
     // A table collecting changes keeps its view as the pending copy, and decodes it only when read: a
     // batch that only changes the table never pays for a copy of every rule.
     if (!autocommit && this.#instantiated()) this.#batch.copy();
@@ -111,6 +124,23 @@ export class Table {
 
   get family(): Family {
     return (this.constructor as typeof Table).family;
+  }
+
+  /** The backend this table uses: 'legacy' or 'nft'. */
+  get backend(): BackendName {
+    return this.#backend.name;
+  }
+
+  /**
+   * The backend of every Table (and Table6) made without a `backend` option: 'legacy', 'nft' or
+   * 'auto'. Unless set, $IPTC_BACKEND when that is set, else 'auto'.
+   */
+  static get defaultBackend(): BackendChoice {
+    return defaultBackend();
+  }
+
+  static set defaultBackend(value: BackendChoice) {
+    setDefaultBackend(value);
   }
 
   /** The rule class of this table's family (Rule or Rule6). */
@@ -132,7 +162,8 @@ export class Table {
 
   /**
    * The wait for the xtables lock of every Table (and Table6) that sets no `wait` of its own, as
-   * `iptables -w [seconds]`: false (the default) fails at once when another program holds the lock.
+   * `iptables -w [seconds]`: true (the default) waits as long as another program holds the lock, a
+   * number of seconds bounds the wait, false fails at once with XTablesLockError.
    */
   static get defaultWait(): LockWait {
     return defaultWait;
@@ -153,20 +184,14 @@ export class Table {
     this.#wait = value;
   }
 
-  #open(): TableHandle {
+  #open(): TableView {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    try {
-      return TableHandle.open(this.family, this.name);
-    } catch (e) {
-      // iptables loads ip_tables / ip6_tables itself when the kernel lacks it; so do we, once.
-      if (e instanceof IPTCError && loadKernelModule(this.family)) return TableHandle.open(this.family, this.name);
-      throw e;
-    }
+    return this.#backend.open(this.family, this.name);
   }
 
   /** Whether the kernel has the table (reading a built-in table that it has not would instantiate it). */
   #instantiated(): boolean {
-    return !BUILTIN_CHAINS[this.name] || instantiatedTables(this.family).includes(this.name);
+    return !BUILTIN_CHAINS[this.name] || this.#backend.tables(this.family).includes(this.name);
   }
 
   /** Reads the kernel table without instantiating a table that does not exist yet. */
@@ -198,9 +223,9 @@ export class Table {
   }
 
   /** See transaction(): one change on a fresh view, committed at once under the lock. */
-  #transaction<T>(change: (handle: TableHandle) => T): T {
+  #transaction<T>(change: (view: TableView) => T): T {
     try {
-      return transaction(this.wait, () => this.#open(), change);
+      return transaction(this.#backend, this.wait, () => this.#open(), change);
     } finally {
       this.#snapshot = null;
     }
@@ -219,7 +244,7 @@ export class Table {
    * at once (see #transaction). Otherwise: on the pending copy, so that errors show at once and reads see
    * it, and recorded for commit(). A change that throws is not recorded and leaves no trace.
    */
-  edit<T>(change: (handle: TableHandle) => T): T {
+  edit<T>(change: (view: TableView) => T): T {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     if (this.#autocommit) return this.#transaction(change);
     this.#snapshot = null;
@@ -258,6 +283,19 @@ export class Table {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     this.#snapshot = null;
     this.#batch.commit(this.wait);
+  }
+
+  /**
+   * @internal Commits the pending changes of several tables as one, all or nothing (see
+   * Batch.commitAll): the xtables lock is held across all of them, waiting as long as the longest wait
+   * of the tables asks.
+   */
+  static commitAll(tables: readonly Table[]): void {
+    for (const t of tables) if (t.#closed) throw new IPTCError(`table \`${t.name}' is closed`);
+    let wait = 0;
+    for (const t of tables) wait = Math.max(wait, waitMilliseconds(t.wait));
+    for (const t of tables) t.#snapshot = null;
+    Batch.commitAll(tables.map((t) => t.#batch), wait === Infinity ? true : wait / 1000);
   }
 
   /** Drops uncommitted changes and re-reads the kernel table. */
@@ -410,15 +448,16 @@ export class Table {
       throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);
     }
     const RuleClass = this.ruleClass;
+    const seen = new SeenRules();
     try {
-      this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+      this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists), seen));
     } catch (e) {
       throw refusedAt(block, e);
     }
   }
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */
-  static checkJump(handle: TableHandle, rule: Rule): void {
+  static checkJump(handle: TableView, rule: Rule): void {
     checkJumpLabel(handle, jumpLabel(rule));
   }
 
@@ -434,7 +473,7 @@ export class Table {
 }
 
 /**
- * One IPv6 netfilter table, through libip6tc. As Table.
+ * One IPv6 netfilter table, through its backend (`legacy`: libip6tc on ip6_tables). As Table.
  *
  * Equivalent to: `ip6tables -t TABLE ...`
  */

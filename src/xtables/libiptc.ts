@@ -3,11 +3,13 @@ import koffi from 'koffi';
 import { constants } from 'node:os';
 import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
-import { appendEntries, dumpTable, type Family } from './shim.js';
+import { EXTENSION_MAXNAMELEN, entryLayout } from './entry.js';
+import { appendEntries, dumpChain, dumpTable, type Family } from './shim.js';
 
 type Ptr = bigint;
 
 const { EPERM, EACCES } = constants.errno;
+const ENOENT = 2;
 
 interface IptcFunctions {
   init(table: string): Ptr | null;
@@ -101,21 +103,8 @@ class DumpedChain implements RawChain {
   ) {}
 
   get rules(): RawRule[] {
-    if (this.#rules) return this.#rules;
-    const { dump, count } = this;
-    const rules: RawRule[] = new Array(count);
-    let at = this.first;
-    for (let i = 0; i < count; i++) {
-      const standard = dump[at] === 1;
-      const labelLength = dump[at + 1]!;
-      const label = dump.toString('latin1', at + 2, at + 2 + labelLength);
-      at += 2 + labelLength;
-      const size = dump.readUInt16LE(at);
-      rules[i] = { entry: dump.subarray(at + 2, at + 2 + size), label, standard };
-      at += 2 + size;
-    }
-    this.#rules = rules;
-    return rules;
+    this.#rules ??= decodeRules(this.dump, this.first, this.count);
+    return this.#rules;
   }
 }
 
@@ -124,8 +113,39 @@ export type TableEdits = Pick<
   TableHandle,
   | 'family' | 'table' | 'chainNames' | 'isChain' | 'isBuiltin' | 'appendEntry' | 'appendEntries' | 'insertEntry'
   | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries' | 'zeroEntries' | 'createChain'
-  | 'deleteChain' | 'renameChain' | 'setPolicy' | 'references'
+  | 'deleteChain' | 'renameChain' | 'setPolicy' | 'references' | 'rules'
 >;
+
+/** `count` rules serialised from `at` on, as xtw_dump_table writes them (views into `dump`). */
+function decodeRules(dump: Buffer, at: number, count: number): RawRule[] {
+  const rules: RawRule[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const standard = dump[at] === 1;
+    const labelLength = dump[at + 1]!;
+    const label = dump.toString('latin1', at + 2, at + 2 + labelLength);
+    at += 2 + labelLength;
+    const size = dump.readUInt16LE(at);
+    rules[i] = { entry: dump.subarray(at + 2, at + 2 + size), label, standard };
+    at += 2 + size;
+  }
+  return rules;
+}
+
+/** Counts the rules serialised in a dump of one chain. */
+function countRules(dump: Buffer): number {
+  let count = 0;
+  for (let at = 0; at < dump.length; count++) {
+    at += 2 + dump[at + 1]!;
+    at += 2 + dump.readUInt16LE(at);
+  }
+  return count;
+}
+
+/**
+ * Frees the C handle (its memory and its raw socket) of a TableHandle that was dropped without free():
+ * a program that forgets to close a table leaks nothing once the table is collected.
+ */
+const dropped = new FinalizationRegistry<{ h: Ptr; fns: IptcFunctions }>(({ h, fns }) => fns.free(h));
 
 /**
  * A libiptc handle: a private, editable copy of one kernel table. Changes reach the kernel only at
@@ -142,6 +162,7 @@ export class TableHandle {
     this.table = table;
     this.#h = h;
     this.#fns = fns;
+    dropped.register(this, { h, fns }, this);
   }
 
   /** `iptc_init`: reads the kernel table (instantiating it in the kernel if it was not yet). */
@@ -166,7 +187,9 @@ export class TableHandle {
   }
 
   free(): void {
-    if (this.#h !== null) this.#fns.free(this.#h);
+    if (this.#h === null) return;
+    dropped.unregister(this);
+    this.#fns.free(this.#h);
     this.#h = null;
   }
 
@@ -188,6 +211,14 @@ export class TableHandle {
   /** The handle's chains, policies and rules without counters: equal for equal rule sets. */
   rulesFingerprint(): Buffer {
     return dumpTable(this.family, this.#handle(), false);
+  }
+
+  /**
+   * The kernel state the handle was read from, as its rules without counters (rulesFingerprint): two
+   * handles hold the same state exactly when these are equal. Ask before changing the handle.
+   */
+  origin(): Buffer {
+    return this.rulesFingerprint();
   }
 
   /** Copies every chain, policy and rule out of the handle in one call (see xtw_dump_table). */
@@ -215,6 +246,30 @@ export class TableHandle {
       chains.push(new DumpedChain(name, builtin, policy, dump, first, count));
     }
     return chains;
+  }
+
+  /**
+   * Rules `from` to `from + count - 1` (0-based) of one chain, with counters: fewer where the chain ends.
+   * Throws IPTCError (ENOENT) if there is no such chain.
+   */
+  rules(chain: string, from = 0, count = 0xffffffff): RawRule[] {
+    const dump = dumpChain(this.family, this.#handle(), chain, from, count);
+    if (!dump) throw new IPTCError(`chain \`${chain}' does not exist in table \`${this.table}'`, ENOENT);
+    return decodeRules(dump, 0, countRules(dump));
+  }
+
+  /** Appends a rule as read from a view of the table (a standard target's label made its name again). */
+  appendRule(chain: string, rule: RawRule): void {
+    let entry = rule.entry;
+    if (rule.standard) {
+      // The kernel names a verdict or jump target "" and keeps its meaning in the verdict; libiptc
+      // takes it from the name when the entry is added.
+      entry = Buffer.from(entry);
+      const target = entry.readUInt16LE(entryLayout(this.family).targetOffset);
+      entry.fill(0, target + 2, target + 2 + EXTENSION_MAXNAMELEN);
+      entry.write(rule.label, target + 2, EXTENSION_MAXNAMELEN - 1, 'latin1');
+    }
+    this.appendEntry(chain, entry);
   }
 
   appendEntry(chain: string, entry: Buffer): void {

@@ -65,6 +65,7 @@ interface ShimFunctions {
   dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
+  dumpChain: (family: number, handle: bigint, chain: string, from: number, count: number, out: Buffer, outlen: number) => number;
 }
 
 let fns: ShimFunctions | undefined;
@@ -95,6 +96,9 @@ function shim(): ShimFunctions {
     appendEntries: lib.func(
       'int xtw_append_entries(int family, void *h, const char *chain, const void *entries, int count)',
     ) as ShimFunctions['appendEntries'],
+    dumpChain: lib.func(
+      'long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, unsigned int count, void *out, long outlen)',
+    ) as ShimFunctions['dumpChain'],
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
@@ -363,6 +367,21 @@ export function dumpTable(family: Family, handle: bigint, counters = true): Buff
   const dump = counters ? fns.dumpTable : fns.dumpRules;
   for (;;) {
     const len = dump(NFPROTO[family], handle, dumpBuffer, dumpBuffer.length);
+    if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
+    dumpBuffer = Buffer.alloc(len);
+  }
+}
+
+/**
+ * Rules [from, from + count) of one chain of a libiptc handle, serialised as dumpTable serialises rules
+ * (with counters); null when the handle has no such chain. The buffer is JS-owned.
+ */
+export function dumpChain(family: Family, handle: bigint, chain: string, from: number, count: number): Buffer | null {
+  checkText('chain name', chain);
+  const fns = shim();
+  for (;;) {
+    const len = fns.dumpChain(NFPROTO[family], handle, chain, from, count, dumpBuffer, dumpBuffer.length);
+    if (len < 0) return null;
     if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
     dumpBuffer = Buffer.alloc(len);
   }

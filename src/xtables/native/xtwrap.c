@@ -793,6 +793,32 @@ static void put_u32(struct writer *w, unsigned v) { uint32_t b = v; put(w, &b, 4
 static void put_u64(struct writer *w, uint64_t v) { put(w, &v, 8); }
 static void put_str(struct writer *w, const char *s) { size_t n = strlen(s); put_u8(w, n); put(w, s, n); }
 
+/* One rule as the dumps below write it: u8 standard, str label, u16 size, the entry bytes. */
+static void put_rule(struct writer *w, const struct iptc_ops *o, void *h, const unsigned char *e, bool with_counters)
+{
+	uint16_t target_offset, size;
+	const char *label = o->get_target(e, h);
+	int standard;
+
+	memcpy(&target_offset, e + o->target_offset_at, 2);
+	memcpy(&size, e + o->next_offset_at, 2);
+	if (label == NULL)
+		label = "";
+	standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 || strcmp(label, "DROP") == 0 ||
+		   strcmp(label, "QUEUE") == 0 || strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
+	put_u8(w, standard);
+	put_str(w, label);
+	put_u16(w, size);
+	put(w, e, size);
+	if (w->len <= w->cap) {
+		unsigned char *copy = w->out + w->len - size;
+
+		clear_name_padding(copy, o->header_size, target_offset, size);
+		if (!with_counters)
+			memset(copy + o->counters_at, 0, sizeof(struct xt_counters));
+	}
+}
+
 /*
  * Serialises every chain of a libiptc handle into out (little-endian):
  *   per chain: u8 builtin, str name, str policy ("" for user chains), u64 packets, u64 bytes, u32 rules;
@@ -825,28 +851,7 @@ static long dump_table(int family, void *h, unsigned char *out, long outlen, boo
 		count_at = w.len;
 		put_u32(&w, 0);
 		for (const unsigned char *e = o->first_rule(chain, h); e != NULL; e = o->next_rule(e, h)) {
-			uint16_t target_offset, size;
-			const char *label = o->get_target(e, h);
-			int standard;
-
-			memcpy(&target_offset, e + o->target_offset_at, 2);
-			memcpy(&size, e + o->next_offset_at, 2);
-			if (label == NULL)
-				label = "";
-			standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 ||
-				   strcmp(label, "DROP") == 0 || strcmp(label, "QUEUE") == 0 ||
-				   strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
-			put_u8(&w, standard);
-			put_str(&w, label);
-			put_u16(&w, size);
-			put(&w, e, size);
-			if (w.len <= w.cap) {
-				unsigned char *copy = w.out + w.len - size;
-
-				clear_name_padding(copy, o->header_size, target_offset, size);
-				if (!with_counters)
-					memset(copy + o->counters_at, 0, sizeof(struct xt_counters));
-			}
+			put_rule(&w, o, h, e, with_counters);
 			count++;
 		}
 		if (count_at + 4 <= w.cap)
@@ -867,6 +872,30 @@ long xtw_dump_table(int family, void *h, unsigned char *out, long outlen)
 long xtw_dump_rules(int family, void *h, unsigned char *out, long outlen)
 {
 	return dump_table(family, h, out, outlen, false);
+}
+
+/*
+ * Rules [from, from + count) of one chain, with counters, each as xtw_dump_table writes a rule: what a
+ * change by position needs to see (or find again) without copying the whole table. Returns the bytes
+ * needed, or -1 when the handle has no such chain.
+ */
+long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, unsigned int count, unsigned char *out,
+		    long outlen)
+{
+	const struct iptc_ops *o = family == NFPROTO_IPV6 ? &ops6 : &ops4;
+	struct writer w = { out, 0, (size_t)outlen };
+	unsigned int index = 0;
+
+	if (!o->is_chain(chain, h))
+		return -1;
+	for (const unsigned char *e = o->first_rule(chain, h); e != NULL; e = o->next_rule(e, h), index++) {
+		if (index < from)
+			continue;
+		if (index - from >= count)
+			break;
+		put_rule(&w, o, h, e, true);
+	}
+	return (long)w.len;
 }
 
 /*

@@ -1,0 +1,58 @@
+// Which backend a table uses: its `backend` option, else Table.defaultBackend, else $IPTC_BACKEND, else
+// `auto`. The choice is made once, when the table is made; everything after talks to that TableBackend.
+import { IPTCError } from '../xtables/errors.js';
+import { legacyBackend } from './legacy-backend.js';
+import type { BackendChoice, BackendName, TableBackend } from './table-backend.js';
+
+const ENOSYS = 38;
+const CHOICES: readonly string[] = ['legacy', 'nft', 'auto'];
+
+/**
+ * The backend asked for cannot be used: this iptc has no nf_tables backend yet. An IPTCError with errno
+ * ENOSYS; nothing was read or changed.
+ */
+export class BackendUnavailableError extends IPTCError {
+  /** The backend that was asked for. */
+  readonly backend: BackendName;
+
+  constructor(backend: BackendName, message: string) {
+    super(message, ENOSYS);
+    this.backend = backend;
+  }
+}
+
+/** Checks a backend choice (`what` names where it came from, for the TypeError). */
+export function checkBackendChoice(value: unknown, what: string): BackendChoice {
+  if (typeof value !== 'string' || !CHOICES.includes(value)) {
+    throw new TypeError(`${what} must be 'legacy', 'nft' or 'auto', got ${typeof value === 'string' ? `'${value}'` : String(value)}`);
+  }
+  return value as BackendChoice;
+}
+
+let configured: BackendChoice | undefined;
+
+/** Table.defaultBackend: as set, else $IPTC_BACKEND when set and not empty, else 'auto'. */
+export function defaultBackend(): BackendChoice {
+  if (configured !== undefined) return configured;
+  const env = process.env.IPTC_BACKEND;
+  return env === undefined || env === '' ? 'auto' : checkBackendChoice(env, 'IPTC_BACKEND');
+}
+
+export function setDefaultBackend(choice: BackendChoice): void {
+  configured = checkBackendChoice(choice, 'Table.defaultBackend');
+}
+
+/** The backend for a choice. `auto` is legacy: the nf_tables backend is not part of this iptc yet. */
+export function backendFor(choice: BackendChoice): TableBackend {
+  switch (choice) {
+    case 'legacy':
+    case 'auto':
+      return legacyBackend;
+    case 'nft':
+      throw new BackendUnavailableError(
+        'nft',
+        "the nf_tables backend (backend: 'nft') is not available in this version of iptc; use 'legacy' or " +
+          "'auto' (rules go to the legacy ip_tables tables, shown by iptables-legacy-save)",
+      );
+  }
+}
