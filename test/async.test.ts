@@ -183,6 +183,8 @@ const out = {
 // The lock held by another program, as iptables -w would hold it.
 const holder = spawn('flock', ['-o', process.env.XTABLES_LOCKFILE, 'sh', '-c', 'echo held; exec sleep 30 >/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
 await new Promise((r) => holder.stdout.once('data', r));
+// The lock is waited for by default (as iptables 1.8.9 does); fail fast here to see the error.
+await t.setWait(false);
 out.lock = await caught(() => t.chain('INPUT').appendRule('-j ACCEPT'));
 process.kill(-holder.pid);
 await t.close();
