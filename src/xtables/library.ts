@@ -44,7 +44,7 @@ export function systemLibrary(which: keyof typeof SONAMES): LibraryHandle {
   return lib;
 }
 
-const SHIM_ABI = 2;
+const SHIM_ABI = 3;
 
 function shimPath(): string {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
