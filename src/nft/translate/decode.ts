@@ -44,7 +44,7 @@ const MAX_CHAIN_NAME = 28;
 type Action =
   | { kind: 'none' }
   | { kind: 'verdict'; label: string; goto: boolean }
-  | { kind: 'blob'; blob: Buffer; nflog: boolean };
+  | { kind: 'blob'; blob: Buffer; continues: boolean };
 
 /** A span of the message or a buffer of its own, copied into the entry at the end. */
 type Piece = Buffer | { buf: Buffer; start: number; end: number };
@@ -133,7 +133,12 @@ export class RuleDecoder {
     this.#nameOff = span.nameOff;
     this.#nameLen = span.nameLen;
     if (span.dataOff < 0 && span.kind !== EXPR.unknown) this.#refuse('an expression without data');
-    if (this.#action.kind !== 'none') this.#refuse('an expression after the verdict or target');
+    // Only a counter may follow the action, and only an action that lets the packet go on (NFLOG, TRACE):
+    // after a verdict or a target that may end the rule, it would never count.
+    const action = this.#action;
+    if (action.kind !== 'none' && !(span.kind === EXPR.counter && action.kind === 'blob' && action.continues)) {
+      this.#refuse('an expression after the verdict or target');
+    }
     const buf = this.#buf;
     const t = this.#t.parse(buf, span.dataOff, span.dataEnd);
     switch (span.kind) {
@@ -185,7 +190,7 @@ export class RuleDecoder {
       if (!r || r.type !== REG_IMMEDIATE || r.immLen < 1) this.#refuse('meta nftrace set from an unknown register');
       if (this.#buf[r.immOff] === 0) this.#refuse('meta nftrace set 0 (clearing the trace) has no iptables form');
       const blob = extensionBlob(XT_TRACE);
-      this.#action = { kind: 'blob', blob, nflog: false };
+      this.#action = { kind: 'blob', blob, continues: true };
       return;
     }
     if (m.dreg < 0 || m.key < 0) this.#refuse('a meta expression without register or key');
@@ -439,7 +444,7 @@ export class RuleDecoder {
     }
     const blob = extensionBlob({ name: x.name, revision: x.revision, dataSize: (x.infoLen + 7) & ~7 });
     this.#buf.copy(blob, EXTENSION_HEADER, x.infoOff, x.infoOff + x.infoLen);
-    if (target) this.#action = { kind: 'blob', blob, nflog: false };
+    if (target) this.#action = { kind: 'blob', blob, continues: false };
     else this.#pieces.push(blob);
   }
 
@@ -474,7 +479,7 @@ export class RuleDecoder {
     blob.writeUInt16LE(g.group, data + XT_NFLOG.GROUP);
     blob.writeUInt16LE(g.threshold, data + XT_NFLOG.THRESHOLD);
     blob.write(prefix, data + XT_NFLOG.PREFIX, 'utf8');
-    this.#action = { kind: 'blob', blob, nflog: true };
+    this.#action = { kind: 'blob', blob, continues: true };
   }
 
   #assemble(): TranslatedRule {
