@@ -35,11 +35,12 @@ export class NlaWriter {
     this.ensure(20);
     const b = this.buf;
     const at = this.pos;
-    b.writeUInt32LE(0, at);
-    b.writeUInt16LE(type, at + 4);
-    b.writeUInt16LE(flags, at + 6);
+    b.fill(0, at, at + 16);
+    b[at + 4] = type & 0xff;
+    b[at + 5] = type >> 8;
+    b[at + 6] = flags & 0xff;
+    b[at + 7] = flags >> 8;
     b.writeUInt32LE(seq >>> 0, at + 8);
-    b.writeUInt32LE(0, at + 12);
     b[at + 16] = family;
     b[at + 17] = 0; // NFNETLINK_V0
     b[at + 18] = resId >> 8;
@@ -52,13 +53,18 @@ export class NlaWriter {
     this.buf.writeUInt32LE(this.pos - at, at);
   }
 
+  // Index writes rather than Buffer.writeUInt*: a batch of 10,000 rules writes a million attributes, and
+  // the methods' argument checks would cost as much as the kernel's work on them.
   private header(type: number, payload: number): number {
     const total = 4 + payload;
-    this.ensure(align4(total));
+    if (this.pos + total + 3 > this.buf.length) this.ensure(align4(total));
+    const b = this.buf;
     const at = this.pos;
-    this.buf.writeUInt16LE(total, at);
-    this.buf.writeUInt16LE(type, at + 2);
-    this.pos += 4;
+    b[at] = total & 0xff;
+    b[at + 1] = total >> 8;
+    b[at + 2] = type & 0xff;
+    b[at + 3] = type >> 8;
+    this.pos = at + 4;
     return at;
   }
 
@@ -95,33 +101,80 @@ export class NlaWriter {
 
   /** NUL-terminated string. */
   str(type: number, s: string): void {
-    const len = Buffer.byteLength(s);
+    let ascii = s.length < 64;
+    for (let i = 0; ascii && i < s.length; i++) ascii = s.charCodeAt(i) < 0x80;
+    const len = ascii ? s.length : Buffer.byteLength(s);
     this.header(type, len + 1);
-    this.buf.write(s, this.pos, 'utf8');
+    const b = this.buf;
+    if (ascii) {
+      for (let i = 0; i < len; i++) b[this.pos + i] = s.charCodeAt(i);
+    } else {
+      b.write(s, this.pos, 'utf8');
+    }
     this.pos += len;
-    this.buf[this.pos++] = 0;
+    b[this.pos++] = 0;
     this.pad();
   }
 
   /** Big-endian u32 without the NET_BYTEORDER flag, as nf_tables attributes are sent. */
   u32be(type: number, v: number): void {
     this.header(type, 4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
-    this.pos += 4;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = (v >>> 24) & 0xff;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
+    this.pos = p + 4;
   }
 
   /** Big-endian u64 without the NET_BYTEORDER flag. */
   u64be(type: number, v: bigint): void {
     this.header(type, 8);
-    this.buf.writeBigUInt64BE(v, this.pos);
+    if (v === 0n) {
+      this.buf.fill(0, this.pos, this.pos + 8);
+    } else {
+      this.buf.writeBigUInt64BE(v, this.pos);
+    }
     this.pos += 8;
+  }
+
+  /** Big-endian u16 without the NET_BYTEORDER flag. */
+  u16be(type: number, v: number): void {
+    this.header(type, 2);
+    this.buf[this.pos] = (v >> 8) & 0xff;
+    this.buf[this.pos + 1] = v & 0xff;
+    this.buf[this.pos + 2] = 0;
+    this.buf[this.pos + 3] = 0;
+    this.pos += 4;
+  }
+
+  /** An attribute holding src[start, end): no intermediate view for short runs. */
+  bytesOf(type: number, src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.header(type, n);
+    const b = this.buf;
+    let p = this.pos;
+    if (n > 48) {
+      b.set(src.subarray(start, end), p);
+      p += n;
+    } else {
+      for (let i = start; i < end; i++) b[p++] = src[i]!;
+    }
+    this.pos = p;
+    this.pad();
   }
 
   /** Bytes already encoded as attributes (or anything 4-byte aligned), copied as they are. */
   raw(data: Uint8Array, start = 0, end = data.length): void {
     const n = end - start;
-    this.ensure(n);
-    this.buf.set(data.subarray(start, end), this.pos);
+    if (this.pos + n > this.buf.length) this.ensure(n);
+    const b = this.buf;
+    if (n > 48) {
+      b.set(start === 0 && end === data.length ? data : data.subarray(start, end), this.pos);
+    } else {
+      for (let i = 0; i < n; i++) b[this.pos + i] = data[start + i]!;
+    }
     this.pos += n;
   }
 
@@ -139,7 +192,8 @@ export class NlaWriter {
   endNest(at: number): void {
     const len = this.pos - at;
     if (len > 0xffff) throw new RangeError(`netlink attribute too large (${len} bytes)`);
-    this.buf.writeUInt16LE(len, at);
+    this.buf[at] = len & 0xff;
+    this.buf[at + 1] = len >> 8;
   }
 
   /** A copy of the bytes written so far (a view when `copy` is false). */
@@ -164,17 +218,23 @@ export class NlaTable {
   }
 
   parse(buf: Buffer, start: number, end: number): this {
-    for (const t of this.touched) this.offsets[t] = -1;
-    this.touched.length = 0;
+    const offsets = this.offsets;
+    if (offsets.length <= 16) {
+      // A few slots: clearing them all is cheaper than remembering which were set.
+      for (let i = 0; i < offsets.length; i++) offsets[i] = -1;
+    } else {
+      for (const t of this.touched) offsets[t] = -1;
+      this.touched.length = 0;
+    }
     let p = start;
     while (p + 4 <= end) {
       const len = buf[p]! | (buf[p + 1]! << 8);
       if (len < 4 || p + len > end) break;
       const type = (buf[p + 2]! | (buf[p + 3]! << 8)) & NLA_TYPE_MASK;
-      if (type < this.offsets.length) {
-        this.offsets[type] = p + 4;
+      if (type < offsets.length) {
+        offsets[type] = p + 4;
         this.lengths[type] = len - 4;
-        this.touched.push(type);
+        if (offsets.length > 16) this.touched.push(type);
       }
       p += align4(len);
     }

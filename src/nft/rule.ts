@@ -21,25 +21,33 @@ export class NftRule {
     readonly handle: bigint,
     /** The handle of the rule before it in the chain, 0n for the first. */
     readonly position: bigint,
-    /** The message (nlmsghdr included) this rule was read from. */
-    readonly message: Buffer,
-    /** Offsets in `message` of the EXPRESSIONS payload [exprOff, exprEnd) and of USERDATA (-1 absent). */
+    /** The datagram this rule was read from (shared with the rules around it). */
+    readonly buf: Buffer,
+    /** Where the rule's message (nlmsghdr included) sits in `buf`. */
+    readonly off: number,
+    readonly len: number,
+    /** Offsets in `buf` of the EXPRESSIONS payload [exprOff, exprEnd) and of USERDATA (-1 absent). */
     readonly exprOff: number,
     readonly exprEnd: number,
     readonly udataOff: number,
     readonly udataLen: number,
   ) {}
 
-  /** Where the counter's values sit in `message` (-1 when the rule has no counter). */
+  /** The message this rule was read from (nlmsghdr included). */
+  get message(): Buffer {
+    return this.buf.subarray(this.off, this.off + this.len);
+  }
+
+  /** Where the counter's values sit in `buf` (-1 when the rule has no counter). */
   #counterAt(): { packetsAt: number; bytesAt: number } {
-    return findCounter(this.message, this.exprOff, this.exprEnd);
+    return findCounter(this.buf, this.exprOff, this.exprEnd);
   }
 
   /** The counter expression's values; 0 for a rule without one (as iptables-nft shows it). */
   get counters(): { packets: bigint; bytes: bigint } {
     const c = this.#counterAt();
     if (c.packetsAt < 0) return { packets: 0n, bytes: 0n };
-    return { packets: this.message.readBigUInt64BE(c.packetsAt), bytes: this.message.readBigUInt64BE(c.bytesAt) };
+    return { packets: this.buf.readBigUInt64BE(c.packetsAt), bytes: this.buf.readBigUInt64BE(c.bytesAt) };
   }
 
   /** Whether the rule has a counter expression (iptables' rules always do; plain nft's may not). */
@@ -52,12 +60,12 @@ export class NftRule {
    * Throws NftOpaqueRuleError when it has no iptables form that keeps its meaning.
    */
   toEntry(decoder: RuleDecoder = decoderFor(this.family)): TranslatedRule {
-    return decoder.decode(this.message, this.exprOff, this.exprEnd, this.udataOff, this.udataLen);
+    return decoder.decode(this.buf, this.exprOff, this.exprEnd, this.udataOff, this.udataLen);
   }
 
   /** The EXPRESSIONS payload, for re-sending the rule as it is (a replace that keeps it). */
   get expressions(): Buffer {
-    return this.message.subarray(this.exprOff, this.exprEnd);
+    return this.buf.subarray(this.exprOff, this.exprEnd);
   }
 }
 
@@ -116,19 +124,19 @@ export function parseRule(m: NlMessage): NftRule {
   ruleTable.parse(buf, m.off + NFGENMSG_END, m.off + m.len);
   const o = ruleTable.offsets;
   const len = ruleTable.lengths;
-  const message = buf.subarray(m.off, m.off + m.len);
-  const rel = (at: number) => (at >= 0 ? at - m.off : -1);
-  const exprOff = rel(o[NFTA_RULE.EXPRESSIONS]!);
+  const exprOff = o[NFTA_RULE.EXPRESSIONS]!;
   return new NftRule(
     buf[m.off + 16]!,
     o[NFTA_RULE.TABLE]! >= 0 ? tableNames.get(buf, o[NFTA_RULE.TABLE]!, len[NFTA_RULE.TABLE]!) : '',
     o[NFTA_RULE.CHAIN]! >= 0 ? chainNames.get(buf, o[NFTA_RULE.CHAIN]!, len[NFTA_RULE.CHAIN]!) : '',
     o[NFTA_RULE.HANDLE]! >= 0 ? buf.readBigUInt64BE(o[NFTA_RULE.HANDLE]!) : 0n,
     o[NFTA_RULE.POSITION]! >= 0 ? buf.readBigUInt64BE(o[NFTA_RULE.POSITION]!) : 0n,
-    message,
+    buf,
+    m.off,
+    m.len,
     exprOff,
     exprOff >= 0 ? exprOff + len[NFTA_RULE.EXPRESSIONS]! : -1,
-    rel(o[NFTA_RULE.USERDATA]!),
+    o[NFTA_RULE.USERDATA]!,
     o[NFTA_RULE.USERDATA]! >= 0 ? len[NFTA_RULE.USERDATA]! : 0,
   );
 }

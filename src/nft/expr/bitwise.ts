@@ -1,6 +1,6 @@
 // `bitwise`: reg DREG = (reg SREG & MASK) ^ XOR, for address masks, tcp flags and mark masks.
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR, writeValue } from './element.js';
+import { beginExpr, endExpr, EXPR, u32, writeValue } from './element.js';
 import { valueSpan, type ValueSpan } from './value.js';
 
 export const NFTA_BITWISE = { SREG: 1, DREG: 2, LEN: 3, MASK: 4, XOR: 5, OP: 6, DATA: 7 } as const;
@@ -33,14 +33,12 @@ export interface BitwiseExpr {
 }
 
 export function readBitwise(buf: Buffer, t: NlaTable, into: BitwiseExpr): BitwiseExpr {
-  const o = t.offsets;
-  const u32 = (type: number, absent: number) => (o[type]! >= 0 ? buf.readUInt32BE(o[type]!) : absent);
-  into.sreg = u32(NFTA_BITWISE.SREG, -1);
-  into.dreg = u32(NFTA_BITWISE.DREG, -1);
-  into.len = u32(NFTA_BITWISE.LEN, -1);
-  into.op = u32(NFTA_BITWISE.OP, BITWISE_OP_MASK_XOR);
+  into.sreg = u32(buf, t, NFTA_BITWISE.SREG);
+  into.dreg = u32(buf, t, NFTA_BITWISE.DREG);
+  into.len = u32(buf, t, NFTA_BITWISE.LEN);
+  into.op = t.offsets[NFTA_BITWISE.OP]! >= 0 ? u32(buf, t, NFTA_BITWISE.OP) : BITWISE_OP_MASK_XOR;
   valueSpan(buf, t, NFTA_BITWISE.MASK, into.mask);
   valueSpan(buf, t, NFTA_BITWISE.XOR, into.xor);
-  into.hasData = o[NFTA_BITWISE.DATA]! >= 0;
+  into.hasData = t.offsets[NFTA_BITWISE.DATA]! >= 0;
   return into;
 }

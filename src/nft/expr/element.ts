@@ -1,7 +1,7 @@
 // One element of a rule's NFTA_RULE_EXPRESSIONS list: LIST_ELEM { NAME "meta", DATA { ... } }. Writers
 // open an element and its DATA nest in one call; readers find each element's name and data without
 // making a string, by comparing the name bytes with the few names nf_tables rules hold.
-import type { NlaWriter } from '../../netlink/attributes.js';
+import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
 import { NLA_TYPE_MASK } from '../../netlink/constants.js';
 import { NFTA_DATA, NFTA_EXPR, NFTA_LIST_ELEM } from '../constants.js';
 
@@ -57,6 +57,12 @@ export function exprKind(buf: Buffer, off: number, len: number): ExprKind {
     if (same) return kind as ExprKind;
   }
   return EXPR.unknown;
+}
+
+/** A u32 attribute of a parsed expression (big endian, as nf_tables sends them); -1 when absent. */
+export function u32(buf: Buffer, t: NlaTable, type: number): number {
+  const at = t.offsets[type]!;
+  return at >= 0 && t.lengths[type]! >= 4 ? buf.readUInt32BE(at) : -1;
 }
 
 /** An open element: the offsets endExpr() needs to close the element and its DATA nest. */

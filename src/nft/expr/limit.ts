@@ -1,6 +1,6 @@
 // `limit`: the token bucket iptables' `-m limit` is written as: RATE packets per UNIT seconds, BURST.
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR } from './element.js';
+import { beginExpr, endExpr, EXPR, u32 } from './element.js';
 
 export const NFTA_LIMIT = { RATE: 1, UNIT: 2, BURST: 3, TYPE: 4, FLAGS: 5 } as const;
 /** enum nft_limit_type. */
@@ -29,12 +29,10 @@ export interface LimitExpr {
 
 export function readLimit(buf: Buffer, t: NlaTable, into: LimitExpr): LimitExpr {
   const o = t.offsets;
-  const u64 = (type: number) => (o[type]! >= 0 && t.lengths[type] === 8 ? buf.readBigUInt64BE(o[type]!) : 0n);
-  const u32 = (type: number) => (o[type]! >= 0 ? buf.readUInt32BE(o[type]!) : 0);
-  into.rate = u64(NFTA_LIMIT.RATE);
-  into.unit = u64(NFTA_LIMIT.UNIT);
-  into.burst = u32(NFTA_LIMIT.BURST);
-  into.type = u32(NFTA_LIMIT.TYPE);
-  into.flags = u32(NFTA_LIMIT.FLAGS);
+  into.rate = o[NFTA_LIMIT.RATE]! >= 0 && t.lengths[NFTA_LIMIT.RATE] === 8 ? buf.readBigUInt64BE(o[NFTA_LIMIT.RATE]!) : 0n;
+  into.unit = o[NFTA_LIMIT.UNIT]! >= 0 && t.lengths[NFTA_LIMIT.UNIT] === 8 ? buf.readBigUInt64BE(o[NFTA_LIMIT.UNIT]!) : 0n;
+  into.burst = Math.max(0, u32(buf, t, NFTA_LIMIT.BURST));
+  into.type = Math.max(0, u32(buf, t, NFTA_LIMIT.TYPE));
+  into.flags = Math.max(0, u32(buf, t, NFTA_LIMIT.FLAGS));
   return into;
 }

@@ -1,6 +1,6 @@
 // `payload`: loads bytes of a packet header into a register.
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR } from './element.js';
+import { beginExpr, endExpr, EXPR, u32 } from './element.js';
 
 export const NFTA_PAYLOAD = { DREG: 1, BASE: 2, OFFSET: 3, LEN: 4, SREG: 5 } as const;
 /** enum nft_payload_bases. */
@@ -27,12 +27,10 @@ export interface PayloadExpr {
 }
 
 export function readPayload(buf: Buffer, t: NlaTable, into: PayloadExpr): PayloadExpr {
-  const o = t.offsets;
-  const u32 = (type: number) => (o[type]! >= 0 ? buf.readUInt32BE(o[type]!) : -1);
-  into.base = u32(NFTA_PAYLOAD.BASE);
-  into.offset = u32(NFTA_PAYLOAD.OFFSET);
-  into.len = u32(NFTA_PAYLOAD.LEN);
-  into.dreg = u32(NFTA_PAYLOAD.DREG);
-  into.sreg = u32(NFTA_PAYLOAD.SREG);
+  into.base = u32(buf, t, NFTA_PAYLOAD.BASE);
+  into.offset = u32(buf, t, NFTA_PAYLOAD.OFFSET);
+  into.len = u32(buf, t, NFTA_PAYLOAD.LEN);
+  into.dreg = u32(buf, t, NFTA_PAYLOAD.DREG);
+  into.sreg = u32(buf, t, NFTA_PAYLOAD.SREG);
   return into;
 }

@@ -4,27 +4,31 @@
 // merged into one match, native limit/mark/log turned back into their xtables blobs, and a USERDATA
 // comment last. Where iptables-nft guesses (a set lookup read as nothing, a comparison it does not
 // understand, a field set twice), this reader refuses the rule with NftOpaqueRuleError instead.
+//
+// A dump decodes thousands of rules: the entry is assembled in one scratch buffer, straight from the
+// message bytes, and copied out once; nothing is allocated per expression.
 import { NlaTable, readStr } from '../../netlink/attributes.js';
+import { NLA_TYPE_MASK } from '../../netlink/constants.js';
 import { entryLayout, EXTENSION_HEADER, IFNAMSIZ, INV, standardTarget, type EntryLayout } from '../../xtables/entry.js';
-import { extensionBlob, portMatchBlob, XT_MARK1, XT_NFLOG, XT_PKTTYPE, XT_RATEINFO, XT_TRACE } from '../../xtables/blobs.js';
+import { XT_COMMENT, XT_MARK1, XT_NFLOG, XT_PKTTYPE, XT_RATEINFO, XT_TCP, XT_TRACE, XT_UDP, type BlobSpec } from '../../xtables/blobs.js';
 import type { Family } from '../../xtables/shim.js';
-import { NF_ACCEPT, NF_DROP, NFT_GOTO, NFT_JUMP, NFT_REG_VERDICT, NFT_RETURN } from '../constants.js';
+import { NF_ACCEPT, NF_DROP, NFT_GOTO, NFT_JUMP, NFT_REG_VERDICT, NFT_RETURN, NFTA_EXPR } from '../constants.js';
 import { NftOpaqueRuleError } from '../errors.js';
 import { BITWISE_OP_MASK_XOR, readBitwise, type BitwiseExpr } from '../expr/bitwise.js';
 import { CMP_OP, readCmp, type CmpExpr } from '../expr/cmp.js';
-import { readCounter, type CounterExpr } from '../expr/counter.js';
-import { EXPR, exprName, walkExprs, type ExprSpan } from '../expr/element.js';
+import { NFTA_COUNTER_EXPR } from '../expr/counter.js';
+import { EXPR, exprKind, type ExprKind } from '../expr/element.js';
 import { readImmediate, type ImmediateExpr } from '../expr/immediate.js';
 import { LIMIT_TYPE, readLimit, type LimitExpr } from '../expr/limit.js';
 import { readLog, type LogExpr } from '../expr/log.js';
-import { readXt, type XtExpr } from '../expr/match.js';
+import { NFTA_XT } from '../expr/match.js';
 import { META_KEY, readMeta, type MetaExpr } from '../expr/meta.js';
 import { PAYLOAD_BASE, readPayload, type PayloadExpr } from '../expr/payload.js';
 import { RANGE_OP, readRange, type RangeExpr } from '../expr/range.js';
 import { noValue } from '../expr/value.js';
 import { ADDRESS_OFFSETS } from './layout.js';
-import { PortMatches } from './ports.js';
-import { readComment } from './userdata.js';
+import { PortMatches, type PortSide } from './ports.js';
+import { findComment } from './userdata.js';
 import { Registers, REG_IMMEDIATE, REG_META, REG_PAYLOAD, type Register } from './registers.js';
 
 /** A rule as iptables sees it: the shape Rule.fromEntry takes (`label`/`standard` as libiptc gives them). */
@@ -38,20 +42,16 @@ export interface TranslatedRule {
 
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
-/** A chain name iptables can hold: it must fit the standard target's name field. */
-const MAX_CHAIN_NAME = 28;
+/** A name iptables can hold: a chain must fit the standard target's name field, an extension its own. */
+const MAX_NAME = 28;
+const ENTRY_MAX = 0xffff;
 
-type Action =
-  | { kind: 'none' }
-  | { kind: 'verdict'; label: string; goto: boolean }
-  | { kind: 'blob'; blob: Buffer; continues: boolean };
-
-/** A span of the message or a buffer of its own, copied into the entry at the end. */
-type Piece = Buffer | { buf: Buffer; start: number; end: number };
+/** What ends the rule: nothing, a verdict or jump, a compat target, NFLOG (`log`), TRACE. */
+const Action = { None: 0, Verdict: 1, Compat: 2, Nflog: 3, Trace: 4 } as const;
+type Action = (typeof Action)[keyof typeof Action];
 
 /**
- * Reads rules of one family. Holds scratch state between rules, so one decoder serves a whole dump
- * without allocating per expression.
+ * Reads rules of one family. Holds scratch state between rules, so one decoder serves a whole dump.
  */
 export class RuleDecoder {
   readonly family: Family;
@@ -65,28 +65,30 @@ export class RuleDecoder {
   readonly #bitwise: BitwiseExpr = { sreg: 0, dreg: 0, len: 0, op: 0, mask: noValue(), xor: noValue(), hasData: false };
   readonly #range: RangeExpr = { sreg: 0, op: 0, from: noValue(), to: noValue() };
   readonly #imm: ImmediateExpr = { dreg: 0, isVerdict: false, code: 0, chain: '', value: noValue() };
-  readonly #xt: XtExpr = { name: '', revision: 0, infoOff: -1, infoLen: 0 };
   readonly #limit: LimitExpr = { rate: 0n, unit: 0n, burst: 0, type: 0, flags: 0 };
   readonly #log: LogExpr = { group: -1, prefix: null, snaplen: -1, threshold: 0, syslog: false };
-  readonly #counter: CounterExpr = { packetsAt: -1, bytesAt: -1 };
+  /** The entry being assembled: header, then matches from #at on. */
+  readonly #e = Buffer.allocUnsafe(ENTRY_MAX + 1);
+  #at = 0;
 
   // Per rule.
-  #buf: Buffer = Buffer.alloc(0);
-  #header: Buffer = Buffer.alloc(0);
-  #pieces: Piece[] = [];
-  #action: Action = { kind: 'none' };
-  #counted = false;
-  #packets = 0n;
-  #bytes = 0n;
+  #buf: Buffer = this.#e;
+  #action: Action = Action.None;
+  /** Verdict: its label and goto; compat target: where NAME, REV and INFO sit in the message. */
+  #label = '';
+  #goto = false;
+  #targetNameOff = 0;
+  #targetNameLen = 0;
+  #targetRevision = 0;
+  #targetInfoOff = 0;
+  #targetInfoLen = 0;
+  /** Where the counter's PACKETS and BYTES sit in the message; -1 when the rule has none. */
+  #counterAt = -1;
+  #bytesAt = -1;
   #index = 0;
   #nameOff = -1;
   #nameLen = 0;
-  #inSet = false;
-  #outSet = false;
-  #srcSet = false;
-  #dstSet = false;
-  #protoSet = false;
-  #fragSet = false;
+  #set = 0;
 
   constructor(family: Family) {
     this.family = family;
@@ -100,25 +102,28 @@ export class RuleDecoder {
    */
   decode(buf: Buffer, start: number, end: number, udataOff = -1, udataLen = 0): TranslatedRule {
     this.#reset(buf);
-    walkExprs(buf, start, end, (span) => {
-      this.#expression(span);
-    });
-    const comment = udataOff >= 0 ? readComment(buf, udataOff, udataLen) : null;
-    if (comment !== null) this.#pieces.push(comment);
+    for (let p = start; p + 4 <= end; ) {
+      const len = buf[p]! | (buf[p + 1]! << 8);
+      if (len < 4 || p + len > end) this.#refuse('a malformed expression list');
+      this.#element(p + 4, p + len);
+      p += (len + 3) & ~3;
+    }
+    if (udataOff >= 0) {
+      const comment = findComment(buf, udataOff, udataLen);
+      if (comment) copyBytes(buf, comment.off, this.#e, this.#beginMatch(XT_COMMENT, XT_COMMENT.dataSize), comment.len);
+    }
     return this.#assemble();
   }
 
   #reset(buf: Buffer): void {
     this.#buf = buf;
-    this.#header = Buffer.alloc(this.#l.header);
-    this.#pieces = [];
-    this.#action = { kind: 'none' };
-    this.#counted = false;
-    this.#packets = 0n;
-    this.#bytes = 0n;
+    this.#e.fill(0, 0, this.#l.header);
+    this.#at = this.#l.header;
+    this.#action = Action.None;
+    this.#counterAt = -1;
     this.#index = -1;
     this.#nameOff = -1;
-    this.#inSet = this.#outSet = this.#srcSet = this.#dstSet = this.#protoSet = this.#fragSet = false;
+    this.#set = 0;
     this.#regs.clear();
     this.#ports.clear();
   }
@@ -128,20 +133,58 @@ export class RuleDecoder {
     throw new NftOpaqueRuleError(reason, name, this.#index >= 0 ? this.#index : undefined);
   }
 
-  #expression(span: ExprSpan): void {
+  /** Fields a rule may set once: a second comparison of the same field has no iptables form. */
+  #once(bit: number, what: string): void {
+    if (this.#set & bit) this.#refuse(`a second ${what} comparison`);
+    this.#set |= bit;
+  }
+
+  /** Starts a match blob at the end of the entry: header filled, data zeroed. Returns the data offset. */
+  #beginMatch(spec: BlobSpec, dataSize: number): number {
+    const at = this.#at;
+    const size = EXTENSION_HEADER + dataSize;
+    if (at + size > ENTRY_MAX) this.#refuse('the rule is too large for an iptables entry');
+    const e = this.#e;
+    e.fill(0, at, at + size);
+    e[at] = size & 0xff;
+    e[at + 1] = size >> 8;
+    const name = spec.name;
+    for (let i = 0; i < name.length; i++) e[at + 2 + i] = name.charCodeAt(i);
+    e[at + 31] = spec.revision;
+    this.#at = at + size;
+    return at + EXTENSION_HEADER;
+  }
+
+  /** One LIST_ELEM: its NAME and DATA found, then interpreted. */
+  #element(start: number, end: number): void {
+    const buf = this.#buf;
     this.#index++;
-    this.#nameOff = span.nameOff;
-    this.#nameLen = span.nameLen;
-    if (span.dataOff < 0 && span.kind !== EXPR.unknown) this.#refuse('an expression without data');
-    // Only a counter may follow the action, and only an action that lets the packet go on (NFLOG, TRACE):
-    // after a verdict or a target that may end the rule, it would never count.
-    const action = this.#action;
-    if (action.kind !== 'none' && !(span.kind === EXPR.counter && action.kind === 'blob' && action.continues)) {
+    this.#nameOff = -1;
+    let dataOff = -1;
+    let dataEnd = -1;
+    for (let q = start; q + 4 <= end; ) {
+      const len = buf[q]! | (buf[q + 1]! << 8);
+      if (len < 4 || q + len > end) break;
+      const type = (buf[q + 2]! | (buf[q + 3]! << 8)) & NLA_TYPE_MASK;
+      if (type === NFTA_EXPR.NAME) {
+        this.#nameOff = q + 4;
+        this.#nameLen = len - 4;
+      } else if (type === NFTA_EXPR.DATA) {
+        dataOff = q + 4;
+        dataEnd = q + len;
+      }
+      q += (len + 3) & ~3;
+    }
+    const kind: ExprKind = this.#nameOff >= 0 ? exprKind(buf, this.#nameOff, this.#nameLen) : EXPR.unknown;
+    if (kind === EXPR.unknown) this.#refuse('an expression with no iptables form');
+    if (dataOff < 0) this.#refuse('an expression without data');
+    // Only a counter may follow the action, and only an action that lets the packet go on (NFLOG,
+    // TRACE): after a verdict or a target that may end the rule, it would never count.
+    if (this.#action !== Action.None && !(kind === EXPR.counter && (this.#action === Action.Nflog || this.#action === Action.Trace))) {
       this.#refuse('an expression after the verdict or target');
     }
-    const buf = this.#buf;
-    const t = this.#t.parse(buf, span.dataOff, span.dataEnd);
-    switch (span.kind) {
+    const t = this.#t.parse(buf, dataOff, dataEnd);
+    switch (kind) {
       case EXPR.meta:
         return this.#onMeta(readMeta(buf, t, this.#meta));
       case EXPR.payload: {
@@ -156,29 +199,27 @@ export class RuleDecoder {
         return this.#onCmp(readCmp(buf, t, this.#cmp));
       case EXPR.range:
         return this.#onRange(readRange(buf, t, this.#range));
-      case EXPR.counter: {
-        const c = readCounter(t, this.#counter);
-        if (this.#counted) this.#refuse('a second counter');
-        if (c.packetsAt < 0 || c.bytesAt < 0) this.#refuse('a counter without values');
-        this.#counted = true;
-        this.#packets = buf.readBigUInt64BE(c.packetsAt);
-        this.#bytes = buf.readBigUInt64BE(c.bytesAt);
+      case EXPR.counter:
+        if (this.#counterAt >= 0) this.#refuse('a second counter');
+        if (t.lengths[NFTA_COUNTER_EXPR.PACKETS] !== 8 || !t.has(NFTA_COUNTER_EXPR.PACKETS) || !t.has(NFTA_COUNTER_EXPR.BYTES) ||
+          t.lengths[NFTA_COUNTER_EXPR.BYTES] !== 8) {
+          this.#refuse('a counter without values');
+        }
+        this.#counterAt = t.offsets[NFTA_COUNTER_EXPR.PACKETS]!;
+        this.#bytesAt = t.offsets[NFTA_COUNTER_EXPR.BYTES]!;
         return;
-      }
       case EXPR.immediate:
         return this.#onImmediate(readImmediate(buf, t, this.#imm));
       case EXPR.match:
-        return this.#onCompat(readXt(buf, t, this.#xt), false);
+        return this.#onCompatMatch(t);
       case EXPR.target:
-        return this.#onCompat(readXt(buf, t, this.#xt), true);
+        return this.#onCompatTarget(t);
       case EXPR.limit:
         return this.#onLimit(readLimit(buf, t, this.#limit));
       case EXPR.log:
         return this.#onLog(readLog(buf, t, this.#log));
       case EXPR.lookup:
         return this.#refuse('a set lookup has no iptables form in an ip/ip6 table (iptables-nft shows the rule without it)');
-      default:
-        return this.#refuse('an expression with no iptables form');
     }
   }
 
@@ -189,8 +230,7 @@ export class RuleDecoder {
       const r = this.#regs.get(m.sreg);
       if (!r || r.type !== REG_IMMEDIATE || r.immLen < 1) this.#refuse('meta nftrace set from an unknown register');
       if (this.#buf[r.immOff] === 0) this.#refuse('meta nftrace set 0 (clearing the trace) has no iptables form');
-      const blob = extensionBlob(XT_TRACE);
-      this.#action = { kind: 'blob', blob, continues: true };
+      this.#action = Action.Trace;
       return;
     }
     if (m.dreg < 0 || m.key < 0) this.#refuse('a meta expression without register or key');
@@ -231,44 +271,38 @@ export class RuleDecoder {
     const buf = this.#buf;
     const d = c.data;
     const l = this.#l;
+    const e = this.#e;
     switch (r.key) {
-      case META_KEY.L4PROTO: {
+      case META_KEY.L4PROTO:
         if (r.bitwise || d.len !== 1) this.#refuse('a masked or wide protocol comparison');
-        const inv = this.#inverted(c.op, 'the protocol');
-        this.#setProtocol(buf[d.off]!, inv);
-        return;
-      }
+        return this.#setProtocol(buf[d.off]!, this.#inverted(c.op, 'the protocol'));
       case META_KEY.IIFNAME:
       case META_KEY.OIFNAME: {
         const input = r.key === META_KEY.IIFNAME;
         if (r.bitwise) this.#refuse('a masked interface name');
-        if (input ? this.#inSet : this.#outSet) this.#refuse('a second interface comparison');
+        this.#once(input ? SET_IN : SET_OUT, 'interface');
         const inv = this.#inverted(c.op, 'an interface name');
         this.#interface(input ? l.iniface : l.outiface, input ? l.inifaceMask : l.outifaceMask, d.off, d.len, inv,
           input ? INV.VIA_IN : INV.VIA_OUT);
-        if (input) this.#inSet = true;
-        else this.#outSet = true;
         return;
       }
       case META_KEY.MARK: {
         if (d.len !== 4) this.#refuse('a mark comparison that is not 32 bits wide');
         const inv = this.#inverted(c.op, 'the mark');
-        const blob = extensionBlob(XT_MARK1);
-        const data = EXTENSION_HEADER;
-        blob.set(buf.subarray(d.off, d.off + 4), data + XT_MARK1.MARK);
-        if (r.bitwise) blob.set(buf.subarray(r.maskOff, r.maskOff + 4), data + XT_MARK1.MASK);
-        else blob.writeUInt32LE(0xffffffff, data + XT_MARK1.MASK);
-        blob[data + XT_MARK1.INVERT] = inv ? 1 : 0;
-        this.#pieces.push(blob);
+        const data = this.#beginMatch(XT_MARK1, XT_MARK1.dataSize);
+        // Host byte order on both sides: the bytes are copied as they are.
+        copyBytes(buf, d.off, e, data + XT_MARK1.MARK, 4);
+        if (r.bitwise) copyBytes(buf, r.maskOff, e, data + XT_MARK1.MASK, 4);
+        else e.writeUInt32LE(0xffffffff, data + XT_MARK1.MASK);
+        e[data + XT_MARK1.INVERT] = inv ? 1 : 0;
         return;
       }
       case META_KEY.PKTTYPE: {
         if (r.bitwise || d.len !== 1) this.#refuse('a masked or wide packet type comparison');
         const inv = this.#inverted(c.op, 'the packet type');
-        const blob = extensionBlob(XT_PKTTYPE);
-        blob.writeInt32LE(buf[d.off]!, EXTENSION_HEADER + XT_PKTTYPE.PKTTYPE);
-        blob.writeInt32LE(inv ? 1 : 0, EXTENSION_HEADER + XT_PKTTYPE.INVERT);
-        this.#pieces.push(blob);
+        const data = this.#beginMatch(XT_PKTTYPE, XT_PKTTYPE.dataSize);
+        e.writeInt32LE(buf[d.off]!, data + XT_PKTTYPE.PKTTYPE);
+        e.writeInt32LE(inv ? 1 : 0, data + XT_PKTTYPE.INVERT);
         return;
       }
       default:
@@ -277,18 +311,18 @@ export class RuleDecoder {
   }
 
   #setProtocol(proto: number, inv: boolean): void {
-    if (this.#protoSet) this.#refuse('a second protocol comparison');
+    this.#once(SET_PROTO, 'protocol');
     const l = this.#l;
-    this.#protoSet = true;
-    this.#header.writeUInt16LE(proto, l.proto);
-    if (l.protoFlag) this.#header[l.flags]! |= l.protoFlag;
-    if (inv) this.#header[l.invflags]! |= INV.PROTO;
+    const e = this.#e;
+    e.writeUInt16LE(proto, l.proto);
+    e[l.flags]! |= l.protoFlag;
+    if (inv) e[l.invflags]! |= INV.PROTO;
   }
 
   /** `-i`/`-o` from the compared name (iptables' parse_ifname and parse_invalid_iface). */
   #interface(nameAt: number, maskAt: number, off: number, len: number, inv: boolean, invBit: number): void {
     const buf = this.#buf;
-    const h = this.#header;
+    const e = this.#e;
     if (len === 0 || len > IFNAMSIZ) this.#refuse('an interface name of impossible length');
     let nul = 0;
     while (nul < len && buf[off + nul] !== 0) nul++;
@@ -297,47 +331,45 @@ export class RuleDecoder {
       if (nul === 0) this.#refuse('an empty interface name');
       if (nul === 7 && !inv && buf.toString('latin1', off, off + 7) === 'INVAL/D') {
         // iptables-nft's `! -i +`: a name no interface has.
-        h[nameAt] = 0x2b;
-        h[maskAt] = 0xff;
-        h[maskAt + 1] = 0xff;
-        h[this.#l.invflags]! |= invBit;
+        e[nameAt] = 0x2b;
+        e[maskAt] = 0xff;
+        e[maskAt + 1] = 0xff;
+        e[this.#l.invflags]! |= invBit;
         return;
       }
-      h.set(buf.subarray(off, off + nul), nameAt);
-      h.fill(0xff, maskAt, maskAt + nul + 1);
+      copyBytes(buf, off, e, nameAt, nul);
+      e.fill(0xff, maskAt, maskAt + nul + 1);
     } else {
       // A prefix: `eth+`.
       if (len > IFNAMSIZ - 2) this.#refuse('an interface prefix too long for iptables');
-      h.set(buf.subarray(off, off + len), nameAt);
-      h[nameAt + len] = 0x2b;
-      h.fill(0xff, maskAt, maskAt + len);
+      copyBytes(buf, off, e, nameAt, len);
+      e[nameAt + len] = 0x2b;
+      e.fill(0xff, maskAt, maskAt + len);
     }
-    if (inv) h[this.#l.invflags]! |= invBit;
+    if (inv) e[this.#l.invflags]! |= invBit;
   }
 
   #cmpNetwork(r: Register, c: CmpExpr): void {
     const buf = this.#buf;
     const d = c.data;
     const l = this.#l;
+    const e = this.#e;
     const addrs = ADDRESS_OFFSETS[this.family];
     if (r.offset === addrs.src || r.offset === addrs.dst) {
       const src = r.offset === addrs.src;
-      if (src ? this.#srcSet : this.#dstSet) this.#refuse('a second address comparison');
+      this.#once(src ? SET_SRC : SET_DST, 'address');
       if (r.len < 1 || r.len > l.addrLen || d.len !== r.len) this.#refuse('an address comparison of an unexpected width');
       if (r.bitwise && r.maskLen !== r.len) this.#refuse('an address mask of an unexpected width');
       const inv = this.#inverted(c.op, 'an address');
       const addrAt = src ? l.src : l.dst;
       const maskAt = src ? l.smsk : l.dmsk;
-      const h = this.#header;
       for (let i = 0; i < r.len; i++) {
         const m = r.bitwise ? buf[r.maskOff + i]! : 0xff;
         if ((buf[d.off + i]! & ~m) !== 0) this.#refuse('an address with bits outside its mask (never matches)');
-        h[addrAt + i] = buf[d.off + i]!;
-        h[maskAt + i] = m;
+        e[addrAt + i] = buf[d.off + i]!;
+        e[maskAt + i] = m;
       }
-      if (inv) h[l.invflags]! |= src ? INV.SRCIP : INV.DSTIP;
-      if (src) this.#srcSet = true;
-      else this.#dstSet = true;
+      if (inv) e[l.invflags]! |= src ? INV.SRCIP : INV.DSTIP;
       return;
     }
     if (this.family === 4 && r.offset === 9 && r.len === 1 && !r.bitwise && d.len === 1) {
@@ -345,17 +377,25 @@ export class RuleDecoder {
       return this.#setProtocol(buf[d.off]!, this.#inverted(c.op, 'the protocol'));
     }
     if (this.family === 4 && r.offset === 6 && r.len === 2 && r.bitwise && d.len === 2) {
-      // -f: (frag_off & 0x1fff) != 0; `! -f`: == 0.
-      const mask = buf.readUInt16BE(r.maskOff);
-      if (mask !== 0x1fff || buf.readUInt16BE(d.off) !== 0 || this.#fragSet) this.#refuse('a fragment offset comparison other than -f');
+      if (buf.readUInt16BE(r.maskOff) !== 0x1fff || buf.readUInt16BE(d.off) !== 0) this.#refuse('a fragment offset comparison other than -f');
+      this.#once(SET_FRAG, 'fragment');
       // A non-zero offset (neq) is -f; a zero one (eq) is `! -f`.
       const fragment = this.#inverted(c.op, 'the fragment offset');
-      this.#fragSet = true;
-      this.#header[l.flags]! |= l.fragFlag;
-      if (!fragment) this.#header[l.invflags]! |= INV.FRAG;
+      e[l.flags]! |= l.fragFlag;
+      if (!fragment) e[l.invflags]! |= INV.FRAG;
       return;
     }
     this.#refuse(`a comparison of network header bytes ${r.offset}+${r.len} has no iptables form`);
+  }
+
+  /** The rule's tcp or udp match, started where the first port comparison stands among the matches. */
+  #portMatch(proto: number): PortMatches {
+    const ports = this.#ports;
+    if (!ports.started) {
+      const spec = proto === IPPROTO_TCP ? XT_TCP : XT_UDP;
+      ports.start(proto === IPPROTO_TCP, this.#e, this.#beginMatch(spec, spec.dataSize));
+    }
+    return ports;
   }
 
   /** Ports and tcp flags (nft_parse_transport), for a rule that says `-p tcp` or `-p udp`. */
@@ -366,21 +406,20 @@ export class RuleDecoder {
     if (d.len !== r.len) this.#refuse('a transport header comparison of an unexpected width');
     if (r.offset === 13 && r.len === 1 && proto === IPPROTO_TCP) {
       const mask = r.bitwise ? buf[r.maskOff]! : 0xff;
-      if (!this.#ports.flags(mask, buf[d.off]!, this.#inverted(c.op, 'tcp flags'), this.#pieces.length)) {
-        this.#refuse('a second tcp flags comparison');
-      }
+      const inv = this.#inverted(c.op, 'tcp flags');
+      if (!this.#portMatch(proto).flags(mask, buf[d.off]!, inv)) this.#refuse('a second tcp flags comparison');
       return;
     }
     if (r.bitwise) this.#refuse('a masked port comparison has no iptables form');
     let ok: boolean;
     if (r.offset === 0 && r.len === 4) {
       const inv = this.#inverted(c.op, 'two ports at once');
-      ok = this.#ports.port(proto, 'src', CMP_OP.EQ, buf.readUInt16BE(d.off), inv, this.#pieces.length) &&
-        this.#ports.port(proto, 'dst', CMP_OP.EQ, buf.readUInt16BE(d.off + 2), inv, this.#pieces.length);
+      const ports = this.#portMatch(proto);
+      ok = ports.port('src', CMP_OP.EQ, buf.readUInt16BE(d.off), inv) && ports.port('dst', CMP_OP.EQ, buf.readUInt16BE(d.off + 2), inv);
     } else if ((r.offset === 0 || r.offset === 2) && r.len === 2) {
-      const side = r.offset === 0 ? 'src' : 'dst';
+      const side: PortSide = r.offset === 0 ? 'src' : 'dst';
       const op = c.op === CMP_OP.NEQ ? CMP_OP.EQ : c.op;
-      ok = this.#ports.port(proto, side, op, buf.readUInt16BE(d.off), c.op === CMP_OP.NEQ, this.#pieces.length);
+      ok = this.#portMatch(proto).port(side, op, buf.readUInt16BE(d.off), c.op === CMP_OP.NEQ);
     } else {
       this.#refuse(`a comparison of transport header bytes ${r.offset}+${r.len} has no iptables form`);
     }
@@ -389,9 +428,9 @@ export class RuleDecoder {
 
   #transportProtocol(): number {
     const l = this.#l;
-    const proto = this.#protoSet ? this.#header.readUInt16LE(l.proto) : 0;
+    const proto = this.#set & SET_PROTO ? this.#e.readUInt16LE(l.proto) : 0;
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) this.#refuse('a transport header comparison without -p tcp or -p udp');
-    if (this.#header[l.invflags]! & INV.PROTO) this.#refuse('a transport header comparison under an inverted protocol');
+    if (this.#e[l.invflags]! & INV.PROTO) this.#refuse('a transport header comparison under an inverted protocol');
     return proto;
   }
 
@@ -405,7 +444,7 @@ export class RuleDecoder {
     const proto = this.#transportProtocol();
     const lo = this.#buf.readUInt16BE(g.from.off);
     const hi = this.#buf.readUInt16BE(g.to.off);
-    if (lo > hi || !this.#ports.range(proto, r.offset === 0 ? 'src' : 'dst', lo, hi, g.op === RANGE_OP.NEQ, this.#pieces.length)) {
+    if (lo > hi || !this.#portMatch(proto).range(r.offset === 0 ? 'src' : 'dst', lo, hi, g.op === RANGE_OP.NEQ)) {
       this.#refuse('port comparisons that do not make one port range');
     }
   }
@@ -417,35 +456,59 @@ export class RuleDecoder {
       return;
     }
     if (i.dreg !== NFT_REG_VERDICT) this.#refuse('a verdict outside the verdict register');
+    this.#goto = false;
     switch (i.code) {
       case NF_ACCEPT:
-        this.#action = { kind: 'verdict', label: 'ACCEPT', goto: false };
-        return;
+        this.#label = 'ACCEPT';
+        break;
       case NF_DROP:
-        this.#action = { kind: 'verdict', label: 'DROP', goto: false };
-        return;
+        this.#label = 'DROP';
+        break;
       case NFT_RETURN:
-        this.#action = { kind: 'verdict', label: 'RETURN', goto: false };
-        return;
+        this.#label = 'RETURN';
+        break;
       case NFT_JUMP:
       case NFT_GOTO:
-        if (i.chain === '' || Buffer.byteLength(i.chain) > MAX_CHAIN_NAME) this.#refuse(`a jump to a chain iptables cannot name (\`${i.chain}')`);
-        this.#action = { kind: 'verdict', label: i.chain, goto: i.code === NFT_GOTO };
-        return;
+        if (i.chain === '' || Buffer.byteLength(i.chain) > MAX_NAME) this.#refuse(`a jump to a chain iptables cannot name (\`${i.chain}')`);
+        this.#label = i.chain;
+        this.#goto = i.code === NFT_GOTO;
+        break;
       default:
         this.#refuse(`verdict ${i.code} has no iptables form`);
     }
+    this.#action = Action.Verdict;
   }
 
-  /** A compat match or target: its blob is the xtables blob, header rebuilt. */
-  #onCompat(x: XtExpr, target: boolean): void {
-    if (x.name === '' || x.name.length > MAX_CHAIN_NAME || x.revision < 0 || x.revision > 255 || x.infoOff < 0) {
-      this.#refuse(`a malformed compat ${target ? 'target' : 'match'}`);
-    }
-    const blob = extensionBlob({ name: x.name, revision: x.revision, dataSize: (x.infoLen + 7) & ~7 });
-    this.#buf.copy(blob, EXTENSION_HEADER, x.infoOff, x.infoOff + x.infoLen);
-    if (target) this.#action = { kind: 'blob', blob, continues: false };
-    else this.#pieces.push(blob);
+  /** NAME, REV and INFO of a compat match or target, checked. */
+  #compat(t: NlaTable, what: string): { nameOff: number; nameLen: number; revision: number; infoOff: number; infoLen: number } {
+    const buf = this.#buf;
+    const o = t.offsets;
+    const nameOff = o[NFTA_XT.NAME]!;
+    let nameLen = 0;
+    if (nameOff >= 0) while (nameLen < t.lengths[NFTA_XT.NAME]! && buf[nameOff + nameLen] !== 0) nameLen++;
+    const revision = o[NFTA_XT.REV]! >= 0 && t.lengths[NFTA_XT.REV]! >= 4 ? buf.readUInt32BE(o[NFTA_XT.REV]!) : -1;
+    if (nameLen === 0 || nameLen > MAX_NAME || revision < 0 || revision > 255 || o[NFTA_XT.INFO]! < 0) this.#refuse(`a malformed compat ${what}`);
+    return { nameOff, nameLen, revision, infoOff: o[NFTA_XT.INFO]!, infoLen: t.lengths[NFTA_XT.INFO]! };
+  }
+
+  /** A compat match: its blob is the xtables blob, header rebuilt around INFO. */
+  #onCompatMatch(t: NlaTable): void {
+    const x = this.#compat(t, 'match');
+    const data = this.#beginMatch(NO_NAME, (x.infoLen + 7) & ~7);
+    const at = data - EXTENSION_HEADER;
+    copyBytes(this.#buf, x.nameOff, this.#e, at + 2, x.nameLen);
+    this.#e[at + 31] = x.revision;
+    copyBytes(this.#buf, x.infoOff, this.#e, data, x.infoLen);
+  }
+
+  #onCompatTarget(t: NlaTable): void {
+    const x = this.#compat(t, 'target');
+    this.#targetNameOff = x.nameOff;
+    this.#targetNameLen = x.nameLen;
+    this.#targetRevision = x.revision;
+    this.#targetInfoOff = x.infoOff;
+    this.#targetInfoLen = x.infoLen;
+    this.#action = Action.Compat;
   }
 
   /** A native `limit` as iptables-nft reads it back into xt_rateinfo (nft_parse_limit). */
@@ -454,63 +517,99 @@ export class RuleDecoder {
     if (g.rate === 0n) this.#refuse('a limit with a zero rate');
     const avg = (BigInt(XT_RATEINFO.SCALE) * g.unit) / g.rate;
     if (avg === 0n || avg > 0xffffffffn) this.#refuse('a limit rate outside what -m limit can hold');
-    const blob = extensionBlob(XT_RATEINFO);
-    blob.writeUInt32LE(Number(avg), EXTENSION_HEADER + XT_RATEINFO.AVG);
-    blob.writeUInt32LE(g.burst, EXTENSION_HEADER + XT_RATEINFO.BURST);
-    this.#pieces.push(blob);
+    const data = this.#beginMatch(XT_RATEINFO, XT_RATEINFO.dataSize);
+    this.#e.writeUInt32LE(Number(avg), data + XT_RATEINFO.AVG);
+    this.#e.writeUInt32LE(g.burst, data + XT_RATEINFO.BURST);
+  }
+
+  /** A native `log` with a group is -j NFLOG (nft_parse_log); it is written as the target at the end. */
+  #onLog(g: LogExpr): void {
+    if (g.group < 0 || g.syslog) this.#refuse('a syslog `log` has no iptables form (use -j LOG)');
+    if (g.prefix !== null && Buffer.byteLength(g.prefix) >= XT_NFLOG.NFT_PREFIXLEN) this.#refuse('an NFLOG prefix longer than 127 bytes');
+    this.#action = Action.Nflog;
   }
 
   /**
-   * A native `log` with a group is -j NFLOG (nft_parse_log). A prefix longer than the blob's 63
-   * characters is kept whole in a longer blob, as iptables-nft does.
+   * The NFLOG blob. A prefix longer than the blob's 63 characters is kept whole in a longer blob (the
+   * layout iptables-nft reads it into), so that it prints whole.
    */
-  #onLog(g: LogExpr): void {
-    if (g.group < 0 || g.syslog) this.#refuse('a syslog `log` has no iptables form (use -j LOG)');
+  #writeNflog(): void {
+    const g = this.#log;
     const prefix = g.prefix ?? '';
     const bytes = Buffer.byteLength(prefix);
-    if (bytes >= XT_NFLOG.NFT_PREFIXLEN) this.#refuse('an NFLOG prefix longer than 127 bytes');
-    const prefixSize = bytes < XT_NFLOG.dataSize - XT_NFLOG.PREFIX ? XT_NFLOG.dataSize - XT_NFLOG.PREFIX : XT_NFLOG.NFT_PREFIXLEN;
-    const blob = extensionBlob(XT_NFLOG, (XT_NFLOG.PREFIX + prefixSize + 7) & ~7);
-    const data = EXTENSION_HEADER;
+    const short = XT_NFLOG.dataSize - XT_NFLOG.PREFIX;
+    const data = this.#beginMatch(XT_NFLOG, bytes < short ? XT_NFLOG.dataSize : (XT_NFLOG.PREFIX + XT_NFLOG.NFT_PREFIXLEN + 7) & ~7);
+    const e = this.#e;
     if (g.snaplen >= 0) {
-      blob.writeUInt32LE(g.snaplen, data + XT_NFLOG.LEN);
-      blob.writeUInt16LE(XT_NFLOG.F_COPY_LEN, data + XT_NFLOG.FLAGS);
+      e.writeUInt32LE(g.snaplen, data + XT_NFLOG.LEN);
+      e.writeUInt16LE(XT_NFLOG.F_COPY_LEN, data + XT_NFLOG.FLAGS);
     }
-    blob.writeUInt16LE(g.group, data + XT_NFLOG.GROUP);
-    blob.writeUInt16LE(g.threshold, data + XT_NFLOG.THRESHOLD);
-    blob.write(prefix, data + XT_NFLOG.PREFIX, 'utf8');
-    this.#action = { kind: 'blob', blob, continues: true };
+    e.writeUInt16LE(g.group, data + XT_NFLOG.GROUP);
+    e.writeUInt16LE(g.threshold, data + XT_NFLOG.THRESHOLD);
+    e.write(prefix, data + XT_NFLOG.PREFIX, 'utf8');
   }
 
   #assemble(): TranslatedRule {
-    const pieces = this.#pieces;
-    const port = this.#ports.blobs();
-    // Native port matches sit where their first expression was; PortMatches tells where.
-    const ordered: Piece[] = [];
-    for (let i = 0; i <= pieces.length; i++) {
-      for (const p of port) if (p.before === i) ordered.push(p.blob);
-      if (i < pieces.length) ordered.push(pieces[i]!);
-    }
     const l = this.#l;
-    const action = this.#action;
-    const label = action.kind === 'verdict' ? action.label : '';
-    const target = action.kind === 'blob' ? action.blob : standardTarget(label);
-    let size = l.header + target.length;
-    for (const p of ordered) size += Buffer.isBuffer(p) ? p.length : p.end - p.start;
-    if (size > 0xffff) this.#refuse('the rule is too large for an iptables entry');
-    const entry = Buffer.allocUnsafe(size);
-    this.#header.copy(entry, 0);
-    let at = l.header;
-    for (const p of ordered) {
-      if (Buffer.isBuffer(p)) at += p.copy(entry, at);
-      else at += p.buf.copy(entry, at, p.start, p.end);
+    const e = this.#e;
+    const targetAt = this.#at;
+    let label = '';
+    switch (this.#action) {
+      case Action.Compat: {
+        const data = this.#beginMatch(NO_NAME, (this.#targetInfoLen + 7) & ~7);
+        copyBytes(this.#buf, this.#targetNameOff, e, targetAt + 2, this.#targetNameLen);
+        e[targetAt + 31] = this.#targetRevision;
+        copyBytes(this.#buf, this.#targetInfoOff, e, data, this.#targetInfoLen);
+        break;
+      }
+      case Action.Nflog:
+        this.#writeNflog();
+        break;
+      case Action.Trace:
+        this.#beginMatch(XT_TRACE, XT_TRACE.dataSize);
+        break;
+      default: {
+        label = this.#action === Action.Verdict ? this.#label : '';
+        const blob = standardTarget(label);
+        if (targetAt + blob.length > ENTRY_MAX) this.#refuse('the rule is too large for an iptables entry');
+        blob.copy(e, targetAt);
+        this.#at = targetAt + blob.length;
+        if (this.#action === Action.Verdict && this.#goto) e[l.flags]! |= l.gotoFlag;
+      }
     }
-    entry.writeUInt16LE(at, l.targetOffset);
-    target.copy(entry, at);
-    entry.writeUInt16LE(size, l.nextOffset);
-    if (action.kind === 'verdict' && action.goto) entry[l.flags]! |= l.gotoFlag;
-    entry.writeBigUInt64LE(this.#packets, l.counters);
-    entry.writeBigUInt64LE(this.#bytes, l.counters + 8);
-    return { entry, label, standard: action.kind !== 'blob' };
+    const size = this.#at;
+    e.writeUInt16LE(targetAt, l.targetOffset);
+    e.writeUInt16LE(size, l.nextOffset);
+    // The counter: big endian in the message, host order in the entry.
+    const buf = this.#buf;
+    const c = l.counters;
+    if (this.#counterAt >= 0) {
+      for (let i = 0; i < 8; i++) {
+        e[c + i] = buf[this.#counterAt + 7 - i]!;
+        e[c + 8 + i] = buf[this.#bytesAt + 7 - i]!;
+      }
+    }
+    const entry = Buffer.allocUnsafe(size);
+    e.copy(entry, 0, 0, size);
+    return { entry, label, standard: this.#action !== Action.Compat && this.#action !== Action.Nflog && this.#action !== Action.Trace };
   }
 }
+
+/** Copies n bytes: a loop for the short runs a rule is made of, where Buffer.copy's call costs more. */
+function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, n: number): void {
+  if (n > 64) {
+    src.copy(dst, to, from, from + n);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+}
+
+/** A blob whose name is copied in afterwards (compat matches and targets take the kernel's NAME). */
+const NO_NAME: BlobSpec = { name: '', revision: 0, dataSize: 0 };
+
+const SET_IN = 1;
+const SET_OUT = 2;
+const SET_PROTO = 4;
+const SET_SRC = 8;
+const SET_DST = 16;
+const SET_FRAG = 32;

@@ -43,7 +43,7 @@ export function recoverCompat(buf: Buffer, start: number, end: number): { proto:
 
 /** Writes EXPRESSIONS (the rule's own, counter set to `counters`), COMPAT when recoverable, USERDATA. */
 export function rawRuleBody(w: NlaWriter, rule: NftRule, counters: { packets: bigint; bytes: bigint }): void {
-  const m = rule.message;
+  const m = rule.buf;
   const nest = w.beginNest(NFTA_RULE.EXPRESSIONS);
   const start = w.pos;
   w.raw(m, rule.exprOff, rule.exprEnd);

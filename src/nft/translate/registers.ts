@@ -25,11 +25,16 @@ export interface Register {
 
 const COUNT = 24;
 
-/** The byte range a register number covers in the 64-byte register file; null for the verdict. */
-function span(reg: number): [number, number] | null {
-  if (reg >= 1 && reg <= 4) return [(reg - 1) * 16, reg * 16];
-  if (reg >= 8 && reg < COUNT) return [(reg - 8) * 4, (reg - 7) * 4];
-  return null;
+/** The byte range [START, END) each register number covers in the 64-byte register file; END 0: none. */
+const START = new Int8Array(COUNT);
+const END = new Int8Array(COUNT);
+for (let reg = 1; reg <= 4; reg++) {
+  START[reg] = (reg - 1) * 16;
+  END[reg] = reg * 16;
+}
+for (let reg = 8; reg < COUNT; reg++) {
+  START[reg] = (reg - 8) * 4;
+  END[reg] = (reg - 7) * 4;
 }
 
 export class Registers {
@@ -48,11 +53,11 @@ export class Registers {
   }
 
   #write(reg: number): Register | null {
-    const s = span(reg);
-    if (!s) return null;
-    for (let other = 0; other < COUNT; other++) {
-      const o = span(other);
-      if (other !== reg && o && o[0] < s[1] && s[0] < o[1]) this.#regs[other]!.type = REG_NONE;
+    if (reg < 0 || reg >= COUNT || END[reg] === 0) return null;
+    const start = START[reg]!;
+    const end = END[reg]!;
+    for (let other = 1; other < COUNT; other++) {
+      if (other !== reg && START[other]! < end && start < END[other]!) this.#regs[other]!.type = REG_NONE;
     }
     const r = this.#regs[reg]!;
     r.bitwise = false;
@@ -86,10 +91,14 @@ export class Registers {
   mask(sreg: number, dreg: number, maskOff: number, maskLen: number): void {
     const from = this.get(sreg);
     if (!from) return;
-    const copy = { ...from };
-    const r = sreg === dreg ? from : this.#write(dreg);
-    if (!r) return;
-    Object.assign(r, copy);
+    let r = from;
+    if (sreg !== dreg) {
+      const { type, key, base, offset, len } = from;
+      const to = this.#write(dreg);
+      if (!to) return;
+      Object.assign(to, { type, key, base, offset, len });
+      r = to;
+    }
     r.bitwise = true;
     r.maskOff = maskOff;
     r.maskLen = maskLen;
