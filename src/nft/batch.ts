@@ -133,8 +133,9 @@ export class NftBatch<Tag = unknown> {
   }
 
   /**
-   * Creates a builtin chain (with iptables' exact hook, priority and type) if missing, with policy
-   * counters so that they can be read and zeroed.
+   * Creates a builtin chain (with iptables' exact hook, priority and type), with policy counters so that
+   * they can be read and zeroed. Only for a chain the view lacks, as iptables-nft does: on an existing
+   * chain the kernel takes it as an update, and the policy and its counters are set anew.
    *
    * Equivalent to: the NEWCHAIN iptables-nft sends on first use of `-A INPUT`
    */

@@ -6,6 +6,7 @@ import { NlaTable, NlaWriter } from '../netlink/attributes.js';
 import { NFGENMSG_END, NLM_F_ACK, NLM_F_REQUEST } from '../netlink/constants.js';
 import { NetlinkKernelError } from '../netlink/errors.js';
 import { NetlinkSocket } from '../netlink/socket.js';
+import { setRevisionProbe } from '../xtables/shim.js';
 import { NFNL_MSG_COMPAT_GET, NFPROTO_IPV4, NFPROTO_IPV6, NFTA_COMPAT } from './constants.js';
 
 export type CompatKind = 'match' | 'target';
@@ -74,4 +75,13 @@ export function nftRevisionProbe(name: string, revision: number, opt: number): n
   }
   answers.set(key, usable);
   return usable ? 1 : 0;
+}
+
+/**
+ * Makes libxtables ask nft_compat, not the legacy getsockopt, which revision of an extension to build:
+ * the nf_tables backend's rules then never touch (or load) ip_tables. Process-wide; call it before the
+ * first rule is built, since libxtables keeps each answer.
+ */
+export function useNftRevisionProbe(): void {
+  setRevisionProbe(nftRevisionProbe);
 }
