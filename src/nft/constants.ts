@@ -105,8 +105,6 @@ export const NF_INET = { PRE_ROUTING: 0, LOCAL_IN: 1, FORWARD: 2, LOCAL_OUT: 3, 
 
 /** NFTA_RULE_USERDATA records iptables-nft reads (enum udata_type in iptables' nft.c). */
 export const UDATA_TYPE_COMMENT = 0;
-/** NFT_USERDATA_MAXLEN: the kernel caps rule userdata at this many bytes. */
-export const NFT_USERDATA_MAXLEN = 256;
 
 /** ERESTART: the kernel refused a batch because the ruleset generation moved since GENID was read. */
 export const ERESTART = 85;

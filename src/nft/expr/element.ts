@@ -25,11 +25,6 @@ export type ExprKind = (typeof EXPR)[keyof typeof EXPR];
 
 const NAMES: readonly string[] = Object.keys(EXPR);
 
-/** The expression's name as nf_tables knows it. */
-export function exprName(kind: ExprKind): string {
-  return NAMES[kind] ?? 'unknown';
-}
-
 /** The NAME attribute of each expression, pre-encoded (header, NUL-terminated name, padding). */
 const NAME_ATTRS: Buffer[] = NAMES.map((name) => {
   const len = 4 + name.length + 1;

@@ -1,8 +1,7 @@
 // `match` (nft_compat): an xtables match run by the kernel's xt module, with the blob libxtables built.
 // INFO is the data after the 32-byte xt_entry_match header, XT_ALIGNed.
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
-import { readStr } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR, type ExprKind } from './element.js';
+import { beginExpr, endExpr, EXPR, u32, type ExprKind } from './element.js';
 
 /** NFTA_MATCH_* and NFTA_TARGET_* share their numbers. */
 export const NFTA_XT = { NAME: 1, REV: 2, INFO: 3 } as const;
@@ -22,8 +21,12 @@ export function writeMatch(w: NlaWriter, name: string, revision: number, blob: U
   writeXt(w, EXPR.match, name, revision, blob, infoStart, infoEnd);
 }
 
+/** A compat match or target, as offsets into the message: its name is copied, never made a string. */
 export interface XtExpr {
-  name: string;
+  /** Offset and length (up to its NUL) of NAME; nameLen 0 when absent. */
+  nameOff: number;
+  nameLen: number;
+  /** -1 when absent. */
   revision: number;
   /** Offset and length of INFO in the message; -1 when absent. */
   infoOff: number;
@@ -33,8 +36,10 @@ export interface XtExpr {
 /** Reads a compat match or target. */
 export function readXt(buf: Buffer, t: NlaTable, into: XtExpr): XtExpr {
   const o = t.offsets;
-  into.name = o[NFTA_XT.NAME]! >= 0 ? readStr(buf, o[NFTA_XT.NAME]!, t.lengths[NFTA_XT.NAME]!) : '';
-  into.revision = o[NFTA_XT.REV]! >= 0 ? buf.readUInt32BE(o[NFTA_XT.REV]!) : -1;
+  into.nameOff = o[NFTA_XT.NAME]!;
+  into.nameLen = 0;
+  if (into.nameOff >= 0) while (into.nameLen < t.lengths[NFTA_XT.NAME]! && buf[into.nameOff + into.nameLen] !== 0) into.nameLen++;
+  into.revision = u32(buf, t, NFTA_XT.REV);
   into.infoOff = o[NFTA_XT.INFO]!;
   into.infoLen = into.infoOff >= 0 ? t.lengths[NFTA_XT.INFO]! : 0;
   return into;

@@ -4,8 +4,7 @@ import type { NlaWriter } from '../../netlink/attributes.js';
 import { EXPR } from './element.js';
 import { writeXt } from './match.js';
 
-export { readXt as readTarget, type XtExpr as TargetExpr } from './match.js';
-
+/** Targets read as matches do: readXt. */
 /** `target name NAME rev REV` with the target's data. */
 export function writeTarget(w: NlaWriter, name: string, revision: number, blob: Uint8Array, infoStart: number, infoEnd: number): void {
   writeXt(w, EXPR.target, name, revision, blob, infoStart, infoEnd);

@@ -16,12 +16,13 @@ import { NF_ACCEPT, NF_DROP, NFT_GOTO, NFT_JUMP, NFT_REG_VERDICT, NFT_RETURN, NF
 import { NftOpaqueRuleError } from '../errors.js';
 import { BITWISE_OP_MASK_XOR, readBitwise, type BitwiseExpr } from '../expr/bitwise.js';
 import { CMP_OP, readCmp, type CmpExpr } from '../expr/cmp.js';
-import { NFTA_COUNTER_EXPR } from '../expr/counter.js';
 import { EXPR, exprKind, type ExprKind } from '../expr/element.js';
 import { readImmediate, type ImmediateExpr } from '../expr/immediate.js';
 import { LIMIT_TYPE, readLimit, type LimitExpr } from '../expr/limit.js';
 import { readLog, type LogExpr } from '../expr/log.js';
-import { NFTA_XT } from '../expr/match.js';
+import { readXt, type XtExpr } from '../expr/match.js';
+import { readLookup, type LookupExpr } from '../expr/lookup.js';
+import { readCounter, type CounterExpr } from '../expr/counter.js';
 import { META_KEY, readMeta, type MetaExpr } from '../expr/meta.js';
 import { PAYLOAD_BASE, readPayload, type PayloadExpr } from '../expr/payload.js';
 import { RANGE_OP, readRange, type RangeExpr } from '../expr/range.js';
@@ -67,6 +68,9 @@ export class RuleDecoder {
   readonly #imm: ImmediateExpr = { dreg: 0, isVerdict: false, code: 0, chain: '', value: noValue() };
   readonly #limit: LimitExpr = { rate: 0n, unit: 0n, burst: 0, type: 0, flags: 0 };
   readonly #log: LogExpr = { group: -1, prefix: null, snaplen: -1, threshold: 0, syslog: false };
+  readonly #xt: XtExpr = { nameOff: -1, nameLen: 0, revision: -1, infoOff: -1, infoLen: 0 };
+  readonly #lookup: LookupExpr = { set: '', sreg: -1, flags: 0 };
+  readonly #counter: CounterExpr = { packetsAt: -1, bytesAt: -1 };
   /** The entry being assembled: header, then matches from #at on. */
   readonly #e = Buffer.allocUnsafe(ENTRY_MAX + 1);
   #at = 0;
@@ -199,15 +203,14 @@ export class RuleDecoder {
         return this.#onCmp(readCmp(buf, t, this.#cmp));
       case EXPR.range:
         return this.#onRange(readRange(buf, t, this.#range));
-      case EXPR.counter:
+      case EXPR.counter: {
         if (this.#counterAt >= 0) this.#refuse('a second counter');
-        if (t.lengths[NFTA_COUNTER_EXPR.PACKETS] !== 8 || !t.has(NFTA_COUNTER_EXPR.PACKETS) || !t.has(NFTA_COUNTER_EXPR.BYTES) ||
-          t.lengths[NFTA_COUNTER_EXPR.BYTES] !== 8) {
-          this.#refuse('a counter without values');
-        }
-        this.#counterAt = t.offsets[NFTA_COUNTER_EXPR.PACKETS]!;
-        this.#bytesAt = t.offsets[NFTA_COUNTER_EXPR.BYTES]!;
+        const c = readCounter(t, this.#counter);
+        if (c.packetsAt < 0 || c.bytesAt < 0) this.#refuse('a counter without values');
+        this.#counterAt = c.packetsAt;
+        this.#bytesAt = c.bytesAt;
         return;
+      }
       case EXPR.immediate:
         return this.#onImmediate(readImmediate(buf, t, this.#imm));
       case EXPR.match:
@@ -218,8 +221,10 @@ export class RuleDecoder {
         return this.#onLimit(readLimit(buf, t, this.#limit));
       case EXPR.log:
         return this.#onLog(readLog(buf, t, this.#log));
-      case EXPR.lookup:
-        return this.#refuse('a set lookup has no iptables form in an ip/ip6 table (iptables-nft shows the rule without it)');
+      case EXPR.lookup: {
+        const set = readLookup(buf, t, this.#lookup).set;
+        return this.#refuse(`a set lookup (@${set}) has no iptables form in an ip/ip6 table (iptables-nft shows the rule without it)`);
+      }
     }
   }
 
@@ -480,15 +485,12 @@ export class RuleDecoder {
   }
 
   /** NAME, REV and INFO of a compat match or target, checked. */
-  #compat(t: NlaTable, what: string): { nameOff: number; nameLen: number; revision: number; infoOff: number; infoLen: number } {
-    const buf = this.#buf;
-    const o = t.offsets;
-    const nameOff = o[NFTA_XT.NAME]!;
-    let nameLen = 0;
-    if (nameOff >= 0) while (nameLen < t.lengths[NFTA_XT.NAME]! && buf[nameOff + nameLen] !== 0) nameLen++;
-    const revision = o[NFTA_XT.REV]! >= 0 && t.lengths[NFTA_XT.REV]! >= 4 ? buf.readUInt32BE(o[NFTA_XT.REV]!) : -1;
-    if (nameLen === 0 || nameLen > MAX_NAME || revision < 0 || revision > 255 || o[NFTA_XT.INFO]! < 0) this.#refuse(`a malformed compat ${what}`);
-    return { nameOff, nameLen, revision, infoOff: o[NFTA_XT.INFO]!, infoLen: t.lengths[NFTA_XT.INFO]! };
+  #compat(t: NlaTable, what: string): XtExpr {
+    const x = readXt(this.#buf, t, this.#xt);
+    if (x.nameLen === 0 || x.nameLen > MAX_NAME || x.revision < 0 || x.revision > 255 || x.infoOff < 0) {
+      this.#refuse(`a malformed compat ${what}`);
+    }
+    return x;
   }
 
   /** A compat match: its blob is the xtables blob, header rebuilt around INFO. */
