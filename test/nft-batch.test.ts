@@ -1,15 +1,19 @@
 // nf_tables transactions: one sendmsg per batch, tagged with the generation of the view it was built on;
 // refusals mapped back to the operation; chain and rule operations by handle and position; counters read,
 // zeroed and preset; a 50,000-rule batch.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, thrown } from './kernel.js';
 import { appendParsed, entryRule, freshNftEachTest, iptNft, parseRule, savedRules, sharedSocket } from './nft-kernel.js';
 import { NftBatch } from '../src/nft/batch.js';
-import { NftBatchError, NftGenerationError } from '../src/nft/errors.js';
+import { NftBatchError, NftGenerationError, NftSnapshotError } from '../src/nft/errors.js';
 import { readGeneration } from '../src/nft/gen.js';
-import { readSnapshot, rulesOf } from '../src/nft/snapshot.js';
+import { incompatibleChains, readSnapshot, rulesOf } from '../src/nft/snapshot.js';
 import { dumpRules, walkCounters } from '../src/nft/rule.js';
-import { dumpChains } from '../src/nft/chain.js';
+import { chainCompatibility, dumpChains } from '../src/nft/chain.js';
 import { NF_DROP } from '../src/nft/constants.js';
 import { probeRuleReset } from '../src/nft/reset.js';
 import { Rule } from '../src/iptc/index.js';
@@ -247,5 +251,55 @@ describe('large batches', () => {
       '50000',
       '',
     ].join('\n'));
+  });
+});
+
+describe('snapshots', () => {
+  it('chains are told apart: iptables\' builtin chains, user chains, and other programs\' base chains', () => {
+    filterWith([]);
+    iptNft(['-N', 'mine']);
+    run('nft', ['add', 'chain', 'ip', 'filter', 'FORWARD', '{ type filter hook forward priority 10; }']);
+    run('nft', ['add', 'chain', 'ip', 'filter', 'theirs', '{ type filter hook output priority 0; }']);
+    const snap = readSnapshot(io.sock, 2, 'filter');
+    const kinds = Object.fromEntries(snap.chains.map((c) => [c.name, chainCompatibility(c)]));
+    expect(kinds).toEqual({ INPUT: 'builtin', mine: 'user', FORWARD: 'incompatible', theirs: 'incompatible' });
+    expect(incompatibleChains(snap).map((c) => c.name).sort()).toEqual(['FORWARD', 'theirs']);
+    expect(readSnapshot(io.sock, 2, 'nat').table).toBeNull();
+  });
+
+  it('a snapshot taken while another program rewrites the table is never a mix of two rulesets', async () => {
+    const table = (tag: string) =>
+      `*filter\n:INPUT ACCEPT [0:0]\n${Array.from({ length: 1500 }, (_, i) => `-A INPUT -s 10.0.${i >> 8}.${i & 255}/32 -m comment --comment ${tag}`).join('\n')}\nCOMMIT\n`;
+    const dir = mkdtempSync(join(tmpdir(), 'iptc-nft-'));
+    writeFileSync(join(dir, 'a'), table('a'));
+    writeFileSync(join(dir, 'b'), table('b'));
+    run('iptables-nft-restore', [join(dir, 'a')]);
+    // A writer swapping the whole table back and forth, for a bounded time.
+    const writer = spawn('sh', ['-c',
+      `end=$(($(date +%s) + 8)); while [ $(date +%s) -lt $end ]; do iptables-nft-restore ${dir}/b; iptables-nft-restore ${dir}/a; done`]);
+    const exited = new Promise((resolve) => writer.on('exit', resolve));
+    let consistent = 0;
+    try {
+      for (let i = 0; i < 40; i++) {
+        let snap;
+        try {
+          snap = readSnapshot(io.sock, 2, 'filter', 20);
+        } catch (e) {
+          // Giving up after 20 moving reads is allowed; returning a mixed view is not.
+          expect(e).toBeInstanceOf(NftSnapshotError);
+          continue;
+        }
+        const tags = new Set(rulesOf(snap, 'INPUT').map((r) => Rule.fromEntry(r.toEntry()).toString().split(' ').pop()));
+        expect(rulesOf(snap, 'INPUT')).toHaveLength(1500);
+        expect(tags.size).toBe(1);
+        consistent++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      writer.kill();
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(consistent).toBeGreaterThan(0);
   });
 });
