@@ -3,13 +3,15 @@ import { constants } from 'node:os';
 const errnoNames = new Map<number, string>(
   Object.entries(constants.errno).map(([name, value]) => [value, name]),
 );
+// The kernel's own "the ruleset changed, retry" (nf_tables generation check); libc has no name for it.
+errnoNames.set(85, 'ERESTART');
 
 /**
  * A libiptc or kernel error: a missing chain, a rule that does not exist, a commit the kernel refused.
  * `errno` is the C errno (0 when the error was found before reaching libiptc), `code` its name.
  */
 export class IPTCError extends Error {
-  override readonly name = 'IPTCError';
+  override readonly name: string = 'IPTCError';
   readonly errno: number;
   readonly code: string;
 

@@ -4,6 +4,7 @@ import { IPTCError, LibraryError, XTablesError } from './errors.js';
 import { shimLibrary } from './library.js';
 import { entryLayout } from './entry.js';
 import { decodeBytes, encodeText, hasSurrogate } from './text.js';
+import koffi from 'koffi';
 
 export type Family = 4 | 6;
 export type ExtensionKind = 'match' | 'target';
@@ -25,6 +26,11 @@ export interface BuiltExtension {
   /** How many bytes of the data the kernel compares when deleting by specification. */
   userspacesize: number;
   revision: number;
+  /**
+   * What the target's parser kept beside the blob (libxtables' udata), for the targets that have one:
+   * NFLOG's whole --nflog-prefix, which iptables-nft writes instead of the blob's 63 characters.
+   */
+  udata?: Buffer;
 }
 
 export interface SavedExtension {
@@ -66,13 +72,19 @@ interface ShimFunctions {
   dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
   dumpChain: (family: number, handle: bigint, chain: string, from: number, count: number, out: Buffer, outlen: number) => number;
+  lastTargetUdata: (out: Buffer, outlen: number) => number;
+  setRevisionProbe: (probe: unknown) => void;
 }
 
 let fns: ShimFunctions | undefined;
 
+/** The C type of libxtables' revision check, as the shim lets a caller replace it. */
+let revisionProbeType: ReturnType<typeof koffi.proto> | undefined;
+
 function shim(): ShimFunctions {
   if (fns) return fns;
   const lib = shimLibrary();
+  revisionProbeType ??= koffi.proto('int xtw_revision_probe(const char *name, int revision, int opt)');
   const buildProto = (fn: string) =>
     lib.func(
       `int ${fn}(int family, const char *name, int revision, const void *fw, int nopts, const char **words, ` +
@@ -102,6 +114,8 @@ function shim(): ShimFunctions {
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
+    lastTargetUdata: lib.func('int xtw_last_target_udata(void *out, int outlen)') as ShimFunctions['lastTargetUdata'],
+    setRevisionProbe: lib.func('void xtw_set_revision_probe(xtw_revision_probe *probe)') as ShimFunctions['setRevisionProbe'],
   };
   if (made.setup() !== 0) {
     if (made.errstatus() === WRONG_THREAD) throw new XTablesThreadError(made.errmsg());
@@ -144,6 +158,7 @@ function extensionError(name: string, message: string): XTablesError {
 
 const NUL = Buffer.of(0);
 let outBuffer = Buffer.alloc(4096);
+const udataBuffer = Buffer.alloc(256);
 const info = new Int32Array(2);
 
 /**
@@ -187,12 +202,17 @@ export function buildExtension(
       outBuffer = Buffer.alloc(size);
       continue;
     }
-    return {
+    const built: BuiltExtension = {
       blob: Buffer.from(outBuffer.subarray(0, size)),
       consumed: Array.from(consumed),
       userspacesize: info[0]!,
       revision: info[1]!,
     };
+    if (kind === 'target') {
+      const udataSize = shim().lastTargetUdata(udataBuffer, udataBuffer.length);
+      if (udataSize > 0) built.udata = Buffer.from(udataBuffer.subarray(0, udataSize));
+    }
+    return built;
   }
 }
 
@@ -394,4 +414,39 @@ export function dumpChain(family: Family, handle: bigint, chain: string, from: n
 export function appendEntries(family: Family, handle: bigint, chain: string, entries: Buffer, count: number): number {
   checkText('chain name', chain);
   return shim().appendEntries(NFPROTO[family], handle, chain, entries, count);
+}
+
+/**
+ * How libxtables decides which revision of an extension the kernel has (opt is the getsockopt option
+ * IPT_SO_GET_REVISION_MATCH 66 / _TARGET 67, IP6T_ 68 / 69): 1 usable, 0 not.
+ */
+export type RevisionProbe = (name: string, revision: number, opt: number) => number;
+
+let installedProbe: unknown = null;
+
+/**
+ * Replaces libxtables' revision check, process-wide: `probe` instead of the legacy getsockopt, which
+ * needs (and loads) ip_tables. null restores the getsockopt. libxtables asks once per extension
+ * revision and keeps the answer, so install the probe before building any rule.
+ */
+export function setRevisionProbe(probe: RevisionProbe | null): void {
+  const fns = shim();
+  checkXtablesThread();
+  const previous = installedProbe;
+  if (probe === null) {
+    fns.setRevisionProbe(null);
+    installedProbe = null;
+  } else {
+    const registered = koffi.register((name: string, revision: number, opt: number) => {
+      try {
+        return probe(name, revision, opt);
+      } catch {
+        // A probe that cannot tell says usable: the kernel refuses a missing revision at commit.
+        return 1;
+      }
+    }, koffi.pointer(revisionProbeType!));
+    fns.setRevisionProbe(registered);
+    installedProbe = registered;
+  }
+  if (previous !== null) koffi.unregister(previous as Parameters<typeof koffi.unregister>[0]);
 }

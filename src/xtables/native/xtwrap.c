@@ -104,6 +104,13 @@ static bool owner_thread(void)
 	}
 }
 
+/*
+ * The udata of the last target built, which some targets' parsers fill beside the blob: NFLOG keeps the
+ * whole --nflog-prefix there (127 characters, the blob holds 63), and iptables-nft writes that one.
+ */
+static unsigned char last_udata[256];
+static int last_udata_len;
+
 /* What a failed call must release: the blob under construction and the redirected stdout. */
 static struct xtables_match *building_match;
 static struct xtables_target *building_target;
@@ -134,6 +141,27 @@ xtw_exit_err(enum xtables_exittype status, const char *fmt, ...)
 
 static struct option no_options[] = { { NULL, 0, NULL, 0 } };
 
+/*
+ * How libxtables learns which revision of an extension the kernel has. By default the legacy
+ * getsockopt(IPT_SO_GET_REVISION_*), which needs ip_tables in the kernel (and modprobes it); the
+ * nf_tables backend installs a probe that asks nft_compat instead (xtw_set_revision_probe).
+ */
+typedef int (*xtw_revision_probe)(const char *name, int revision, int opt);
+static xtw_revision_probe revision_probe;
+
+static int compatible_revision(const char *name, uint8_t revision, int opt)
+{
+	if (revision_probe != NULL)
+		return revision_probe(name, revision, opt);
+	return xtables_compatible_revision(name, revision, opt);
+}
+
+/* Installs `probe` as libxtables' revision check (NULL: the legacy getsockopt again). */
+void xtw_set_revision_probe(xtw_revision_probe probe)
+{
+	revision_probe = probe;
+}
+
 static struct xtables_globals globals = {
 	.option_offset = 0,
 	.program_name = "iptables",
@@ -141,7 +169,7 @@ static struct xtables_globals globals = {
 	.orig_opts = no_options,
 	.opts = no_options,
 	.exit_err = xtw_exit_err,
-	.compat_rev = xtables_compatible_revision,
+	.compat_rev = compatible_revision,
 };
 
 static void fail(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
@@ -542,10 +570,25 @@ int xtw_build_target(int family, const char *name, int revision, const void *fw,
 		xtables_option_tfcall(t);
 	info[0] = (int)t->userspacesize;
 	info[1] = t->revision;
+	last_udata_len = 0;
+	if (t->udata != NULL && t->udata_size != 0 && t->udata_size <= sizeof(last_udata)) {
+		memcpy(last_udata, t->udata, t->udata_size);
+		last_udata_len = (int)t->udata_size;
+	}
 	ret = copy_out(t->t, t->t->u.target_size, out, outlen);
 	release_build_state();
 	UNPROTECT();
 	return ret;
+}
+
+/* Copies the udata of the last target xtw_build_target built into out; returns its size (0: none). */
+int xtw_last_target_udata(void *out, int outlen)
+{
+	if (!owner_thread())
+		return -1;
+	if (last_udata_len > 0 && last_udata_len <= outlen)
+		memcpy(out, last_udata, last_udata_len);
+	return last_udata_len;
 }
 
 /*
