@@ -4,14 +4,15 @@ import { checkPolicyPlacement, checkRulePlacement } from './guards.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
 import type { TableEdits } from '../xtables/libiptc.js';
+import { appendUnique, deleteIfExists, insertUnique, type RuleOrSpec } from './idempotent.js';
 
-function checkPosition(position: number, what: string): void {
+export function checkPosition(position: number, what: string): void {
   if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
     throw new RangeError(`${what} must be a non-negative integer, got ${String(position)}`);
   }
 }
 
-function checkRule(table: Table, rule: Rule): void {
+export function checkRule(table: Table, rule: Rule): void {
   if (!(rule instanceof table.ruleClass) || rule.family !== table.family) {
     throw new TypeError(`table \`${table.name}' (IPv${table.family}) takes ${table.ruleClass.name} objects`);
   }
@@ -30,9 +31,9 @@ export function jumpLabel(rule: Rule): string | null {
  * Runs a change of one rule. When its commit is refused (autocommit: the commit is for this rule alone),
  * the error names the rule as iptables would be given it, e.g. `-A INPUT -p udp -j REJECT ...`.
  */
-function naming(command: string, rule: Rule, change: () => void): void {
+export function naming<T>(command: string, rule: Rule, change: () => T): T {
   try {
-    change();
+    return change();
   } catch (e) {
     if (!(e instanceof CommitError)) throw e;
     const spec = rule.toString();
@@ -111,6 +112,38 @@ export class Chain {
     this.table.editEntry('delete', this.name, rule);
   }
 
+  /**
+   * Appends the rule unless the chain already holds it (compared as `iptables -C` compares rules,
+   * counters ignored); true if it appended it. The check and the append are one transaction. Takes a
+   * Rule or a rule spec. go-iptables: `AppendUnique`.
+   *
+   * Equivalent to: `iptables -C CHAIN rule || iptables -A CHAIN rule`
+   */
+  appendUnique(rule: RuleOrSpec): boolean {
+    return appendUnique(this, rule);
+  }
+
+  /**
+   * Inserts the rule at a 0-based position unless the chain already holds it anywhere; true if it
+   * inserted it. As appendUnique. go-iptables: `InsertUnique` (which counts from 1).
+   *
+   * Equivalent to: `iptables -C CHAIN rule || iptables -I CHAIN position+1 rule`
+   */
+  insertUnique(rule: RuleOrSpec, position = 0): boolean {
+    return insertUnique(this, rule, position);
+  }
+
+  /**
+   * Deletes the first rule equal to `rule`, if there is one (and if the chain exists); true if it
+   * deleted one. Unlike deleteRule, a missing rule is no error. go-iptables: `DeleteIfExists`;
+   * python-iptables: `iptc.easy.delete_rule(..., raise_exc=False)`.
+   *
+   * Equivalent to: `iptables -C CHAIN rule && iptables -D CHAIN rule`
+   */
+  deleteIfExists(rule: RuleOrSpec): boolean {
+    return deleteIfExists(this, rule);
+  }
+
   /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */
   deleteRuleAt(position: number): void {
     checkPosition(position, 'position');
@@ -162,5 +195,15 @@ export class Chain {
   delete(): void {
     if (this.isBuiltin()) throw new IPTCError(`cannot delete built-in chain \`${this.name}'`, 1);
     this.table.deleteChain(this.name);
+  }
+
+  /** The chain's name, as iptables writes it after `-A`. */
+  toString(): string {
+    return this.name;
+  }
+
+  /** What console.log and util.inspect show, e.g. `Chain [filter INPUT]`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `${this.constructor.name} [${this.table.name} ${this.name}]`;
   }
 }

@@ -31,6 +31,8 @@ import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
 import { parseRuleSpec, type AddressLists } from './parse.js';
 import { saveEntry } from './save.js';
+import { ruleComment, setRuleComment } from './comment.js';
+import { parseRuleLine, ruleSpecOf, type RuleLine } from './rule-line.js';
 
 export type Counters = { packets: bigint; bytes: bigint };
 
@@ -113,12 +115,28 @@ export class Rule implements ExtensionOwner {
    * as iptables-restore splits a line (double quotes, `\` escapes inside them; so toString()'s text reads
    * back), or argv words. Numbers, addresses and protocols are read as iptables reads them (`010` is
    * octal). Throws as iptables would refuse it: RuleSyntaxError for the grammar, XTablesError for what an
-   * extension refuses, TypeError/RangeError for bad addresses or interfaces.
+   * extension refuses, TypeError/RangeError for bad addresses or interfaces. A whole rule line
+   * (`-A INPUT ...`, `-I INPUT 2 ...`, as iptables-save writes it) is taken too: its chain is dropped
+   * (Rule.parseLine reports it), its `[packets:bytes]` become the counters.
    *
    * Equivalent to: `iptables -A CHAIN -s 10.0.0.1 -p tcp --dport 80 -j ACCEPT` (the part after CHAIN)
    */
   static parse<R extends Rule>(this: new () => R, spec: string | readonly string[]): R {
-    return parseRuleSpec(new this(), spec);
+    return parseRuleSpec(new this(), ruleSpecOf(spec));
+  }
+
+  /**
+   * Parses a rule line with its command and chain, as iptables-save, `iptables -S` and go-iptables'
+   * `List` write it: `-A INPUT -p tcp --dport 22 -j ACCEPT`, `-I INPUT 2 ...` (also `-R CHAIN n`,
+   * `-D CHAIN`, `-C CHAIN`, a leading `-t TABLE`, and `iptables-save -c`'s `[packets:bytes]`, which
+   * become the rule's counters). Returns the chain, the command, the 0-based position of `-I`/`-R` and
+   * the rule. Rule.parse takes the same lines and keeps only the rule. Throws RuleSyntaxError for a line
+   * without a command, and as parse does.
+   *
+   * Equivalent to: `iptables -I INPUT 2 -p tcp --dport 22 -j ACCEPT` (what it would do, without doing it)
+   */
+  static parseLine<R extends Rule>(this: new () => R, line: string | readonly string[]): RuleLine<R> {
+    return parseRuleLine(this, line);
   }
 
   /**
@@ -127,7 +145,8 @@ export class Rule implements ExtensionOwner {
    *
    * Equivalent to: the rules `iptables -A CHAIN -s 10.0.0.1,10.0.0.2 -d 10.1.0.0/16 -j DROP` appends
    */
-  static parseAll<R extends Rule>(this: new () => R, spec: string | readonly string[]): R[] {
+  static parseAll<R extends Rule>(this: new () => R, line: string | readonly string[]): R[] {
+    const spec = ruleSpecOf(line);
     const lists: AddressLists = { src: [], dst: [] };
     const first = parseRuleSpec(new this(), spec, lists);
     if (lists.src.length <= 1 && lists.dst.length <= 1) return [first];
@@ -333,6 +352,22 @@ export class Rule implements ExtensionOwner {
     if (params !== undefined) target.setParameters(params);
     this.#target = target;
     return target;
+  }
+
+  /**
+   * The comment (the text of the rule's `comment` match), or undefined when it has none. Setting a
+   * string replaces the text of the first comment match, or adds one at the end (at most 255 bytes, as
+   * the extension checks); null or '' removes every comment match; undefined is a TypeError. Rules read
+   * from the kernel show what it holds. Table.deleteOwned finds rules by it.
+   *
+   * Equivalent to: `-m comment --comment "TEXT"` in the rule spec
+   */
+  get comment(): string | undefined {
+    return ruleComment(this);
+  }
+
+  set comment(value: string | null) {
+    setRuleComment(this, value);
   }
 
   get counters(): Counters {

@@ -13,6 +13,8 @@ import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './resto
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
+import { chainExists, clearAndDeleteChain, clearChain } from './idempotent.js';
+import { deleteOwned, type DeletedOwned } from './owned.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -227,6 +229,25 @@ export class Table {
   }
 
   /**
+   * @internal Runs a read on the table as the next change would find it, changing nothing: the pending
+   * copy without autocommit, else a fresh view of the kernel table. Undefined when the kernel has no
+   * such table yet (reading it would create it); the table then holds its built-in chains, empty.
+   */
+  peek<T>(read: (handle: TableHandle) => T): T | undefined {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    const batch = this.#batch;
+    if (!this.#autocommit && (batch.hasCopy || batch.pending)) return read(batch.copy());
+    if (!this.#instantiated()) return undefined;
+    if (!this.#autocommit) return read(batch.copy());
+    const handle = this.#open();
+    try {
+      return read(handle);
+    } finally {
+      handle.free();
+    }
+  }
+
+  /**
    * @internal Appends a rule to a chain, or deletes the first rule equal to it. As edit(), but a run of
    * such changes to one chain is recorded as one change holding the entries packed: a batch of thousands
    * of rules keeps a few buffers, not an object per rule.
@@ -303,6 +324,53 @@ export class Table {
   builtinChain(chain: string | Chain): boolean {
     const name = chainName(chain);
     return this.#chains().some((c) => c.name === name && c.builtin);
+  }
+
+  /**
+   * Whether the chain exists, as the next change will find the table: the kernel table now (unlike
+   * isChain, which answers from this table's snapshot), or with pending changes, the table they make.
+   * go-iptables: `ChainExists`; python-iptables: `table.is_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` succeeding
+   */
+  chainExists(chain: string | Chain): boolean {
+    return chainExists(this, chain);
+  }
+
+  /**
+   * Empties a chain, creating it as a user chain if it does not exist; a built-in chain is flushed. One
+   * transaction either way. go-iptables: `ClearChain`; python-iptables: `iptc.easy.add_chain` then
+   * `flush_chain`.
+   *
+   * Equivalent to: `iptables -t TABLE -N NAME 2>/dev/null || iptables -t TABLE -F NAME`
+   */
+  clearChain(name: string): Chain {
+    return clearChain(this, name);
+  }
+
+  /**
+   * Flushes and deletes a user chain if it exists, in one transaction; true if it did. A chain that
+   * rules still jump to is refused (IPTCError, EMLINK) and left as it was; so is a built-in chain.
+   * go-iptables: `ClearAndDeleteChain`; python-iptables: `iptc.easy.delete_chain(..., flush=True)`.
+   *
+   * Equivalent to: `iptables -t TABLE -F NAME && iptables -t TABLE -X NAME` when `iptables -S NAME` succeeds
+   */
+  clearAndDeleteChain(chain: string | Chain): boolean {
+    return clearAndDeleteChain(this, chain);
+  }
+
+  /**
+   * Deletes everything an owner made in this table, in one transaction: every rule, in any chain, with
+   * a comment `OWNER` or `OWNER:anything` (see Rule.comment), and every user chain named `OWNER` or
+   * `OWNER-anything`, with its rules. Rules of other programs stay; if one still jumps to an owned
+   * chain, nothing is deleted (IPTCError, EMLINK). Nothing owned: nothing is committed. The tag has no
+   * whitespace and no `:`. Neither go-iptables nor python-iptables has this; see docs/go-iptables.md.
+   *
+   * Equivalent to: `iptables-save -t TABLE`, then `iptables -D` of each tagged rule, `-F` and `-X` of
+   * each owned chain, as one `iptables-restore --noflush`
+   */
+  deleteOwned(owner: string): DeletedOwned {
+    return deleteOwned(this, owner);
   }
 
   /**
@@ -415,6 +483,17 @@ export class Table {
     } catch (e) {
       throw refusedAt(block, e);
     }
+  }
+
+  /** The table's name, as `iptables -t` takes it. */
+  toString(): string {
+    return this.name;
+  }
+
+  /** What console.log and util.inspect show, e.g. `Table [filter]` or `Table6 [nat, autocommit: false]`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const state = this.#closed ? ', closed' : this.#autocommit ? '' : ', autocommit: false';
+    return `${this.constructor.name} [${this.name}${state}]`;
   }
 
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */
