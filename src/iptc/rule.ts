@@ -356,9 +356,9 @@ export class Rule implements ExtensionOwner {
 
   /**
    * The comment (the text of the rule's `comment` match), or undefined when it has none. Setting a
-   * string replaces the text of the first comment match, or adds one at the end (at most 255 bytes, as
-   * the extension checks); null or '' removes every comment match; undefined is a TypeError. Rules read
-   * from the kernel show what it holds. Table.deleteOwned finds rules by it.
+   * string replaces the text of the first comment match, or adds one at the end; longer than 255 bytes
+   * is a RangeError (iptables would cut it short). null or '' removes every comment match; undefined is
+   * a TypeError. Table.deleteOwned finds rules by it.
    *
    * Equivalent to: `-m comment --comment "TEXT"` in the rule spec
    */
