@@ -64,6 +64,30 @@ export class AsyncChain {
     await this.#call('deleteRule', wireRule(rule));
   }
 
+  /**
+   * Appends the rule unless the chain holds it already, as Chain.appendUnique; true if it appended it.
+   * Equivalent to: `iptables -C CHAIN rule || iptables -A CHAIN rule`
+   */
+  async appendUnique(rule: RuleInput): Promise<boolean> {
+    return (await this.#call('appendUnique', wireRule(rule))) as boolean;
+  }
+
+  /**
+   * Inserts the rule at a 0-based position unless the chain holds it already, as Chain.insertUnique.
+   * Equivalent to: `iptables -C CHAIN rule || iptables -I CHAIN position+1 rule`
+   */
+  async insertUnique(rule: RuleInput, position = 0): Promise<boolean> {
+    return (await this.#call('insertUnique', wireRule(rule), position)) as boolean;
+  }
+
+  /**
+   * Deletes the first rule equal to `rule` if there is one, as Chain.deleteIfExists; true if it did.
+   * Equivalent to: `iptables -C CHAIN rule && iptables -D CHAIN rule`
+   */
+  async deleteIfExists(rule: RuleInput): Promise<boolean> {
+    return (await this.#call('deleteIfExists', wireRule(rule))) as boolean;
+  }
+
   /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */
   async deleteRuleAt(position: number): Promise<void> {
     await this.#call('deleteRuleAt', position);
