@@ -6,12 +6,14 @@ import type { Table } from './table.js';
 import type { TableEdits } from '../xtables/libiptc.js';
 import { appendUnique, deleteIfExists, insertUnique, type RuleOrSpec } from './idempotent.js';
 
+/** @internal */
 export function checkPosition(position: number, what: string): void {
   if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
     throw new RangeError(`${what} must be a non-negative integer, got ${String(position)}`);
   }
 }
 
+/** @internal */
 export function checkRule(table: Table, rule: Rule): void {
   if (!(rule instanceof table.ruleClass) || rule.family !== table.family) {
     throw new TypeError(`table \`${table.name}' (IPv${table.family}) takes ${table.ruleClass.name} objects`);
@@ -21,14 +23,14 @@ export function checkRule(table: Table, rule: Rule): void {
 const ENOENT = 2;
 const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN']);
 
-/** The user chain a rule jumps or goes to, or null; libiptc would take another label for an extension. */
+/** @internal The user chain a rule jumps or goes to, or null; libiptc would take another label for an extension. */
 export function jumpLabel(rule: Rule): string | null {
   const label = rule.target?.standardTarget;
   return label && !VERDICTS.has(label) ? label : null;
 }
 
 /**
- * Runs a change of one rule. When its commit is refused (autocommit: the commit is for this rule alone),
+ * @internal Runs a change of one rule. When its commit is refused (autocommit: the commit is for this rule alone),
  * the error names the rule as iptables would be given it, e.g. `-A INPUT -p udp -j REJECT ...`.
  */
 export function naming<T>(command: string, rule: Rule, change: () => T): T {
@@ -41,7 +43,7 @@ export function naming<T>(command: string, rule: Rule, change: () => T): T {
   }
 }
 
-/** Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
+/** @internal Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
 export function checkJumpLabel(handle: Pick<TableEdits, 'isChain' | 'table'>, label: string | null): void {
   if (label !== null && !handle.isChain(label)) {
     throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);

@@ -16,7 +16,7 @@ import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 import { buildsAt, NO_OPTIONS, siteFor, type Builds, type Site } from './builds.js';
 
-/** The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
+/** @internal The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
 export interface ExtensionOwner {
   readonly family: Family;
   headerBuffer(): Buffer;
@@ -29,6 +29,7 @@ export interface ExtensionOwner {
   ipHeader?(): Buffer;
 }
 
+/** @internal A built match or target blob, and how much of it a delete by specification compares. */
 export interface BuiltBlob {
   blob: Buffer;
   userspacesize: number;
@@ -41,7 +42,14 @@ interface BuildMemo {
   builds: Builds;
 }
 
+/**
+ * What Match and Target share: a name, a revision, and parameters set and read as iptables' command
+ * line and iptables-save write them.
+ *
+ * Equivalent to: `-m NAME --option value` / `-j NAME --option value` in a rule spec
+ */
 export abstract class Extension {
+  /** @internal */
   protected abstract readonly kind: ExtensionKind;
   readonly #owner: ExtensionOwner;
   #name: string;
@@ -53,6 +61,7 @@ export abstract class Extension {
   #memo: BuildMemo | null = null;
   #siteCache: Site | null = null;
 
+  /** @internal */
   protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
     if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
@@ -76,15 +85,12 @@ export abstract class Extension {
     return extensionRevision(this.#currentBlob(false));
   }
 
+  /** @internal */
   protected get family(): Family {
     return this.#owner.family;
   }
 
-  protected get owner(): ExtensionOwner {
-    return this.#owner;
-  }
-
-  /** Options as a list; a kernel-read extension is turned into options through its save() text. */
+  /** @internal Options as a list; a kernel-read extension is turned into options through its save() text. */
   protected get options(): ExtensionOption[] {
     if (this.#options === null) {
       this.#name = this.#save().name;
@@ -95,7 +101,7 @@ export abstract class Extension {
     return this.#options;
   }
 
-  /** Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
+  /** @internal Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
   protected applyOptions(options: ExtensionOption[]): void {
     const { consumed } = this.build(options, false);
     for (let i = 0; i < options.length; i++) {
@@ -134,6 +140,7 @@ export abstract class Extension {
     return this.#siteCache;
   }
 
+  /** @internal */
   protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
     const site = this.#site();
     if (site.kernelState) {
@@ -156,7 +163,7 @@ export abstract class Extension {
     return built;
   }
 
-  /** Checks once per process that the extension exists (its plugin loads), without options. */
+  /** @internal Checks once per process that the extension exists (its plugin loads), without options. */
   protected checkExists(): void {
     const site = this.#site();
     if (site.exists) return;
@@ -169,7 +176,7 @@ export abstract class Extension {
     return this.build(this.#options, final).blob;
   }
 
-  /** The blob to put in a rule entry, after the extension's final check. */
+  /** @internal The blob to put in a rule entry, after the extension's final check. */
   finalBlob(): BuiltBlob {
     if (this.#options === null) {
       return { blob: this.#kernelBlob!, userspacesize: this.kernelUserspacesize(this.#kernelBlob!) };
@@ -177,6 +184,7 @@ export abstract class Extension {
     return this.build(this.#options, true);
   }
 
+  /** @internal */
   protected abstract kernelUserspacesize(blob: Buffer): number;
 
   /** What the extension would put in the kernel (after its final check), or, while incomplete, what it has. */
@@ -351,13 +359,13 @@ export abstract class Extension {
     return describeForInspect(this);
   }
 
-  /** The stored extension name (the real name, e.g. `conntrack` for `state`). */
+  /** @internal The stored extension name (the real name, e.g. `conntrack` for `state`). */
   protected storedName(blob: Buffer): string {
     return extensionName(blob);
   }
 }
 
-/** `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
+/** @internal `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
 export function describeForInspect(value: { toString(): string }): string {
   let text: string;
   try {

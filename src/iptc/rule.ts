@@ -25,7 +25,7 @@ import {
   type InterfaceSpec,
   type ProtocolSpec,
 } from './address.js';
-import { describeForInspect, type BuiltBlob, type ExtensionOwner } from './extension.js';
+import { describeForInspect, type BuiltBlob } from './extension.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
@@ -66,7 +66,7 @@ const ANY_ADDRESS: Record<Family, AddressSpec> = {
   6: Object.freeze(parseAddress(6, '', 'address')),
 };
 
-/** One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
+/** @internal One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
 export interface KernelRule {
   entry: Buffer;
   label: string;
@@ -78,7 +78,7 @@ export interface KernelRule {
  *
  * Equivalent to the rule spec of `iptables -A CHAIN [rule spec]`.
  */
-export class Rule implements ExtensionOwner {
+export class Rule {
   static readonly family: Family = 4;
 
   // The specs are immutable values: setters replace them, so a new rule can share the empty ones.
@@ -164,7 +164,7 @@ export class Rule implements ExtensionOwner {
   }
 
   /**
-   * A JS-owned rule for a kernel entry, decoded on first use. Throws RangeError at once if the entry's
+   * @internal A JS-owned rule for a kernel entry, decoded on first use. Throws RangeError at once if the entry's
    * sizes and offsets do not hold together.
    */
   static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
@@ -434,7 +434,7 @@ export class Rule implements ExtensionOwner {
     return this.#proto.number + (bytes & 0xff) * 0x10000 + (bytes >> 8) * 0x1000000;
   }
 
-  /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
+  /** @internal The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
   headerBuffer(): Buffer {
     this.#ensure();
     this.#header ??= encodeHeader(this.family, this.#fields());
@@ -478,12 +478,12 @@ export class Rule implements ExtensionOwner {
     return entry;
   }
 
-  /** The whole kernel entry: header, matches and target, after every extension's final check. */
+  /** @internal The whole kernel entry: header, matches and target, after every extension's final check. */
   toEntry(): Buffer {
     return this.#assemble(this.#parts());
   }
 
-  /** The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
+  /** @internal The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
   toEntryWithMask(): { entry: Buffer; mask: Buffer } {
     const parts = this.#parts();
     return { entry: this.#assemble(parts), mask: deleteMask(this.family, parts.matches, parts.target) };
