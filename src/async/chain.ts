@@ -10,7 +10,9 @@ import { tableLink, type AsyncTable } from './table.js';
  * owner thread; a chain that does not exist makes them reject with IPTCError (ENOENT).
  */
 export class AsyncChain {
+  /** The table the chain belongs to. */
   readonly table: AsyncTable;
+  /** The chain's name: `INPUT`, or a user chain's. */
   readonly name: string;
 
   /** @internal Use AsyncTable.chain(). */
@@ -119,7 +121,7 @@ export class AsyncChain {
     await this.#call('setPolicy', policy instanceof Policy ? policy.name : policy, counters);
   }
 
-  /** Whether it is a built-in chain. */
+  /** Whether it is a built-in chain. Equivalent to: `iptables -S CHAIN` printing `-P CHAIN` */
   async isBuiltin(): Promise<boolean> {
     return (await this.#call('isBuiltin')) as boolean;
   }

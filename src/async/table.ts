@@ -37,6 +37,7 @@ export class AsyncTable {
   /** The address family: 4 (iptables) or 6 (ip6tables, AsyncTable6). */
   static readonly family: Family = 4;
 
+  /** The table's name, as `iptables -t NAME` takes it. */
   readonly name: string;
   /** The network namespace it works in, as given; undefined for the caller's own. */
   readonly netns: string | undefined;
@@ -98,7 +99,11 @@ export class AsyncTable {
     this.#wait = value;
   }
 
-  /** A chain by name, at once; a chain that does not exist makes its calls reject with IPTCError (ENOENT). */
+  /**
+   * A chain by name, at once; a chain that does not exist makes its calls reject with IPTCError (ENOENT).
+   *
+   * Equivalent to: `iptables -t TABLE ... CHAIN`
+   */
   chain(name: string): AsyncChain {
     return new AsyncChain(this, name);
   }
@@ -114,7 +119,10 @@ export class AsyncTable {
     return (await this.#link.call('isChain', chainName(chain))) as boolean;
   }
 
-  /** Whether the chain is a built-in one (INPUT, FORWARD, ...). */
+  /**
+   * Whether the chain is a built-in one (INPUT, FORWARD, ...). Equivalent to: `iptables -S CHAIN` printing `-P
+   * CHAIN`
+   */
   async builtinChain(chain: string | AsyncChain): Promise<boolean> {
     return (await this.#link.call('builtinChain', chainName(chain))) as boolean;
   }

@@ -55,9 +55,15 @@ export function checkJumpLabel(handle: Pick<TableEdits, 'isChain' | 'table'>, la
  * the table (committed at once with autocommit).
  */
 export class Chain {
+  /** The table the chain belongs to. */
   readonly table: Table;
+  /** The chain's name: `INPUT`, or a user chain's. */
   readonly name: string;
 
+  /**
+   * A reference to the chain `name` of `table`, which need not exist yet (Table.chain checks that it does).
+   * python-iptables: `iptc.Chain(table, name)`.
+   */
   constructor(table: Table, name: string) {
     if (typeof name !== 'string' || name === '') throw new TypeError('a chain name must be a non-empty string');
     this.table = table;
@@ -162,12 +168,15 @@ export class Chain {
     this.table.zeroEntries(this.name);
   }
 
-  /** The policy counters of a built-in chain; null for a user chain. */
+  /**
+   * The policy counters of a built-in chain; null for a user chain. Equivalent to: `iptables-save -c`'s `:CHAIN
+   * POLICY [p:b]`
+   */
   getCounters(): Counters | null {
     return this.table.policyOf(this.name)?.counters ?? null;
   }
 
-  /** The policy of a built-in chain; null for a user chain. */
+  /** The policy of a built-in chain; null for a user chain. Equivalent to: `iptables -S CHAIN` (its `-P` line) */
   getPolicy(): Policy | null {
     return this.table.policyOf(this.name)?.policy ?? null;
   }
@@ -184,6 +193,7 @@ export class Chain {
     this.table.edit((h) => h.setPolicy(this.name, name, counters));
   }
 
+  /** Whether it is a built-in chain (with a policy). Equivalent to: `iptables -S CHAIN` printing `-P CHAIN` */
   isBuiltin(): boolean {
     return this.table.builtinChain(this.name);
   }
@@ -199,7 +209,7 @@ export class Chain {
     this.table.deleteChain(this.name);
   }
 
-  /** The chain's name, as iptables writes it after `-A`. */
+  /** The chain's name, as in `iptables -A CHAIN`. */
   toString(): string {
     return this.name;
   }

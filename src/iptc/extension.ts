@@ -80,7 +80,10 @@ export abstract class Extension {
     return this.#name;
   }
 
-  /** The revision of the extension in use: the newest this kernel supports unless one was asked for. */
+  /**
+   * The revision in use: the newest this kernel supports unless one was asked for. Equivalent to: `iptables -m
+   * NAME --help`'s revision
+   */
   get revision(): number {
     return extensionRevision(this.#currentBlob(false));
   }
@@ -241,7 +244,10 @@ export abstract class Extension {
     return key;
   }
 
-  /** The parameters text exactly as the extension's save() prints it (with a leading space). */
+  /**
+   * The parameters text exactly as the extension's save() prints it (with a leading space). Equivalent to:
+   * `iptables-save`
+   */
   saveText(): string {
     return this.#save().text;
   }
@@ -297,6 +303,8 @@ export abstract class Extension {
   /**
    * Sets several parameters in order, from an object (own keys, `__proto__` included) or a Map. A key
    * whose value is null or undefined is a TypeError, as in set().
+   *
+   * Equivalent to: `--name1 value1 --name2 value2` after `-m NAME` / `-j NAME`
    */
   setParameters(params: Readonly<Record<string, ParameterValue>> | ReadonlyMap<string, ParameterValue>): this {
     if (params instanceof Map) {
@@ -311,12 +319,16 @@ export abstract class Extension {
     return this;
   }
 
-  /** One parameter as `parameters` shows it, or undefined. */
+  /** One parameter as `parameters` shows it, or undefined. Equivalent to: `--name value` in `iptables-save` */
   get(name: string): string | undefined {
     return this.parameters[optionName(name)];
   }
 
-  /** Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`. */
+  /**
+   * Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`.
+   *
+   * Equivalent to: the `--name value` parts `iptables-save` prints
+   */
   get parameters(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, values] of Object.entries(this.getAllParameters())) {
@@ -325,7 +337,11 @@ export abstract class Extension {
     return out;
   }
 
-  /** Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`. */
+  /**
+   * Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`.
+   *
+   * Equivalent to: the `[!] --name values` parts `iptables-save` prints
+   */
   getAllParameters(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const o of optionsFromSaveText(this.saveText(), this.#optionSpecs())) {
@@ -334,13 +350,13 @@ export abstract class Extension {
     return out;
   }
 
-  /** Forgets every parameter: back to the extension's defaults. */
+  /** Forgets every parameter: back to the extension's defaults. Equivalent to: `-m NAME` alone */
   reset(): this {
     this.applyOptions([]);
     return this;
   }
 
-  /** Same name, revision and parameters. */
+  /** Same name, revision and parameters. Equivalent to: the same text in `iptables-save` */
   equals(other: Extension): boolean {
     return (
       other instanceof Extension &&
@@ -351,7 +367,7 @@ export abstract class Extension {
     );
   }
 
-  /** The extension as iptables-save prints it in a rule (`-m tcp --dport 22`, `-j LOG --log-prefix x`). */
+  /** The extension as `iptables-save` prints it in a rule (`-m tcp --dport 22`, `-j LOG --log-prefix x`). */
   abstract toString(): string;
 
   /** What console.log and util.inspect show: the class and the extension as iptables-save prints it. */

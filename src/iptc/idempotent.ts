@@ -7,7 +7,6 @@
 // Whether a rule is in a chain is libiptc's check (`iptables -C`): the rule compared with each of the
 // chain's rules as a delete by specification compares them, counters ignored.
 import { IPTCError } from '../xtables/errors.js';
-import type { TableHandle } from '../xtables/libiptc.js';
 import { isTargetExtension } from '../xtables/shim.js';
 import { Chain, checkJumpLabel, checkPosition, checkRule, jumpLabel, naming } from './chain.js';
 import { checkRulePlacement } from './guards.js';
@@ -22,6 +21,9 @@ import type { Table } from './table.js';
  * with `-A CHAIN` (a line of iptables-save or of go-iptables' List) must name the chain it is used on.
  */
 export type RuleOrSpec = Rule | string | readonly string[];
+
+/** @internal A view of the table, as Table.edit and Table.peek hand it to a change or a read. */
+export type View = Parameters<Parameters<Table['edit']>[0]>[0];
 
 const ENOENT = 2;
 const EPERM = 1;
@@ -67,7 +69,7 @@ function probe(chain: Chain, rule: Rule): Probe {
 }
 
 /** Whether a view holds the rule; false when it has no such chain. */
-function holds(h: TableHandle, p: Probe): boolean {
+function holds(h: View, p: Probe): boolean {
   return h.isChain(p.chain) && h.checkEntry(p.chain, p.entry, p.mask);
 }
 
@@ -103,7 +105,7 @@ export function insertUnique(chain: Chain, input: RuleOrSpec, position = 0): boo
   return addUnique(chain, rule, `-I ${chain.name} ${position + 1}`, (h, entry) => h.insertEntry(chain.name, entry, position));
 }
 
-function addUnique(chain: Chain, rule: Rule, command: string, add: (h: TableHandle, entry: Buffer) => void): boolean {
+function addUnique(chain: Chain, rule: Rule, command: string, add: (h: View, entry: Buffer) => void): boolean {
   const { table } = chain;
   const p = probe(chain, rule);
   const jump = jumpLabel(rule);
@@ -164,7 +166,7 @@ export function clearChain(table: Table, chain: string): Chain {
 export function clearAndDeleteChain(table: Table, chain: string | Chain): boolean {
   const name = nameOf(chain);
   const builtin = () => new IPTCError(`cannot delete built-in chain \`${name}'`, EPERM);
-  const present = (h: TableHandle): boolean => {
+  const present = (h: View): boolean => {
     if (!h.isChain(name)) return false;
     if (h.isBuiltin(name)) throw builtin();
     return true;

@@ -27,7 +27,7 @@ export class Match extends Extension {
     if (!kernelBlob) this.checkExists();
   }
 
-  /** The match as iptables-save prints it in a rule, e.g. `-m tcp --dport 22`. */
+  /** The match as `iptables-save` prints it in a rule, e.g. `-m tcp --dport 22`. */
   override toString(): string {
     return `-m ${this.name}${this.saveText()}`;
   }

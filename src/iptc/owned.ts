@@ -3,7 +3,8 @@
 // the record; the same convention as Calico's `cali:` comments and Docker's `DOCKER-` chains.
 import { extensionName, splitEntry } from '../xtables/entry.js';
 import { IPTCError } from '../xtables/errors.js';
-import type { RawRule, TableHandle } from '../xtables/libiptc.js';
+import type { RawRule } from '../xtables/libiptc.js';
+import type { View } from './idempotent.js';
 import { ruleComments } from './comment.js';
 import type { Table } from './table.js';
 
@@ -49,7 +50,7 @@ export function deleteOwned(table: Table, owner: string): DeletedOwned {
   checkOwner(owner);
   const RuleClass = table.ruleClass;
   const family = table.family;
-  const change = (h: TableHandle, dryRun: boolean): DeletedOwned => {
+  const change = (h: View, dryRun: boolean): DeletedOwned => {
     const chains = h.read();
     const owned = chains.filter((c) => !c.builtin && ownsChain(owner, c.name));
     let rules = 0;

@@ -34,7 +34,13 @@ import { saveEntry } from './save.js';
 import { ruleComment, setRuleComment } from './comment.js';
 import { parseRuleLine, ruleSpecOf, type RuleLine } from './rule-line.js';
 
-export type Counters = { packets: bigint; bytes: bigint };
+/** Packet and byte counters of a rule or a policy, as `iptables-save -c` prints them: `[packets:bytes]`. */
+export type Counters = {
+  /** Packets counted. */
+  packets: bigint;
+  /** Bytes counted. */
+  bytes: bigint;
+};
 
 /**
  * The parameters of a match or target, in order: an object (own keys) or a Map. A null or undefined
@@ -79,6 +85,7 @@ export interface KernelRule {
  * Equivalent to the rule spec of `iptables -A CHAIN [rule spec]`.
  */
 export class Rule {
+  /** The address family of the class: 4 (iptables), 6 for Rule6 (ip6tables). */
   static readonly family: Family = 4;
 
   // The specs are immutable values: setters replace them, so a new rule can share the empty ones.
@@ -101,11 +108,15 @@ export class Rule {
   /** The kernel's entry header while the decoded rule is unchanged, for save(). */
   #kernelHeader: Buffer | null = null;
 
+  /**
+   * An empty rule: any packet, no match, no target (it counts and falls through). Equivalent to: `iptables -A CHAIN`
+   */
   constructor() {
     this.#src = ANY_ADDRESS[this.family];
     this.#dst = ANY_ADDRESS[this.family];
   }
 
+  /** This rule's address family: 4 (Rule) or 6 (Rule6). */
   get family(): Family {
     return (this.constructor as typeof Rule).family;
   }
@@ -217,7 +228,11 @@ export class Rule {
     this.#fieldFlags = -1;
   }
 
-  /** Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4). */
+  /**
+   * Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4).
+   *
+   * Equivalent to: `[!] -s addr[/mask]`
+   */
   get src(): string {
     this.#ensure();
     return formatAddressSpec(this.family, this.#src);
@@ -230,7 +245,7 @@ export class Rule {
     this.#changed();
   }
 
-  /** Destination address, as `src`. */
+  /** Destination address, as `src`. Equivalent to: `[!] -d addr[/mask]` */
   get dst(): string {
     this.#ensure();
     return formatAddressSpec(this.family, this.#dst);
@@ -243,48 +258,60 @@ export class Rule {
     this.#changed();
   }
 
-  /** Input interface: `[!]name`, `eth+` for a prefix; null when any. */
+  /**
+   * Input interface: `[!]name`, `eth+` for a prefix; null when any.
+   *
+   * Equivalent to: `[!] -i name`
+   */
   get inInterface(): string | null {
     this.#ensure();
     return this.#in.name === '' ? null : `${this.#in.invert ? '!' : ''}${this.#in.name}`;
   }
 
+  /** `[!]name` or `name+`; null (or '') for any. Equivalent to: `[!] -i name` */
   set inInterface(value: string | null) {
     this.#ensure();
     this.#in = parseInterface(value, 'inInterface');
     this.#changed();
   }
 
-  /** Output interface, as `inInterface`. */
+  /** Output interface, as `inInterface`. Equivalent to: `[!] -o name` */
   get outInterface(): string | null {
     this.#ensure();
     return this.#out.name === '' ? null : `${this.#out.invert ? '!' : ''}${this.#out.name}`;
   }
 
+  /** `[!]name` or `name+`; null (or '') for any. Equivalent to: `[!] -o name` */
   set outInterface(value: string | null) {
     this.#ensure();
     this.#out = parseInterface(value, 'outInterface');
     this.#changed();
   }
 
-  /** Protocol: a name or number, `!` to invert; reads back lower-case, '' when any. */
+  /**
+   * Protocol: a name or number, `!` to invert; reads back lower-case, '' when any.
+   *
+   * Equivalent to: `[!] -p protocol`
+   */
   get protocol(): string {
     this.#ensure();
     return this.#proto.number === 0 ? '' : `${this.#proto.invert ? '!' : ''}${this.#proto.text}`;
   }
 
+  /** A name (`tcp`), a number (`6`), `!` to invert; '' or null for any. Equivalent to: `[!] -p tcp` */
   set protocol(value: string | number | null) {
     this.#ensure();
     this.#proto = parseProtocol(value);
     this.#changed();
   }
 
-  /** `-f`: the rule matches second and further fragments only. */
+  /** The rule matches second and further fragments only. Equivalent to: `-f` */
   get fragment(): boolean {
     this.#ensure();
     return this.#fragment === 1;
   }
 
+  /** Equivalent to: `-f` */
   set fragment(value: boolean) {
     this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragment takes a boolean');
@@ -292,12 +319,13 @@ export class Rule {
     this.#changed();
   }
 
-  /** `! -f`: the rule matches unfragmented packets and first fragments only. */
+  /** The rule matches unfragmented packets and first fragments only. Equivalent to: `! -f` */
   get fragmentInverted(): boolean {
     this.#ensure();
     return this.#fragment === -1;
   }
 
+  /** Equivalent to: `! -f` */
   set fragmentInverted(value: boolean) {
     this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragmentInverted takes a boolean');
@@ -305,12 +333,20 @@ export class Rule {
     this.#changed();
   }
 
+  /**
+   * The matches, in the order iptables applies them (a copy of the list). Equivalent to: the `-m NAME ...` parts
+   * of the spec
+   */
   get matches(): Match[] {
     this.#ensure();
     return [...this.#matches];
   }
 
-  /** Creates a match, sets its parameters in order and adds it to the rule. */
+  /**
+   * Creates a match, sets its parameters in order and adds it to the rule. python-iptables: `rule.create_match(name)`.
+   *
+   * Equivalent to: `-m NAME --param value ...` in the rule spec
+   */
   createMatch(name: string, params?: Parameters, opts: { revision?: number } = {}): Match {
     this.#ensure();
     const match = new Match(this, name, opts.revision);
@@ -319,12 +355,18 @@ export class Rule {
     return match;
   }
 
+  /**
+   * Adds a match made with `new Match(rule, name)` at the end. python-iptables: `rule.add_match(m)`.
+   *
+   * Equivalent to: `-m NAME ...` in the rule spec
+   */
   addMatch(match: Match): void {
     this.#ensure();
     if (!(match instanceof Match)) throw new TypeError('addMatch takes a Match');
     this.#matches.push(match);
   }
 
+  /** Removes a match (the same object, or an equal one); TypeError if none. Equivalent to: leaving `-m NAME ...` out */
   removeMatch(match: Match): void {
     this.#ensure();
     const at = this.#matches.findIndex((m) => m === match || m.equals(match));
@@ -332,6 +374,10 @@ export class Rule {
     this.#matches.splice(at, 1);
   }
 
+  /**
+   * What the rule does with a packet it matches; null for none (it counts and falls through). Equivalent to: `-j
+   * TARGET`
+   */
   get target(): Target | null {
     this.#ensure();
     return this.#target;
@@ -345,7 +391,11 @@ export class Rule {
     this.#target = value;
   }
 
-  /** Creates a target, sets its parameters and makes it the rule's target. */
+  /**
+   * Creates a target, sets its parameters and makes it the rule's target. python-iptables: `rule.create_target(name)`.
+   *
+   * Equivalent to: `-j NAME --param value ...` (with `goto`: `-g CHAIN`) in the rule spec
+   */
   createTarget(name: string, params?: Parameters, opts: { goto?: boolean; revision?: number } = {}): Target {
     this.#ensure();
     const target = new Target(this, name, opts);
@@ -366,10 +416,15 @@ export class Rule {
     return ruleComment(this);
   }
 
+  /** A text (replaces the first comment match's), or null / '' to remove every comment match. */
   set comment(value: string | null) {
     setRuleComment(this, value);
   }
 
+  /**
+   * The packet and byte counters: the kernel's when read from a chain. Equivalent to: `iptables-save -c`'s
+   * `[packets:bytes]`
+   */
   get counters(): Counters {
     const raw = this.#raw;
     if (raw) {
@@ -379,6 +434,7 @@ export class Rule {
     return { ...this.#counters };
   }
 
+  /** The counters, as `counters`. python-iptables: `rule.get_counters()`. Equivalent to: `iptables -L CHAIN -v -x` */
   getCounters(): Counters {
     return this.counters;
   }
@@ -503,7 +559,11 @@ export class Rule {
     return { entry, mask: withMask ? deleteMask(this.family, parts.matches, parts.target) : null };
   }
 
-  /** Whether the kernel would take the two rules as the same for a delete; counters are ignored. */
+  /**
+   * Whether the kernel would take the two rules as the same for a delete; counters are ignored.
+   *
+   * Equivalent to: `iptables -C CHAIN other` succeeding where this rule is the chain's only rule
+   */
   equals(other: Rule): boolean {
     if (!(other instanceof Rule) || other.family !== this.family) return false;
     const a = this.toEntryWithMask();
@@ -546,20 +606,25 @@ export class Rule {
  * Equivalent to the rule spec of `ip6tables -A CHAIN [rule spec]`.
  */
 export class Rule6 extends Rule {
+  /** 6: ip6tables. */
   static override readonly family: Family = 6;
 
+  /** Always false: IPv6 has no fragment flag. */
   override get fragment(): boolean {
     return false;
   }
 
+  /** A TypeError: use the `frag` match. */
   override set fragment(_value: boolean) {
     throw new TypeError('IPv6 rules have no fragment flag; use the `frag` match');
   }
 
+  /** Always false: IPv6 has no fragment flag. */
   override get fragmentInverted(): boolean {
     return false;
   }
 
+  /** A TypeError: use the `frag` match. */
   override set fragmentInverted(_value: boolean) {
     throw new TypeError('IPv6 rules have no fragment flag; use the `frag` match');
   }

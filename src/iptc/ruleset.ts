@@ -5,6 +5,7 @@ import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './resto
 import { Table, Table6, type SaveOptions } from './table.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
 
+/** Which family saveAll() and restoreAll() work on. */
 export interface FamilyOptions {
   /** IPv6 (ip6tables) instead of IPv4. */
   ipv6?: boolean;

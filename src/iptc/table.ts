@@ -26,6 +26,7 @@ const BUILTIN_CHAINS: Record<string, readonly string[]> = {
 
 const ENOENT = 2;
 
+/** How a Table works: commits, waits for the xtables lock, and in which network namespace. */
 export interface TableOptions {
   /** Commit every change at once (default true); false collects changes until commit(). */
   autocommit?: boolean;
@@ -45,6 +46,7 @@ export interface TableOptions {
 
 let defaultWait: LockWait = false;
 
+/** How Table.save() writes the table. */
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
   counters?: boolean;
@@ -74,14 +76,22 @@ function chainName(chain: string | Chain): string {
  * Equivalent to: `iptables -t TABLE ...`
  */
 export class Table {
+  /** The filter table: `iptables -t filter` (the default table). */
   static readonly FILTER = 'filter';
+  /** The nat table: `iptables -t nat`. */
   static readonly NAT = 'nat';
+  /** The mangle table: `iptables -t mangle`. */
   static readonly MANGLE = 'mangle';
+  /** The raw table: `iptables -t raw`. */
   static readonly RAW = 'raw';
+  /** The security table: `iptables -t security`. */
   static readonly SECURITY = 'security';
+  /** Every table name iptables knows, as `iptables -t` takes them. */
   static readonly ALL: readonly string[] = ['filter', 'nat', 'mangle', 'raw', 'security'];
+  /** The address family of the class: 4 (iptables), 6 for Table6 (ip6tables). */
   static readonly family: Family = 4;
 
+  /** The table's name, as `iptables -t NAME` takes it. */
   readonly name: string;
   #autocommit: boolean;
   #wait: LockWait | undefined;
@@ -90,6 +100,13 @@ export class Table {
   #snapshot: RawChain[] | null = null;
   #closed = false;
 
+  /**
+   * Opens a table and reads it from the kernel (a built-in table the kernel does not have yet is not
+   * created by reading it: it reads as its empty built-in chains). Throws TypeError for a bad name or
+   * option, IPTCError if the kernel has no such table, NetnsError for another network namespace.
+   *
+   * Equivalent to: `iptables-save -t NAME` (reading it)
+   */
   constructor(name: string, options: TableOptions = {}) {
     if (typeof name !== 'string' || name === '' || name.length >= 32 || /[^a-z0-9_-]/i.test(name)) {
       throw new TypeError(`invalid table name \`${String(name)}'`);
@@ -111,6 +128,7 @@ export class Table {
     else this.#snapshot = this.#readKernel();
   }
 
+  /** This table's address family: 4 (Table, iptables) or 6 (Table6, ip6tables). */
   get family(): Family {
     return (this.constructor as typeof Table).family;
   }
@@ -125,6 +143,7 @@ export class Table {
     return this.#autocommit;
   }
 
+  /** true commits what is pending, then commits each change at once; false collects changes for commit(). */
   set autocommit(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('autocommit must be a boolean');
     if (value && this.#batch.pending) this.commit();
@@ -140,6 +159,7 @@ export class Table {
     return defaultWait;
   }
 
+  /** Sets the wait of every table without its own: false, true, or seconds. Equivalent to: `iptables -w [seconds]` */
   static set defaultWait(value: LockWait) {
     waitMilliseconds(value);
     defaultWait = value;
@@ -150,6 +170,7 @@ export class Table {
     return this.#wait ?? defaultWait;
   }
 
+  /** Sets this table's wait: false, true, or seconds. Equivalent to: `iptables -w [seconds]` */
   set wait(value: LockWait) {
     waitMilliseconds(value);
     this.#wait = value;
@@ -281,7 +302,11 @@ export class Table {
     this.#batch.commit(this.wait);
   }
 
-  /** Drops uncommitted changes and re-reads the kernel table. */
+  /**
+   * Drops uncommitted changes and re-reads the kernel table.
+   *
+   * Equivalent to: `iptables-save -t TABLE` (reading it again)
+   */
   refresh(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     this.#batch.discard();
@@ -295,6 +320,7 @@ export class Table {
     this.#closed = true;
   }
 
+  /** close(), for `using t = new Table('filter')`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -304,7 +330,11 @@ export class Table {
     return this.#chains().map((c) => new Chain(this, c.name));
   }
 
-  /** The chain called `name`; throws IPTCError if there is none. */
+  /**
+   * The chain called `name`; throws IPTCError (ENOENT) if this table's snapshot has none.
+   *
+   * Equivalent to: `iptables -t TABLE -S NAME` succeeding
+   */
   chain(name: string): Chain {
     // A pending copy not decoded yet answers without being decoded.
     if (!this.#snapshot && this.#batch.hasCopy && typeof name === 'string') {
@@ -316,11 +346,23 @@ export class Table {
     return new Chain(this, this.rawChain(name).name);
   }
 
+  /**
+   * Whether the chain exists in this table's snapshot (see chainExists for the kernel now). python-iptables:
+   * `table.is_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` succeeding, when the table was read
+   */
   isChain(chain: string | Chain): boolean {
     const name = chainName(chain);
     return this.#chains().some((c) => c.name === name);
   }
 
+  /**
+   * Whether the chain is one of the table's built-in chains (INPUT, FORWARD, ...). python-iptables:
+   * `table.builtin_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` printing `-P CHAIN`
+   */
   builtinChain(chain: string | Chain): boolean {
     const name = chainName(chain);
     return this.#chains().some((c) => c.name === name && c.builtin);
@@ -518,5 +560,6 @@ export class Table {
  * Equivalent to: `ip6tables -t TABLE ...`
  */
 export class Table6 extends Table {
+  /** 6: ip6tables. */
   static override readonly family: Family = 6;
 }

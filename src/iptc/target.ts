@@ -74,6 +74,7 @@ export class Target extends Extension {
     return this.#standard;
   }
 
+  /** Another verdict, `''` or a user chain; TypeError on a target extension. Equivalent to: `-j NEW` for `-j OLD` */
   set standardTarget(value: string) {
     if (typeof value !== 'string') throw new TypeError(`standardTarget must be a string, got ${String(value)}`);
     if (this.#standard === null) {
@@ -89,11 +90,15 @@ export class Target extends Extension {
     this.#standard = value;
   }
 
-  /** Whether the rule continues in the target chain with `-g` (goto) rather than `-j` (jump). */
+  /**
+   * Whether the rule continues in the target chain with `-g` (goto) rather than `-j` (jump). Equivalent to: `-g
+   * CHAIN`
+   */
   get goto(): boolean {
     return this.#goto;
   }
 
+  /** true for `-g CHAIN`, false for `-j CHAIN`; only a user chain can be gone to. */
   set goto(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('goto must be a boolean');
     if (value && (this.#standard === null || VERDICTS.has(this.#standard))) {
@@ -130,7 +135,7 @@ export class Target extends Extension {
     return super.finalBlob();
   }
 
-  /** The target as iptables-save prints it in a rule: `-j DROP`, `-g chain`, `-j LOG --log-prefix x`; '' for none. */
+  /** The target as `iptables-save` prints it in a rule: `-j DROP`, `-g chain`, `-j LOG --log-prefix x`; '' for none. */
   override toString(): string {
     if (this.#standard === null) return `-j ${this.name}${this.saveText()}`;
     return this.#standard === '' ? '' : `-${this.#goto ? 'g' : 'j'} ${this.#standard}`;
