@@ -3,10 +3,12 @@
 // iptables-legacy-save / ip6tables-legacy-save. "Commits nothing" is shown by holding the xtables lock
 // from another process: a call that commits fails at once with XTablesLockError, one that does not passes.
 import { spawn } from 'node:child_process';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6, XTablesLockError } from '../src/iptc/index.js';
 import { ruleExists } from '../src/iptc/idempotent.js';
-import { closedAfterEach, ipt, liveTables, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { cleanFresh, iptcEntry, runFresh } from './fresh-process.js';
+import { closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
 
 const open = closedAfterEach();
 const ERRNO = { EPERM: 1, ENOENT: 2, EINVAL: 22, EMLINK: 31 };
@@ -14,6 +16,7 @@ const ERRNO = { EPERM: 1, ENOENT: 2, EINVAL: 22, EMLINK: 31 };
 beforeEach(() => {
   resetKernel();
 });
+afterAll(() => cleanFresh());
 
 /** Runs fn while another process holds the xtables lock (flock on $XTABLES_LOCKFILE). */
 async function withLockHeld<T>(fn: () => T): Promise<T> {
@@ -182,16 +185,35 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
       expect((thrown(() => ruleExists(gone, '-j ACCEPT')) as IPTCError).errno).toBe(ERRNO.ENOENT);
     });
 
-    it('does not create a table the kernel does not have yet', () => {
-      expect(liveTables(family)).not.toContain('raw');
-      const t = table('raw');
-      expect(ruleExists(t.chain('OUTPUT'), '-j ACCEPT')).toBe(false);
-      expect(t.chainExists('OUTPUT')).toBe(true);
-      expect(t.chainExists('INPUT')).toBe(false);
-      expect(t.clearAndDeleteChain('X')).toBe(false);
-      expect(t.chain('OUTPUT').deleteIfExists('-j ACCEPT')).toBe(false);
-      expect(t.deleteOwned('app')).toEqual({ rules: 0, chains: [] });
-      expect(liveTables(family)).not.toContain('raw');
+    it('does not create a table the kernel does not have yet (new network namespace)', () => {
+      const res = runFresh(
+        `
+        const fs = await import('node:fs');
+        const live = () => { try { return fs.readFileSync(${JSON.stringify(family === 6 ? '/proc/net/ip6_tables_names' : '/proc/net/ip_tables_names')}, 'utf8').split('\\n').filter(Boolean); } catch { return []; } };
+        const out = { before: live() };
+        const t = new iptc.${family === 6 ? 'Table6' : 'Table'}('raw');
+        const { ruleExists } = await import(${JSON.stringify(join(dirname(iptcEntry()), 'idempotent.js'))});
+        const code = (fn) => { try { fn(); return 'no error'; } catch (e) { return e.code; } };
+        out.answers = [
+          ruleExists(t.chain('OUTPUT'), '-j ACCEPT'), code(() => ruleExists(new iptc.Chain(t, 'INPUT'), '-j ACCEPT')),
+          t.chainExists('OUTPUT'), t.chainExists('INPUT'), t.clearAndDeleteChain('X'),
+          t.chain('OUTPUT').deleteIfExists('-j ACCEPT'), t.deleteOwned('APP'),
+        ];
+        out.afterReads = live();
+        out.appended = [t.chain('OUTPUT').appendUnique('-j ACCEPT'), t.chain('OUTPUT').appendUnique('-j ACCEPT')];
+        out.afterAppend = live();
+        return out;`,
+        {},
+        { newNetns: true },
+      );
+      expect(res.status, res.stderr).toBe(0);
+      const out = (res.result as { result: Record<string, unknown> }).result;
+      expect(out.before).toEqual([]);
+      expect(out.answers).toEqual([false, 'ENOENT', true, false, false, false, { rules: 0, chains: [] }]);
+      expect(out.afterReads).toEqual([]);
+      // The append creates the table, as iptables -A does.
+      expect(out.appended).toEqual([true, false]);
+      expect(out.afterAppend).toEqual(['raw']);
     });
   });
 
