@@ -38,16 +38,19 @@ import {
 export { decodeRule, encodeRule };
 export type { DecodedParams, DictCounters, EasyOptions, EasyValue, RuleDict } from './dict.js';
 
+/** EasyOptions and python's `raise_exc=` keyword. */
 export interface RaiseOptions extends EasyOptions {
   /** Throw errors (the default); with false, errors are swallowed and a neutral value is returned. */
   raiseExc?: boolean;
 }
 
+/** Options of deleteChain (python: `delete_chain(..., flush=False, raise_exc=True)`). */
 export interface DeleteChainOptions extends RaiseOptions {
   /** Flush the chain first. */
   flush?: boolean;
 }
 
+/** Options of batchAddChains (python: `batch_add_chains(..., flush=True)`). */
 export interface BatchAddChainsOptions extends EasyOptions {
   /** Flush chains that already exist (default true). */
   flush?: boolean;

@@ -16,7 +16,7 @@ import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 import { buildsAt, NO_OPTIONS, siteFor, type Builds, type Site } from './builds.js';
 
-/** The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
+/** @internal The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
 export interface ExtensionOwner {
   readonly family: Family;
   headerBuffer(): Buffer;
@@ -29,6 +29,7 @@ export interface ExtensionOwner {
   ipHeader?(): Buffer;
 }
 
+/** @internal A built match or target blob, and how much of it a delete by specification compares. */
 export interface BuiltBlob {
   blob: Buffer;
   userspacesize: number;
@@ -41,7 +42,14 @@ interface BuildMemo {
   builds: Builds;
 }
 
+/**
+ * What Match and Target share: a name, a revision, and parameters set and read as iptables' command
+ * line and iptables-save write them.
+ *
+ * Equivalent to: `-m NAME --option value` / `-j NAME --option value` in a rule spec
+ */
 export abstract class Extension {
+  /** @internal */
   protected abstract readonly kind: ExtensionKind;
   readonly #owner: ExtensionOwner;
   #name: string;
@@ -53,6 +61,7 @@ export abstract class Extension {
   #memo: BuildMemo | null = null;
   #siteCache: Site | null = null;
 
+  /** @internal */
   protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
     if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
@@ -71,20 +80,20 @@ export abstract class Extension {
     return this.#name;
   }
 
-  /** The revision of the extension in use: the newest this kernel supports unless one was asked for. */
+  /**
+   * The revision in use: the newest this kernel supports unless one was asked for. Equivalent to: `iptables -m
+   * NAME --help`'s revision
+   */
   get revision(): number {
     return extensionRevision(this.#currentBlob(false));
   }
 
+  /** @internal */
   protected get family(): Family {
     return this.#owner.family;
   }
 
-  protected get owner(): ExtensionOwner {
-    return this.#owner;
-  }
-
-  /** Options as a list; a kernel-read extension is turned into options through its save() text. */
+  /** @internal Options as a list; a kernel-read extension is turned into options through its save() text. */
   protected get options(): ExtensionOption[] {
     if (this.#options === null) {
       this.#name = this.#save().name;
@@ -95,7 +104,7 @@ export abstract class Extension {
     return this.#options;
   }
 
-  /** Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
+  /** @internal Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
   protected applyOptions(options: ExtensionOption[]): void {
     const { consumed } = this.build(options, false);
     for (let i = 0; i < options.length; i++) {
@@ -134,6 +143,7 @@ export abstract class Extension {
     return this.#siteCache;
   }
 
+  /** @internal */
   protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
     const site = this.#site();
     if (site.kernelState) {
@@ -156,7 +166,7 @@ export abstract class Extension {
     return built;
   }
 
-  /** Checks once per process that the extension exists (its plugin loads), without options. */
+  /** @internal Checks once per process that the extension exists (its plugin loads), without options. */
   protected checkExists(): void {
     const site = this.#site();
     if (site.exists) return;
@@ -169,7 +179,7 @@ export abstract class Extension {
     return this.build(this.#options, final).blob;
   }
 
-  /** The blob to put in a rule entry, after the extension's final check. */
+  /** @internal The blob to put in a rule entry, after the extension's final check. */
   finalBlob(): BuiltBlob {
     if (this.#options === null) {
       return { blob: this.#kernelBlob!, userspacesize: this.kernelUserspacesize(this.#kernelBlob!) };
@@ -177,6 +187,7 @@ export abstract class Extension {
     return this.build(this.#options, true);
   }
 
+  /** @internal */
   protected abstract kernelUserspacesize(blob: Buffer): number;
 
   /** What the extension would put in the kernel (after its final check), or, while incomplete, what it has. */
@@ -233,7 +244,10 @@ export abstract class Extension {
     return key;
   }
 
-  /** The parameters text exactly as the extension's save() prints it (with a leading space). */
+  /**
+   * The parameters text exactly as the extension's save() prints it (with a leading space). Equivalent to:
+   * `iptables-save`
+   */
   saveText(): string {
     return this.#save().text;
   }
@@ -289,6 +303,8 @@ export abstract class Extension {
   /**
    * Sets several parameters in order, from an object (own keys, `__proto__` included) or a Map. A key
    * whose value is null or undefined is a TypeError, as in set().
+   *
+   * Equivalent to: `--name1 value1 --name2 value2` after `-m NAME` / `-j NAME`
    */
   setParameters(params: Readonly<Record<string, ParameterValue>> | ReadonlyMap<string, ParameterValue>): this {
     if (params instanceof Map) {
@@ -303,12 +319,16 @@ export abstract class Extension {
     return this;
   }
 
-  /** One parameter as `parameters` shows it, or undefined. */
+  /** One parameter as `parameters` shows it, or undefined. Equivalent to: `--name value` in `iptables-save` */
   get(name: string): string | undefined {
     return this.parameters[optionName(name)];
   }
 
-  /** Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`. */
+  /**
+   * Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`.
+   *
+   * Equivalent to: the `--name value` parts `iptables-save` prints
+   */
   get parameters(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, values] of Object.entries(this.getAllParameters())) {
@@ -317,7 +337,11 @@ export abstract class Extension {
     return out;
   }
 
-  /** Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`. */
+  /**
+   * Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`.
+   *
+   * Equivalent to: the `[!] --name values` parts `iptables-save` prints
+   */
   getAllParameters(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const o of optionsFromSaveText(this.saveText(), this.#optionSpecs())) {
@@ -326,13 +350,13 @@ export abstract class Extension {
     return out;
   }
 
-  /** Forgets every parameter: back to the extension's defaults. */
+  /** Forgets every parameter: back to the extension's defaults. Equivalent to: `-m NAME` alone */
   reset(): this {
     this.applyOptions([]);
     return this;
   }
 
-  /** Same name, revision and parameters. */
+  /** Same name, revision and parameters. Equivalent to: the same text in `iptables-save` */
   equals(other: Extension): boolean {
     return (
       other instanceof Extension &&
@@ -343,7 +367,7 @@ export abstract class Extension {
     );
   }
 
-  /** The extension as iptables-save prints it in a rule (`-m tcp --dport 22`, `-j LOG --log-prefix x`). */
+  /** The extension as `iptables-save` prints it in a rule (`-m tcp --dport 22`, `-j LOG --log-prefix x`). */
   abstract toString(): string;
 
   /** What console.log and util.inspect show: the class and the extension as iptables-save prints it. */
@@ -351,13 +375,13 @@ export abstract class Extension {
     return describeForInspect(this);
   }
 
-  /** The stored extension name (the real name, e.g. `conntrack` for `state`). */
+  /** @internal The stored extension name (the real name, e.g. `conntrack` for `state`). */
   protected storedName(blob: Buffer): string {
     return extensionName(blob);
   }
 }
 
-/** `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
+/** @internal `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
 export function describeForInspect(value: { toString(): string }): string {
   let text: string;
   try {

@@ -17,12 +17,14 @@ import type { SeenRules } from './positions.js';
 
 /** A restore input line that failed; `cause` is the typed error behind it. */
 export class RestoreError extends Error {
+  /** Always `'RestoreError'`. */
   override readonly name = 'RestoreError';
   /** 1-based line number in the restore text. */
   readonly line: number;
   /** The errno of the cause, when libiptc or the kernel refused the line (0 otherwise). */
   readonly errno: number;
 
+  /** Line `line` (`text`) of a restore input failed with `cause`. */
   constructor(line: number, text: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`line ${line}: ${reason} (in \`${text.trim()}')`, { cause });
@@ -31,6 +33,7 @@ export class RestoreError extends Error {
   }
 }
 
+/** How Table.restore() and restoreAll() apply the text, as iptables-restore's options. */
 export interface RestoreOptions {
   /** Keep the table's rules and chains and apply the text on top (`iptables-restore --noflush`). */
   noflush?: boolean;

@@ -7,6 +7,7 @@ import { Table, Table6, type SaveOptions } from './table.js';
 import type { BackendChoice } from './table-backend.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
 
+/** Which family saveAll() and restoreAll() work on. */
 export interface FamilyOptions {
   /** IPv6 (ip6tables) instead of IPv4. */
   ipv6?: boolean;

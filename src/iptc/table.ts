@@ -14,6 +14,8 @@ import { SeenRules } from './positions.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
+import { chainExists, clearAndDeleteChain, clearChain } from './idempotent.js';
+import { deleteOwned, type DeletedOwned } from './owned.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -25,6 +27,7 @@ const BUILTIN_CHAINS: Record<string, readonly string[]> = {
 
 const ENOENT = 2;
 
+/** How a Table works: commits, waits for the xtables lock, and in which network namespace. */
 export interface TableOptions {
   /** Commit every change at once (default true); false collects changes until commit(). */
   autocommit?: boolean;
@@ -51,6 +54,7 @@ export interface TableOptions {
 
 let defaultWait: LockWait = true;
 
+/** How Table.save() writes the table. */
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
   counters?: boolean;
@@ -81,14 +85,22 @@ function chainName(chain: string | Chain): string {
  * Equivalent to: `iptables -t TABLE ...`
  */
 export class Table {
+  /** The filter table: `iptables -t filter` (the default table). */
   static readonly FILTER = 'filter';
+  /** The nat table: `iptables -t nat`. */
   static readonly NAT = 'nat';
+  /** The mangle table: `iptables -t mangle`. */
   static readonly MANGLE = 'mangle';
+  /** The raw table: `iptables -t raw`. */
   static readonly RAW = 'raw';
+  /** The security table: `iptables -t security`. */
   static readonly SECURITY = 'security';
+  /** Every table name iptables knows, as `iptables -t` takes them. */
   static readonly ALL: readonly string[] = ['filter', 'nat', 'mangle', 'raw', 'security'];
+  /** The address family of the class: 4 (iptables), 6 for Table6 (ip6tables). */
   static readonly family: Family = 4;
 
+  /** The table's name, as `iptables -t NAME` takes it. */
   readonly name: string;
   readonly #backend: TableBackend;
   #autocommit: boolean;
@@ -98,6 +110,13 @@ export class Table {
   #snapshot: RawChain[] | null = null;
   #closed = false;
 
+  /**
+   * Opens a table and reads it from the kernel (a built-in table the kernel does not have yet is not
+   * created by reading it: it reads as its empty built-in chains). Throws TypeError for a bad name or
+   * option, IPTCError if the kernel has no such table, NetnsError for another network namespace.
+   *
+   * Equivalent to: `iptables-save -t NAME` (reading it)
+   */
   constructor(name: string, options: TableOptions = {}) {
     if (typeof name !== 'string' || name === '' || name.length >= 32 || /[^a-z0-9_-]/i.test(name)) {
       throw new TypeError(`invalid table name \`${String(name)}'`);
@@ -122,6 +141,7 @@ export class Table {
     else this.#snapshot = this.#readKernel();
   }
 
+  /** This table's address family: 4 (Table, iptables) or 6 (Table6, ip6tables). */
   get family(): Family {
     return (this.constructor as typeof Table).family;
   }
@@ -153,6 +173,7 @@ export class Table {
     return this.#autocommit;
   }
 
+  /** true commits what is pending, then commits each change at once; false collects changes for commit(). */
   set autocommit(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('autocommit must be a boolean');
     if (value && this.#batch.pending) this.commit();
@@ -169,6 +190,7 @@ export class Table {
     return defaultWait;
   }
 
+  /** Sets the wait of every table without its own: false, true, or seconds. Equivalent to: `iptables -w [seconds]` */
   static set defaultWait(value: LockWait) {
     waitMilliseconds(value);
     defaultWait = value;
@@ -179,6 +201,7 @@ export class Table {
     return this.#wait ?? defaultWait;
   }
 
+  /** Sets this table's wait: false, true, or seconds. Equivalent to: `iptables -w [seconds]` */
   set wait(value: LockWait) {
     waitMilliseconds(value);
     this.#wait = value;
@@ -252,6 +275,25 @@ export class Table {
   }
 
   /**
+   * @internal Runs a read on the table as the next change would find it, changing nothing: the pending
+   * copy without autocommit, else a fresh view of the kernel table. Undefined when the kernel has no
+   * such table yet (reading it would create it); the table then holds its built-in chains, empty.
+   */
+  peek<T>(read: (view: TableView) => T): T | undefined {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    const batch = this.#batch;
+    if (!this.#autocommit && (batch.hasCopy || batch.pending)) return read(batch.copy());
+    if (!this.#instantiated()) return undefined;
+    if (!this.#autocommit) return read(batch.copy());
+    const handle = this.#open();
+    try {
+      return read(handle);
+    } finally {
+      handle.free();
+    }
+  }
+
+  /**
    * @internal Appends a rule to a chain, or deletes the first rule equal to it. As edit(), but a run of
    * such changes to one chain is recorded as one change holding the entries packed: a batch of thousands
    * of rules keeps a few buffers, not an object per rule.
@@ -298,7 +340,11 @@ export class Table {
     Batch.commitAll(tables.map((t) => t.#batch), wait === Infinity ? true : wait / 1000);
   }
 
-  /** Drops uncommitted changes and re-reads the kernel table. */
+  /**
+   * Drops uncommitted changes and re-reads the kernel table.
+   *
+   * Equivalent to: `iptables-save -t TABLE` (reading it again)
+   */
   refresh(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     this.#batch.discard();
@@ -312,6 +358,7 @@ export class Table {
     this.#closed = true;
   }
 
+  /** close(), for `using t = new Table('filter')`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -321,7 +368,11 @@ export class Table {
     return this.#chains().map((c) => new Chain(this, c.name));
   }
 
-  /** The chain called `name`; throws IPTCError if there is none. */
+  /**
+   * The chain called `name`; throws IPTCError (ENOENT) if this table's snapshot has none.
+   *
+   * Equivalent to: `iptables -t TABLE -S NAME` succeeding
+   */
   chain(name: string): Chain {
     // A pending copy not decoded yet answers without being decoded.
     if (!this.#snapshot && this.#batch.hasCopy && typeof name === 'string') {
@@ -333,14 +384,73 @@ export class Table {
     return new Chain(this, this.rawChain(name).name);
   }
 
+  /**
+   * Whether the chain exists in this table's snapshot (see chainExists for the kernel now). python-iptables:
+   * `table.is_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` succeeding, when the table was read
+   */
   isChain(chain: string | Chain): boolean {
     const name = chainName(chain);
     return this.#chains().some((c) => c.name === name);
   }
 
+  /**
+   * Whether the chain is one of the table's built-in chains (INPUT, FORWARD, ...). python-iptables:
+   * `table.builtin_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` printing `-P CHAIN`
+   */
   builtinChain(chain: string | Chain): boolean {
     const name = chainName(chain);
     return this.#chains().some((c) => c.name === name && c.builtin);
+  }
+
+  /**
+   * Whether the chain exists, as the next change will find the table: the kernel table now (unlike
+   * isChain, which answers from this table's snapshot), or with pending changes, the table they make.
+   * go-iptables: `ChainExists`; python-iptables: `table.is_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` succeeding
+   */
+  chainExists(chain: string | Chain): boolean {
+    return chainExists(this, chain);
+  }
+
+  /**
+   * Empties a chain, creating it as a user chain if it does not exist; a built-in chain is flushed. One
+   * transaction either way. go-iptables: `ClearChain`; python-iptables: `iptc.easy.add_chain` then
+   * `flush_chain`.
+   *
+   * Equivalent to: `iptables -t TABLE -N NAME 2>/dev/null || iptables -t TABLE -F NAME`
+   */
+  clearChain(name: string): Chain {
+    return clearChain(this, name);
+  }
+
+  /**
+   * Flushes and deletes a user chain if it exists, in one transaction; true if it did. A chain that
+   * rules still jump to is refused (IPTCError, EMLINK) and left as it was; so is a built-in chain.
+   * go-iptables: `ClearAndDeleteChain`; python-iptables: `iptc.easy.delete_chain(..., flush=True)`.
+   *
+   * Equivalent to: `iptables -t TABLE -F NAME && iptables -t TABLE -X NAME` when `iptables -S NAME` succeeds
+   */
+  clearAndDeleteChain(chain: string | Chain): boolean {
+    return clearAndDeleteChain(this, chain);
+  }
+
+  /**
+   * Deletes everything an owner made in this table, in one transaction: every rule, in any chain, with
+   * a comment `OWNER` or `OWNER:anything` (see Rule.comment), and every user chain named `OWNER` or
+   * `OWNER-anything`, with its rules. Rules of other programs stay; if one still jumps to an owned
+   * chain, nothing is deleted (IPTCError, EMLINK). Nothing owned: nothing is committed. The tag has no
+   * whitespace and no `:`. Neither go-iptables nor python-iptables has this; see docs/go-iptables.md.
+   *
+   * Equivalent to: `iptables-save -t TABLE`, then `iptables -D` of each tagged rule, `-F` and `-X` of
+   * each owned chain, as one `iptables-restore --noflush`
+   */
+  deleteOwned(owner: string): DeletedOwned {
+    return deleteOwned(this, owner);
   }
 
   /**
@@ -456,6 +566,17 @@ export class Table {
     }
   }
 
+  /** The table's name, as `iptables -t` takes it. */
+  toString(): string {
+    return this.name;
+  }
+
+  /** What console.log and util.inspect show, e.g. `Table [filter]` or `Table6 [nat, autocommit: false]`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const state = this.#closed ? ', closed' : this.#autocommit ? '' : ', autocommit: false';
+    return `${this.constructor.name} [${this.name}${state}]`;
+  }
+
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */
   static checkJump(handle: TableView, rule: Rule): void {
     checkJumpLabel(handle, jumpLabel(rule));
@@ -478,5 +599,6 @@ export class Table {
  * Equivalent to: `ip6tables -t TABLE ...`
  */
 export class Table6 extends Table {
+  /** 6: ip6tables. */
   static override readonly family: Family = 6;
 }

@@ -80,11 +80,22 @@ export interface RawRule {
   standard: boolean;
 }
 
+/** One chain as libiptc holds it, copied into JS memory. */
 export interface RawChain {
+  /** The chain's name. */
   name: string;
+  /** Whether it is a built-in chain. */
   builtin: boolean;
   /** Policy and its counters, for built-in chains. */
-  policy: { name: string; packets: bigint; bytes: bigint } | null;
+  policy: {
+    /** ACCEPT or DROP. */
+    name: string;
+    /** Packets the policy decided. */
+    packets: bigint;
+    /** Bytes the policy decided. */
+    bytes: bigint;
+  } | null;
+  /** The rules, in order. */
   rules: RawRule[];
 }
 
@@ -152,7 +163,9 @@ const dropped = new FinalizationRegistry<{ h: Ptr; fns: IptcFunctions }>(({ h, f
  * commit(). The handle owns a raw socket and C memory: free() it when done.
  */
 export class TableHandle {
+  /** 4 (libip4tc) or 6 (libip6tc). */
   readonly family: Family;
+  /** The table's name. */
   readonly table: string;
   #h: Ptr | null;
   readonly #fns: IptcFunctions;
@@ -173,6 +186,7 @@ export class TableHandle {
     return new TableHandle(family, table, h, fns);
   }
 
+  /** Whether free() was called. */
   get closed(): boolean {
     return this.#h === null;
   }
@@ -186,6 +200,7 @@ export class TableHandle {
     if (!ok) throw iptcError(this.#fns, `${what} in table \`${this.table}'`);
   }
 
+  /** Frees the handle (`iptc_free`); without commit(), its changes are dropped. */
   free(): void {
     if (this.#h === null) return;
     dropped.unregister(this);
@@ -193,14 +208,17 @@ export class TableHandle {
     this.#h = null;
   }
 
+  /** `iptc_is_chain`. Equivalent to: `iptables -S CHAIN` succeeding */
   isChain(chain: string): boolean {
     return this.#fns.isChain(chain, this.#handle()) !== 0;
   }
 
+  /** `iptc_builtin`: whether the chain is a built-in one. */
   isBuiltin(chain: string): boolean {
     return this.#fns.builtin(chain, this.#handle()) !== 0;
   }
 
+  /** Every chain (`iptc_first_chain` / `iptc_next_chain`). Equivalent to: `iptables -S | grep -e -P -e -N` */
   chainNames(): string[] {
     const h = this.#handle();
     const names: string[] = [];
@@ -272,6 +290,8 @@ export class TableHandle {
     this.appendEntry(chain, entry);
   }
 
+
+  /** `iptc_append_entry`. Equivalent to: `iptables -A CHAIN rule` */
   appendEntry(chain: string, entry: Buffer): void {
     this.#check(this.#fns.appendEntry(chain, entry, this.#handle()), `cannot append to chain \`${chain}'`);
   }
@@ -290,38 +310,47 @@ export class TableHandle {
     this.#check(this.#fns.insertEntry(chain, entry, position, this.#handle()), `cannot insert into chain \`${chain}'`);
   }
 
+  /** `iptc_replace_entry`, 0-based. Equivalent to: `iptables -R CHAIN position+1 rule` */
   replaceEntry(chain: string, entry: Buffer, position: number): void {
     this.#check(this.#fns.replaceEntry(chain, entry, position, this.#handle()), `cannot replace in chain \`${chain}'`);
   }
 
+  /** `iptc_delete_entry`: the first rule equal under `mask`. Equivalent to: `iptables -D CHAIN rule` */
   deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
     this.#check(this.#fns.deleteEntry(chain, entry, mask, this.#handle()), `cannot delete from chain \`${chain}'`);
   }
 
+  /** `iptc_check_entry`: whether a rule equal under `mask` is in the chain. Equivalent to: `iptables -C CHAIN rule` */
   checkEntry(chain: string, entry: Buffer, mask: Buffer): boolean {
     return this.#fns.checkEntry(chain, entry, mask, this.#handle()) !== 0;
   }
 
+  /** `iptc_delete_num_entry`, 0-based. Equivalent to: `iptables -D CHAIN position+1` */
   deleteNumEntry(chain: string, position: number): void {
     this.#check(this.#fns.deleteNumEntry(chain, position, this.#handle()), `cannot delete from chain \`${chain}'`);
   }
 
+  /** `iptc_flush_entries`. Equivalent to: `iptables -F CHAIN` */
   flushEntries(chain: string): void {
     this.#check(this.#fns.flushEntries(chain, this.#handle()), `cannot flush chain \`${chain}'`);
   }
 
+  /** `iptc_zero_entries`. Equivalent to: `iptables -Z CHAIN` */
   zeroEntries(chain: string): void {
     this.#check(this.#fns.zeroEntries(chain, this.#handle()), `cannot zero counters of chain \`${chain}'`);
   }
 
+  /** `iptc_create_chain`. Equivalent to: `iptables -N CHAIN` */
   createChain(chain: string): void {
     this.#check(this.#fns.createChain(chain, this.#handle()), `cannot create chain \`${chain}'`);
   }
 
+  /** `iptc_delete_chain`. Equivalent to: `iptables -X CHAIN` */
   deleteChain(chain: string): void {
     this.#check(this.#fns.deleteChain(chain, this.#handle()), `cannot delete chain \`${chain}'`);
   }
 
+  /** `iptc_rename_chain`. Equivalent to: `iptables -E OLD NEW` */
   renameChain(oldName: string, newName: string): void {
     this.#check(
       this.#fns.renameChain(oldName, newName, this.#handle()),
@@ -329,6 +358,7 @@ export class TableHandle {
     );
   }
 
+  /** `iptc_set_policy`. Equivalent to: `iptables -P CHAIN POLICY` */
   setPolicy(chain: string, policy: string, counters?: { packets: bigint; bytes: bigint }): void {
     let buf: Buffer | null = null;
     if (counters) {
@@ -342,6 +372,7 @@ export class TableHandle {
     );
   }
 
+  /** `iptc_get_references`: how many rules jump or go to a user chain. */
   references(chain: string): number {
     const refs = new Uint32Array(1);
     this.#check(this.#fns.getReferences(refs, chain, this.#handle()), `cannot count references to \`${chain}'`);

@@ -6,18 +6,25 @@ import { entryLayout } from './entry.js';
 import { decodeBytes, encodeText, hasSurrogate } from './text.js';
 import koffi from 'koffi';
 
+/** An address family: 4 (IPv4, iptables) or 6 (IPv6, ip6tables). */
 export type Family = 4 | 6;
+/** Whether an extension is a match (`-m`) or a target (`-j`). */
 export type ExtensionKind = 'match' | 'target';
 
+/** The netfilter protocol number of a family: NFPROTO_IPV4 (2), NFPROTO_IPV6 (10). */
 export const NFPROTO: Record<Family, number> = { 4: 2, 6: 10 };
 
 /** One command-line option of an extension: `[!] --name values...`. */
 export interface ExtensionOption {
+  /** The option's name without dashes: `dport`. */
   name: string;
+  /** Its arguments: `['22']`; none for a flag. */
   values: string[];
+  /** Whether a `!` precedes it. */
   invert: boolean;
 }
 
+/** A match or target blob built by the extension's parser (see buildExtension). */
 export interface BuiltExtension {
   /** The xt_entry_match / xt_entry_target as the kernel stores it. */
   blob: Buffer;
@@ -25,6 +32,7 @@ export interface BuiltExtension {
   consumed: number[];
   /** How many bytes of the data the kernel compares when deleting by specification. */
   userspacesize: number;
+  /** The revision it was built with. */
   revision: number;
   /**
    * What the target's parser kept beside the blob (libxtables' udata), for the targets that have one:
@@ -33,6 +41,7 @@ export interface BuiltExtension {
   udata?: Buffer;
 }
 
+/** A match or target as the extension's save() prints it (see saveExtension). */
 export interface SavedExtension {
   /** The name iptables-save prints (`state` for conntrack revision 3). */
   name: string;
@@ -135,6 +144,7 @@ const EBUSY = 16;
  * EBUSY) before touching that state.
  */
 export class XTablesThreadError extends IPTCError {
+  /** The xtables layer is owned by another thread; `message` says which and what to do. */
   constructor(message: string) {
     super(message, EBUSY);
   }
@@ -338,7 +348,9 @@ export function extensionUserspacesize(kind: ExtensionKind, family: Family, name
   return size;
 }
 
+/** One option an extension takes, as its getopt table lists it. */
 export interface OptionSpec {
+  /** The option's name without dashes. */
   name: string;
   /** 0 no argument, 1 required, 2 optional (getopt's has_arg). */
   hasArg: 0 | 1 | 2;
