@@ -15,6 +15,7 @@ export class BackendUnavailableError extends IPTCError {
   /** The backend that was asked for. */
   readonly backend: BackendName;
 
+  /** The backend asked for and why it cannot be used (errno ENOSYS). */
   constructor(backend: BackendName, message: string) {
     super(message, ENOSYS);
     this.backend = backend;

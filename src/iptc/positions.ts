@@ -17,12 +17,14 @@ const ESTALE = 116;
  * errno ESTALE.
  */
 export class ConcurrentChangeError extends IPTCError {
-  /** The table and chain of the change. */
+  /** The table of the change. */
   readonly table: string;
+  /** The chain of the change. */
   readonly chain: string;
   /** The 0-based position the change was made at. */
   readonly position: number;
 
+  /** A change at `position` of `chain` that no longer finds `rule` (its spec), the rule it saw there. */
   constructor(table: string, chain: string, position: number, rule: string) {
     super(
       `table \`${table}' changed since this batch was made: chain \`${chain}' no longer holds the rule the change ` +

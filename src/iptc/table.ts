@@ -159,6 +159,7 @@ export class Table {
     return defaultBackend();
   }
 
+  /** Sets the backend of Tables made from now on without a `backend` option (a TypeError for other values). */
   static set defaultBackend(value: BackendChoice) {
     setDefaultBackend(value);
   }
