@@ -1,7 +1,7 @@
 // The ipt_entry / ip6t_entry a rule read from nf_tables becomes, assembled in one scratch buffer straight
 // from the message bytes and copied out once: header fields, match blobs in order, then the target and
 // the counters. A dump decodes thousands of rules; nothing here allocates per expression.
-import { entryLayout, EXTENSION_HEADER, standardTarget, type EntryLayout } from '../../xtables/entry.js';
+import { entryLayout, EXTENSION_HEADER, IFNAMSIZ, INV, standardTarget, type EntryLayout } from '../../xtables/entry.js';
 import { XT_NFLOG, XT_TRACE, type BlobSpec } from '../../xtables/blobs.js';
 import type { Family } from '../../xtables/shim.js';
 import type { LogExpr } from '../expr/log.js';
@@ -35,6 +35,62 @@ export class EntryBuilder {
   reset(): void {
     this.e.fill(0, 0, this.l.header);
     this.at = this.l.header;
+  }
+
+  /**
+   * `-i`/`-o` from a compared interface name (iptables' parse_ifname and parse_invalid_iface): with its
+   * NUL an exact name, without one a prefix (`eth+`), and iptables-nft's "INVAL/D" `! -i +`. Returns why
+   * the name has no iptables form, or null.
+   */
+  iface(input: boolean, buf: Buffer, off: number, len: number, inv: boolean): string | null {
+    const l = this.l;
+    const e = this.e;
+    const nameAt = input ? l.iniface : l.outiface;
+    const maskAt = input ? l.inifaceMask : l.outifaceMask;
+    const invBit = input ? INV.VIA_IN : INV.VIA_OUT;
+    if (len === 0 || len > IFNAMSIZ) return 'an interface name of impossible length';
+    let nul = 0;
+    while (nul < len && buf[off + nul] !== 0) nul++;
+    if (nul < len) {
+      for (let i = nul; i < len; i++) if (buf[off + i] !== 0) return 'an interface name with bytes after its end';
+      if (nul === 0) return 'an empty interface name';
+      if (nul === 7 && !inv && buf.toString('latin1', off, off + 7) === 'INVAL/D') {
+        // A name no interface has: `! -i +`.
+        e[nameAt] = 0x2b;
+        e[maskAt] = 0xff;
+        e[maskAt + 1] = 0xff;
+        e[l.invflags]! |= invBit;
+        return null;
+      }
+      copyBytes(buf, off, e, nameAt, nul);
+      e.fill(0xff, maskAt, maskAt + nul + 1);
+    } else {
+      if (len > IFNAMSIZ - 2) return 'an interface prefix too long for iptables';
+      copyBytes(buf, off, e, nameAt, len);
+      e[nameAt + len] = 0x2b;
+      e.fill(0xff, maskAt, maskAt + len);
+    }
+    if (inv) e[l.invflags]! |= invBit;
+    return null;
+  }
+
+  /**
+   * `-s`/`-d` from a compared address prefix of `len` bytes, masked by the bytes at maskOff (-1: the whole
+   * bytes count). Returns why it has no iptables form, or null.
+   */
+  address(src: boolean, buf: Buffer, off: number, len: number, maskOff: number, inv: boolean): string | null {
+    const l = this.l;
+    const e = this.e;
+    const addrAt = src ? l.src : l.dst;
+    const maskAt = src ? l.smsk : l.dmsk;
+    for (let i = 0; i < len; i++) {
+      const m = maskOff >= 0 ? buf[maskOff + i]! : 0xff;
+      if ((buf[off + i]! & ~m) !== 0) return 'an address with bits outside its mask (never matches)';
+      e[addrAt + i] = buf[off + i]!;
+      e[maskAt + i] = m;
+    }
+    if (inv) e[l.invflags]! |= src ? INV.SRCIP : INV.DSTIP;
+    return null;
   }
 
   /**

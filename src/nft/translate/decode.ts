@@ -7,7 +7,7 @@
 // The entry is assembled by an EntryBuilder, straight from the message bytes.
 import { NlaTable, readStr } from '../../netlink/attributes.js';
 import { NLA_TYPE_MASK } from '../../netlink/constants.js';
-import { IFNAMSIZ, INV, type EntryLayout } from '../../xtables/entry.js';
+import { INV, type EntryLayout } from '../../xtables/entry.js';
 import { XT_COMMENT, XT_MARK1, XT_NFLOG, XT_PKTTYPE, XT_RATEINFO, XT_TCP, XT_UDP, type BlobSpec } from '../../xtables/blobs.js';
 import type { Family } from '../../xtables/shim.js';
 import { NF_ACCEPT, NF_DROP, NFT_GOTO, NFT_JUMP, NFT_REG_VERDICT, NFT_RETURN, NFTA_EXPR } from '../constants.js';
@@ -266,7 +266,6 @@ export class RuleDecoder {
   #cmpMeta(r: Register, c: CmpExpr): void {
     const buf = this.#buf;
     const d = c.data;
-    const l = this.#l;
     const e = this.#e;
     switch (r.key) {
       case META_KEY.L4PROTO:
@@ -278,8 +277,8 @@ export class RuleDecoder {
         if (r.bitwise) this.#refuse('a masked interface name');
         this.#once(input ? SET_IN : SET_OUT, 'interface');
         const inv = this.#inverted(c.op, 'an interface name');
-        this.#interface(input ? l.iniface : l.outiface, input ? l.inifaceMask : l.outifaceMask, d.off, d.len, inv,
-          input ? INV.VIA_IN : INV.VIA_OUT);
+        const refused = this.#b.iface(input, buf, d.off, d.len, inv);
+        if (refused) this.#refuse(refused);
         return;
       }
       case META_KEY.MARK: {
@@ -315,36 +314,6 @@ export class RuleDecoder {
     if (inv) e[l.invflags]! |= INV.PROTO;
   }
 
-  /** `-i`/`-o` from the compared name (iptables' parse_ifname and parse_invalid_iface). */
-  #interface(nameAt: number, maskAt: number, off: number, len: number, inv: boolean, invBit: number): void {
-    const buf = this.#buf;
-    const e = this.#e;
-    if (len === 0 || len > IFNAMSIZ) this.#refuse('an interface name of impossible length');
-    let nul = 0;
-    while (nul < len && buf[off + nul] !== 0) nul++;
-    if (nul < len) {
-      for (let i = nul; i < len; i++) if (buf[off + i] !== 0) this.#refuse('an interface name with bytes after its end');
-      if (nul === 0) this.#refuse('an empty interface name');
-      if (nul === 7 && !inv && buf.toString('latin1', off, off + 7) === 'INVAL/D') {
-        // iptables-nft's `! -i +`: a name no interface has.
-        e[nameAt] = 0x2b;
-        e[maskAt] = 0xff;
-        e[maskAt + 1] = 0xff;
-        e[this.#l.invflags]! |= invBit;
-        return;
-      }
-      copyBytes(buf, off, e, nameAt, nul);
-      e.fill(0xff, maskAt, maskAt + nul + 1);
-    } else {
-      // A prefix: `eth+`.
-      if (len > IFNAMSIZ - 2) this.#refuse('an interface prefix too long for iptables');
-      copyBytes(buf, off, e, nameAt, len);
-      e[nameAt + len] = 0x2b;
-      e.fill(0xff, maskAt, maskAt + len);
-    }
-    if (inv) e[this.#l.invflags]! |= invBit;
-  }
-
   #cmpNetwork(r: Register, c: CmpExpr): void {
     const buf = this.#buf;
     const d = c.data;
@@ -356,16 +325,8 @@ export class RuleDecoder {
       this.#once(src ? SET_SRC : SET_DST, 'address');
       if (r.len < 1 || r.len > l.addrLen || d.len !== r.len) this.#refuse('an address comparison of an unexpected width');
       if (r.bitwise && r.maskLen !== r.len) this.#refuse('an address mask of an unexpected width');
-      const inv = this.#inverted(c.op, 'an address');
-      const addrAt = src ? l.src : l.dst;
-      const maskAt = src ? l.smsk : l.dmsk;
-      for (let i = 0; i < r.len; i++) {
-        const m = r.bitwise ? buf[r.maskOff + i]! : 0xff;
-        if ((buf[d.off + i]! & ~m) !== 0) this.#refuse('an address with bits outside its mask (never matches)');
-        e[addrAt + i] = buf[d.off + i]!;
-        e[maskAt + i] = m;
-      }
-      if (inv) e[l.invflags]! |= src ? INV.SRCIP : INV.DSTIP;
+      const refused = this.#b.address(src, buf, d.off, r.len, r.bitwise ? r.maskOff : -1, this.#inverted(c.op, 'an address'));
+      if (refused) this.#refuse(refused);
       return;
     }
     if (this.family === 4 && r.offset === 9 && r.len === 1 && !r.bitwise && d.len === 1) {
