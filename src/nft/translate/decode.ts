@@ -4,13 +4,11 @@
 // merged into one match, native limit/mark/log turned back into their xtables blobs, and a USERDATA
 // comment last. Where iptables-nft guesses (a set lookup read as nothing, a comparison it does not
 // understand, a field set twice), this reader refuses the rule with NftOpaqueRuleError instead.
-//
-// A dump decodes thousands of rules: the entry is assembled in one scratch buffer, straight from the
-// message bytes, and copied out once; nothing is allocated per expression.
+// The entry is assembled by an EntryBuilder, straight from the message bytes.
 import { NlaTable, readStr } from '../../netlink/attributes.js';
 import { NLA_TYPE_MASK } from '../../netlink/constants.js';
-import { entryLayout, EXTENSION_HEADER, IFNAMSIZ, INV, standardTarget, type EntryLayout } from '../../xtables/entry.js';
-import { XT_COMMENT, XT_MARK1, XT_NFLOG, XT_PKTTYPE, XT_RATEINFO, XT_TCP, XT_TRACE, XT_UDP, type BlobSpec } from '../../xtables/blobs.js';
+import { INV, type EntryLayout } from '../../xtables/entry.js';
+import { XT_COMMENT, XT_MARK1, XT_NFLOG, XT_PKTTYPE, XT_RATEINFO, XT_TCP, XT_UDP, type BlobSpec } from '../../xtables/blobs.js';
 import type { Family } from '../../xtables/shim.js';
 import { NF_ACCEPT, NF_DROP, NFT_GOTO, NFT_JUMP, NFT_REG_VERDICT, NFT_RETURN, NFTA_EXPR } from '../constants.js';
 import { NftOpaqueRuleError } from '../errors.js';
@@ -28,6 +26,7 @@ import { PAYLOAD_BASE, readPayload, type PayloadExpr } from '../expr/payload.js'
 import { RANGE_OP, readRange, type RangeExpr } from '../expr/range.js';
 import { noValue } from '../expr/value.js';
 import { ADDRESS_OFFSETS } from './layout.js';
+import { copyBytes, EntryBuilder } from './builder.js';
 import { PortMatches, type PortSide } from './ports.js';
 import { findComment } from './userdata.js';
 import { Registers, REG_IMMEDIATE, REG_META, REG_PAYLOAD, type Register } from './registers.js';
@@ -45,7 +44,6 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 /** A name iptables can hold: a chain must fit the standard target's name field, an extension its own. */
 const MAX_NAME = 28;
-const ENTRY_MAX = 0xffff;
 
 /** What ends the rule: nothing, a verdict or jump, a compat target, NFLOG (`log`), TRACE. */
 const Action = { None: 0, Verdict: 1, Compat: 2, Nflog: 3, Trace: 4 } as const;
@@ -71,12 +69,12 @@ export class RuleDecoder {
   readonly #xt: XtExpr = { nameOff: -1, nameLen: 0, revision: -1, infoOff: -1, infoLen: 0 };
   readonly #lookup: LookupExpr = { set: '', sreg: -1, flags: 0 };
   readonly #counter: CounterExpr = { packetsAt: -1, bytesAt: -1 };
-  /** The entry being assembled: header, then matches from #at on. */
-  readonly #e = Buffer.allocUnsafe(ENTRY_MAX + 1);
-  #at = 0;
+  readonly #b: EntryBuilder;
+  /** The entry's buffer (the builder's). */
+  readonly #e: Buffer;
 
   // Per rule.
-  #buf: Buffer = this.#e;
+  #buf: Buffer;
   #action: Action = Action.None;
   /** Verdict: its label and goto; compat target: where NAME, REV and INFO sit in the message. */
   #label = '';
@@ -96,7 +94,10 @@ export class RuleDecoder {
 
   constructor(family: Family) {
     this.family = family;
-    this.#l = entryLayout(family);
+    this.#b = new EntryBuilder(family);
+    this.#l = this.#b.l;
+    this.#e = this.#b.e;
+    this.#buf = this.#e;
   }
 
   /**
@@ -121,8 +122,7 @@ export class RuleDecoder {
 
   #reset(buf: Buffer): void {
     this.#buf = buf;
-    this.#e.fill(0, 0, this.#l.header);
-    this.#at = this.#l.header;
+    this.#b.reset();
     this.#action = Action.None;
     this.#counterAt = -1;
     this.#index = -1;
@@ -145,18 +145,9 @@ export class RuleDecoder {
 
   /** Starts a match blob at the end of the entry: header filled, data zeroed. Returns the data offset. */
   #beginMatch(spec: BlobSpec, dataSize: number): number {
-    const at = this.#at;
-    const size = EXTENSION_HEADER + dataSize;
-    if (at + size > ENTRY_MAX) this.#refuse('the rule is too large for an iptables entry');
-    const e = this.#e;
-    e.fill(0, at, at + size);
-    e[at] = size & 0xff;
-    e[at + 1] = size >> 8;
-    const name = spec.name;
-    for (let i = 0; i < name.length; i++) e[at + 2 + i] = name.charCodeAt(i);
-    e[at + 31] = spec.revision;
-    this.#at = at + size;
-    return at + EXTENSION_HEADER;
+    const data = this.#b.begin(spec, dataSize);
+    if (data < 0) this.#refuse('the rule is too large for an iptables entry');
+    return data;
   }
 
   /** One LIST_ELEM: its NAME and DATA found, then interpreted. */
@@ -275,7 +266,6 @@ export class RuleDecoder {
   #cmpMeta(r: Register, c: CmpExpr): void {
     const buf = this.#buf;
     const d = c.data;
-    const l = this.#l;
     const e = this.#e;
     switch (r.key) {
       case META_KEY.L4PROTO:
@@ -287,8 +277,8 @@ export class RuleDecoder {
         if (r.bitwise) this.#refuse('a masked interface name');
         this.#once(input ? SET_IN : SET_OUT, 'interface');
         const inv = this.#inverted(c.op, 'an interface name');
-        this.#interface(input ? l.iniface : l.outiface, input ? l.inifaceMask : l.outifaceMask, d.off, d.len, inv,
-          input ? INV.VIA_IN : INV.VIA_OUT);
+        const refused = this.#b.iface(input, buf, d.off, d.len, inv);
+        if (refused) this.#refuse(refused);
         return;
       }
       case META_KEY.MARK: {
@@ -324,36 +314,6 @@ export class RuleDecoder {
     if (inv) e[l.invflags]! |= INV.PROTO;
   }
 
-  /** `-i`/`-o` from the compared name (iptables' parse_ifname and parse_invalid_iface). */
-  #interface(nameAt: number, maskAt: number, off: number, len: number, inv: boolean, invBit: number): void {
-    const buf = this.#buf;
-    const e = this.#e;
-    if (len === 0 || len > IFNAMSIZ) this.#refuse('an interface name of impossible length');
-    let nul = 0;
-    while (nul < len && buf[off + nul] !== 0) nul++;
-    if (nul < len) {
-      for (let i = nul; i < len; i++) if (buf[off + i] !== 0) this.#refuse('an interface name with bytes after its end');
-      if (nul === 0) this.#refuse('an empty interface name');
-      if (nul === 7 && !inv && buf.toString('latin1', off, off + 7) === 'INVAL/D') {
-        // iptables-nft's `! -i +`: a name no interface has.
-        e[nameAt] = 0x2b;
-        e[maskAt] = 0xff;
-        e[maskAt + 1] = 0xff;
-        e[this.#l.invflags]! |= invBit;
-        return;
-      }
-      copyBytes(buf, off, e, nameAt, nul);
-      e.fill(0xff, maskAt, maskAt + nul + 1);
-    } else {
-      // A prefix: `eth+`.
-      if (len > IFNAMSIZ - 2) this.#refuse('an interface prefix too long for iptables');
-      copyBytes(buf, off, e, nameAt, len);
-      e[nameAt + len] = 0x2b;
-      e.fill(0xff, maskAt, maskAt + len);
-    }
-    if (inv) e[this.#l.invflags]! |= invBit;
-  }
-
   #cmpNetwork(r: Register, c: CmpExpr): void {
     const buf = this.#buf;
     const d = c.data;
@@ -365,16 +325,8 @@ export class RuleDecoder {
       this.#once(src ? SET_SRC : SET_DST, 'address');
       if (r.len < 1 || r.len > l.addrLen || d.len !== r.len) this.#refuse('an address comparison of an unexpected width');
       if (r.bitwise && r.maskLen !== r.len) this.#refuse('an address mask of an unexpected width');
-      const inv = this.#inverted(c.op, 'an address');
-      const addrAt = src ? l.src : l.dst;
-      const maskAt = src ? l.smsk : l.dmsk;
-      for (let i = 0; i < r.len; i++) {
-        const m = r.bitwise ? buf[r.maskOff + i]! : 0xff;
-        if ((buf[d.off + i]! & ~m) !== 0) this.#refuse('an address with bits outside its mask (never matches)');
-        e[addrAt + i] = buf[d.off + i]!;
-        e[maskAt + i] = m;
-      }
-      if (inv) e[l.invflags]! |= src ? INV.SRCIP : INV.DSTIP;
+      const refused = this.#b.address(src, buf, d.off, r.len, r.bitwise ? r.maskOff : -1, this.#inverted(c.op, 'an address'));
+      if (refused) this.#refuse(refused);
       return;
     }
     if (this.family === 4 && r.offset === 9 && r.len === 1 && !r.bitwise && d.len === 1) {
@@ -496,11 +448,9 @@ export class RuleDecoder {
   /** A compat match: its blob is the xtables blob, header rebuilt around INFO. */
   #onCompatMatch(t: NlaTable): void {
     const x = this.#compat(t, 'match');
-    const data = this.#beginMatch(NO_NAME, (x.infoLen + 7) & ~7);
-    const at = data - EXTENSION_HEADER;
-    copyBytes(this.#buf, x.nameOff, this.#e, at + 2, x.nameLen);
-    this.#e[at + 31] = x.revision;
-    copyBytes(this.#buf, x.infoOff, this.#e, data, x.infoLen);
+    if (this.#b.compat(this.#buf, x.nameOff, x.nameLen, x.revision, x.infoOff, x.infoLen) < 0) {
+      this.#refuse('the rule is too large for an iptables entry');
+    }
   }
 
   #onCompatTarget(t: NlaTable): void {
@@ -531,83 +481,32 @@ export class RuleDecoder {
     this.#action = Action.Nflog;
   }
 
-  /**
-   * The NFLOG blob. A prefix longer than the blob's 63 characters is kept whole in a longer blob (the
-   * layout iptables-nft reads it into), so that it prints whole.
-   */
-  #writeNflog(): void {
-    const g = this.#log;
-    const prefix = g.prefix ?? '';
-    const bytes = Buffer.byteLength(prefix);
-    const short = XT_NFLOG.dataSize - XT_NFLOG.PREFIX;
-    const data = this.#beginMatch(XT_NFLOG, bytes < short ? XT_NFLOG.dataSize : (XT_NFLOG.PREFIX + XT_NFLOG.NFT_PREFIXLEN + 7) & ~7);
-    const e = this.#e;
-    if (g.snaplen >= 0) {
-      e.writeUInt32LE(g.snaplen, data + XT_NFLOG.LEN);
-      e.writeUInt16LE(XT_NFLOG.F_COPY_LEN, data + XT_NFLOG.FLAGS);
-    }
-    e.writeUInt16LE(g.group, data + XT_NFLOG.GROUP);
-    e.writeUInt16LE(g.threshold, data + XT_NFLOG.THRESHOLD);
-    e.write(prefix, data + XT_NFLOG.PREFIX, 'utf8');
-  }
-
   #assemble(): TranslatedRule {
-    const l = this.#l;
-    const e = this.#e;
-    const targetAt = this.#at;
-    let label = '';
+    const b = this.#b;
+    const targetAt = b.at;
+    let written: number;
     switch (this.#action) {
-      case Action.Compat: {
-        const data = this.#beginMatch(NO_NAME, (this.#targetInfoLen + 7) & ~7);
-        copyBytes(this.#buf, this.#targetNameOff, e, targetAt + 2, this.#targetNameLen);
-        e[targetAt + 31] = this.#targetRevision;
-        copyBytes(this.#buf, this.#targetInfoOff, e, data, this.#targetInfoLen);
+      case Action.Compat:
+        written = b.compat(this.#buf, this.#targetNameOff, this.#targetNameLen, this.#targetRevision, this.#targetInfoOff, this.#targetInfoLen);
         break;
-      }
       case Action.Nflog:
-        this.#writeNflog();
+        written = b.nflog(this.#log);
         break;
       case Action.Trace:
-        this.#beginMatch(XT_TRACE, XT_TRACE.dataSize);
+        written = b.trace();
         break;
-      default: {
-        label = this.#action === Action.Verdict ? this.#label : '';
-        const blob = standardTarget(label);
-        if (targetAt + blob.length > ENTRY_MAX) this.#refuse('the rule is too large for an iptables entry');
-        blob.copy(e, targetAt);
-        this.#at = targetAt + blob.length;
-        if (this.#action === Action.Verdict && this.#goto) e[l.flags]! |= l.gotoFlag;
-      }
+      default:
+        written = b.standard(this.#action === Action.Verdict ? this.#label : '', this.#action === Action.Verdict && this.#goto);
     }
-    const size = this.#at;
-    e.writeUInt16LE(targetAt, l.targetOffset);
-    e.writeUInt16LE(size, l.nextOffset);
-    // The counter: big endian in the message, host order in the entry.
-    const buf = this.#buf;
-    const c = l.counters;
-    if (this.#counterAt >= 0) {
-      for (let i = 0; i < 8; i++) {
-        e[c + i] = buf[this.#counterAt + 7 - i]!;
-        e[c + 8 + i] = buf[this.#bytesAt + 7 - i]!;
-      }
-    }
-    const entry = Buffer.allocUnsafe(size);
-    e.copy(entry, 0, 0, size);
-    return { entry, label, standard: this.#action !== Action.Compat && this.#action !== Action.Nflog && this.#action !== Action.Trace };
+    if (written < 0) this.#refuse('the rule is too large for an iptables entry');
+    const standard = this.#action === Action.Verdict || this.#action === Action.None;
+    return {
+      entry: b.finish(targetAt, this.#buf, this.#counterAt, this.#bytesAt),
+      label: this.#action === Action.Verdict ? this.#label : '',
+      standard,
+    };
   }
 }
-
-/** Copies n bytes: a loop for the short runs a rule is made of, where Buffer.copy's call costs more. */
-function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, n: number): void {
-  if (n > 64) {
-    src.copy(dst, to, from, from + n);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
-}
-
-/** A blob whose name is copied in afterwards (compat matches and targets take the kernel's NAME). */
-const NO_NAME: BlobSpec = { name: '', revision: 0, dataSize: 0 };
 
 const SET_IN = 1;
 const SET_OUT = 2;
