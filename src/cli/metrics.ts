@@ -235,9 +235,7 @@ function* write(reading: Reading, out: ChunkWriter): Generator<Buffer, void, und
 
   // The labels of rule `i`, from its opening brace to the closing one.
   const labels = (rules: ChainLabels, i: number) => {
-    out.bytes(rules.base);
-    out.bytes(rules.names.bytes, rules.names.at[i], rules.names.at[i + 1]);
-    out.bytes(rules.ids.bytes, rules.ids.at[i], rules.ids.at[i + 1]);
+    out.bytes(rules.labels.bytes, rules.labels.at[i], rules.labels.at[i + 1]);
     if (reading.position) {
       out.bytes(POSITION);
       out.whole(i + 1);

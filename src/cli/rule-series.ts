@@ -30,38 +30,65 @@ export interface Texts {
 
 /** Builds Texts rule by rule, in order. */
 class TextsBuilder {
-  #buf = Buffer.allocUnsafe(4096);
+  #buf: Buffer;
   #length = 0;
   readonly #at: Uint32Array;
   #count = 0;
 
-  constructor(count: number) {
+  /** `count` texts of about `each` bytes. */
+  constructor(count: number, each: number) {
     this.#at = new Uint32Array(count + 1);
+    this.#buf = Buffer.allocUnsafeSlow(Math.max(256, count * each));
   }
 
   #room(n: number): void {
     if (this.#length + n <= this.#buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#length + n));
+    // Grown by what the texts so far say the rest will need, not doubled: at 50,000 rules the spare
+    // half of a doubled buffer would be megabytes.
+    const perText = this.#length / Math.max(1, this.#count);
+    const rest = (this.#at.length - 1 - this.#count) * perText;
+    const bigger = Buffer.allocUnsafeSlow(Math.ceil(Math.max(this.#buf.length * 1.25, this.#length + n + rest * 1.1)));
     this.#buf.copy(bigger, 0, 0, this.#length);
     this.#buf = bigger;
   }
 
   text(s: string): void {
-    this.#room(s.length * 3);
-    this.#length += this.#buf.write(s, this.#length);
-    this.#at[++this.#count] = this.#length;
+    this.append(s);
+    this.end();
   }
 
   copy(from: Texts, i: number): void {
-    const start = from.at[i]!;
-    const end = from.at[i + 1]!;
+    this.bytes(from.bytes, from.at[i]!, from.at[i + 1]!);
+    this.end();
+  }
+
+  /** Appends to the current text (end() finishes it). */
+  bytes(src: Buffer, start: number, end: number): void {
     this.#room(end - start);
-    this.#length += from.bytes.copy(this.#buf, this.#length, start, end);
+    this.#length += src.copy(this.#buf, this.#length, start, end);
+  }
+
+  /** Appends to the current text (end() finishes it). */
+  append(s: string): void {
+    this.#room(s.length * 3);
+    this.#length += this.#buf.write(s, this.#length);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Finishes the current text; where it ends. */
+  end(): number {
     this.#at[++this.#count] = this.#length;
+    return this.#length;
   }
 
   done(): Texts {
-    return { bytes: Buffer.from(this.#buf.subarray(0, this.#length)), at: this.#at };
+    // A copy only when the spare room is worth one.
+    const spare = this.#buf.length - this.#length;
+    return { bytes: spare > this.#buf.length / 8 ? Buffer.from(this.#buf.subarray(0, this.#length)) : this.#buf.subarray(0, this.#length), at: this.#at };
   }
 }
 
@@ -73,26 +100,29 @@ export class ChainLabels {
   constructor(
     /** ScannedChain.digest of the rules these label. */
     readonly digest: string,
-    /** The labels every rule of the chain has (family, table and chain), and a comma. */
-    readonly base: Buffer,
+    /** Bytes of the labels every rule of the chain starts with: `family="...",table="...",chain="...",`. */
+    readonly baseLength: number,
     /** ScannedChain.ruleDigest of each rule, back to back: to find the unchanged ones when the chain changes. */
     readonly digests: Buffer,
     /** The hash of each rule's spec, HASH_LENGTH hex digits each, back to back. */
     readonly hashes: Buffer,
-    /** Per rule, the labels that name it: `comment="...",target="..."`. */
-    readonly names: Texts,
-    /** Per rule, where the comment's value ends in `names`. */
+    /**
+     * Per rule, its series' labels (what goes between the braces): the chain's, then those that name the
+     * rule (`comment="...",target="..."`), then `,id="..."` where the comment does not name it alone.
+     */
+    readonly labels: Texts,
+    /** Per rule, where its naming labels end in `labels` (its id, if any, follows). */
+    readonly nameEnds: Uint32Array,
+    /** Per rule, where its comment's value ends in `labels`. */
     readonly commentEnds: Uint32Array,
-    /** Per rule, `,id="..."` where the comment does not name it alone, else nothing. */
-    readonly ids: Texts,
     /** Per rule, its spec, escaped for a label value. */
     readonly specs: Texts,
   ) {
-    this.size = base.length + digests.length + hashes.length + names.bytes.length + ids.bytes.length + specs.bytes.length + 16 * names.at.length;
+    this.size = digests.length + hashes.length + labels.bytes.length + specs.bytes.length + 16 * labels.at.length;
   }
 
   get count(): number {
-    return this.names.at.length - 1;
+    return this.labels.at.length - 1;
   }
 }
 
@@ -142,51 +172,58 @@ function build(family: Family, table: string, chain: ScannedChain, kept: ChainLa
   if (kept) for (let i = 0; i < kept.count; i++) known.set(kept.digests.toString('latin1', i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH), i);
   const digests = Buffer.alloc(count * DIGEST_LENGTH);
   const hashes = Buffer.alloc(count * HASH_LENGTH);
-  const names = new TextsBuilder(count);
-  const specs = new TextsBuilder(count);
+  // What names each rule (`comment="...",target="..."`), and where its comment ends in it.
+  const names = new TextsBuilder(count, 64);
   const commentEnds = new Uint32Array(count);
+  const specs = new TextsBuilder(count, 128);
   for (let i = 0; i < count; i++) {
     const digest = chain.ruleDigest(i);
     digests.write(digest, i * DIGEST_LENGTH, 'latin1');
     const j = known.get(digest);
     if (j !== undefined) {
       const from = kept!;
+      const start = from.labels.at[j]! + from.baseLength;
       from.hashes.copy(hashes, i * HASH_LENGTH, j * HASH_LENGTH, (j + 1) * HASH_LENGTH);
-      names.copy(from.names, j);
+      names.bytes(from.labels.bytes, start, from.nameEnds[j]!);
+      names.end();
+      commentEnds[i] = from.commentEnds[j]! - start;
       specs.copy(from.specs, j);
-      commentEnds[i] = from.commentEnds[j]! - from.names.at[j]!;
       continue;
     }
     decoding();
     const rule = decode(family, chain.rule(i));
     hashes.write(rule.hash, i * HASH_LENGTH, 'latin1');
     names.text(`comment="${rule.comment}",target="${escapeLabel(rule.target)}"`);
-    specs.text(escapeLabel(rule.spec));
     commentEnds[i] = COMMENT_AT + Buffer.byteLength(rule.comment);
+    specs.text(escapeLabel(rule.spec));
   }
-  const nameTexts = names.done();
-  for (let i = 0; i < count; i++) commentEnds[i]! += nameTexts.at[i]!;
+  const named = names.done();
 
-  // Comments that name one rule alone, and ids for the rest.
-  const comment = (i: number) => nameTexts.bytes.toString('latin1', nameTexts.at[i]! + COMMENT_AT, commentEnds[i]);
+  // Comments that name one rule alone; ids for the rest.
+  const comment = (i: number) => named.bytes.toString('latin1', named.at[i]! + COMMENT_AT, named.at[i]! + commentEnds[i]!);
   const byComment = new Map<string, number>();
   for (let i = 0; i < count; i++) byComment.set(comment(i), (byComment.get(comment(i)) ?? 0) + 1);
-  const ids = new TextsBuilder(count);
   const seen = new Map<string, number>();
+  const base = Buffer.from(`${labelText({ family: familyLabel(family), table, chain: chain.name })},`);
+  const labels = new TextsBuilder(count, named.bytes.length / Math.max(1, count) + base.length + 8);
+  const nameEnds = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
     const c = comment(i);
-    if (c !== '' && byComment.get(c) === 1) {
-      ids.text('');
-      continue;
+    labels.bytes(base, 0, base.length);
+    const start = labels.length;
+    labels.bytes(named.bytes, named.at[i]!, named.at[i + 1]!);
+    nameEnds[i] = labels.length;
+    commentEnds[i]! += start;
+    if (c === '' || byComment.get(c)! > 1) {
+      // Rules that are the same rule (or whose hashes collide) are told apart by their order.
+      const hash = hashes.toString('latin1', i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
+      const n = (seen.get(hash) ?? 0) + 1;
+      seen.set(hash, n);
+      labels.append(`,id="${n === 1 ? hash : `${hash}-${n}`}"`);
     }
-    // Rules that are the same rule (or whose hashes collide) are told apart by their order.
-    const hash = hashes.toString('latin1', i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
-    const n = (seen.get(hash) ?? 0) + 1;
-    seen.set(hash, n);
-    ids.text(`,id="${n === 1 ? hash : `${hash}-${n}`}"`);
+    labels.end();
   }
-  const base = Buffer.from(`${labelText({ family: familyLabel(family), table, chain: chain.name })},`);
-  return new ChainLabels(chain.digest, base, digests, hashes, nameTexts, commentEnds, ids.done(), specs.done());
+  return new ChainLabels(chain.digest, base.length, digests, hashes, labels.done(), nameEnds, commentEnds, specs.done());
 }
 
 /** What names a rule, decoded from its entry. */

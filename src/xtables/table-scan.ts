@@ -101,6 +101,8 @@ interface Span {
  */
 export class TableScanner {
   #buffer = Buffer.alloc(0);
+  /** The buffer as 32-bit words (its own, from offset 0: entries and their counters are 8-byte aligned). */
+  #words = new Uint32Array(0);
   #generation = 0;
   readonly #lengthOut = new Uint32Array(1);
 
@@ -140,7 +142,10 @@ export class TableScanner {
   /** The entries into the buffer; false when the table changed size since its info was read. */
   #entries(fd: number, family: Family, table: string, size: number): boolean {
     const length = ENTRIES_AT + size;
-    if (this.#buffer.length < length) this.#buffer = Buffer.alloc(length);
+    if (this.#buffer.length < length) {
+      this.#buffer = Buffer.alloc(length);
+      this.#words = new Uint32Array(this.#buffer.buffer, this.#buffer.byteOffset, length >> 2);
+    }
     // Zeroed first: the kernel writes an extension's name only up to its NUL, so that equal rules read
     // as equal bytes whatever the buffer held before.
     this.#buffer.fill(0, 0, length);
@@ -233,6 +238,7 @@ export class TableScanner {
     bad: (what: string) => IPTCError,
   ): ScannedChain {
     const buf = this.#buffer;
+    const words = this.#words;
     const foot = span.foot;
     const footTarget = ENTRIES_AT + foot + buf.readUInt16LE(ENTRIES_AT + foot + l.targetOffset);
     const footVerdict = standardVerdict(buf, footTarget);
@@ -259,12 +265,12 @@ export class TableScanner {
     const comefrom = l.nextOffset + 2;
     for (let i = 0; i < count; i++) {
       const e = offsets[i]!;
-      const c = e + l.counters;
+      const c = (e + l.counters) >> 2;
       for (let k = 0; k < 4; k++) {
-        counters[i * 4 + k] = buf.readUInt32LE(c + 4 * k);
-        buf.writeUInt32LE(0, c + 4 * k);
+        counters[i * 4 + k] = words[c + k]!;
+        words[c + k] = 0;
       }
-      buf.writeUInt32LE(0, e + comefrom);
+      words[(e + comefrom) >> 2] = 0;
       const t = e + buf.readUInt16LE(e + l.targetOffset);
       if (buf[t + 2] !== 0) continue;
       const verdict = standardVerdict(buf, t);
