@@ -306,6 +306,20 @@ describe('iptc export options', () => {
     }
   });
 
+  it('--no-rule-info leaves out iptc_rule_info, and nothing else', async () => {
+    const lean = await startExporter(['--no-rule-info']);
+    try {
+      const { samples, types } = await scrape(lean.url);
+      const full = (await scrape(exporter.url)).samples;
+      expect(types.has('iptc_rule_info')).toBe(false);
+      expect(all(samples, 'iptc_rule_info')).toEqual([]);
+      const names = (list: Sample[]) => all(list, 'iptc_rule_packets_total').map(identity);
+      expect(names(samples)).toEqual(names(full));
+    } finally {
+      await stopExporter(lean);
+    }
+  });
+
   it('refuses options that contradict each other, as usage errors', () => {
     for (const [args, message] of [
       [['--max-set-entries', '5'], '--max-set-entries needs --set-entries'],

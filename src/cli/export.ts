@@ -168,7 +168,7 @@ class SourceLog {
 export const exporter: Command = {
   name: 'export',
   summary: `Prometheus exporter for rule, policy and ipset counters (default ${DEFAULT_LISTEN})`,
-  usage: 'export [--listen HOST:PORT] [-4 | -6] [--position] [--no-ipset] [--set-entries [--max-set-entries N]]',
+  usage: 'export [--listen HOST:PORT] [-4 | -6] [--position] [--no-rule-info] [--no-ipset] [--set-entries [--max-set-entries N]]',
   description:
     'Serves the kernel\'s counters at http://HOST:PORT/metrics: per-rule packets and bytes labelled with ' +
     'family, table, chain, comment, target and, where the comment does not name the rule alone, an id (a hash ' +
@@ -182,6 +182,7 @@ export const exporter: Command = {
     { key: 'ipv4', long: 'ipv4', short: '4', help: 'IPv4 rules only' },
     { key: 'ipv6', long: 'ipv6', short: '6', help: 'IPv6 rules only' },
     { key: 'position', long: 'position', help: 'label rule series with their position too (every rule below an inserted one then changes series)' },
+    { key: 'noRuleInfo', long: 'no-rule-info', help: 'leave out iptc_rule_info, the rules\' specs (about half of a scrape\'s bytes)' },
     { key: 'noIpset', long: 'no-ipset', help: 'do not read ipsets' },
     { key: 'setEntries', long: 'set-entries', help: 'per-entry series for the entries of sets created with counters' },
     { key: 'maxSetEntries', long: 'max-set-entries', value: true, meta: 'N', help: `with --set-entries: at most N entries per set (default ${DEFAULT_MAX_SET_ENTRIES})` },
@@ -199,6 +200,7 @@ export const exporter: Command = {
     const options: CollectOptions = {
       families,
       position: args.options.position === true,
+      ruleInfo: args.options.noRuleInfo !== true,
       ipset: args.options.noIpset !== true,
       setEntries: setEntries ? countOption(args.options.maxSetEntries, 'max-set-entries', DEFAULT_MAX_SET_ENTRIES, 1) : 0,
     };

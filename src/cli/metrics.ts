@@ -19,6 +19,8 @@ export interface CollectOptions {
   setEntries?: number;
   /** A `position` label on rule series (default false): every rule below an inserted one changes series. */
   position?: boolean;
+  /** iptc_rule_info, each rule's spec (default true): about half of a scrape's bytes. */
+  ruleInfo?: boolean;
 }
 
 interface ChainReading {
@@ -59,6 +61,7 @@ export interface Reading {
   /** Rules decoded for their labels (new since the last reading). */
   decoded: number;
   position: boolean;
+  ruleInfo: boolean;
 }
 
 /**
@@ -78,19 +81,21 @@ export class Collector {
    * had grown much further. (The exporter passes a full collection.)
    */
   constructor(options: CollectOptions = {}, collectGarbage?: () => void) {
-    this.#options = { families: [4, 6], ipset: true, setEntries: 0, position: false, ...options };
+    this.#options = { families: [4, 6], ipset: true, setEntries: 0, position: false, ruleInfo: true, ...options };
     // Decoding leaves the printed blobs in xtables' memo, which helps a reader that prints the same rules
     // again; the exporter never does, so each batch's are forgotten.
     this.#collect = () => {
       forgetSavedExtensions();
       collectGarbage?.();
     };
-    this.#labels = new RuleLabels(this.#collect);
+    this.#labels = new RuleLabels(this.#collect, this.#options.ruleInfo);
   }
 
   read(onError: (source: string, e: unknown) => void = () => {}): Reading {
     const started = performance.now();
-    const reading: Reading = { sources: [], chains: [], sets: [], seconds: 0, size: 0, decoded: 0, position: this.#options.position };
+    const reading: Reading = {
+      sources: [], chains: [], sets: [], seconds: 0, size: 0, decoded: 0, position: this.#options.position, ruleInfo: this.#options.ruleInfo,
+    };
     const source = (name: string, read: () => void): boolean => {
       try {
         read();
@@ -256,8 +261,8 @@ function* write(reading: Reading, out: ChunkWriter): Generator<Buffer, void, und
       }
     }
   }
-  family('iptc_rule_info');
-  for (const { rules } of reading.chains) {
+  if (reading.ruleInfo) family('iptc_rule_info');
+  for (const { rules } of reading.ruleInfo ? reading.chains : []) {
     const { specs } = rules;
     for (let i = 0; i < rules.count; i++) {
       out.bytes(NAMES.iptc_rule_info!);

@@ -135,8 +135,14 @@ export class RuleLabels {
   /** Rules decoded since the last readingDone(). */
   #decoded = 0;
 
-  /** `collect`, if given, is called after every COLLECT_EVERY rules decoded (see Collector). */
-  constructor(private readonly collect?: () => void) {}
+  /**
+   * `collect`, if given, is called after every COLLECT_EVERY rules decoded (see Collector). Without
+   * `specs`, the rules' specs are not kept (nothing will show them).
+   */
+  constructor(
+    private readonly collect?: () => void,
+    private readonly specs = true,
+  ) {}
 
   #decoding = (): void => {
     if (++this.#decoded % COLLECT_EVERY === 0) this.collect?.();
@@ -146,7 +152,7 @@ export class RuleLabels {
   of(family: Family, table: string, chain: ScannedChain): ChainLabels {
     const key = `${family}\0${table}\0${chain.name}`;
     const kept = this.#chains.get(key);
-    const labels = kept?.digest === chain.digest ? kept : build(family, table, chain, kept, this.#decoding);
+    const labels = kept?.digest === chain.digest ? kept : build(family, table, chain, kept, this.#decoding, this.specs);
     this.#seen.set(key, labels);
     return labels;
   }
@@ -166,7 +172,14 @@ export class RuleLabels {
   }
 }
 
-function build(family: Family, table: string, chain: ScannedChain, kept: ChainLabels | undefined, decoding: () => void): ChainLabels {
+function build(
+  family: Family,
+  table: string,
+  chain: ScannedChain,
+  kept: ChainLabels | undefined,
+  decoding: () => void,
+  keepSpecs: boolean,
+): ChainLabels {
   const count = chain.count;
   const known = new Map<string, number>();
   if (kept) for (let i = 0; i < kept.count; i++) known.set(kept.digests.toString('latin1', i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH), i);
@@ -175,7 +188,7 @@ function build(family: Family, table: string, chain: ScannedChain, kept: ChainLa
   // What names each rule (`comment="...",target="..."`), and where its comment ends in it.
   const names = new TextsBuilder(count, 64);
   const commentEnds = new Uint32Array(count);
-  const specs = new TextsBuilder(count, 128);
+  const specs = new TextsBuilder(count, keepSpecs ? 128 : 0);
   for (let i = 0; i < count; i++) {
     const digest = chain.ruleDigest(i);
     digests.write(digest, i * DIGEST_LENGTH, 'latin1');
@@ -195,7 +208,7 @@ function build(family: Family, table: string, chain: ScannedChain, kept: ChainLa
     hashes.write(rule.hash, i * HASH_LENGTH, 'latin1');
     names.text(`comment="${rule.comment}",target="${escapeLabel(rule.target)}"`);
     commentEnds[i] = COMMENT_AT + Buffer.byteLength(rule.comment);
-    specs.text(escapeLabel(rule.spec));
+    specs.text(keepSpecs ? escapeLabel(rule.spec) : '');
   }
   const named = names.done();
 
