@@ -117,12 +117,22 @@ export function createExporter(options: CollectOptions = {}, log: (line: string)
         return;
       }
       if (path === '/metrics') {
-        res.writeHead(200, { 'content-type': CONTENT_TYPE });
         if (req.method === 'HEAD') {
-          res.end();
+          res.writeHead(200, { 'content-type': CONTENT_TYPE }).end();
           return;
         }
-        budget.send(res, shared());
+        let body: StreamedBody;
+        try {
+          body = shared();
+        } catch (e) {
+          // Sources that cannot be read are reported in the scrape; anything else is a fault of the
+          // exporter's own, which costs this scrape, not the process.
+          log(`scrape failed: ${errorReason(e)}`);
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`scrape failed: ${errorReason(e)}\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': CONTENT_TYPE });
+        budget.send(res, body);
       } else if (path === '/') {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>iptc exporter</h1><a href="/metrics">/metrics</a></body></html>\n');
       } else {
@@ -136,7 +146,13 @@ export function createExporter(options: CollectOptions = {}, log: (line: string)
   // A source that cannot be read (not root, say) does not stop the exporter: every scrape reports it
   // down with the reason, which is what monitoring alerts on. One read as it starts logs it at once (and
   // learns the labels of every rule, so that the first scrape reads only counters).
-  server.once('listening', () => scrape());
+  server.once('listening', () => {
+    try {
+      scrape();
+    } catch (e) {
+      log(`scrape failed: ${errorReason(e)}`);
+    }
+  });
   return server;
 }
 
