@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExporter } from '../src/cli/export.js';
-import { ResponseBudget, StreamedBody } from '../src/cli/response-budget.js';
+import { ResponseBudget } from '../src/cli/response-budget.js';
+import { StreamedBody } from '../src/cli/streamed-body.js';
 import { rss, startExporter, stopExporter } from './exposition.js';
 import { ipt, resetKernel, run } from './kernel.js';
 

@@ -9,7 +9,8 @@ import type { Command } from './command.js';
 import { HELP } from './command.js';
 import { CONTENT_TYPE, recycleChunk } from './exposition.js';
 import { Collector, errorReason, render, type CollectOptions } from './metrics.js';
-import { ResponseBudget, StreamedBody } from './response-budget.js';
+import { ResponseBudget } from './response-budget.js';
+import { StreamedBody } from './streamed-body.js';
 
 /**
  * 10455: the Prometheus project's list of default exporter ports has had no free port left in

@@ -118,8 +118,8 @@ export class Collector {
       else this.#labels.keep(family);
     }
     reading.decoded = this.#labels.readingDone();
-    if (reading.decoded > 0) forgetSavedExtensions();
     if (reading.decoded >= 2000) this.#collect();
+    else if (reading.decoded > 0) forgetSavedExtensions();
     if (this.#options.ipset) source('ipset', () => (reading.sets = readSets(this.#options.setEntries)));
     reading.seconds = (performance.now() - started) / 1000;
     for (const c of reading.chains) reading.size += c.counters.byteLength + c.rules.size + c.labels.length;
@@ -145,7 +145,7 @@ function readSets(maxEntries: number): SetReading[] {
       const h = info.header;
       const wanted = maxEntries > 0 && h.counters;
       // A kernel too old to say how many entries a set holds has them counted.
-      const listed = wanted || h.elements === undefined ? listed_(ipset, info.name) : undefined;
+      const listed = wanted || h.elements === undefined ? listSet(ipset, info.name) : undefined;
       if (listed === null) continue;
       const labels = { set: info.name, type: info.type };
       sets.push({
@@ -170,7 +170,7 @@ function readSets(maxEntries: number): SetReading[] {
 }
 
 /** One set with its entries; null if it was destroyed since the sets were listed. */
-function listed_(ipset: IPSet, name: string): IPSetInfo | null {
+function listSet(ipset: IPSet, name: string): IPSetInfo | null {
   try {
     return ipset.list(name).find((s) => s.name === name) ?? null;
   } catch (e) {
@@ -318,9 +318,4 @@ function* write(reading: Reading, out: ChunkWriter): Generator<Buffer, void, und
   family('iptc_scrape_duration_seconds');
   out.sample('iptc_scrape_duration_seconds', '', reading.seconds);
   yield out.take();
-}
-
-/** A whole scrape of `reading` as text (for tests and small rule sets; the exporter streams it). */
-export function renderText(reading: Reading): string {
-  return Buffer.concat([...render(reading)]).toString();
 }
