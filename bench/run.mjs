@@ -3,13 +3,15 @@
 // round by round (so a slow moment of the machine hits them alike), after four warm-up rounds that are
 // not counted (one for the contenders that take seconds a round): iptc's restore path, for one, takes
 // about four restores of 10,000 rules to reach its steady speed. Prints a table of medians with ratios and writes bench/last-run.json. `--short` runs fewer
-// rounds (CI); nothing here asserts a timing.
+// rounds (CI); nothing here asserts a timing. The exporter's workloads (scrapes of 10,000 and 50,000 rules,
+// with peak memory) are in bench/exporter.mjs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rule, Table } from '../dist/iptc/index.js';
 import { IPSet } from '../dist/ipset/index.js';
+import { exporterWorkloads } from './exporter.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const short = process.argv.includes('--short');
@@ -235,6 +237,8 @@ const workloads = [
   },
 ];
 
+workloads.push(...exporterWorkloads(contender));
+
 const median = (times) => {
   const sorted = [...times].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
@@ -263,13 +267,18 @@ function measure(w) {
 const results = [];
 workloads.forEach((w, index) => {
   if (only && !only.has(index + 1)) return;
-  const runs = measure(w);
+  let runs;
+  try {
+    runs = measure(w);
+  } finally {
+    w.teardown?.();
+  }
   const medians = Object.fromEntries(Object.entries(runs).map(([name, times]) => [name, median(times)]));
   const ours = medians.iptc;
   const ratios = Object.fromEntries(Object.entries(medians).filter(([n]) => n !== 'iptc').map(([n, ms]) => [n, ours / ms]));
   const target = w.target && { peer: w.target[0], max: w.target[1] };
   const met = target ? ratios[target.peer] <= target.max : null;
-  results.push({ id: index + 1, workload: w.name, medians, runs, ratios, target, met, perOp: w.perOp });
+  results.push({ id: index + 1, workload: w.name, medians, runs, ratios, target, met, perOp: w.perOp, notes: w.notes?.(medians) });
   process.stderr.write(`  ${index + 1}. ${w.name}: iptc ${runs.iptc.join(', ')} ms\n`);
 });
 reset();
@@ -294,6 +303,8 @@ for (const r of results) {
     );
   });
 }
+const notes = results.flatMap((r) => r.notes ?? []);
+if (notes.length > 0) lines.push('', ...notes);
 console.log(lines.join('\n'));
 if (!only) writeFileSync(join(here, 'last-run.json'), `${JSON.stringify({ profile: short ? 'short' : 'full', rounds: ROUNDS, results }, null, 2)}\n`);
 if (!pyIptables || !pyroute2) {

@@ -304,6 +304,14 @@ export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buf
   return saved;
 }
 
+/**
+ * Forgets the blobs printed so far. A reader that prints each rule once (the exporter learns a rule's
+ * labels once, then reads only its counters) gains nothing from the memo, which would hold every blob.
+ */
+export function forgetSavedExtensions(): void {
+  savedTexts.clear();
+}
+
 function saveUncached(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
   const { save, errmsg } = shim();
   for (;;) {
