@@ -157,14 +157,15 @@ export class NftTableView implements TableView {
 
   read(): RawChain[] {
     this.#live();
-    const rulesOfChain = (name: string) => this.rules(name);
+    const decode = (c: ViewChain, list: ViewRule[]) => list.map((r) => copyRule(this.#raw(c, r)));
     return this.#chains.map((c) => {
       const policy = c.policy === null ? null : { name: c.policy, ...c.policyCounters };
-      const name = c.name;
+      // The rules as they are now (later edits of the view do not show), decoded when first asked for:
+      // a chain with a foreign rule throws then (a save is refused rather than printing a wrong rule),
+      // while its name and policy still read. Valid after the view is spent.
+      const list = c.rules.slice();
       let rules: RawRule[] | null = null;
-      // Rules are decoded when first asked for: a chain with a foreign rule throws then (a save is
-      // refused rather than printing a wrong rule), and its name and policy still read.
-      return { name, builtin: c.builtin, policy, get rules() { return (rules ??= rulesOfChain(name)); } };
+      return { name: c.name, builtin: c.builtin, policy, get rules() { return (rules ??= decode(c, list)); } };
     });
   }
 
@@ -172,8 +173,7 @@ export class NftTableView implements TableView {
     const c = this.#chain(chain);
     const out: RawRule[] = [];
     for (let i = from; i < c.rules.length && out.length < count; i++) {
-      const raw = this.#raw(c, c.rules[i]!);
-      out.push({ entry: Buffer.from(raw.entry), label: raw.label, standard: raw.standard });
+      out.push(copyRule(this.#raw(c, c.rules[i]!)));
     }
     return out;
   }
@@ -338,6 +338,8 @@ export class NftTableView implements TableView {
     batch.commit(this.#sock, { genid: this.#snap.genid });
   }
 }
+
+const copyRule = (raw: RawRule): RawRule => ({ entry: Buffer.from(raw.entry), label: raw.label, standard: raw.standard });
 
 /** The entry with a standard target's label in its name field, as Rule.toEntry builds it. */
 function inputForm(family: Family, rule: RawRule): Buffer {

@@ -1,0 +1,209 @@
+// The nf_tables backend under the object model: `new Table(name, { backend: 'nft' })` reads and changes
+// nf_tables exactly as iptables-nft does, read back with iptables-nft-save and nft in the namespace.
+import { describe, expect, it } from 'vitest';
+import { IPTCError, Policy, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
+import { NftForeignRuleError } from '../src/iptc/nft-view.js';
+import { closedAfterEach, liveTables, run, thrown } from './kernel.js';
+import { freshNftEachTest, iptNft, savedRules } from './nft-kernel.js';
+
+freshNftEachTest();
+const open = closedAfterEach();
+
+function nftTable(name: string, opts: { autocommit?: boolean } = {}): Table {
+  const t = new Table(name, { backend: 'nft', ...opts });
+  open.push(t);
+  return t;
+}
+
+function nftTable6(name: string, opts: { autocommit?: boolean } = {}): Table6 {
+  const t = new Table6(name, { backend: 'nft', ...opts });
+  open.push(t);
+  return t;
+}
+
+const saved = (table: string, chain: string, family: 4 | 6 = 4) => savedRules(table, family).get(chain) ?? [];
+const nftRuleset = () => run('nft', ['-a', 'list', 'ruleset']);
+/** The handles of a chain's rules, in order, as `nft -a` lists them. */
+function handles(table: string, chain: string): number[] {
+  const out = run('nft', ['-a', 'list', 'chain', 'ip', table, chain]);
+  // Rule lines are indented twice; the chain's own line carries a handle too.
+  return [...out.matchAll(/^\t\t.* # handle (\d+)$/gm)].map((m) => Number(m[1]));
+}
+
+const FILTER_SPECS = [
+  '-s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT',
+  '-i eth0 -p udp -m udp --sport 53 -j DROP',
+  '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+  '-p tcp -m tcp --dport 80 -m comment --comment "web traffic" -j ACCEPT',
+  '-d 192.168.1.1/32 -j LOG --log-prefix "seen: " --log-level 6',
+];
+
+describe('nft backend: rules', () => {
+  it('appends, inserts, replaces and deletes rules; iptables-nft-save shows exactly them', () => {
+    const t = nftTable('filter');
+    expect(t.backend).toBe('nft');
+    const input = t.chain('INPUT');
+    for (const spec of FILTER_SPECS) input.appendRule(Rule.parse(spec));
+    expect(saved('filter', 'INPUT')).toEqual(FILTER_SPECS);
+    input.insertRule(Rule.parse('-s 1.2.3.4/32 -j DROP'), 0);
+    input.insertRule(Rule.parse('-s 1.2.3.5/32 -j DROP'), 2);
+    input.replaceRule(Rule.parse('-s 1.2.3.6/32 -j REJECT --reject-with icmp-port-unreachable'), 1);
+    input.deleteRule(Rule.parse(FILTER_SPECS[1]!));
+    input.deleteRuleAt(4);
+    const expected = [
+      '-s 1.2.3.4/32 -j DROP',
+      '-s 1.2.3.6/32 -j REJECT --reject-with icmp-port-unreachable',
+      '-s 1.2.3.5/32 -j DROP',
+      FILTER_SPECS[2],
+      FILTER_SPECS[4],
+    ];
+    expect(saved('filter', 'INPUT')).toEqual(expected);
+    t.refresh();
+    expect(t.chain('INPUT').rules.map((r) => r.toString())).toEqual(expected);
+    // No legacy table was made on the way.
+    expect(liveTables(4)).toEqual([]);
+    expect(liveTables(6)).toEqual([]);
+  });
+
+  it('keeps the handles of rules it does not touch (incremental commits)', () => {
+    const t = nftTable('filter');
+    const input = t.chain('INPUT');
+    for (const spec of FILTER_SPECS.slice(0, 3)) input.appendRule(Rule.parse(spec));
+    const before = handles('filter', 'INPUT');
+    input.insertRule(Rule.parse('-j RETURN'), 1);
+    input.deleteRuleAt(0);
+    const after = handles('filter', 'INPUT');
+    expect(after).toHaveLength(3);
+    expect(after[1]).toBe(before[1]);
+    expect(after[2]).toBe(before[2]);
+    expect(after).not.toContain(before[0]);
+  });
+
+  it('DNAT in nat and IPv6 in Table6', () => {
+    const nat = nftTable('nat');
+    const dnat = '-d 203.0.113.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80';
+    nat.chain('PREROUTING').appendRule(Rule.parse(dnat));
+    expect(saved('nat', 'PREROUTING')).toEqual([dnat]);
+    const t6 = nftTable6('filter');
+    const v6 = ['-s 2001:db8::/32 -p tcp -m tcp --dport 443 -j ACCEPT', '-p ipv6-icmp -j ACCEPT'];
+    for (const spec of v6) t6.chain('INPUT').appendRule(Rule6.parse(spec));
+    expect(saved('filter', 'INPUT', 6)).toEqual(v6);
+    expect(t6.chain('INPUT').rules.map((r) => r.toString())).toEqual(v6);
+    expect(liveTables(4)).toEqual([]);
+    expect(liveTables(6)).toEqual([]);
+  });
+
+  it('iptables-nft lists and deletes rules made by iptc; iptc reads rules made by iptables-nft', () => {
+    const t = nftTable('filter');
+    for (const spec of FILTER_SPECS) t.chain('INPUT').appendRule(Rule.parse(spec));
+    for (const spec of FILTER_SPECS) iptNft(['-D', 'INPUT', ...(Rule.parse(spec).toString().match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"|"$/g, ''))]);
+    expect(saved('filter', 'INPUT')).toEqual([]);
+    iptNft(['-N', 'theirs']);
+    iptNft(['-A', 'theirs', '-p', 'tcp', '--dport', '25', '-m', 'comment', '--comment', 'mail', '-j', 'ACCEPT']);
+    iptNft(['-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'theirs']);
+    t.refresh();
+    const lines = [...savedRules('filter').entries()].flatMap(([chain, specs]) => specs.map((s) => `${chain} ${s}`));
+    const ours = t.chains.flatMap((c) => c.rules.map((r) => `${c.name} ${r.toString()}`));
+    expect(ours).toEqual(lines);
+    expect(ours).toHaveLength(2);
+    // And iptc deletes what iptables-nft made.
+    t.chain('FORWARD').deleteRule(Rule.parse('-m conntrack --ctstate NEW -j theirs'));
+    expect(saved('filter', 'FORWARD')).toEqual([]);
+  });
+});
+
+describe('nft backend: chains, policies, counters, save', () => {
+  it('creates, renames and deletes user chains and sets policies', () => {
+    const t = nftTable('filter');
+    t.createChain('web');
+    t.chain('web').appendRule(Rule.parse('-p tcp -m tcp --dport 80 -j ACCEPT'));
+    t.chain('INPUT').appendRule(Rule.parse('-j web'));
+    t.renameChain('web', 'www');
+    expect(saved('filter', 'INPUT')).toEqual(['-j www']);
+    expect(saved('filter', 'www')).toEqual(['-p tcp -m tcp --dport 80 -j ACCEPT']);
+    expect((thrown(() => t.deleteChain('www')) as IPTCError).errno).toBe(31);
+    t.chain('INPUT').setPolicy(new Policy('DROP'));
+    expect(iptNft(['-S', 'INPUT'])).toContain('-P INPUT DROP');
+    t.chain('INPUT').flush();
+    t.chain('www').flush();
+    t.deleteChain('www');
+    expect(run('iptables-nft-save', ['-t', 'filter'])).not.toContain('www');
+  });
+
+  it('save() prints what iptables-nft-save prints', () => {
+    iptNft(['-N', 'zz']);
+    iptNft(['-N', 'MM']);
+    iptNft(['-N', 'aa']);
+    iptNft(['-A', 'OUTPUT', '-j', 'aa']);
+    iptNft(['-A', 'zz', '-p', 'udp', '--dport', '53', '-j', 'ACCEPT']);
+    const t = nftTable('filter');
+    const body = (text: string) => text.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    expect(body(t.save())).toBe(body(run('iptables-nft-save', ['-t', 'filter'])));
+    const nat = nftTable('nat');
+    expect(body(nat.save())).toBe(body(run('iptables-nft-save', ['-t', 'nat'])));
+  });
+
+  it('reads and zeroes counters', () => {
+    run('iptables-nft-restore', ['-c', '--noflush'], '*filter\n:INPUT ACCEPT [5:500]\n[7:700] -A INPUT -p tcp -j ACCEPT\n[3:300] -A INPUT -p udp -j ACCEPT\nCOMMIT\n');
+    const t = nftTable('filter');
+    expect(t.chain('INPUT').rules.map((r) => r.counters)).toEqual([{ packets: 7n, bytes: 700n }, { packets: 3n, bytes: 300n }]);
+    expect(t.chain('INPUT').getCounters()).toEqual({ packets: 5n, bytes: 500n });
+    t.chain('INPUT').zeroCounters();
+    expect(run('iptables-nft-save', ['-c', '-t', 'filter'])).toMatch(/:INPUT ACCEPT \[0:0\][^]*\[0:0\] -A INPUT -p tcp -j ACCEPT\n\[0:0\] -A INPUT -p udp -j ACCEPT/);
+    t.refresh();
+    expect(t.chain('INPUT').rules.map((r) => r.counters)).toEqual([{ packets: 0n, bytes: 0n }, { packets: 0n, bytes: 0n }]);
+  });
+});
+
+describe('nft backend: transactions', () => {
+  it('a batch commits once; a concurrent iptables-nft change between read and commit is kept', () => {
+    const t = nftTable('filter', { autocommit: false });
+    t.chain('INPUT').appendRule(Rule.parse('-s 10.0.0.1/32 -j ACCEPT'));
+    t.chain('INPUT').appendRule(Rule.parse('-s 10.0.0.2/32 -j ACCEPT'));
+    expect(saved('filter', 'INPUT')).toEqual([]);
+    // Another writer moves the generation after the batch's copy was read: the commit gets ERESTART and re-applies.
+    iptNft(['-A', 'INPUT', '-s', '10.9.9.9/32', '-j', 'DROP']);
+    t.commit();
+    expect(saved('filter', 'INPUT')).toEqual(['-s 10.9.9.9/32 -j DROP', '-s 10.0.0.1/32 -j ACCEPT', '-s 10.0.0.2/32 -j ACCEPT']);
+    expect(t.chain('INPUT').rules.map((r) => r.toString())).toEqual(saved('filter', 'INPUT'));
+  });
+
+  it('a commit on a stale view is refused by the kernel (ERESTART) and retried on a fresh one', () => {
+    const t = nftTable('filter', { autocommit: false });
+    iptNft(['-A', 'INPUT', '-j', 'ACCEPT']);
+    t.chain('INPUT').deleteRuleAt(0);
+    iptNft(['-I', 'INPUT', '-s', '5.5.5.5', '-j', 'DROP']);
+    t.commit();
+    // The delete by position acted on the rule it saw, not on whatever is at position 0 now.
+    expect(saved('filter', 'INPUT')).toEqual(['-s 5.5.5.5/32 -j DROP']);
+  });
+});
+
+describe('nft backend: rules iptables cannot express', () => {
+  it('an nft-only rule is never deleted or rewritten; reading it gives a typed error', () => {
+    run('nft', ['add', 'table', 'ip', 'filter']);
+    run('nft', ['add', 'chain', 'ip', 'filter', 'INPUT', '{ type filter hook input priority 0; policy accept; }']);
+    run('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'ip', 'saddr', '{ 1.2.3.4, 5.6.7.8 }', 'accept']);
+    const before = nftRuleset();
+    const t = nftTable('filter');
+    expect(t.chains.map((c) => c.name)).toEqual(['INPUT', 'FORWARD', 'OUTPUT']);
+    const read = thrown(() => t.chain('INPUT').rules);
+    expect(read).toBeInstanceOf(NftForeignRuleError);
+    expect((read as IPTCError).code).toBe('EOPNOTSUPP');
+    expect(thrown(() => t.save())).toBeInstanceOf(NftForeignRuleError);
+    for (const edit of [
+      () => t.chain('INPUT').flush(),
+      () => t.chain('INPUT').appendRule(Rule.parse('-j DROP')),
+      () => t.chain('INPUT').deleteRuleAt(0),
+      () => t.chain('INPUT').zeroCounters(),
+      () => t.flush(),
+    ]) {
+      expect(thrown(edit)).toBeInstanceOf(NftForeignRuleError);
+    }
+    expect(nftRuleset()).toBe(before);
+    // Other chains of the table still work, and leave the foreign rule alone.
+    t.chain('OUTPUT').appendRule(Rule.parse('-j ACCEPT'));
+    expect(nftRuleset()).toContain('ip saddr { 1.2.3.4, 5.6.7.8 } accept');
+    expect(saved('filter', 'OUTPUT')).toEqual(['-j ACCEPT']);
+  });
+});
