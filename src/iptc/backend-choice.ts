@@ -1,26 +1,10 @@
 // Which backend a table uses: its `backend` option, else Table.defaultBackend, else $IPTC_BACKEND, else
 // `auto`. The choice is made once, when the table is made; everything after talks to that TableBackend.
-import { IPTCError } from '../xtables/errors.js';
 import { legacyBackend } from './legacy-backend.js';
 import { nftBackend } from './nft-backend.js';
-import type { BackendChoice, BackendName, TableBackend } from './table-backend.js';
+import type { BackendChoice, TableBackend } from './table-backend.js';
 
-const ENOSYS = 38;
 const CHOICES: readonly string[] = ['legacy', 'nft', 'auto'];
-
-/**
- * The backend asked for cannot be used: this iptc has no nf_tables backend yet. An IPTCError with errno
- * ENOSYS; nothing was read or changed.
- */
-export class BackendUnavailableError extends IPTCError {
-  /** The backend that was asked for. */
-  readonly backend: BackendName;
-
-  constructor(backend: BackendName, message: string) {
-    super(message, ENOSYS);
-    this.backend = backend;
-  }
-}
 
 /** Checks a backend choice (`what` names where it came from, for the TypeError). */
 export function checkBackendChoice(value: unknown, what: string): BackendChoice {

@@ -5,7 +5,6 @@
 import { IPTCError } from '../xtables/errors.js';
 import type { Family } from '../xtables/shim.js';
 import { NetlinkSocket } from '../netlink/socket.js';
-import { BUILTIN_TABLES } from '../nft/chain.js';
 import { NftGenerationError } from '../nft/errors.js';
 import { useNftRevisionProbe } from '../nft/compat.js';
 import { incompatibleChains, readSnapshot } from '../nft/snapshot.js';
@@ -15,6 +14,8 @@ import { NftTableView } from './nft-view.js';
 import type { TableBackend } from './table-backend.js';
 
 const EOPNOTSUPP = 95;
+/** iptables' tables in the order iptables-nft-save prints them (enum nft_table_type, iptables/nft.h). */
+const SAVE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
 const nfproto = (family: Family): number => (family === 6 ? 10 : 2);
 
 /**
@@ -77,13 +78,12 @@ export const nftBackend: TableBackend = {
   },
 
   tables(family) {
-    return dumpTables(sock(), nfproto(family))
-      .map((t) => t.name)
-      .filter((name) => Object.hasOwn(BUILTIN_TABLES, name));
+    const present = new Set(dumpTables(sock(), nfproto(family)).map((t) => t.name));
+    return SAVE_ORDER.filter((name) => present.has(name));
   },
 
   isAvailable(family, name) {
-    if (!Object.hasOwn(BUILTIN_TABLES, name)) return false;
+    if (!SAVE_ORDER.includes(name)) return false;
     try {
       dumpTables(sock(), nfproto(family));
       return true;
