@@ -1,8 +1,10 @@
 // The nf_tables backend under the object model: `new Table(name, { backend: 'nft' })` reads and changes
 // nf_tables exactly as iptables-nft does, read back with iptables-nft-save and nft in the namespace.
 import { describe, expect, it } from 'vitest';
-import { IPTCError, Policy, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
-import { NftForeignRuleError } from '../src/iptc/nft-view.js';
+import { IPTCError, NftForeignRuleError, NftIncompatibleTableError, Policy, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
+import { transaction } from '../src/iptc/batch.js';
+import { nftBackend } from '../src/iptc/nft-backend.js';
+import { NftGenerationError } from '../src/nft/index.js';
 import { closedAfterEach, liveTables, run, thrown } from './kernel.js';
 import { freshNftEachTest, iptNft, savedRules } from './nft-kernel.js';
 
@@ -205,5 +207,56 @@ describe('nft backend: rules iptables cannot express', () => {
     t.chain('OUTPUT').appendRule(Rule.parse('-j ACCEPT'));
     expect(nftRuleset()).toContain('ip saddr { 1.2.3.4, 5.6.7.8 } accept');
     expect(saved('filter', 'OUTPUT')).toEqual(['-j ACCEPT']);
+  });
+});
+
+describe('nft backend: the generation id', () => {
+  it('a view committed after another writer moved the ruleset is refused whole (ERESTART), and moved() says so', () => {
+    iptNft(['-A', 'INPUT', '-j', 'ACCEPT']);
+    const view = nftBackend.open(4, 'filter');
+    view.deleteNumEntry('INPUT', 0);
+    view.appendEntry('INPUT', Rule.parse('-s 10.1.1.1/32 -j DROP').toEntry());
+    iptNft(['-A', 'INPUT', '-s', '10.2.2.2', '-j', 'DROP']);
+    const err = thrown(() => view.commit());
+    expect(err).toBeInstanceOf(NftGenerationError);
+    expect(nftBackend.moved(err)).toBe(true);
+    expect(saved('filter', 'INPUT')).toEqual(['-j ACCEPT', '-s 10.2.2.2/32 -j DROP']);
+  });
+
+  it('a transaction whose commit meets ERESTART reads again and re-applies: the other change is kept', () => {
+    iptNft(['-A', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT']);
+    let attempts = 0;
+    transaction(nftBackend, true, () => nftBackend.open(4, 'filter'), (view) => {
+      attempts++;
+      view.appendEntry('INPUT', Rule.parse('-s 10.0.0.3/32 -j ACCEPT').toEntry());
+      // Another writer commits between this attempt's read and its commit.
+      if (attempts === 1) iptNft(['-A', 'INPUT', '-s', '10.0.0.2', '-j', 'ACCEPT']);
+    });
+    expect(attempts).toBe(2);
+    expect(saved('filter', 'INPUT')).toEqual(['-s 10.0.0.1/32 -j ACCEPT', '-s 10.0.0.2/32 -j ACCEPT', '-s 10.0.0.3/32 -j ACCEPT']);
+  });
+});
+
+describe('nft backend: tables it does not own', () => {
+  it('reading a missing table creates nothing; the first rule creates the table and that chain only', () => {
+    const t = nftTable('nat');
+    expect(t.chains.map((c) => c.name)).toEqual(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']);
+    expect(run('nft', ['list', 'tables'])).toBe('');
+    t.chain('POSTROUTING').appendRule(Rule.parse('-o eth0 -j MASQUERADE'));
+    const ruleset = nftRuleset();
+    expect(ruleset).toContain('chain POSTROUTING');
+    expect(ruleset).not.toContain('chain PREROUTING');
+    expect(saved('nat', 'POSTROUTING')).toEqual(['-o eth0 -j MASQUERADE']);
+    expect(liveTables(4)).toEqual([]);
+  });
+
+  it('a table with a base chain iptables does not know is refused (NftIncompatibleTableError), untouched', () => {
+    run('nft', ['add', 'table', 'ip', 'filter']);
+    run('nft', ['add', 'chain', 'ip', 'filter', 'INPUT', '{ type filter hook input priority 10; }']);
+    const before = nftRuleset();
+    const err = thrown(() => nftTable('filter'));
+    expect(err).toBeInstanceOf(NftIncompatibleTableError);
+    expect((err as IPTCError).code).toBe('EOPNOTSUPP');
+    expect(nftRuleset()).toBe(before);
   });
 });
