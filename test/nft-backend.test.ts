@@ -260,3 +260,64 @@ describe('nft backend: tables it does not own', () => {
     expect(nftRuleset()).toBe(before);
   });
 });
+
+describe('nft backend: the same commands as iptables-nft give the same tables', () => {
+  /** A deterministic pseudo-random sequence of iptables commands on filter's INPUT and a user chain. */
+  function commands(seed: number, count: number): string[][] {
+    let x = seed;
+    const next = (n: number) => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    const specs = FILTER_SPECS.map((s) => s.match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"|"$/g, '')));
+    const lengths = new Map([['INPUT', 0], ['u1', 0]]);
+    const out: string[][] = [['-N', 'u1'], ['-P', 'FORWARD', 'DROP']];
+    for (let i = 0; i < count; i++) {
+      const chain = next(3) === 0 ? 'u1' : 'INPUT';
+      const n = lengths.get(chain)!;
+      const spec = specs[next(specs.length)]!;
+      const src = ['-m', 'comment', '--comment', `r${i}`];
+      const op = n === 0 ? 0 : next(5);
+      if (op === 0) out.push(['-A', chain, ...src, ...spec]);
+      else if (op === 1) out.push(['-I', chain, String(1 + next(n)), ...src, ...spec]);
+      else if (op === 2) out.push(['-R', chain, String(1 + next(n)), ...src, ...spec]);
+      else if (op === 3) out.push(['-D', chain, String(1 + next(n))]);
+      else out.push(['-A', 'INPUT', '-j', 'u1']);
+      const delta = op === 0 || op === 1 ? 1 : op === 3 ? -1 : 0;
+      lengths.set(chain, n + delta);
+      if (op === 4) lengths.set('INPUT', lengths.get('INPUT')! + 1);
+    }
+    return out;
+  }
+
+  /** Runs one iptables command through a Table. */
+  function apply(t: Table, args: string[]): void {
+    const [cmd, chain, ...rest] = args as [string, string, ...string[]];
+    if (cmd === '-N') t.createChain(chain);
+    else if (cmd === '-P') t.chain(chain).setPolicy(new Policy(rest[0]!));
+    else if (cmd === '-A') t.chain(chain).appendRule(Rule.parse(rest));
+    else if (cmd === '-I') t.chain(chain).insertRule(Rule.parse(rest.slice(1)), Number(rest[0]) - 1);
+    else if (cmd === '-R') t.chain(chain).replaceRule(Rule.parse(rest.slice(1)), Number(rest[0]) - 1);
+    else if (cmd === '-D') t.chain(chain).deleteRuleAt(Number(rest[0]) - 1);
+  }
+
+  const text = () => run('iptables-nft-save', ['-t', 'filter']).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+
+  it.each([1, 2, 3])('seed %i: autocommit, one batch, and iptables-nft agree', (seed) => {
+    const cmds = commands(seed, 40);
+    for (const c of cmds) iptNft(c);
+    const expected = text();
+    run('nft', ['flush', 'ruleset']);
+    const t = nftTable('filter');
+    for (const c of cmds) apply(t, c);
+    expect(text()).toBe(expected);
+    expect(t.save()).toBe(expected.replace(/\n*$/, '\n'));
+    run('nft', ['flush', 'ruleset']);
+    const b = nftTable('filter', { autocommit: false });
+    for (const c of cmds) apply(b, c);
+    expect(text()).not.toBe(expected);
+    b.commit();
+    expect(text()).toBe(expected);
+    expect(liveTables(4)).toEqual([]);
+  });
+});
