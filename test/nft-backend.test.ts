@@ -1,15 +1,17 @@
 // The nf_tables backend under the object model: `new Table(name, { backend: 'nft' })` reads and changes
 // nf_tables exactly as iptables-nft does, read back with iptables-nft-save and nft in the namespace.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { IPTCError, NftForeignRuleError, NftIncompatibleTableError, Policy, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { transaction } from '../src/iptc/batch.js';
 import { nftBackend } from '../src/iptc/nft-backend.js';
 import { NftGenerationError } from '../src/nft/index.js';
 import { closedAfterEach, liveTables, run, thrown } from './kernel.js';
+import { cleanFresh, runFresh } from './fresh-process.js';
 import { freshNftEachTest, iptNft, savedRules } from './nft-kernel.js';
 
 freshNftEachTest();
 const open = closedAfterEach();
+afterAll(() => cleanFresh());
 
 function nftTable(name: string, opts: { autocommit?: boolean } = {}): Table {
   const t = new Table(name, { backend: 'nft', ...opts });
@@ -319,5 +321,33 @@ describe('nft backend: the same commands as iptables-nft give the same tables', 
     b.commit();
     expect(text()).toBe(expected);
     expect(liveTables(4)).toEqual([]);
+  });
+});
+
+describe('nft backend: the legacy tables warning', () => {
+  const body = (legacy: boolean) => `
+    const { execFileSync } = await import('node:child_process');
+    if (${legacy}) execFileSync('iptables-legacy', ['-A', 'INPUT', '-j', 'ACCEPT']);
+    new iptc.Table('filter', { backend: 'nft' }).close();
+    new iptc.Table6('filter', { backend: 'nft' }).close();
+    return 'done';`;
+
+  it('warns once, with code IPTC_LEGACY_TABLES, when legacy tables are present too', () => {
+    const res = runFresh(body(true), { IPTC_NO_BACKEND_WARNING: '' }, { newNetns: true });
+    expect(res.status, res.stderr).toBe(0);
+    const out = res.result as { warnings: { code: string; message: string }[] };
+    const ours = out.warnings.filter((w) => w.code === 'IPTC_LEGACY_TABLES');
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.message).toMatch(/filter.*iptables-legacy-save.*IPTC_NO_BACKEND_WARNING=1/s);
+    expect(out.warnings.filter((w) => w.code === 'IPTC_NFT_BACKEND')).toEqual([]);
+  });
+
+  it('says nothing without legacy tables, or when silenced', () => {
+    const quiet = runFresh(body(false), { IPTC_NO_BACKEND_WARNING: '' }, { newNetns: true });
+    expect(quiet.status, quiet.stderr).toBe(0);
+    expect((quiet.result as { warnings: unknown[] }).warnings).toEqual([]);
+    const silenced = runFresh(body(true), { IPTC_NO_BACKEND_WARNING: '1' }, { newNetns: true });
+    expect(silenced.status, silenced.stderr).toBe(0);
+    expect((silenced.result as { warnings: unknown[] }).warnings).toEqual([]);
   });
 });
