@@ -207,6 +207,9 @@ describe('nft backend: rules iptables cannot express', () => {
     expect(nftRuleset()).toBe(before);
     // Other chains of the table still work, and leave the foreign rule alone.
     t.chain('OUTPUT').appendRule(Rule.parse('-j ACCEPT'));
+    t.createChain('mine');
+    t.renameChain('mine', 'ours');
+    t.deleteChain('ours');
     expect(nftRuleset()).toContain('ip saddr { 1.2.3.4, 5.6.7.8 } accept');
     expect(saved('filter', 'OUTPUT')).toEqual(['-j ACCEPT']);
   });
@@ -250,6 +253,16 @@ describe('nft backend: tables it does not own', () => {
     expect(ruleset).not.toContain('chain PREROUTING');
     expect(saved('nat', 'POSTROUTING')).toEqual(['-o eth0 -j MASQUERADE']);
     expect(liveTables(4)).toEqual([]);
+  });
+
+  it('flushing or zeroing a table that does not exist creates nothing', () => {
+    const t = nftTable('mangle');
+    t.flush();
+    t.zeroEntries();
+    const b = nftTable6('raw', { autocommit: false });
+    b.flush();
+    b.commit();
+    expect(run('nft', ['list', 'tables'])).toBe('');
   });
 
   it('a table with a base chain iptables does not know is refused (NftIncompatibleTableError), untouched', () => {

@@ -118,7 +118,10 @@ export class NftTableView implements TableView {
     return c;
   }
 
-  /** A chain to edit: refused while it holds a rule iptables cannot express. */
+  /**
+   * A chain to edit: refused while it holds a rule iptables cannot express. `touch`: the change adds to
+   * it, so a builtin chain missing in the kernel is created at commit (removing creates nothing).
+   */
   #editable(name: string, touch = true): ViewChain {
     const c = this.#chain(name);
     for (const r of c.rules) this.#raw(c, r);
@@ -178,13 +181,27 @@ export class NftTableView implements TableView {
     return out;
   }
 
+  /** A rule as iptables sees it, or null for one it cannot express. */
+  #readable(c: ViewChain, r: ViewRule): RawRule | null {
+    try {
+      return this.#raw(c, r);
+    } catch (e) {
+      if (e instanceof NftForeignRuleError) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * Jumps from rules iptables can read. A foreign rule may jump too: the kernel counts those, and
+   * refuses (EBUSY) to delete a chain they still use.
+   */
   references(chain: string): number {
     this.#chain(chain);
     let n = 0;
     for (const c of this.#chains) {
       for (const r of c.rules) {
-        const raw = this.#raw(c, r);
-        if (raw.standard && raw.label === chain) n++;
+        const raw = this.#readable(c, r);
+        if (raw?.standard && raw.label === chain) n++;
       }
     }
     return n;
@@ -215,8 +232,8 @@ export class NftTableView implements TableView {
     // Jumps follow in the kernel (a verdict names the chain object); the copy relabels them.
     for (const other of this.#chains) {
       for (const r of other.rules) {
-        const raw = this.#raw(other, r);
-        if (raw.standard && raw.label === oldName) {
+        const raw = this.#readable(other, r);
+        if (raw?.standard && raw.label === oldName) {
           const relabelled = { entry: raw.entry, label: newName, standard: true };
           if (r.kind === 'kernel') r.raw = relabelled;
           else r.raw = { ...relabelled, entry: inputForm(this.family, relabelled) };
@@ -292,7 +309,7 @@ export class NftTableView implements TableView {
   }
 
   deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
-    const c = this.#editable(chain);
+    const c = this.#editable(chain, false);
     const i = this.#index(c, entry, mask);
     if (i < 0) {
       throw new IPTCError(`cannot delete from chain \`${chain}' in table \`${this.table}': Bad rule (does a matching rule exist in that chain?)`, ENOENT);
@@ -306,13 +323,13 @@ export class NftTableView implements TableView {
   }
 
   deleteNumEntry(chain: string, position: number): void {
-    const c = this.#editable(chain);
+    const c = this.#editable(chain, false);
     this.#at(c, position, 'delete');
     c.rules.splice(position, 1);
   }
 
   flushEntries(chain: string): void {
-    this.#editable(chain).rules = [];
+    this.#editable(chain, false).rules = [];
   }
 
   zeroEntries(chain: string): void {
