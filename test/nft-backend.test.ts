@@ -1,6 +1,6 @@
 // The nf_tables backend under the object model: `new Table(name, { backend: 'nft' })` reads and changes
 // nf_tables exactly as iptables-nft does, read back with iptables-nft-save and nft in the namespace.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, NftForeignRuleError, NftIncompatibleTableError, Policy, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { transaction } from '../src/iptc/batch.js';
 import { nftBackend } from '../src/iptc/nft-backend.js';
@@ -11,6 +11,14 @@ import { freshNftEachTest, iptNft, savedRules } from './nft-kernel.js';
 
 freshNftEachTest();
 const open = closedAfterEach();
+
+// Other test files leave legacy tables in the shared namespace: each test checks that it made none
+// (a namespace of its own proves none at all, below).
+let legacyBefore: string[][] = [];
+beforeEach(() => {
+  legacyBefore = [liveTables(4), liveTables(6)];
+});
+const expectLegacyUnchanged = () => expect([liveTables(4), liveTables(6)]).toEqual(legacyBefore);
 afterAll(() => cleanFresh());
 
 function nftTable(name: string, opts: { autocommit?: boolean } = {}): Table {
@@ -65,8 +73,7 @@ describe('nft backend: rules', () => {
     t.refresh();
     expect(t.chain('INPUT').rules.map((r) => r.toString())).toEqual(expected);
     // No legacy table was made on the way.
-    expect(liveTables(4)).toEqual([]);
-    expect(liveTables(6)).toEqual([]);
+    expectLegacyUnchanged();
   });
 
   it('keeps the handles of rules it does not touch (incremental commits)', () => {
@@ -93,8 +100,7 @@ describe('nft backend: rules', () => {
     for (const spec of v6) t6.chain('INPUT').appendRule(Rule6.parse(spec));
     expect(saved('filter', 'INPUT', 6)).toEqual(v6);
     expect(t6.chain('INPUT').rules.map((r) => r.toString())).toEqual(v6);
-    expect(liveTables(4)).toEqual([]);
-    expect(liveTables(6)).toEqual([]);
+    expectLegacyUnchanged();
   });
 
   it('iptables-nft lists and deletes rules made by iptc; iptc reads rules made by iptables-nft', () => {
@@ -252,7 +258,7 @@ describe('nft backend: tables it does not own', () => {
     expect(ruleset).toContain('chain POSTROUTING');
     expect(ruleset).not.toContain('chain PREROUTING');
     expect(saved('nat', 'POSTROUTING')).toEqual(['-o eth0 -j MASQUERADE']);
-    expect(liveTables(4)).toEqual([]);
+    expectLegacyUnchanged();
   });
 
   it('flushing or zeroing a table that does not exist creates nothing', () => {
@@ -333,7 +339,7 @@ describe('nft backend: the same commands as iptables-nft give the same tables', 
     expect(text()).not.toBe(expected);
     b.commit();
     expect(text()).toBe(expected);
-    expect(liveTables(4)).toEqual([]);
+    expectLegacyUnchanged();
   });
 });
 
@@ -362,5 +368,27 @@ describe('nft backend: the legacy tables warning', () => {
     const silenced = runFresh(body(true), { IPTC_NO_BACKEND_WARNING: '1' }, { newNetns: true });
     expect(silenced.status, silenced.stderr).toBe(0);
     expect((silenced.result as { warnings: unknown[] }).warnings).toEqual([]);
+  });
+});
+
+describe('nft backend: no legacy dependency', () => {
+  it('in a namespace without legacy tables, reading and changing nft tables instantiates none', () => {
+    const res = runFresh(`
+      const { readFileSync, existsSync } = await import('node:fs');
+      const t = new iptc.Table('filter', { backend: 'nft' });
+      t.createChain('c');
+      t.chain('INPUT').appendRule(iptc.Rule.parse('-p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j c'));
+      t.chain('INPUT').zeroCounters();
+      new iptc.Table('nat', { backend: 'nft' }).chain('POSTROUTING').appendRule(iptc.Rule.parse('-j MASQUERADE'));
+      new iptc.Table6('filter', { backend: 'nft' }).chain('INPUT').appendRule(iptc.Rule6.parse('-p tcp -m tcp --dport 22 -j ACCEPT'));
+      const names = (f) => existsSync(f) ? readFileSync(f, 'utf8').split('\\n').filter(Boolean) : [];
+      const { execFileSync } = await import('node:child_process');
+      return { v4: names('/proc/net/ip_tables_names'), v6: names('/proc/net/ip6_tables_names'),
+        saved: execFileSync('iptables-nft-save', ['-t', 'filter'], { encoding: 'utf8' }) };`, {}, { newNetns: true });
+    expect(res.status, res.stderr).toBe(0);
+    const out = res.result as { result: { v4: string[]; v6: string[]; saved: string } };
+    expect(out.result.saved).toContain('-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j c');
+    expect(out.result.v4).toEqual([]);
+    expect(out.result.v6).toEqual([]);
   });
 });
