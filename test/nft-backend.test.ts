@@ -4,7 +4,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, NftForeignRuleError, NftIncompatibleTableError, Policy, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { transaction } from '../src/iptc/batch.js';
 import { nftBackend } from '../src/iptc/nft-backend.js';
-import { NftGenerationError } from '../src/nft/index.js';
+import { NftGenerationError, NftTranslateError } from '../src/nft/index.js';
 import { closedAfterEach, liveTables, run, thrown } from './kernel.js';
 import { cleanFresh, runFresh } from './fresh-process.js';
 import { freshNftEachTest, iptNft, savedRules } from './nft-kernel.js';
@@ -119,6 +119,21 @@ describe('nft backend: rules', () => {
     // And iptc deletes what iptables-nft made.
     t.chain('FORWARD').deleteRule(Rule.parse('-m conntrack --ctstate NEW -j theirs'));
     expect(saved('filter', 'FORWARD')).toEqual([]);
+  });
+});
+
+describe('nft backend: refused rules', () => {
+  it('a rule with no faithful nf_tables form is refused with a typed error; nothing reaches the kernel', () => {
+    const t = nftTable('filter');
+    t.chain('INPUT').appendRule(Rule.parse('-j ACCEPT'));
+    const before = nftRuleset();
+    const err = thrown(() => t.chain('INPUT').appendRule(Rule.parse('-p udp -j QUEUE')));
+    expect(err).toBeInstanceOf(NftTranslateError);
+    const b = nftTable('filter', { autocommit: false });
+    b.chain('OUTPUT').appendRule(Rule.parse('-j DROP'));
+    b.chain('INPUT').appendRule(Rule.parse('-j QUEUE'));
+    expect(thrown(() => b.commit())).toBeInstanceOf(NftTranslateError);
+    expect(nftRuleset()).toBe(before);
   });
 });
 
