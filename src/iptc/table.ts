@@ -46,8 +46,8 @@ export interface TableOptions {
   netns?: string;
   /**
    * The kernel interface the table is read and changed through: `legacy` (libiptc, ip_tables), `nft`
-   * (nf_tables: not available in this version, throws BackendUnavailableError) or `auto` (legacy, for
-   * now). Default: `Table.defaultBackend`.
+   * (nf_tables as iptables-nft keeps it; docs/backends.md) or `auto` (legacy, for now). Default:
+   * `Table.defaultBackend`.
    */
   backend?: BackendChoice;
 }
@@ -72,7 +72,7 @@ function chainName(chain: string | Chain): string {
 
 /**
  * One IPv4 netfilter table (filter, nat, mangle, raw, security), through its backend (`legacy`: libip4tc
- * on ip_tables; see the `backend` option and docs/backends.md).
+ * on ip_tables; `nft`: nf_tables; see the `backend` option and docs/backends.md).
  *
  * Each instance has its own view of the kernel table. With `autocommit` (the default) every change is
  * its own transaction: it is made on a fresh copy of the kernel table and committed before the call
@@ -514,7 +514,8 @@ export class Table {
   }
 
   /**
-   * The table as `iptables-legacy-save -t TABLE [-c]` prints it, without its `#` comment lines.
+   * The table as `iptables-legacy-save -t TABLE [-c]` prints it (nft backend: `iptables-nft-save`),
+   * without its `#` comment lines.
    */
   save(options: SaveOptions & { encoding: 'buffer' }): Buffer;
   save(options?: SaveOptions): string;
