@@ -156,6 +156,7 @@ const out = {
   inserted: [await input.insertUnique({ src: '10.0.0.1', target: 'ACCEPT' }, 0), await input.insertUnique(['-s', '10.0.0.1', '-j', 'ACCEPT'])],
   deleted: [await input.deleteIfExists('-s 10.0.0.1 -j ACCEPT'), await input.deleteIfExists('-s 10.0.0.1 -j ACCEPT'), await t.chain('NOPE').deleteIfExists('-j ACCEPT')],
   exists: [await t.chainExists('APP'), await t.chainExists(app), await t.chainExists('NOPE')],
+  has: [await input.hasRule('-m comment --comment APP -j APP'), await input.hasRule('-s 10.9.9.9 -j ACCEPT')],
   wrongChain: await input.appendRule('-A FORWARD -j ACCEPT').catch((e) => e.constructor.name + ': ' + e.message),
 };
 await app.appendRule('-j RETURN');
@@ -168,6 +169,7 @@ return out;
     expect(result.inserted).toEqual([true, false]);
     expect(result.deleted).toEqual([true, false, false]);
     expect(result.exists).toEqual([true, true, false]);
+    expect(result.has).toEqual([true, false]);
     expect(result.wrongChain).toBe("TypeError: the rule line names chain `FORWARD', not `INPUT' of table `filter'");
     expect(result.before).toContain('-A INPUT -m comment --comment APP -j APP\n-A APP -j RETURN');
     expect(result.owned).toEqual({ rules: 2, chains: ['APP'] });

@@ -95,6 +95,7 @@ export const TABLE_CALLS: Record<string, Call<Table>> = {
   insertRule: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).insertRule(toRule(t, chain, rule), position),
   replaceRule: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).replaceRule(toRule(t, chain, rule), position),
   deleteRule: (t, chain: string, rule: WireRule) => t.chain(chain).deleteRule(toRule(t, chain, rule)),
+  hasRule: (t, chain: string, rule: WireRule) => t.chain(chain).hasRule(toRule(t, chain, rule)),
   appendUnique: (t, chain: string, rule: WireRule) => t.chain(chain).appendUnique(toRule(t, chain, rule)),
   insertUnique: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).insertUnique(toRule(t, chain, rule), position),
   // A chain that does not exist holds no rule: no t.chain(), which would throw.

@@ -67,6 +67,14 @@ export class AsyncChain {
   }
 
   /**
+   * Whether the chain holds the rule (counters ignored), as Chain.hasRule.
+   * Equivalent to: `iptables -C CHAIN rule`
+   */
+  async hasRule(rule: RuleInput): Promise<boolean> {
+    return (await this.#call('hasRule', wireRule(rule))) as boolean;
+  }
+
+  /**
    * Appends the rule unless the chain holds it already, as Chain.appendUnique; true if it appended it.
    * Equivalent to: `iptables -C CHAIN rule || iptables -A CHAIN rule`
    */

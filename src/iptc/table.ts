@@ -317,29 +317,18 @@ export class Table {
    * that does not exist or a jump to a chain that does not.
    */
   hasEntry(chain: string, rule: Rule): boolean {
-    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const { entry, mask } = rule.toEntryWithMask();
     const label = jumpLabel(rule);
-    const check = (h: TableHandle): boolean => {
+    const found = this.peek((h) => {
       if (!h.isChain(chain)) throw new IPTCError(`chain \`${chain}' does not exist in table \`${this.name}'`, ENOENT);
       checkJumpLabel(h, label);
       return h.checkEntry(chain, entry, mask);
-    };
-    const batch = this.#batch;
-    if (!this.#autocommit && (batch.hasCopy || batch.pending)) return check(batch.copy());
+    });
+    if (found !== undefined) return found;
     // A table the kernel has not made yet holds no rule; reading it would make it.
-    if (!this.#instantiated()) {
-      this.rawChain(chain);
-      checkJumpLabel({ table: this.name, isChain: (c) => this.isChain(c) }, label);
-      return false;
-    }
-    if (!this.#autocommit) return check(batch.copy());
-    const handle = this.#open();
-    try {
-      return check(handle);
-    } finally {
-      handle.free();
-    }
+    this.rawChain(chain);
+    checkJumpLabel({ table: this.name, isChain: (c) => this.isChain(c) }, label);
+    return false;
   }
 
   /**
