@@ -23,6 +23,7 @@ export { Policy, type PolicyName } from './policy.js';
 export type { ParameterValue } from './parameters.js';
 export { detectBackend, type BackendInfo } from './backend.js';
 export { NftForeignRuleError } from './nft-view.js';
+export { NftOpaqueRuleError } from '../nft/errors.js';
 export { NftIncompatibleTableError } from './nft-backend.js';
 export type { BackendChoice, BackendName } from './table-backend.js';
 export { IPTCError, XTablesError, LibraryError } from '../xtables/errors.js';

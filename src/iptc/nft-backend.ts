@@ -25,8 +25,11 @@ const nfproto = (family: Family): number => (family === 6 ? 10 : 2);
  */
 export class NftIncompatibleTableError extends IPTCError {
   override readonly name: string = 'NftIncompatibleTableError';
+  /** A table refused for its base chains that iptables does not know (errno EOPNOTSUPP). */
   constructor(
+    /** The table's name. */
     readonly table: string,
+    /** Its base chains whose hook, priority or type differ from iptables'. */
     readonly chains: string[],
   ) {
     super(

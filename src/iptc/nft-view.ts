@@ -29,10 +29,15 @@ const VERDICTS = new Set(['', 'ACCEPT', 'DROP', 'RETURN', 'QUEUE']);
  */
 export class NftForeignRuleError extends IPTCError {
   override readonly name: string = 'NftForeignRuleError';
+  /** A refusal naming the rule by its table, chain and nf_tables handle, and why it cannot be read. */
   constructor(
+    /** The table of the rule. */
     readonly table: string,
+    /** The chain of the rule. */
     readonly chain: string,
+    /** The rule's nf_tables handle (`nft -a list ruleset` shows it). */
     readonly handle: bigint,
+    /** Why the rule cannot be read as an iptables rule (the expression and its index). */
     readonly rule: NftOpaqueRuleError,
   ) {
     super(

@@ -24,7 +24,9 @@ export class NftTranslateError extends IPTCError {
  */
 export class NftOpaqueRuleError extends IPTCError {
   override readonly name: string = 'NftOpaqueRuleError';
+  /** A rule that has no iptables form, and why (errno EOPNOTSUPP). */
   constructor(
+    /** Why the rule has no iptables form. */
     readonly reason: string,
     /** The expression that could not be mapped (its nf_tables name), when one was at fault. */
     readonly expression?: string,
