@@ -113,8 +113,8 @@ describe('iptc export under clients that never read', () => {
       sockets.push(...(await Promise.all(Array.from({ length: 30 }, () => deaf(port, 3)))));
       let peak = 0;
       // A fetch that asks to close the connection resolves even when the server cuts the body short
-      // (undici): expectWhole checks that it is all there. Clients that just started count as taking
-      // data, so that dropping deaf ones by what they did since the last drop once dropped this reader.
+      // (undici): expectWhole checks that it is all there. (Deaf clients that had just taken their first
+      // chunk once looked busier than this reader, which was dropped instead of them.)
       for (let i = 0; i < 3; i++) {
         const res = await fetch(exporter.url, { headers: { connection: 'close' } });
         expect(res.status).toBe(200);
