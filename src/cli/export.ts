@@ -60,8 +60,8 @@ export function parseListen(text: string): { host: string; port: number } {
 export interface ExporterLimits {
   /**
    * Bytes held for responses in progress, over all clients (default 64 MiB): each reading's counters and
-   * labels, and the text some of its clients have not taken yet. Past it, the clients that took nothing
-   * lately are dropped, oldest reading first.
+   * labels, and the text some of its clients have not taken yet. Past it, the clients whose connections
+   * have taken nothing for the longest are dropped first.
    */
   maxPendingBytes?: number;
   /** A client whose connection moves nothing (no request bytes, no response taken) for this long is dropped (default 10 s). */

@@ -216,10 +216,6 @@ const HELP: Record<string, [MetricType, string]> = {
 };
 
 const NAMES = Object.fromEntries(Object.keys(HELP).map((name) => [name, Buffer.from(`${name}{`)]));
-const POSITION = Buffer.from(',position="');
-const RULE = Buffer.from(',rule="');
-const CLOSE = Buffer.from('} ');
-const INFO_END = Buffer.from('"} 1\n');
 
 /** One scrape of `reading` in the text exposition format, a chunk at a time. */
 export function* render(reading: Reading): Generator<Buffer, void, undefined> {
@@ -238,38 +234,19 @@ function* write(reading: Reading, out: ChunkWriter): Generator<Buffer, void, und
   family('iptc_source_up');
   for (const s of reading.sources) out.sample('iptc_source_up', labelText({ source: s.name }), s.error ? 0 : 1);
 
-  // The labels of rule `i`, from its opening brace to the closing one.
-  const labels = (rules: ChainLabels, i: number) => {
-    out.bytes(rules.labels.bytes, rules.labels.at[i], rules.labels.at[i + 1]);
-    if (reading.position) {
-      out.bytes(POSITION);
-      out.whole(i + 1);
-      out.byte(0x22);
-    }
-  };
   for (const [name, at] of [['iptc_rule_packets_total', 0], ['iptc_rule_bytes_total', 2]] as const) {
     family(name);
-    const start = NAMES[name]!;
     for (const { rules, counters } of reading.chains) {
-      for (let i = 0; i < rules.count; i++) {
-        out.bytes(start);
-        labels(rules, i);
-        out.bytes(CLOSE);
-        out.u64(counters[i * 4 + at]!, counters[i * 4 + at + 1]!);
-        out.byte(0x0a);
+      for (let i = 0; i < rules.count; ) {
+        i = out.series(NAMES[name]!, rules.labels, i, reading.position, { counters, at });
         if (out.full) yield out.take();
       }
     }
   }
   if (reading.ruleInfo) family('iptc_rule_info');
   for (const { rules } of reading.ruleInfo ? reading.chains : []) {
-    const { specs } = rules;
-    for (let i = 0; i < rules.count; i++) {
-      out.bytes(NAMES.iptc_rule_info!);
-      labels(rules, i);
-      out.bytes(RULE);
-      out.bytes(specs.bytes, specs.at[i], specs.at[i + 1]);
-      out.bytes(INFO_END);
+    for (let i = 0; i < rules.count; ) {
+      i = out.series(NAMES.iptc_rule_info!, rules.labels, i, reading.position, { specs: rules.specs });
       if (out.full) yield out.take();
     }
   }

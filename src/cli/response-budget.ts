@@ -4,8 +4,8 @@
 // StreamedBody, which writes the next chunk when the fastest of them needs it and lets a chunk go once
 // the slowest has taken it. The budget caps what the bodies in progress hold: each reading's counters and
 // labels, and the chunks some of its clients have not taken yet. When that is more than the budget, the
-// clients that took nothing since room was last made are dropped first (oldest reading first): a client
-// that reads keeps its response, even while others stall.
+// clients whose connections have taken nothing for the longest are dropped first: a client that reads
+// keeps its response, even while others stall.
 import type { ServerResponse } from 'node:http';
 import type { Delivery, StreamedBody } from './streamed-body.js';
 
@@ -32,7 +32,7 @@ export class ResponseBudget {
    * still sent, to a client that reads.
    */
   send(res: ServerResponse, body: StreamedBody): void {
-    const delivery: Delivery = { res, next: 0, sent: 0, seen: 0 };
+    const delivery: Delivery = { res, next: 0, progressed: performance.now() };
     const joined = this.#bodies.has(body);
     this.#bodies.add(body);
     body.deliveries.add(delivery);
@@ -53,8 +53,10 @@ export class ResponseBudget {
         res.end();
         return;
       }
-      delivery.sent += chunk.length;
-      body.write(res, delivery.next++, pump);
+      body.write(res, delivery.next++, () => {
+        delivery.progressed = performance.now();
+        pump();
+      });
       body.release();
     };
     // After this turn of the event loop, when every response that shares the body has joined: they all
@@ -75,25 +77,19 @@ export class ResponseBudget {
     if (body.deliveries.size === 0) this.#bodies.delete(body);
   }
 
-  /** Drops deliveries (never `keep`) until the bodies fit the budget: stalled ones first, oldest first. */
+  /**
+   * Drops deliveries (never `keep`) until the bodies fit the budget: first those whose connections have
+   * taken nothing for the longest.
+   */
   #makeRoom(keep: Delivery): void {
     if (this.bytes <= this.limit) return;
-    const reading = new Set<Delivery>();
-    for (const body of this.#bodies) {
-      for (const d of body.deliveries) {
-        if (d.sent > d.seen) reading.add(d);
-        d.seen = d.sent;
-      }
-    }
-    for (const spare of [false, true]) {
-      for (const body of [...this.#bodies]) {
-        for (const d of [...body.deliveries]) {
-          if (this.bytes <= this.limit) return;
-          if (d === keep || (!spare && reading.has(d))) continue;
-          d.res.destroy();
-          this.#leave(body, d);
-        }
-      }
+    const all: [StreamedBody, Delivery][] = [];
+    for (const body of this.#bodies) for (const d of body.deliveries) if (d !== keep) all.push([body, d]);
+    all.sort(([, a], [, b]) => a.progressed - b.progressed);
+    for (const [body, d] of all) {
+      if (this.bytes <= this.limit) return;
+      d.res.destroy();
+      this.#leave(body, d);
     }
   }
 }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { Rule, Rule6 } from '../iptc/index.js';
 import type { Family } from '../xtables/shim.js';
 import type { ScannedChain, ScannedRule } from '../xtables/table-scan.js';
-import { escapeLabel, labelText } from './exposition.js';
+import { escapeLabel, labelText, type Texts } from './exposition.js';
 
 /** Hex digits of a rule's hash in its `id`. */
 const HASH_LENGTH = 12;
@@ -21,12 +21,6 @@ const DIGEST_LENGTH = 20;
 const COMMENT_AT = Buffer.byteLength('comment="');
 /** Rules decoded between two calls of RuleLabels' `collect`. */
 const COLLECT_EVERY = 10_000;
-
-/** The texts of many rules in one buffer: rule `i`'s from at[i] to at[i + 1]. */
-export interface Texts {
-  readonly bytes: Buffer;
-  readonly at: Uint32Array;
-}
 
 /** Builds Texts rule by rule, in order. */
 class TextsBuilder {

@@ -7,10 +7,8 @@ export interface Delivery {
   res: ServerResponse;
   /** Index of the next chunk to hand to the connection. */
   next: number;
-  /** Bytes handed to the connection so far. */
-  sent: number;
-  /** `sent` when room was last made. */
-  seen: number;
+  /** When the connection last took a chunk (or, before it took any, when the response began). */
+  progressed: number;
 }
 
 /** A chunk of a body, and how many of its writes to connections have not completed. */

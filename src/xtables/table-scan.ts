@@ -220,10 +220,10 @@ export class TableScanner {
       return span && offset >= span.head && offset <= span.foot ? span.name : undefined;
     };
     const generation = this.#generation;
-    const current_ = () => {
+    const valid = () => {
       if (this.#generation !== generation) throw new IPTCError(`the read of table \`${table}' has been replaced by a later one`);
     };
-    const chains = spans.map((span) => this.#chain(span, l, underflow, chainAt, current_, bad));
+    const chains = spans.map((span) => this.#chain(span, l, underflow, chainAt, valid, bad));
     const builtins = chains.filter((c) => c.builtin);
     const users = chains.filter((c) => !c.builtin).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return [...builtins, ...users];
