@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, RestoreError, Rule, Table, restoreAll } from '../src/iptc/index.js';
-import { BIN, iptc, iptcSpawn } from './cli-run.js';
+import { BIN, iptc, iptcSpawn, readableBin, readablePackage } from './cli-run.js';
 import { attempt, ipt, resetKernel, run, save, thrown } from './kernel.js';
 
 async function udp(port: number, count: number, host = '127.0.0.1'): Promise<void> {
@@ -243,13 +243,13 @@ const UNPRIVILEGED: [string, string[]][] = [
 const NOT_ROOT = UNPRIVILEGED[0]![1];
 
 function iptcAs(setpriv: string[], args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, readableBin(), ...args], { encoding: 'utf8', timeout: 30_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs `code` (an ES module body with `iptc` and `ipset` imported) as that process; returns what it printed. */
 function libraryAs(setpriv: string[], code: string): string {
-  const dist = join(import.meta.dirname, '..', 'dist');
+  const dist = join(readablePackage(), 'dist');
   const body = `import * as iptc from '${dist}/iptc/index.js'; import * as ipset from '${dist}/ipset/index.js';\n${code}`;
   const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, '--no-warnings', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 30_000 });
   expect(r.status, r.stderr).toBe(0);

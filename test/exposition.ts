@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { BIN } from './cli-run.js';
+import { BIN, readableBin } from './cli-run.js';
 
 export interface Sample {
   name: string;
@@ -97,7 +97,8 @@ export interface Exporter {
  */
 export async function startExporter(args: string[], opts: { setpriv?: string[]; listen?: string | null } = {}): Promise<Exporter> {
   const listen = opts.listen === undefined ? '127.0.0.1:0' : opts.listen;
-  const full = [BIN, 'export', ...(listen === null ? [] : ['--listen', listen]), ...args];
+  // Another user may not read the checkout, so that process runs a copy it can read.
+  const full = [opts.setpriv ? readableBin() : BIN, 'export', ...(listen === null ? [] : ['--listen', listen]), ...args];
   const [file, argv] = opts.setpriv ? ['setpriv', [...opts.setpriv, '--', process.execPath, ...full]] : [process.execPath, full];
   const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
