@@ -66,6 +66,8 @@ export interface ViewChain {
   zeroPolicy: boolean;
   /** Edited: a builtin chain missing in the kernel is created at commit. */
   touched: boolean;
+  /** Every rule read from the kernel was found expressible: edits need not look again. */
+  checked: boolean;
   rules: ViewRule[];
 }
 
@@ -75,6 +77,8 @@ export class NftTableView implements TableView {
   readonly #sock: NetlinkSocket;
   readonly #snap: NftSnapshot;
   #chains: ViewChain[] = [];
+  /** The chains by name: a ruleset of thousands of chains (kube-proxy's) is looked up once per rule. */
+  readonly #byName = new Map<string, ViewChain>();
   #spent = false;
 
   constructor(sock: NetlinkSocket, family: Family, snap: NftSnapshot) {
@@ -89,6 +93,7 @@ export class NftTableView implements TableView {
     // iptables-nft lists user chains sorted by strcmp (byte order), not in kernel order.
     users.sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
     for (const name of users) this.#chains.push(this.#fromKernel(name, false, byName.get(name)!));
+    for (const c of this.#chains) this.#byName.set(c.name, c);
   }
 
   #fromKernel(name: string, builtin: boolean, kernel: NftChain | null): ViewChain {
@@ -99,7 +104,7 @@ export class NftTableView implements TableView {
       name, builtin, kernel, rules,
       policy: builtin ? (kernel?.policy === NF_DROP ? 'DROP' : 'ACCEPT') : null,
       policyCounters: kernel?.counters ?? { packets: 0n, bytes: 0n },
-      newPolicy: false, zeroPolicy: false, touched: false,
+      newPolicy: false, zeroPolicy: false, touched: false, checked: rules.length === 0,
     };
   }
 
@@ -114,7 +119,7 @@ export class NftTableView implements TableView {
 
   #find(name: string): ViewChain | undefined {
     this.#live();
-    return this.#chains.find((c) => c.name === name);
+    return this.#byName.get(name);
   }
 
   #chain(name: string): ViewChain {
@@ -129,7 +134,12 @@ export class NftTableView implements TableView {
    */
   #editable(name: string, touch = true): ViewChain {
     const c = this.#chain(name);
-    for (const r of c.rules) this.#raw(c, r);
+    if (!c.checked) {
+      // Once per chain: rules read from the kernel are the only ones that can be foreign, and a view
+      // never gains more of them.
+      for (const r of c.rules) this.#raw(c, r);
+      c.checked = true;
+    }
     if (touch) c.touched = true;
     return c;
   }
@@ -214,10 +224,12 @@ export class NftTableView implements TableView {
 
   createChain(chain: string): void {
     if (this.#find(chain)) throw new IPTCError(`cannot create chain \`${chain}' in table \`${this.table}': Chain already exists`, EEXIST);
-    this.#chains.push({
+    const c: ViewChain = {
       name: chain, builtin: false, kernel: null, policy: null, policyCounters: { packets: 0n, bytes: 0n },
-      newPolicy: false, zeroPolicy: false, touched: true, rules: [],
-    });
+      newPolicy: false, zeroPolicy: false, touched: true, checked: true, rules: [],
+    };
+    this.#chains.push(c);
+    this.#byName.set(chain, c);
   }
 
   deleteChain(chain: string): void {
@@ -227,6 +239,7 @@ export class NftTableView implements TableView {
     if (this.references(chain) > 0) throw new IPTCError(`${what}: Too many links (rules still jump to it)`, EMLINK);
     if (c.rules.length > 0) throw new IPTCError(`${what}: Directory not empty (it still has rules)`, ENOTEMPTY);
     this.#chains.splice(this.#chains.indexOf(c), 1);
+    this.#byName.delete(chain);
   }
 
   renameChain(oldName: string, newName: string): void {
@@ -246,6 +259,8 @@ export class NftTableView implements TableView {
       }
     }
     c.name = newName;
+    this.#byName.delete(oldName);
+    this.#byName.set(newName, c);
   }
 
   setPolicy(chain: string, policy: string, counters?: { packets: bigint; bytes: bigint }): void {
