@@ -160,6 +160,22 @@ export class NftTableView implements TableView {
     return r.raw!;
   }
 
+  /**
+   * A copy of the rule for the caller to keep. A kernel rule not decoded yet is decoded into a fresh
+   * entry and not kept: a view that is only read (most are) decodes each rule once and copies nothing.
+   */
+  #owned(c: ViewChain, r: ViewRule): RawRule {
+    if (r.kind !== 'kernel' || r.raw !== null || r.opaque !== null) return copyRule(this.#raw(c, r));
+    try {
+      const t = r.nft.toEntry(decoderFor(this.#snap.family));
+      return { entry: t.entry, label: t.label, standard: t.standard };
+    } catch (e) {
+      if (!(e instanceof NftOpaqueRuleError)) throw e;
+      r.opaque = e;
+      throw new NftForeignRuleError(this.table, c.name, r.nft.handle, e);
+    }
+  }
+
   isChain(chain: string): boolean {
     return this.#find(chain) !== undefined;
   }
@@ -175,7 +191,7 @@ export class NftTableView implements TableView {
 
   read(): RawChain[] {
     this.#live();
-    const decode = (c: ViewChain, list: ViewRule[]) => list.map((r) => copyRule(this.#raw(c, r)));
+    const decode = (c: ViewChain, list: ViewRule[]) => list.map((r) => this.#owned(c, r));
     return this.#chains.map((c) => {
       const policy = c.policy === null ? null : { name: c.policy, ...c.policyCounters };
       // The rules as they are now (later edits of the view do not show), decoded when first asked for:
@@ -191,7 +207,7 @@ export class NftTableView implements TableView {
     const c = this.#chain(chain);
     const out: RawRule[] = [];
     for (let i = from; i < c.rules.length && out.length < count; i++) {
-      out.push(copyRule(this.#raw(c, c.rules[i]!)));
+      out.push(this.#owned(c, c.rules[i]!));
     }
     return out;
   }
