@@ -1,7 +1,8 @@
-// Where a commit of the nft backend puts new rules among the rules the kernel keeps: runs of new rules at
+// The shape of an nft backend commit. New rules among the rules the kernel keeps: runs of new rules at
 // the head, between kept rules (after a replaced one too) and at the tail, with deletes mixed in, land
 // where iptables-nft puts the same commands, kept rules keep their handles, and no rule is placed by the
-// batch id of another (the kernel looks those up by walking the whole transaction: quadratic).
+// batch id of another (the kernel looks those up by walking the whole transaction: quadratic). A chain
+// emptied of all its rules is flushed in one message, not rule by rule (each a walk of the chain).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Rule, Table } from '../src/iptc/index.js';
 import { NftBatch } from '../src/nft/batch.js';
@@ -14,11 +15,13 @@ afterEach(() => vi.restoreAllMocks());
 
 const text = () => run('iptables-nft-save', ['-t', 'filter']).split('\n').filter((l) => !l.startsWith('#')).join('\n');
 const spec = (n: number, verdict = 'ACCEPT') =>
-  ['-s', `10.0.${n}.0/24`, '-p', 'tcp', '-m', 'tcp', '--dport', String(1000 + n), '-m', 'comment', '--comment', `r${n}`, '-j', verdict];
-/** The handles of INPUT's rules by comment, as `nft -a` lists them. */
+  ['-s', `10.${n >> 8}.${n & 255}.0/24`, '-p', 'tcp', '-m', 'tcp', '--dport', String(1000 + n), '-m', 'comment', '--comment', `r${n}`, '-j', verdict];
+/** The handles of INPUT's rules by their comment (`nft` shows the port: rule n has --dport 1000 + n). */
 function handlesByComment(): Map<string, number> {
   const out = run('nft', ['-a', 'list', 'chain', 'ip', 'filter', 'INPUT']);
-  return new Map([...out.matchAll(/comment "(r\d+)".* # handle (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const found = new Map([...out.matchAll(/dport (\d+) .* # handle (\d+)$/gm)].map((m) => [`r${Number(m[1]) - 1000}`, Number(m[2])]));
+  expect(found.size).toBeGreaterThan(0);
+  return found;
 }
 
 const KEPT = 6;
@@ -74,10 +77,12 @@ describe('nft backend: new rules among kept ones', () => {
 
     expect(text()).toBe(expected);
     expect(byId).toEqual([]);
-    // r4 was deleted and r3 replaced in place (same handle, new rule r105); the others kept theirs.
+    // r2 was deleted and r1 replaced in place (same handle, new rule r105); the others kept theirs.
     const after = handlesByComment();
-    for (const r of ['r0', 'r1', 'r2', 'r5']) expect(after.get(r)).toBe(before.get(r));
-    expect(after.get('r105')).toBe(before.get('r3'));
+    for (const r of ['r0', 'r3', 'r4', 'r5']) expect(after.get(r)).toBe(before.get(r)!);
+    expect(after.has('r2')).toBe(false);
+    expect(before.size).toBe(KEPT);
+    expect(after.get('r105')).toBe(before.get('r1')!);
   });
 
   it('a run of new rules in an empty chain, or at the head of a kept one, keeps its order', () => {
@@ -95,5 +100,49 @@ describe('nft backend: new rules among kept ones', () => {
       ...Array.from({ length: 20 }, (_, i) => `r${200 + i}`),
       ...Array.from({ length: 50 }, (_, i) => `r${i}`),
     ]);
+  });
+});
+
+describe('nft backend: a chain emptied of every rule', () => {
+  function spyDeletes(): { deletes: number; flushes: string[] } {
+    const seen = { deletes: 0, flushes: [] as string[] };
+    const del = NftBatch.prototype.deleteRule;
+    vi.spyOn(NftBatch.prototype, 'deleteRule').mockImplementation(function (this: NftBatch, ...args: Parameters<typeof del>) {
+      seen.deletes++;
+      return del.apply(this, args);
+    });
+    const flush = NftBatch.prototype.flushRules;
+    vi.spyOn(NftBatch.prototype, 'flushRules').mockImplementation(function (this: NftBatch, ...args: Parameters<typeof flush>) {
+      seen.flushes.push(args[1] ?? '');
+      return flush.apply(this, args);
+    });
+    return seen;
+  }
+
+  it('is flushed in one message by a restore; a chain that keeps a rule loses the others one by one', () => {
+    for (let i = 0; i < 30; i++) iptNft(['-A', 'INPUT', ...spec(i)]);
+    iptNft(['-A', 'OUTPUT', ...spec(50)]);
+    iptNft(['-A', 'OUTPUT', ...spec(51)]);
+    iptNft(['-A', 'OUTPUT', ...spec(52)]);
+    const kept = handlesByComment();
+    const seen = spyDeletes();
+    const t = new Table('filter', { backend: 'nft' });
+    open.push(t);
+    t.restore(`*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ${spec(300).join(' ')}\nCOMMIT\n`);
+    expect(seen.flushes).toEqual(['INPUT', 'OUTPUT']);
+    expect(seen.deletes).toBe(0);
+    expect([...text().matchAll(/--comment (r\d+)/g)].map((m) => m[1])).toEqual(['r300']);
+    expect(handlesByComment().get("r300")).toBeGreaterThan(Math.max(...kept.values()));
+
+    iptNft(['-A', 'INPUT', ...spec(301)]);
+    iptNft(['-A', 'INPUT', ...spec(302)]);
+    const t2 = new Table('filter', { backend: 'nft', autocommit: false });
+    open.push(t2);
+    t2.chain('INPUT').deleteRuleAt(0);
+    t2.chain('INPUT').deleteRuleAt(1);
+    t2.commit();
+    expect(seen.deletes).toBe(2);
+    expect(seen.flushes).toEqual(['INPUT', 'OUTPUT']);
+    expect([...text().matchAll(/--comment (r\d+)/g)].map((m) => m[1])).toEqual(['r301']);
   });
 });
