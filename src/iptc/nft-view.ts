@@ -91,7 +91,12 @@ export class NftTableView implements TableView {
     for (const name of builtins) this.#chains.push(this.#fromKernel(name, true, byName.get(name) ?? null));
     const users = snap.chains.filter((c) => !builtins.includes(c.name)).map((c) => c.name);
     // iptables-nft lists user chains sorted by strcmp (byte order), not in kernel order.
-    users.sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
+    // ASCII names (nearly all) compare so as strings; the others by their bytes (made once per name).
+    if (users.every((n) => /^[\x00-\x7f]*$/.test(n))) users.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    else {
+      const bytes = new Map(users.map((n) => [n, Buffer.from(n, 'latin1')]));
+      users.sort((a, b) => Buffer.compare(bytes.get(a)!, bytes.get(b)!));
+    }
     for (const name of users) this.#chains.push(this.#fromKernel(name, false, byName.get(name)!));
     for (const c of this.#chains) this.#byName.set(c.name, c);
   }
