@@ -344,7 +344,11 @@ export abstract class Extension {
    */
   getAllParameters(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const o of optionsFromSaveText(this.saveText(), this.#optionSpecs())) {
+    const text = this.saveText();
+    // Nothing saved, nothing to read: no option list asked for (a jump's target names a chain, which
+    // libxtables would look for as a plugin on disk, and fail, on every call).
+    if (text === '') return out;
+    for (const o of optionsFromSaveText(text, this.#optionSpecs())) {
       out[o.name] = o.invert ? ['!', ...o.values] : [...o.values];
     }
     return out;
