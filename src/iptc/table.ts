@@ -26,6 +26,8 @@ const BUILTIN_CHAINS: Record<string, readonly string[]> = {
 };
 
 const ENOENT = 2;
+/** Each snapshot's chains by name, made when a chain is first looked up. */
+const chainIndex = new WeakMap<RawChain[], Map<string, RawChain>>();
 
 /** How a Table works: commits, waits for the xtables lock, and in which network namespace. */
 export interface TableOptions {
@@ -257,7 +259,11 @@ export class Table {
 
   /** @internal The snapshot of one chain; throws IPTCError if there is no such chain. */
   rawChain(name: string): RawChain {
-    const chain = this.#chains().find((c) => c.name === name);
+    const chains = this.#chains();
+    // By name: reading every chain of a table of thousands (kube-proxy's nat) would be quadratic.
+    let byName = chainIndex.get(chains);
+    if (!byName) chainIndex.set(chains, (byName = new Map(chains.map((c) => [c.name, c]))));
+    const chain = byName.get(name);
     if (!chain) throw new IPTCError(`chain \`${name}' does not exist in table \`${this.name}'`, ENOENT);
     return chain;
   }
