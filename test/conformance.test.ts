@@ -33,6 +33,8 @@ interface Case {
   saved: string;
   /** 2: the parser refused it; 1 (legacy) or 4 (nft): the kernel refused it. */
   addRc: number;
+  /** What iptables printed on stderr. */
+  stderr: string;
 }
 
 const unescape = (s: string) =>
@@ -56,6 +58,7 @@ function loadBaseline(backend: Backend): Case[] {
       result,
       saved: result === 'NOMATCH' ? f[at('actual_saved_text_if_differs')]! : f[at('expected_saved')]!,
       addRc: Number(f[at('add_rc')]),
+      stderr: f[at('stderr')]!,
     };
   });
 }
@@ -161,6 +164,8 @@ interface Outcome {
   /** Who refused a FAIL: the parser, the nf_tables translation, or the kernel. */
   stage?: 'parse' | 'translate' | 'kernel';
   detail: string;
+  /** Why the nf_tables translation refused it. */
+  reason?: string;
   /** The rule as read back from the kernel (accepted cases). */
   readBack?: Rule;
   /** What iptables-nft-save printed for it (nft, accepted cases). */
@@ -194,8 +199,10 @@ function addCase(c: Case, mode: Mode, tables: Map<string, Table>): Outcome {
     chain.appendRule(rule);
   } catch (e) {
     if (!(e instanceof IPTCError)) throw e;
-    const stage = e instanceof NftTranslateError ? 'translate' : 'kernel';
-    return { result: 'FAIL', saved: '', stage, detail: `${e.name}: ${e.message}` };
+    if (e instanceof NftTranslateError) {
+      return { result: 'FAIL', saved: '', stage: 'translate', detail: `${e.name}: ${e.message}`, reason: e.reason };
+    }
+    return { result: 'FAIL', saved: '', stage: 'kernel', detail: `${e.name}: ${e.message}` };
   }
   const rules = chain.rules;
   const readBack = rules[rules.length - 1]!;
@@ -244,10 +251,12 @@ function judge(c: Case, mode: Mode, got: Outcome): string | null {
   if (want.result === 'FAIL') {
     if (got.result !== 'FAIL') return 'accepted';
     if (c.addRc === 2) {
-      // The parser refused it. On nf_tables, iptables-nft's parser also refuses what has no native form
-      // (`-m tcp` without `-p tcp`): iptc's translation refuses it before anything is sent.
-      const allowed = mode.backend === 'nft' ? ['parse', 'translate'] : ['parse'];
-      return allowed.includes(got.stage!) ? null : `refused by the ${got.stage}, not before the kernel`;
+      if (got.stage === 'parse') return null;
+      // iptables-nft's parser also refuses what it would write natively but cannot (`-m tcp` without
+      // `-p tcp`): iptc's translation refuses it before anything is sent, for the same reason.
+      const said = /\(nf_tables\): ([^\n]*)/.exec(c.stderr)?.[1];
+      if (got.stage === 'translate' && mode.backend === 'nft' && got.reason === said) return null;
+      return `refused by the ${got.stage}, not by the parser (iptables said: ${said})`;
     }
     if (c.addRc === mode.kernelRc) return got.stage === 'kernel' ? null : `refused by the ${got.stage}, not the kernel`;
     return `unexpected add_rc ${c.addRc} in the baseline`;
