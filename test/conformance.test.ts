@@ -2,7 +2,8 @@
 // through Rule.parse, appended in the listed table and chain on each backend, committed and read back,
 // compared with what iptables 1.8.9 did on this kernel: iptables-legacy for the legacy backend
 // (baseline-legacy-1.8.9.tsv), iptables-nft for the nft backend (baseline-nft-1.8.9.tsv). On nf_tables each
-// accepted rule is also read back by iptables-nft-save, which must print the same text. Where iptables-nft
+// accepted rule is also read back by iptables-nft-save, which must print the same text, and must be the
+// very expressions iptables-nft-restore writes for the same rule, byte for byte. Where iptables-nft
 // 1.8.9 changes a rule's meaning, iptc keeps it instead: those cases are listed in DELIBERATE with the
 // reason and the result that keeps the meaning, which is asserted.
 import { execFileSync } from 'node:child_process';
@@ -10,11 +11,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
+import { NetlinkSocket } from '../src/netlink/socket.js';
+import { NftBatch } from '../src/nft/batch.js';
 import { NftTranslateError } from '../src/nft/errors.js';
+import { readSnapshot, rulesOf } from '../src/nft/snapshot.js';
 import { XT_TCP, XT_UDP } from '../src/xtables/blobs.js';
 import { EXTENSION_HEADER, extensionName, splitEntry } from '../src/xtables/entry.js';
 import { resetKernel, run, type Family } from './kernel.js';
 import { netlinkDebug } from './nft-kernel.js';
+
+let socket: NetlinkSocket | null = null;
+/** The socket the test reads and deletes iptables-nft's copies with. */
+const nftSocket = (): NetlinkSocket => (socket ??= new NetlinkSocket());
+afterAll(() => socket?.close());
 
 const CONFORMANCE = join(import.meta.dirname, 'fixtures', 'conformance');
 
@@ -172,6 +181,8 @@ interface Outcome {
   toolSaved?: string | undefined;
   /** Its expressions as `nft --debug=netlink` lists them (nft, deliberate cases). */
   exprs?: string[];
+  /** 'same' when iptables-nft wrote the same expressions for the rule, else how they differ. */
+  toolExprs?: string;
   /** Deletes the accepted rule again. */
   remove?: () => void;
 }
@@ -217,6 +228,32 @@ function addCase(c: Case, mode: Mode, tables: Map<string, Table>): Outcome {
   return outcome;
 }
 
+/**
+ * Appends the same rules with iptables-nft-restore right after ours, and checks that the kernel holds the
+ * same expressions, byte for byte, for both; then deletes iptables-nft's copies.
+ */
+function compareWithTool(accepted: { c: Case; got: Outcome }[]): void {
+  if (accepted.length === 0) return;
+  const { family, table } = accepted[0]!.c;
+  const text = `*${table}\n${accepted.map(({ c }) => `-A ${c.chain} ${c.rule}\n`).join('')}COMMIT\n`;
+  try {
+    run(family === 6 ? 'ip6tables-nft-restore' : 'iptables-nft-restore', ['--noflush'], text);
+  } catch (e) {
+    for (const { got } of accepted) got.toolExprs = `iptables-nft-restore failed: ${(e as { stderr?: string }).stderr ?? String(e)}`;
+    return;
+  }
+  const snap = readSnapshot(nftSocket(), family === 6 ? 10 : 2, table);
+  const batch = new NftBatch(family);
+  for (const { c, got } of accepted) {
+    const rules = rulesOf(snap, c.chain);
+    const [ours, theirs] = [rules.at(-2), rules.at(-1)];
+    got.toolExprs = ours && theirs && ours.expressions.equals(theirs.expressions) ? 'same' :
+      `ours ${ours?.expressions.toString('hex')}, iptables-nft's ${theirs?.expressions.toString('hex')}`;
+    if (theirs) batch.deleteRule(table, c.chain, theirs.handle);
+  }
+  batch.commit(nftSocket(), { genid: snap.genid });
+}
+
 /** Runs the cases of one .t line (the same rule in each of its chains) and judges each; returns the mismatches. */
 function runLine(line: Case[], mode: Mode, tables: Map<string, Table>): { c: Case; got: Outcome; wrong: string | null }[] {
   const outcomes = line.map((c) => ({ c, got: addCase(c, mode, tables) }));
@@ -228,6 +265,7 @@ function runLine(line: Case[], mode: Mode, tables: Map<string, Table>): { c: Cas
       if (!byTable.has(c.table)) byTable.set(c.table, nftSaved(c.family, c.table));
       got.toolSaved = byTable.get(c.table)!.get(c.chain)?.at(-1);
     }
+    compareWithTool(accepted.filter(({ c }) => !deliberateFor(c)));
   }
   for (const { got } of accepted) got.remove!();
   return outcomes.map(({ c, got }) => ({ c, got, wrong: judge(c, mode, got) }));
@@ -264,6 +302,7 @@ function judge(c: Case, mode: Mode, got: Outcome): string | null {
   if (got.result === 'FAIL') return 'refused';
   if (got.saved !== want.saved) return 'saved differently';
   if (mode.backend === 'nft' && got.toolSaved !== want.saved) return `iptables-nft-save prints \`${got.toolSaved}'`;
+  if (mode.backend === 'nft' && !deliberate && got.toolExprs !== 'same') return `not what iptables-nft writes: ${got.toolExprs}`;
   try {
     deliberate?.kept(c, got.readBack!, got.exprs!);
   } catch (e) {
