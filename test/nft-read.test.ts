@@ -25,6 +25,8 @@ const RULESET_V4 = `*filter
 -A INPUT -p udp -m udp --sport 53 --dport 1024:65535 -j ACCEPT
 -A INPUT -p tcp -m tcp ! --sport 1:1023 ! --dport 0:1023 -j DROP
 -A INPUT -p tcp -m tcp --sport 7 --dport 8 -j DROP
+-A INPUT -p udp -m udp --dport 4:3 -j DROP
+-A INPUT -p udp -m udp ! --sport 9:8 -j ACCEPT
 -A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m limit --limit 25/min --limit-burst 100 -j ACCEPT
 -A INPUT -m mark --mark 0x1/0xf -j DROP
 -A INPUT -m mark ! --mark 0x10 -j RETURN

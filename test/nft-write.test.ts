@@ -32,6 +32,9 @@ const FILTER_V4 = [
   '-p tcp -m tcp ! --sport 5 --dport 6 -j DROP',
   '-p tcp -m tcp --dport 0:1023 -j ACCEPT',
   '-p udp -m udp ! --sport 1000:2000 -j DROP',
+  // A reversed range, which no port is in: iptables-nft 1.8.9 writes it as a `range` from 4 to 3.
+  '-p udp -m udp --sport 4:3 -j DROP',
+  '-p udp -m udp ! --dport 9:8 -j ACCEPT',
   '-d 192.168.0.0/255.255.0.255 ! -i eth+ -o lo -j ACCEPT',
   '-s 10.1.2.0/24 -d 10.9.0.0/20 -j DROP',
   '! -s 10.0.0.1/32 ! -d 10.0.0.0/24 ! -p tcp -j REJECT --reject-with icmp-port-unreachable',

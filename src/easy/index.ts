@@ -117,7 +117,7 @@ function indexOfRule(t: Table, raws: readonly RawRule[], rule: Rule): number {
   const RuleClass = t.ruleClass;
   // A kernel entry and the entry of the same rule built here have the same size: skip the others
   // without decoding them.
-  const size = rule.toEntry().length;
+  const size = rule.toEntry(t.entryForm).length;
   for (let i = 0; i < raws.length; i++) {
     const raw = raws[i]!;
     if (raw.entry.length === size && rule.equals(RuleClass.fromEntry(raw))) return i;
@@ -132,7 +132,7 @@ function indexOfRule(t: Table, raws: readonly RawRule[], rule: Rule): number {
  */
 function insertAt(t: Table, chain: string, rule: Rule, position: number): void {
   checkRulePlacement(t.name, chain, rule);
-  const entry = rule.toEntry();
+  const entry = rule.toEntry(t.entryForm);
   const seen = new SeenRules();
   let index: number | null = null;
   t.edit((h) => {
@@ -359,8 +359,8 @@ export function replaceRule(
   const name = checkChain(chain);
   const oldRule = encodeRule(oldRuleD, o);
   const newRule = encodeRule(newRuleD, o);
-  const entry = newRule.toEntry();
   const t = writeTable(familyOf(o), table);
+  const entry = newRule.toEntry(t.entryForm);
   checkRulePlacement(t.name, name, newRule);
   t.edit((h) => {
     if (!h.isChain(name)) throw noChain(t, name);

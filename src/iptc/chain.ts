@@ -126,7 +126,7 @@ export class Chain {
     checkRulePlacement(this.table.name, this.name, rule);
     // Changes are kept until commit: capture the entry, not the rule and its objects.
     const { name } = this;
-    const entry = rule.toEntry();
+    const entry = rule.toEntry(this.table.entryForm);
     const label = jumpLabel(rule);
     const command = `${op === 'insertEntry' ? '-I' : '-R'} ${name} ${position + 1}`;
     // Applied again at commit, the change must act next to (or on) the rule it saw: see SeenRules.

@@ -33,6 +33,8 @@ export interface ExtensionOwner {
 export interface BuiltBlob {
   blob: Buffer;
   userspacesize: number;
+  /** What the target's parser kept beside the blob (NFLOG's whole prefix; see BuiltExtension). */
+  udata?: Buffer;
 }
 
 /** Which shared builds an extension object's current options and rule header use. */

@@ -65,7 +65,7 @@ interface Probe {
 }
 
 function probe(chain: Chain, rule: Rule): Probe {
-  return { chain: chain.name, ...rule.toEntryWithMask() };
+  return { chain: chain.name, ...rule.toEntryWithMask(chain.table.entryForm) };
 }
 
 /** Whether a view holds the rule; false when it has no such chain. */

@@ -46,6 +46,7 @@ function kernelHasTableModule(family: Family, name: string): boolean | undefined
 
 export const legacyBackend: TableBackend = {
   name: 'legacy',
+  entryForm: 'xtables',
 
   open(family, table) {
     try {

@@ -59,6 +59,7 @@ function warningSilenced(): boolean {
 
 export const nftBackend: TableBackend = {
   name: 'nft',
+  entryForm: 'nft',
 
   open(family, table) {
     const snap = readSnapshot(sock(), nfproto(family), table);

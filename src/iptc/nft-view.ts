@@ -74,6 +74,7 @@ export interface ViewChain {
 export class NftTableView implements TableView {
   readonly family: Family;
   readonly table: string;
+  readonly entryForm = 'nft';
   readonly #sock: NetlinkSocket;
   readonly #snap: NftSnapshot;
   #chains: ViewChain[] = [];

@@ -166,7 +166,7 @@ export function applyBlock(
     for (const name of names) handle.flushEntries(name);
     for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
   }
-  const templates = new RuleTemplates(handle.family, parseRule);
+  const templates = new RuleTemplates(handle.family, parseRule, handle.entryForm);
   const run = new AppendRun(handle);
   const fast = new FastAppends(handle, templates, run);
   for (const item of block.lines) {
@@ -317,13 +317,14 @@ function applyLine(
     checkGuards(handle.table, needChain(), guardBits(r));
     if (counters) r.setCounters(counters.packets, counters.bytes);
     checkJumpLabel(handle, jumpLabel(r));
-    if (lists.src.length <= 1 && lists.dst.length <= 1) return [r.toEntryWithMask()];
+    const form = handle.entryForm;
+    if (lists.src.length <= 1 && lists.dst.length <= 1) return [r.toEntryWithMask(form)];
     const entries: { entry: Buffer; mask: Buffer }[] = [];
     for (const src of lists.src.length > 0 ? lists.src : [r.src]) {
       for (const dst of lists.dst.length > 0 ? lists.dst : [r.dst]) {
         r.src = src;
         r.dst = dst;
-        entries.push(r.toEntryWithMask());
+        entries.push(r.toEntryWithMask(form));
       }
     }
     return entries;

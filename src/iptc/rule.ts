@@ -31,6 +31,7 @@ import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
 import { parseRuleSpec, type AddressLists } from './parse.js';
 import { saveEntry } from './save.js';
+import type { EntryForm } from './table-backend.js';
 import { ruleComment, setRuleComment } from './comment.js';
 import { parseRuleLine, ruleSpecOf, type RuleLine } from './rule-line.js';
 
@@ -497,13 +498,13 @@ export class Rule {
     return this.#header;
   }
 
-  /** The parts of the entry, after every extension's final check. */
-  #parts() {
+  /** The parts of the entry, after every extension's final check, in the form the backend takes. */
+  #parts(form: EntryForm) {
     this.#ensure();
     const target = this.#target ?? new Target(this, '');
     const matches = new Array<BuiltBlob>(this.#matches.length);
     for (let i = 0; i < matches.length; i++) matches[i] = this.#matches[i]!.finalBlob();
-    return { matches, target: target.finalBlob() };
+    return { matches, target: form === 'nft' ? target.nftBlob() : target.finalBlob() };
   }
 
   /** Header, matches and target in one buffer: a new one, or the start of `into` when it is large enough. */
@@ -534,14 +535,17 @@ export class Rule {
     return entry;
   }
 
-  /** @internal The whole kernel entry: header, matches and target, after every extension's final check. */
-  toEntry(): Buffer {
-    return this.#assemble(this.#parts());
+  /**
+   * @internal The whole kernel entry: header, matches and target, after every extension's final check, in
+   * the form of a backend (see EntryForm; libxtables' own by default).
+   */
+  toEntry(form: EntryForm = 'xtables'): Buffer {
+    return this.#assemble(this.#parts(form));
   }
 
   /** @internal The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
-  toEntryWithMask(): { entry: Buffer; mask: Buffer } {
-    const parts = this.#parts();
+  toEntryWithMask(form: EntryForm = 'xtables'): { entry: Buffer; mask: Buffer } {
+    const parts = this.#parts(form);
     return { entry: this.#assemble(parts), mask: deleteMask(this.family, parts.matches, parts.target) };
   }
 
@@ -549,8 +553,8 @@ export class Rule {
    * @internal The entry, and with `withMask` its delete mask, in a buffer every rule shares: valid until
    * the next call, for a libiptc call that copies it at once. The buffer may run past the entry's end.
    */
-  scratchEntry(withMask: boolean): { entry: Buffer; mask: Buffer | null } {
-    const parts = this.#parts();
+  scratchEntry(withMask: boolean, form: EntryForm = 'xtables'): { entry: Buffer; mask: Buffer | null } {
+    const parts = this.#parts(form);
     let entry = this.#assemble(parts, scratch);
     if (entry !== scratch) {
       scratch = Buffer.allocUnsafeSlow(entry.length * 2);

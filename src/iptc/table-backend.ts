@@ -29,6 +29,13 @@ export type BackendName = 'legacy' | 'nft';
 /** A backend, or `auto`: the one the system's `iptables` command uses. */
 export type BackendChoice = BackendName | 'auto';
 
+/**
+ * How a backend lays out the entries it takes: `xtables` is libxtables' own (what ip_tables stores);
+ * `nft` differs only where iptables-nft writes more than the xtables blob holds: an NFLOG prefix longer
+ * than 63 characters is kept whole in a longer blob (the layout a rule read back from nf_tables has).
+ */
+export type EntryForm = 'xtables' | 'nft';
+
 /** The kernel state a view was read from: opaque, compared by its backend's sameOrigin(). */
 export type ViewOrigin = unknown;
 
@@ -36,6 +43,8 @@ export type ViewOrigin = unknown;
 export interface TableView {
   readonly family: Family;
   readonly table: string;
+  /** The form of the entries it takes; absent: `xtables`. */
+  readonly entryForm?: EntryForm;
 
   // Reading (the view, with its changes so far)
   isChain(chain: string): boolean;
@@ -84,13 +93,15 @@ export interface TableView {
  */
 export type TableEdits = Pick<
   TableView,
-  | 'family' | 'table' | 'chainNames' | 'isChain' | 'isBuiltin' | 'rules' | 'references' | 'appendEntry'
+  | 'family' | 'table' | 'entryForm' | 'chainNames' | 'isChain' | 'isBuiltin' | 'rules' | 'references' | 'appendEntry'
   | 'appendEntries' | 'insertEntry' | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries'
   | 'zeroEntries' | 'createChain' | 'deleteChain' | 'renameChain' | 'setPolicy'
 >;
 
 export interface TableBackend {
   readonly name: BackendName;
+  /** The form of the entries its views take. */
+  readonly entryForm: EntryForm;
   /**
    * Reads a fresh view of a kernel table. A table that does not exist yet may be created by this (legacy
    * creates a built-in table when it is first read): to look without creating, check tables() first.

@@ -2,7 +2,7 @@ import { IPTCError } from '../xtables/errors.js';
 import { checkXtablesThread, isTargetExtension, type Family } from '../xtables/shim.js';
 import { waitMilliseconds, type LockWait } from '../xtables/lock.js';
 import { backendFor, checkBackendChoice, defaultBackend, setDefaultBackend } from './backend-choice.js';
-import type { BackendChoice, BackendName, RawChain, TableBackend, TableView } from './table-backend.js';
+import type { BackendChoice, BackendName, EntryForm, RawChain, TableBackend, TableView } from './table-backend.js';
 import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
@@ -151,6 +151,11 @@ export class Table {
   /** The backend this table uses: 'legacy' or 'nft'. */
   get backend(): BackendName {
     return this.#backend.name;
+  }
+
+  /** @internal The form of the rule entries its backend takes (Rule.toEntry(form)). */
+  get entryForm(): EntryForm {
+    return this.#backend.entryForm;
   }
 
   /**
@@ -309,11 +314,12 @@ export class Table {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const jump = op === 'append' ? jumpLabel(rule) : null;
     if (this.#autocommit) {
-      const { entry, mask } = op === 'delete' ? rule.toEntryWithMask() : { entry: rule.toEntry(), mask: null };
+      const form = this.entryForm;
+      const { entry, mask } = op === 'delete' ? rule.toEntryWithMask(form) : { entry: rule.toEntry(form), mask: null };
       this.#transaction((h) => EntryRun.applyOne(h, op, chain, entry, mask, jump));
       return;
     }
-    this.#batch.applyEntry(op, chain, jump, () => rule.scratchEntry(op === 'delete'));
+    this.#batch.applyEntry(op, chain, jump, () => rule.scratchEntry(op === 'delete', this.entryForm));
     this.#snapshot = null;
   }
 
@@ -323,7 +329,7 @@ export class Table {
    * that does not exist or a jump to a chain that does not.
    */
   hasEntry(chain: string, rule: Rule): boolean {
-    const { entry, mask } = rule.toEntryWithMask();
+    const { entry, mask } = rule.toEntryWithMask(this.entryForm);
     const label = jumpLabel(rule);
     const found = this.peek((h) => {
       if (!h.isChain(chain)) throw new IPTCError(`chain \`${chain}' does not exist in table \`${this.name}'`, ENOENT);

@@ -1,5 +1,6 @@
 import { extensionUserspacesize, isTargetExtension, type ExtensionKind } from '../xtables/shim.js';
-import { extensionRevision, standardTarget, STANDARD_TARGET_USERSPACESIZE } from '../xtables/entry.js';
+import { EXTENSION_HEADER, extensionRevision, standardTarget, STANDARD_TARGET_USERSPACESIZE } from '../xtables/entry.js';
+import { wideNflogBlob, XT_NFLOG } from '../xtables/blobs.js';
 import { XTablesError } from '../xtables/errors.js';
 import { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
 import type { ParameterValue } from './parameters.js';
@@ -133,6 +134,22 @@ export class Target extends Extension {
       return built;
     }
     return super.finalBlob();
+  }
+
+  /**
+   * @internal The blob in the form nf_tables takes it: as finalBlob(), except that an NFLOG prefix longer
+   * than the blob's 63 characters is kept whole (iptables-nft writes the parser's udata, up to 127).
+   */
+  nftBlob(): BuiltBlob {
+    const built = this.finalBlob();
+    if (this.#standard !== null || built.udata === undefined || this.name !== XT_NFLOG.name) return built;
+    const end = built.udata.indexOf(0);
+    const prefix = built.udata.subarray(0, end < 0 ? built.udata.length : end);
+    const inBlob = built.blob.subarray(EXTENSION_HEADER + XT_NFLOG.PREFIX);
+    const inBlobEnd = inBlob.indexOf(0);
+    if (prefix.equals(inBlob.subarray(0, inBlobEnd < 0 ? inBlob.length : inBlobEnd))) return built;
+    const blob = wideNflogBlob(built.blob, prefix);
+    return { blob, userspacesize: blob.length - EXTENSION_HEADER };
   }
 
   /** The target as `iptables-save` prints it in a rule: `-j DROP`, `-g chain`, `-j LOG --log-prefix x`; '' for none. */

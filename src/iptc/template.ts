@@ -6,6 +6,7 @@ import { parseAddressAsIptables } from './command-line.js';
 import { jumpLabel } from './chain.js';
 import { guardBits } from './guards.js';
 import type { Rule } from './rule.js';
+import type { EntryForm } from './table-backend.js';
 
 const LONG_ADDRESS_OPTIONS: [string, 'src' | 'dst'][] = [
   ['--source', 'src'], ['--src', 'src'], ['--destination', 'dst'], ['--dst', 'dst'],
@@ -64,10 +65,12 @@ export class RuleTemplates {
   /** [start, end) of each address value of the spec being compiled, and its field. */
   readonly #cuts: number[] = [];
   readonly #fields: ('src' | 'dst')[] = [];
+  readonly #form: EntryForm;
 
-  constructor(family: Family, parse: (words: string[]) => Rule) {
+  constructor(family: Family, parse: (words: string[]) => Rule, form: EntryForm = 'xtables') {
     this.#family = family;
     this.#parse = parse;
+    this.#form = form;
   }
 
   /**
@@ -138,7 +141,7 @@ export class RuleTemplates {
     } catch {
       return null;
     }
-    const { entry, mask } = rule.toEntryWithMask();
+    const { entry, mask } = rule.toEntryWithMask(this.#form);
     // `entry` is handed out for each spec: libiptc copies it, so one buffer serves every line.
     template = { base: entry, entry: Buffer.from(entry), mask, rule, jump: jumpLabel(rule), guard: guardBits(rule), segments };
     if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();

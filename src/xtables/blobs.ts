@@ -43,10 +43,28 @@ export const XT_MARK1 = {
 export const XT_NFLOG = {
   name: 'NFLOG', revision: 0, dataSize: 80,
   LEN: 0, GROUP: 4, THRESHOLD: 6, FLAGS: 8, PREFIX: 12,
+  /** The size of the prefix field, with its NUL (the blob's last 4 bytes are alignment). */
+  PREFIX_SIZE: 64,
   F_COPY_LEN: 0x1,
   /** NF_LOG_PREFIXLEN: the prefix an nf_tables `log` carries, with its NUL (the xt blob holds 64). */
   NFT_PREFIXLEN: 128,
+  /** The data size of the blob with the longer prefix: XT_ALIGN(PREFIX + NFT_PREFIXLEN). */
+  NFT_DATA_SIZE: 144,
 } as const;
+
+/**
+ * An NFLOG blob with a prefix longer than xt_nflog_info's 63 characters, in the layout iptables-nft reads
+ * a `log` prefix into (NFT_DATA_SIZE, up to 127 characters). Only nf_tables takes it: the legacy kernel
+ * wants the 80-byte xt_nflog_info.
+ */
+export function wideNflogBlob(blob: Buffer, prefix: Buffer): Buffer {
+  if (prefix.length >= XT_NFLOG.NFT_PREFIXLEN) throw new RangeError('an NFLOG prefix holds at most 127 bytes');
+  const wide = extensionBlob(XT_NFLOG, XT_NFLOG.NFT_DATA_SIZE);
+  blob.copy(wide, EXTENSION_HEADER, EXTENSION_HEADER, EXTENSION_HEADER + XT_NFLOG.PREFIX);
+  wide[31] = blob[31]!;
+  prefix.copy(wide, EXTENSION_HEADER + XT_NFLOG.PREFIX);
+  return wide;
+}
 
 /** struct xt_comment_info. */
 export const XT_COMMENT = { name: 'comment', revision: 0, dataSize: 256 } as const;

@@ -129,8 +129,7 @@ export class EntryBuilder {
    */
   nflog(g: LogExpr): number {
     const prefix = g.prefix ?? '';
-    const short = XT_NFLOG.dataSize - XT_NFLOG.PREFIX;
-    const size = Buffer.byteLength(prefix) < short ? XT_NFLOG.dataSize : (XT_NFLOG.PREFIX + XT_NFLOG.NFT_PREFIXLEN + 7) & ~7;
+    const size = Buffer.byteLength(prefix) < XT_NFLOG.PREFIX_SIZE ? XT_NFLOG.dataSize : XT_NFLOG.NFT_DATA_SIZE;
     const data = this.begin(XT_NFLOG, size);
     if (data < 0) return -1;
     const e = this.e;

@@ -401,7 +401,7 @@ export class RuleDecoder {
     const proto = this.#transportProtocol();
     const lo = this.#buf.readUInt16BE(g.from.off);
     const hi = this.#buf.readUInt16BE(g.to.off);
-    if (lo > hi || !this.#portMatch(proto).range(r.offset === 0 ? 'src' : 'dst', lo, hi, g.op === RANGE_OP.NEQ)) {
+    if (!this.#portMatch(proto).range(r.offset === 0 ? 'src' : 'dst', lo, hi, g.op === RANGE_OP.NEQ)) {
       this.#refuse('port comparisons that do not make one port range');
     }
   }

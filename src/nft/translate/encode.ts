@@ -236,9 +236,12 @@ function ports(entry: Buffer, at: number, invert: boolean): PortSpec {
   return { lo: entry.readUInt16LE(at), hi: entry.readUInt16LE(at + 2), invert };
 }
 
-/** Whether a port range can be written natively without changing the rule's meaning. */
+/**
+ * Whether a port range can be written natively without changing the rule's meaning. A reversed range
+ * (`4:3`, which no port is in) is: iptables-nft writes it as a `range` from 4 to 3, which nothing is in
+ * either (and, inverted, everything is, as in xt_tcp/xt_udp).
+ */
 function nativePorts(p: PortSpec): boolean {
-  if (p.lo > p.hi) return false;
   // iptables-nft writes nothing for the full range, which drops an inversion (`! --dport :`).
   return !(p.invert && p.lo === 0 && p.hi === 0xffff);
 }

@@ -44,7 +44,11 @@ export class PortMatches {
     buf.writeUInt16LE(0xffff, data + l.DPTS + 2);
   }
 
-  #setSide(side: PortSide, lo: number, hi: number, inverted: boolean): boolean {
+  /**
+   * Sets one side's bounds. With `ordered`, a side that ends up reversed (lo > hi, from two comparisons)
+   * is refused; a `range` expression may be reversed: iptables-nft writes `4:3` so, and reads it back.
+   */
+  #setSide(side: PortSide, lo: number, hi: number, inverted: boolean, ordered = true): boolean {
     const blob = this.#buf!;
     const l = this.#tcp ? XT_TCP : XT_UDP;
     const s = side === 'src' ? this.#src : this.#dst;
@@ -62,7 +66,7 @@ export class PortMatches {
       s.inverted = true;
       blob[this.#data + l.INVFLAGS]! |= side === 'src' ? l.INV_SRCPT : l.INV_DSTPT;
     }
-    return blob.readUInt16LE(at) <= blob.readUInt16LE(at + 2);
+    return !ordered || blob.readUInt16LE(at) <= blob.readUInt16LE(at + 2);
   }
 
   /**
@@ -87,9 +91,9 @@ export class PortMatches {
     }
   }
 
-  /** A `range` expression: lo:hi, inverted for NEQ. */
+  /** A `range` expression: lo:hi (maybe reversed), inverted for NEQ. */
   range(side: PortSide, lo: number, hi: number, inverted: boolean): boolean {
-    return this.#setSide(side, lo, hi, inverted);
+    return this.#setSide(side, lo, hi, inverted, false);
   }
 
   /** `--tcp-flags MASK COMP` (tcp only). */
