@@ -16,6 +16,17 @@ import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 import { buildsAt, NO_OPTIONS, siteFor, type Builds, type Site } from './builds.js';
 
+/**
+ * Checks once per process that an extension exists (its plugin loads), as a Match or Target object does
+ * when made; throws XTablesError if it does not. `header` is any entry header of the family.
+ */
+export function checkExtensionExists(kind: ExtensionKind, family: Family, name: string, header: Buffer): void {
+  const site = siteFor(kind, family, name, undefined);
+  if (site.exists) return;
+  buildExtension(kind, family, name, undefined, header, NO_OPTIONS, false);
+  site.exists = true;
+}
+
 /** The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
 export interface ExtensionOwner {
   readonly family: Family;
@@ -154,6 +165,17 @@ export abstract class Extension {
     if (final) memo.builds.final = built;
     else memo.builds.partial = built;
     return built;
+  }
+
+  /**
+   * @internal Takes options and the final build they made against a header with this parse key (a rule
+   * compiled in one call, see compile.ts), as if each option had been set and the rule built.
+   */
+  presetBuild(options: ExtensionOption[], headerKey: number, built: BuiltExtension): void {
+    this.#options = options;
+    this.#kernelBlob = null;
+    this.#saved = null;
+    this.#memo = { options, headerKey, builds: { final: built } };
   }
 
   /** Checks once per process that the extension exists (its plugin loads), without options. */

@@ -11,6 +11,7 @@ import {
   sameEntry,
   splitEntry,
 } from '../xtables/entry.js';
+import { flagBytes, headerOf, parseKeyOf, withGoto, type Counters, type RuleFields } from './fields.js';
 import type { Family } from '../xtables/shim.js';
 import {
   formatAddressSpec,
@@ -29,10 +30,11 @@ import { describeForInspect, type BuiltBlob, type ExtensionOwner } from './exten
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
-import { parseRuleSpec, type AddressLists } from './parse.js';
+import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
+import { compileSpec, ruleOf } from './compile.js';
 import { saveEntry } from './save.js';
 
-export type Counters = { packets: bigint; bytes: bigint };
+export type { Counters };
 
 /**
  * The parameters of a match or target, in order: an object (own keys) or a Map. A null or undefined
@@ -118,7 +120,9 @@ export class Rule implements ExtensionOwner {
    * Equivalent to: `iptables -A CHAIN -s 10.0.0.1 -p tcp --dport 80 -j ACCEPT` (the part after CHAIN)
    */
   static parse<R extends Rule>(this: new () => R, spec: string | readonly string[]): R {
-    return parseRuleSpec(new this(), spec);
+    const words = specWords(spec);
+    const compiled = compileSpec((this as unknown as typeof Rule).family, words);
+    return compiled ? ruleOf(new this(), compiled) : parseRuleSpec(new this(), words);
   }
 
   /**
@@ -128,14 +132,17 @@ export class Rule implements ExtensionOwner {
    * Equivalent to: the rules `iptables -A CHAIN -s 10.0.0.1,10.0.0.2 -d 10.1.0.0/16 -j DROP` appends
    */
   static parseAll<R extends Rule>(this: new () => R, spec: string | readonly string[]): R[] {
+    const words = specWords(spec);
+    const compiled = compileSpec((this as unknown as typeof Rule).family, words);
+    if (compiled) return [ruleOf(new this(), compiled)];
     const lists: AddressLists = { src: [], dst: [] };
-    const first = parseRuleSpec(new this(), spec, lists);
+    const first = parseRuleSpec(new this(), words, lists);
     if (lists.src.length <= 1 && lists.dst.length <= 1) return [first];
     const rules: R[] = [];
     for (const src of lists.src.length > 0 ? lists.src : [first.src]) {
       for (const dst of lists.dst.length > 0 ? lists.dst : [first.dst]) {
         // A parse of its own for each: the rules share no match or target object.
-        const rule = parseRuleSpec(new this(), spec, { src: [], dst: [] });
+        const rule = parseRuleSpec(new this(), words, { src: [], dst: [] });
         rule.src = src;
         rule.dst = dst;
         rules.push(rule);
@@ -196,6 +203,19 @@ export class Rule implements ExtensionOwner {
     this.#header = null;
     this.#kernelHeader = null;
     this.#fieldFlags = -1;
+  }
+
+  /** @internal Sets every header field at once, as a parse made them (see compile.ts). */
+  assignFields(fields: RuleFields): void {
+    this.#ensure();
+    this.#src = fields.src;
+    this.#dst = fields.dst;
+    this.#in = fields.in;
+    this.#out = fields.out;
+    this.#proto = fields.proto;
+    this.#fragment = fields.fragment;
+    this.#counters = fields.counters;
+    this.#changed();
   }
 
   /** Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4). */
@@ -355,48 +375,33 @@ export class Rule implements ExtensionOwner {
     this.#header = null;
   }
 
+  #asFields(): RuleFields {
+    return {
+      src: this.#src,
+      dst: this.#dst,
+      in: this.#in,
+      out: this.#out,
+      proto: this.#proto,
+      fragment: this.#fragment,
+      counters: this.#counters,
+    };
+  }
+
   /** flags and invflags of the header, from the fields: flags in the low byte, invflags above. */
   #flagBytes(): number {
-    const l = entryLayout(this.family);
-    if (this.#fieldFlags < 0) {
-      let flags = 0;
-      let invflags = 0;
-      if (this.#src.invert) invflags |= INV.SRCIP;
-      if (this.#dst.invert) invflags |= INV.DSTIP;
-      if (this.#in.invert) invflags |= INV.VIA_IN;
-      if (this.#out.invert) invflags |= INV.VIA_OUT;
-      if (this.#proto.invert) invflags |= INV.PROTO;
-      if (this.#fragment !== 0) flags |= l.fragFlag;
-      if (this.#fragment === -1) invflags |= INV.FRAG;
-      if (this.#proto.number !== 0) flags |= l.protoFlag;
-      this.#fieldFlags = flags | (invflags << 8);
-    }
+    if (this.#fieldFlags < 0) this.#fieldFlags = flagBytes(this.family, this.#asFields());
     // The goto flag belongs to the target, which can change on its own.
-    return this.#target?.goto ? this.#fieldFlags | l.gotoFlag : this.#fieldFlags;
+    return withGoto(this.family, this.#fieldFlags, this.#target?.goto === true);
   }
 
   #fields(): EntryHeader {
-    const bytes = this.#flagBytes();
-    return {
-      src: this.#src.addr,
-      smsk: this.#src.mask,
-      dst: this.#dst.addr,
-      dmsk: this.#dst.mask,
-      iniface: this.#in.name,
-      outiface: this.#out.name,
-      proto: this.#proto.number,
-      flags: bytes & 0xff,
-      invflags: bytes >> 8,
-      packets: this.#counters.packets,
-      bytes: this.#counters.bytes,
-    };
+    return headerOf(this.#asFields(), this.#flagBytes());
   }
 
   /** @internal See ExtensionOwner.parseKey. */
   parseKey(): number {
     this.#ensure();
-    const bytes = this.#flagBytes();
-    return this.#proto.number + (bytes & 0xff) * 0x10000 + (bytes >> 8) * 0x1000000;
+    return parseKeyOf(this.#asFields(), this.#flagBytes());
   }
 
   /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */

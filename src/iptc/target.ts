@@ -1,4 +1,4 @@
-import { extensionUserspacesize, isTargetExtension, type ExtensionKind } from '../xtables/shim.js';
+import { extensionUserspacesize, isTargetExtension, type ExtensionKind, type Family } from '../xtables/shim.js';
 import { extensionRevision, standardTarget, STANDARD_TARGET_USERSPACESIZE } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
 import { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
@@ -6,6 +6,25 @@ import type { ParameterValue } from './parameters.js';
 import { checkChainName } from './names.js';
 
 const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN', '']);
+/**
+ * Whether `-j NAME` (`-g NAME` with goto) names a standard target (a verdict, a user chain, or `''` for
+ * none) rather than a target extension; throws as iptables refuses the name (a chain name it cannot
+ * be, or goto to anything but a chain).
+ */
+export function isStandardTarget(family: Family, name: string, goto: boolean): boolean {
+  let standard: boolean;
+  if (VERDICTS.has(name)) {
+    standard = true;
+  } else if (isTargetExtension(family, name)) {
+    standard = false;
+  } else {
+    checkChainName(name);
+    standard = true;
+  }
+  if (goto && (!standard || VERDICTS.has(name))) throw new TypeError(`goto needs a user chain as target, not \`${name}'`);
+  return standard;
+}
+
 /** The built standard targets by label: shared, never modified. */
 const standardBlobs = new Map<string, BuiltBlob>();
 
@@ -37,17 +56,11 @@ export class Target extends Extension {
     super(rule, name, opts.revision, opts.kernelBlob);
     if (opts.kernelBlob) {
       this.#standard = null;
-    } else if (opts.kernelLabel || VERDICTS.has(name)) {
+    } else if (opts.kernelLabel) {
       this.#standard = name;
-    } else if (isTargetExtension(rule.family, name)) {
-      this.#standard = null;
-      this.checkExists();
     } else {
-      checkChainName(name);
-      this.#standard = name;
-    }
-    if (opts.goto && !opts.kernelLabel && (this.#standard === null || VERDICTS.has(this.#standard))) {
-      throw new TypeError(`goto needs a user chain as target, not \`${name}'`);
+      this.#standard = isStandardTarget(rule.family, name, opts.goto === true) ? name : null;
+      if (this.#standard === null) this.checkExists();
     }
     this.#goto = opts.goto === true;
   }

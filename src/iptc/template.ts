@@ -3,9 +3,6 @@
 import { entryLayout } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
 import { parseAddressAsIptables } from './command-line.js';
-import { jumpLabel } from './chain.js';
-import { guardBits } from './guards.js';
-import type { Rule } from './rule.js';
 
 const LONG_ADDRESS_OPTIONS: [string, 'src' | 'dst'][] = [
   ['--source', 'src'], ['--src', 'src'], ['--destination', 'dst'], ['--dst', 'dst'],
@@ -35,16 +32,17 @@ export function isPlainSpec(text: string): boolean {
 }
 
 export interface CompiledRule {
-  /** Valid until the next compile of the same shape: hand it to libiptc (which copies it) at once. */
+  /** Valid until the next compile: hand it to libiptc (which copies it) at once. */
   entry: Buffer;
   mask: Buffer;
-  /** The template's rule: the same target and matches as this line (not its addresses or counters). */
-  rule: Rule;
   /** The user chain the rule jumps or goes to, to check before libiptc takes it; null for none. */
   jump: string | null;
   /** The rule's guard bits (see guards.ts), to check against the chain of each line. */
   guard: number;
 }
+
+/** A rule spec's entry, in a buffer of its own, or null when the spec is not a rule (the caller says why). */
+export type CompileSpec = (words: string[]) => CompiledRule | null;
 
 interface Template extends CompiledRule {
   /** The entry parsed with every address left out. */
@@ -56,7 +54,7 @@ interface Template extends CompiledRule {
 const MAX_TEMPLATES = 10_000;
 
 export class RuleTemplates {
-  readonly #parse: (words: string[]) => Rule;
+  readonly #compile: CompileSpec;
   readonly #family: Family;
   readonly #templates = new Map<string, Template>();
   /** The template of the previous spec: runs of lines of one shape find it without a key. */
@@ -65,9 +63,9 @@ export class RuleTemplates {
   readonly #cuts: number[] = [];
   readonly #fields: ('src' | 'dst')[] = [];
 
-  constructor(family: Family, parse: (words: string[]) => Rule) {
+  constructor(family: Family, compile: CompileSpec) {
     this.#family = family;
-    this.#parse = parse;
+    this.#compile = compile;
   }
 
   /**
@@ -132,15 +130,10 @@ export class RuleTemplates {
     const key = segments.join('\0');
     let template = this.#templates.get(key);
     if (template) return template;
-    let rule: Rule;
-    try {
-      rule = this.#parse(segments.join(this.#family === 4 ? '0.0.0.0/0' : '::/0').split(' '));
-    } catch {
-      return null;
-    }
-    const { entry, mask } = rule.toEntryWithMask();
+    const compiled = this.#compile(segments.join(this.#family === 4 ? '0.0.0.0/0' : '::/0').split(' '));
+    if (!compiled) return null;
     // `entry` is handed out for each spec: libiptc copies it, so one buffer serves every line.
-    template = { base: entry, entry: Buffer.from(entry), mask, rule, jump: jumpLabel(rule), guard: guardBits(rule), segments };
+    template = { ...compiled, base: compiled.entry, entry: Buffer.from(compiled.entry), segments };
     if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();
     this.#templates.set(key, template);
     return template;

@@ -235,30 +235,34 @@ export function deleteMask(family: Family, matches: readonly { blob: Buffer; use
     last.matches.every((m, i) => m === matches[i])) {
     return last.mask;
   }
-  let key = family === 6 ? '6' : '4';
-  for (const part of matches) key += `,${part.blob.length}:${part.userspacesize}`;
-  key += `;${target.blob.length}:${target.userspacesize}`;
-  let mask = deleteMasks.get(key);
-  if (!mask) {
-    const l = LAYOUTS[family];
-    let total = l.header + target.blob.length;
-    for (const part of matches) total += part.blob.length;
-    mask = Buffer.alloc(total);
-    mask.fill(0xff, 0, l.header);
-    let at = l.header;
-    for (const part of [...matches, target]) {
-      const size = part.blob.length;
-      mask.fill(0xff, at, at + Math.min(size, EXTENSION_HEADER + part.userspacesize));
-      at += size;
-    }
-    if (deleteMasks.size >= 10_000) deleteMasks.clear();
-    deleteMasks.set(key, mask);
-  }
+  const mask = deleteMaskOfSizes(family, [...matches, target].map((p) => ({ size: p.blob.length, userspacesize: p.userspacesize })));
   lastMask = { family, matches: [...matches], target, mask };
   return mask;
 }
 
 let lastMask: { family: Family; matches: readonly object[]; target: object; mask: Buffer } | null = null;
+
+/** deleteMask by the size and userspacesize of each match and of the target (the last part). */
+export function deleteMaskOfSizes(family: Family, parts: readonly { size: number; userspacesize: number }[]): Buffer {
+  let key = family === 6 ? '6' : '4';
+  for (const part of parts) key += `,${part.size}:${part.userspacesize}`;
+  let mask = deleteMasks.get(key);
+  if (!mask) {
+    const l = LAYOUTS[family];
+    let total = l.header;
+    for (const part of parts) total += part.size;
+    mask = Buffer.alloc(total);
+    mask.fill(0xff, 0, l.header);
+    let at = l.header;
+    for (const part of parts) {
+      mask.fill(0xff, at, at + Math.min(part.size, EXTENSION_HEADER + part.userspacesize));
+      at += part.size;
+    }
+    if (deleteMasks.size >= 10_000) deleteMasks.clear();
+    deleteMasks.set(key, mask);
+  }
+  return mask;
+}
 
 /** Masks by rule shape; shared and never modified (libiptc only reads them). */
 const deleteMasks = new Map<string, Buffer>();

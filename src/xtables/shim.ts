@@ -51,7 +51,7 @@ type BuildFn = (
 ) => number;
 type SaveFn = (family: number, ip: Buffer, blob: Buffer, nameOut: Buffer, out: Buffer, outlen: number) => number;
 
-interface ShimFunctions {
+export interface ShimFunctions {
   setup: () => number;
   errmsg: () => string;
   errstatus: () => number;
@@ -65,11 +65,16 @@ interface ShimFunctions {
   dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
+  compileRule: (family: number, text: Buffer, textLen: number, plan: Int32Array, planLen: number, out: Buffer,
+    outLen: number, info: Int32Array, infoLen: number) => number;
+  printRules: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, out: Buffer, outLen: number,
+    spans: Int32Array, spansLen: number, result: Float64Array) => number;
 }
 
 let fns: ShimFunctions | undefined;
 
-function shim(): ShimFunctions {
+/** The shim's functions, the shim loaded and set up on first use. */
+export function shim(): ShimFunctions {
   if (fns) return fns;
   const lib = shimLibrary();
   const buildProto = (fn: string) =>
@@ -98,6 +103,14 @@ function shim(): ShimFunctions {
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
+    compileRule: lib.func(
+      'long xtw_compile_rule(int family, const void *text, int text_len, const int32_t *plan, int plan_len, ' +
+        'void *out, int outlen, int32_t *info, int info_len)',
+    ) as ShimFunctions['compileRule'],
+    printRules: lib.func(
+      'int xtw_print_rules(int family, const void *dump, long dump_len, long at, int count, void *out, long outlen, ' +
+        'int32_t *spans, int spans_len, double *result)',
+    ) as ShimFunctions['printRules'],
   };
   if (made.setup() !== 0) {
     if (made.errstatus() === WRONG_THREAD) throw new XTablesThreadError(made.errmsg());
@@ -285,12 +298,21 @@ function saveUncached(kind: ExtensionKind, family: Family, ipHeader: Buffer, blo
   }
 }
 
+/**
+ * What isTargetExtension answered, by family. libxtables keeps the answer too (a loaded target stays
+ * loaded, a name that failed to load is remembered as no target), so asking again changes nothing.
+ */
+const targetExtensions: Record<Family, Map<string, boolean>> = { 4: new Map(), 6: new Map() };
+
 /** Whether `name` is a target extension of this family (as opposed to a chain to jump to). */
 export function isTargetExtension(family: Family, name: string): boolean {
+  const known = targetExtensions[family].get(name);
+  if (known !== undefined) return known;
   checkText('target name', name);
   const { isTarget, errmsg } = shim();
   const found = isTarget(NFPROTO[family], name);
   if (found < 0) throw extensionError(name, errmsg());
+  if (targetExtensions[family].size < 10_000) targetExtensions[family].set(name, found === 1);
   return found === 1;
 }
 
