@@ -52,6 +52,13 @@ interface BuildMemo {
   builds: Builds;
 }
 
+/** A blob inside a kernel entry, viewed only when needed: a rule read back holds several. */
+export interface KernelSlice {
+  entry: Buffer;
+  at: number;
+  size: number;
+}
+
 export abstract class Extension {
   protected abstract readonly kind: ExtensionKind;
   readonly #owner: ExtensionOwner;
@@ -59,12 +66,19 @@ export abstract class Extension {
   #revision: number | undefined;
   /** The options as set; null while the extension is known only by the blob read from the kernel. */
   #options: ExtensionOption[] | null;
-  #kernelBlob: Buffer | null;
+  /** The blob read from the kernel (while #options is null): a view made on first use of the slice below. */
+  #kernelBlob: Buffer | null = null;
+  #kernelEntry: Buffer | null = null;
+  #kernelAt = 0;
+  #kernelSize = 0;
+  /** The name and text the kernel blob was printed with, with its rule's chain (see presetSaved). */
+  #printedName: string | null = null;
+  #printedText = '';
   #saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null = null;
   #memo: BuildMemo | null = null;
   #siteCache: Site | null = null;
 
-  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer) {
+  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer | KernelSlice) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
     if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
       throw new RangeError(`revision must be an integer 0-255, got ${revision}`);
@@ -72,13 +86,29 @@ export abstract class Extension {
     this.#owner = owner;
     this.#name = name;
     this.#revision = revision;
-    this.#kernelBlob = kernelBlob ?? null;
-    this.#options = kernelBlob ? null : [];
+    if (kernelBlob === undefined) {
+      this.#options = [];
+    } else {
+      this.#options = null;
+      if (Buffer.isBuffer(kernelBlob)) {
+        this.#kernelBlob = kernelBlob;
+      } else {
+        this.#kernelEntry = kernelBlob.entry;
+        this.#kernelAt = kernelBlob.at;
+        this.#kernelSize = kernelBlob.size;
+      }
+    }
+  }
+
+  /** The blob read from the kernel; only while #options is null. */
+  #kernel(): Buffer {
+    this.#kernelBlob ??= this.#kernelEntry!.subarray(this.#kernelAt, this.#kernelAt + this.#kernelSize);
+    return this.#kernelBlob;
   }
 
   /** The name as iptables-save prints it (an alias such as `state` where the extension has one). */
   get name(): string {
-    if (this.#kernelBlob && this.#options === null) return this.#save().name;
+    if (this.#options === null) return this.#savedName();
     return this.#name;
   }
 
@@ -98,10 +128,10 @@ export abstract class Extension {
   /** Options as a list; a kernel-read extension is turned into options through its save() text. */
   protected get options(): ExtensionOption[] {
     if (this.#options === null) {
-      this.#name = this.#save().name;
-      this.#revision = extensionRevision(this.#kernelBlob!);
+      this.#name = this.#savedName();
+      this.#revision = extensionRevision(this.#kernel());
       this.#siteCache = null;
-      this.#options = optionsFromSaveText(this.#save().text, this.#optionSpecs());
+      this.#options = optionsFromSaveText(this.#savedText(), this.#optionSpecs());
     }
     return this.#options;
   }
@@ -121,7 +151,14 @@ export abstract class Extension {
       }
     }
     this.#options = options;
+    this.#forgetKernel();
+  }
+
+  /** Options were set: the kernel blob and what it printed are no longer the extension. */
+  #forgetKernel(): void {
     this.#kernelBlob = null;
+    this.#kernelEntry = null;
+    this.#printedName = null;
     this.#saved = null;
   }
 
@@ -135,8 +172,7 @@ export abstract class Extension {
     const taken = this.build([...current, { name, values: candidates, invert }], false).consumed[current.length]!;
     // A new array: the one built with every candidate is remembered as the request it was.
     this.#options = [...current, { name, values: candidates.slice(0, taken), invert }];
-    this.#kernelBlob = null;
-    this.#saved = null;
+    this.#forgetKernel();
     return taken;
   }
 
@@ -173,9 +209,18 @@ export abstract class Extension {
    */
   presetBuild(options: ExtensionOption[], headerKey: number, built: BuiltExtension): void {
     this.#options = options;
-    this.#kernelBlob = null;
-    this.#saved = null;
+    this.#forgetKernel();
     this.#memo = { options, headerKey, builds: { final: built } };
+  }
+
+  /**
+   * @internal Takes the name and text the extension's save() prints for its kernel blob, printed with
+   * its rule's chain (see printed.ts). Never for an extension whose text reads kernel state.
+   */
+  presetSaved(name: string, text: string): void {
+    if (this.#options !== null) return;
+    this.#printedName = name;
+    this.#printedText = text;
   }
 
   /** Checks once per process that the extension exists (its plugin loads), without options. */
@@ -187,14 +232,15 @@ export abstract class Extension {
   }
 
   #currentBlob(final: boolean): Buffer {
-    if (this.#options === null) return this.#kernelBlob!;
+    if (this.#options === null) return this.#kernel();
     return this.build(this.#options, final).blob;
   }
 
   /** The blob to put in a rule entry, after the extension's final check. */
   finalBlob(): BuiltBlob {
     if (this.#options === null) {
-      return { blob: this.#kernelBlob!, userspacesize: this.kernelUserspacesize(this.#kernelBlob!) };
+      const blob = this.#kernel();
+      return { blob, userspacesize: this.kernelUserspacesize(blob) };
     }
     return this.build(this.#options, true);
   }
@@ -203,13 +249,21 @@ export abstract class Extension {
 
   /** What the extension would put in the kernel (after its final check), or, while incomplete, what it has. */
   #displayBlob(): Buffer {
-    if (this.#options === null) return this.#kernelBlob!;
+    if (this.#options === null) return this.#kernel();
     try {
       return this.build(this.#options, true).blob;
     } catch (e) {
       if (e instanceof XTablesError) return this.build(this.#options, false).blob;
       throw e;
     }
+  }
+
+  #savedName(): string {
+    return this.#options === null && this.#printedName !== null ? this.#printedName : this.#save().name;
+  }
+
+  #savedText(): string {
+    return this.#options === null && this.#printedName !== null ? this.#printedText : this.#save().text;
   }
 
   #save(): { name: string; text: string } {
@@ -225,7 +279,7 @@ export abstract class Extension {
   /** The extension's options as getopt sees them; null if it cannot tell (the text is then read without). */
   #optionSpecs(): OptionSpec[] | null {
     try {
-      return extensionOptions(this.kind, this.family, this.#name || this.#save().name, this.#revision);
+      return extensionOptions(this.kind, this.family, this.#name || this.#savedName(), this.#revision);
     } catch {
       return null;
     }
@@ -257,7 +311,7 @@ export abstract class Extension {
 
   /** The parameters text exactly as the extension's save() prints it (with a leading space). */
   saveText(): string {
-    return this.#save().text;
+    return this.#savedText();
   }
 
   /**
@@ -333,8 +387,13 @@ export abstract class Extension {
   /** Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`. */
   get parameters(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [name, values] of Object.entries(this.getAllParameters())) {
-      out[name] = values[0] === '!' ? `!${values.slice(1).join(' ')}` : values.join(' ');
+    const text = this.saveText();
+    // No text, no options: a standard target, or an extension printed without any.
+    if (text === '') return out;
+    for (const o of optionsFromSaveText(text, this.#optionSpecs())) {
+      // As getAllParameters() gives it, joined: an inverted option, or a first value `!`, reads `!...`.
+      const v = o.values;
+      out[o.name] = o.invert ? `!${joined(v, 0)}` : v[0] === '!' ? `!${joined(v, 1)}` : joined(v, 0);
     }
     return out;
   }
@@ -342,7 +401,9 @@ export abstract class Extension {
   /** Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`. */
   getAllParameters(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const o of optionsFromSaveText(this.saveText(), this.#optionSpecs())) {
+    const text = this.saveText();
+    if (text === '') return out;
+    for (const o of optionsFromSaveText(text, this.#optionSpecs())) {
       out[o.name] = o.invert ? ['!', ...o.values] : [...o.values];
     }
     return out;
@@ -377,6 +438,14 @@ export abstract class Extension {
   protected storedName(blob: Buffer): string {
     return extensionName(blob);
   }
+}
+
+/** The values from `from` on, space-separated (Array.join costs more than the one value most options have). */
+function joined(values: readonly string[], from: number): string {
+  if (values.length === from + 1) return values[from]!;
+  let text = '';
+  for (let i = from; i < values.length; i++) text += i === from ? values[i]! : ` ${values[i]!}`;
+  return text;
 }
 
 /** `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */

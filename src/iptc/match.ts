@@ -1,6 +1,6 @@
 import { extensionUserspacesize, type ExtensionKind } from '../xtables/shim.js';
 import { extensionRevision } from '../xtables/entry.js';
-import { Extension, type ExtensionOwner } from './extension.js';
+import { Extension, type ExtensionOwner, type KernelSlice } from './extension.js';
 
 /**
  * A match extension of a rule (`-m NAME --option value ...`), with string parameters parsed by the
@@ -16,7 +16,7 @@ export class Match extends Extension {
    * Throws XTablesError if no such match extension is installed.
    * @param kernelBlob internal: a match read back from the kernel
    */
-  constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer) {
+  constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer | KernelSlice) {
     super(rule, name, revision, kernelBlob);
     if (!kernelBlob) this.checkExists();
   }

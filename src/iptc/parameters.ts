@@ -50,6 +50,24 @@ export function toOption(name: string, value: ParameterValue): ExtensionOption {
   throw new TypeError(`value of --${name} must be a string, number, boolean or array, got ${typeof value}`);
 }
 
+const NONE_QUOTED: readonly boolean[] = [];
+
+/** splitRuleWords for a text without double quotes: words between spaces, tabs and newlines. */
+function splitPlainWords(text: string): { words: string[]; quoted: readonly boolean[] } {
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (c === 32 || c === 9 || c === 10) {
+      if (start >= 0) words.push(text.slice(start, i));
+      start = -1;
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  return { words, quoted: NONE_QUOTED };
+}
+
 /**
  * The options an extension's save() text describes, in order. The text is split as iptables-restore
  * splits it; a word written in double quotes is always a value (a comment `"--> x"` or `"!"`), and with
@@ -57,7 +75,7 @@ export function toOption(name: string, value: ParameterValue): ExtensionOption {
  * looks like, as getopt does (`--comment --x` is the comment `--x`).
  */
 export function optionsFromSaveText(text: string, specs?: readonly OptionSpec[] | null): ExtensionOption[] {
-  const { words, quoted } = splitRuleWords(text);
+  const { words, quoted } = text.indexOf('"') < 0 ? splitPlainWords(text) : splitRuleWords(text);
   const options: ExtensionOption[] = [];
   const isOption = (k: number) => k < words.length && !quoted[k] && words[k]!.startsWith('--') && words[k]!.length > 2;
   let invertNext = false;

@@ -1,6 +1,5 @@
 import {
   checkEntry,
-  decodeHeader,
   deleteMask,
   encodeHeader,
   encodeHeaderInto,
@@ -9,12 +8,14 @@ import {
   interfaceMasks,
   INV,
   sameEntry,
-  splitEntry,
+  extensionSlices,
 } from '../xtables/entry.js';
 import { flagBytes, headerOf, parseKeyOf, withGoto, type Counters, type RuleFields } from './fields.js';
 import type { Family } from '../xtables/shim.js';
 import {
   formatAddressSpec,
+  IFNAMSIZ,
+  PREFIX_MASKS,
   parseAddress,
   parseInterface,
   parseProtocol,
@@ -27,12 +28,14 @@ import {
   type ProtocolSpec,
 } from './address.js';
 import { describeForInspect, type BuiltBlob, type ExtensionOwner } from './extension.js';
+import { maskToPrefix } from '../inet/address.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
 import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
 import { compileSpec, ruleOf } from './compile.js';
 import { saveEntry } from './save.js';
+import type { PrintedRules } from '../xtables/printed.js';
 
 export type { Counters };
 
@@ -55,6 +58,10 @@ function toCounter(value: bigint | number, what: string): bigint {
   return value;
 }
 
+const DECODED_HEADER = 1;
+const DECODED_EXTENSIONS = 2;
+const DECODED_ALL = 3;
+
 /** See Rule.scratchEntry. */
 let scratch = Buffer.allocUnsafeSlow(2048);
 
@@ -66,11 +73,49 @@ const ANY_ADDRESS: Record<Family, AddressSpec> = {
   6: Object.freeze(parseAddress(6, '', 'address')),
 };
 
+/** An address of a kernel entry: shared when it is any address, with a shared mask when a prefix. */
+function kernelAddress(family: Family, e: Buffer, addrAt: number, maskAt: number, invert: boolean): AddressSpec {
+  const len = family === 4 ? 4 : 16;
+  const prefix = maskToPrefix(e, maskAt, len);
+  if (prefix === 0 && !invert) {
+    let zero = true;
+    for (let i = 0; i < len && zero; i++) zero = e[addrAt + i] === 0;
+    if (zero) return ANY_ADDRESS[family];
+  }
+  const mask = prefix >= 0 ? PREFIX_MASKS[len][prefix]! : e.subarray(maskAt, maskAt + len);
+  return { addr: e.subarray(addrAt, addrAt + len), mask, invert };
+}
+
+/** An interface of a kernel entry: its name up to the NUL, '' where its mask is empty. */
+function kernelInterface(e: Buffer, nameAt: number, maskAt: number, invert: boolean): InterfaceSpec {
+  if (e[maskAt] === 0) return invert ? { name: '', invert } : NO_INTERFACE;
+  let end = nameAt;
+  while (end < nameAt + IFNAMSIZ && e[end] !== 0) end++;
+  return { name: e.toString('latin1', nameAt, end), invert };
+}
+
+const kernelProtocols = new Map<number, ProtocolSpec>();
+
+/** A protocol of a kernel entry, as a shared spec. */
+function kernelProtocol(number: number, invert: boolean): ProtocolSpec {
+  if (number === 0 && !invert) return NO_PROTOCOL;
+  const key = number * 2 + (invert ? 1 : 0);
+  let spec = kernelProtocols.get(key);
+  if (!spec) {
+    spec = Object.freeze({ number, invert, text: number === 0 ? '' : protocolReadbackName(number) });
+    kernelProtocols.set(key, spec);
+  }
+  return spec;
+}
+
 /** One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
 export interface KernelRule {
   entry: Buffer;
   label: string;
   standard: boolean;
+  /** Its chain as the shim prints it, and its index there (see printed.ts). */
+  printed?: PrintedRules;
+  index?: number;
 }
 
 /**
@@ -98,6 +143,8 @@ export class Rule implements ExtensionOwner {
   #fieldFlags = -1;
   /** A kernel entry not decoded yet: reading only counters never pays for decoding. */
   #raw: KernelRule | null = null;
+  /** Which parts of #raw are decoded (DECODED_HEADER, DECODED_EXTENSIONS); #raw goes when both are. */
+  #decoded = 0;
   /** The kernel's entry header while the decoded rule is unchanged, for save(). */
   #kernelHeader: Buffer | null = null;
 
@@ -164,10 +211,27 @@ export class Rule implements ExtensionOwner {
 
   /** Decodes the kernel entry on first use of anything but the counters. */
   #ensure(): void {
+    if (this.#raw === null) return;
+    this.#ensureHeader();
+    this.#ensureExtensions();
+  }
+
+  /** Decodes the header fields alone: reading a field needs no Match or Target objects. */
+  #ensureHeader(): void {
     const raw = this.#raw;
-    if (raw === null) return;
-    this.#raw = null;
-    this.#decode(raw);
+    if (raw === null || this.#decoded & DECODED_HEADER) return;
+    this.#decodeHeader(raw);
+    this.#decoded |= DECODED_HEADER;
+    if (this.#decoded === DECODED_ALL) this.#raw = null;
+  }
+
+  /** Decodes the matches and target alone: reading them needs no header fields. */
+  #ensureExtensions(): void {
+    const raw = this.#raw;
+    if (raw === null || this.#decoded & DECODED_EXTENSIONS) return;
+    this.#decodeExtensions(raw);
+    this.#decoded |= DECODED_EXTENSIONS;
+    if (this.#decoded === DECODED_ALL) this.#raw = null;
   }
 
   /** @internal The entry header extensions' save() reads: the kernel's own while undecoded. */
@@ -176,27 +240,48 @@ export class Rule implements ExtensionOwner {
     return this.#kernelHeader ?? this.headerBuffer();
   }
 
-  #decode(raw: KernelRule): void {
+  #decodeHeader(raw: KernelRule): void {
     const family = this.family;
     const l = entryLayout(family);
-    const h = decodeHeader(family, raw.entry);
-    const masks = interfaceMasks(family, raw.entry);
-    this.#src = { addr: h.src, mask: h.smsk, invert: (h.invflags & INV.SRCIP) !== 0 };
-    this.#dst = { addr: h.dst, mask: h.dmsk, invert: (h.invflags & INV.DSTIP) !== 0 };
-    this.#in = { name: masks.in[0] === 0 ? '' : h.iniface, invert: (h.invflags & INV.VIA_IN) !== 0 };
-    this.#out = { name: masks.out[0] === 0 ? '' : h.outiface, invert: (h.invflags & INV.VIA_OUT) !== 0 };
-    const protoInvert = (h.invflags & INV.PROTO) !== 0;
-    this.#proto = { number: h.proto, invert: protoInvert, text: h.proto === 0 ? '' : protocolReadbackName(h.proto) };
-    if (l.fragFlag && h.flags & l.fragFlag) this.#fragment = h.invflags & INV.FRAG ? -1 : 1;
-    this.#gotoFlag = (h.flags & l.gotoFlag) !== 0;
-    this.#counters = { packets: h.packets, bytes: h.bytes };
-    const parts = splitEntry(family, raw.entry);
+    const e = raw.entry;
+    const inv = e[l.invflags]!;
+    // Shared specs where the fields hold nothing particular: a large table decodes thousands of rules.
+    this.#src = kernelAddress(family, e, l.src, l.smsk, (inv & INV.SRCIP) !== 0);
+    this.#dst = kernelAddress(family, e, l.dst, l.dmsk, (inv & INV.DSTIP) !== 0);
+    this.#in = kernelInterface(e, l.iniface, l.inifaceMask, (inv & INV.VIA_IN) !== 0);
+    this.#out = kernelInterface(e, l.outiface, l.outifaceMask, (inv & INV.VIA_OUT) !== 0);
+    this.#proto = kernelProtocol(e[l.proto]! | (e[l.proto + 1]! << 8), (inv & INV.PROTO) !== 0);
+    const flags = e[l.flags]!;
+    if (l.fragFlag && flags & l.fragFlag) this.#fragment = inv & INV.FRAG ? -1 : 1;
+    const packets = e.readBigUInt64LE(l.counters);
+    const bytes = e.readBigUInt64LE(l.counters + 8);
+    this.#counters = packets === 0n && bytes === 0n ? ZERO_COUNTERS : { packets, bytes };
     this.#header = null;
-    this.#kernelHeader = parts.header;
-    this.#matches = parts.matches.map((blob) => new Match(this, '', undefined, blob));
-    this.#target = raw.standard
+    this.#kernelHeader = e.subarray(0, l.header);
+  }
+
+  #decodeExtensions(raw: KernelRule): void {
+    const family = this.family;
+    const l = entryLayout(family);
+    const entry = raw.entry;
+    // Slices, not views: a match's blob is viewed only when something needs its bytes.
+    const slices = extensionSlices(family, entry);
+    const matches = new Array<Match>(slices.length / 2 - 1);
+    for (let i = 0; i < matches.length; i++) {
+      matches[i] = new Match(this, '', undefined, { entry, at: slices[2 * i]!, size: slices[2 * i + 1]! });
+    }
+    this.#matches = matches;
+    this.#gotoFlag = (entry[l.flags]! & l.gotoFlag) !== 0;
+    const last = slices.length - 2;
+    const target = raw.standard
       ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
-      : new Target(this, raw.label, { kernelBlob: parts.target });
+      : new Target(this, raw.label, { kernelBlob: { entry, at: slices[last]!, size: slices[last + 1]! } });
+    this.#target = target;
+    // Printed with its chain: the extensions' texts need no save() of their own.
+    const printed = raw.printed;
+    if (printed && printed.extensionCount(raw.index!) === matches.length + (raw.standard ? 0 : 1)) {
+      printed.extensions(raw.index!, (k, name, text) => (k < matches.length ? matches[k]! : target).presetSaved(name, text));
+    }
   }
 
   #changed(): void {
@@ -220,7 +305,7 @@ export class Rule implements ExtensionOwner {
 
   /** Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4). */
   get src(): string {
-    this.#ensure();
+    this.#ensureHeader();
     return formatAddressSpec(this.family, this.#src);
   }
 
@@ -233,7 +318,7 @@ export class Rule implements ExtensionOwner {
 
   /** Destination address, as `src`. */
   get dst(): string {
-    this.#ensure();
+    this.#ensureHeader();
     return formatAddressSpec(this.family, this.#dst);
   }
 
@@ -246,7 +331,7 @@ export class Rule implements ExtensionOwner {
 
   /** Input interface: `[!]name`, `eth+` for a prefix; null when any. */
   get inInterface(): string | null {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#in.name === '' ? null : `${this.#in.invert ? '!' : ''}${this.#in.name}`;
   }
 
@@ -258,7 +343,7 @@ export class Rule implements ExtensionOwner {
 
   /** Output interface, as `inInterface`. */
   get outInterface(): string | null {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#out.name === '' ? null : `${this.#out.invert ? '!' : ''}${this.#out.name}`;
   }
 
@@ -270,7 +355,7 @@ export class Rule implements ExtensionOwner {
 
   /** Protocol: a name or number, `!` to invert; reads back lower-case, '' when any. */
   get protocol(): string {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#proto.number === 0 ? '' : `${this.#proto.invert ? '!' : ''}${this.#proto.text}`;
   }
 
@@ -282,7 +367,7 @@ export class Rule implements ExtensionOwner {
 
   /** `-f`: the rule matches second and further fragments only. */
   get fragment(): boolean {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#fragment === 1;
   }
 
@@ -295,7 +380,7 @@ export class Rule implements ExtensionOwner {
 
   /** `! -f`: the rule matches unfragmented packets and first fragments only. */
   get fragmentInverted(): boolean {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#fragment === -1;
   }
 
@@ -307,7 +392,7 @@ export class Rule implements ExtensionOwner {
   }
 
   get matches(): Match[] {
-    this.#ensure();
+    this.#ensureExtensions();
     return [...this.#matches];
   }
 
@@ -334,7 +419,7 @@ export class Rule implements ExtensionOwner {
   }
 
   get target(): Target | null {
-    this.#ensure();
+    this.#ensureExtensions();
     return this.#target;
   }
 
@@ -486,7 +571,7 @@ export class Rule implements ExtensionOwner {
    */
   toString(): string {
     const raw = this.#raw;
-    if (raw) return saveEntry(this.family, raw.entry, raw.label, raw.standard);
+    if (raw) return saveEntry(this.family, raw.entry, raw.label, raw.standard, raw.printed?.text(raw.index!));
     const masks = interfaceMasks(this.family, this.#kernelHeader ?? this.headerBuffer());
     let text = saveAddress(this.family, 's', this.#src) + saveAddress(this.family, 'd', this.#dst);
     text += saveInterface('i', this.#in.name, masks.in, this.#in.invert);

@@ -35,9 +35,10 @@ function iface(entry: Buffer, letter: string, nameAt: number, maskAt: number, in
 
 /**
  * The rule spec of an entry as iptables-save prints it after `-A CHAIN ` (without a leading space).
- * `label` and `standard` are what libiptc says of the target.
+ * `label` and `standard` are what libiptc says of the target; `printed`, when given, is how the shim
+ * printed its matches and target (see printed.ts).
  */
-export function saveEntry(family: Family, entry: Buffer, label: string, standard: boolean): string {
+export function saveEntry(family: Family, entry: Buffer, label: string, standard: boolean, printed?: string | null): string {
   const l = entryLayout(family);
   const inv = entry[l.invflags]!;
   const flags = entry[l.flags]!;
@@ -49,6 +50,10 @@ export function saveEntry(family: Family, entry: Buffer, label: string, standard
   const proto = entry.readUInt16LE(l.proto);
   if (proto !== 0) text += `${inv & INV.PROTO ? ' !' : ''} -p ${protocolSaveName(proto)}`;
   if (l.fragFlag && flags & l.fragFlag) text += `${inv & INV.FRAG ? ' !' : ''} -f`;
+  if (typeof printed === 'string') {
+    text += printed;
+    return text.startsWith(' ') ? text.slice(1) : text;
+  }
   // The entry starts with its header, which is all save() functions read of it.
   const targetOffset = entry.readUInt16LE(l.targetOffset);
   for (let at = l.header; at < targetOffset; ) {

@@ -1,7 +1,7 @@
 import { extensionUserspacesize, isTargetExtension, type ExtensionKind, type Family } from '../xtables/shim.js';
 import { extensionRevision, standardTarget, STANDARD_TARGET_USERSPACESIZE } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
-import { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
+import { Extension, type BuiltBlob, type ExtensionOwner, type KernelSlice } from './extension.js';
 import type { ParameterValue } from './parameters.js';
 import { checkChainName } from './names.js';
 
@@ -33,7 +33,7 @@ export interface TargetOptions {
   goto?: boolean;
   revision?: number;
   /** internal: a target extension read back from the kernel */
-  kernelBlob?: Buffer;
+  kernelBlob?: Buffer | KernelSlice;
   /** internal: a verdict, jump or fall-through read back from the kernel */
   kernelLabel?: boolean;
 }

@@ -174,6 +174,25 @@ export function splitEntry(family: Family, entry: Buffer): { header: Buffer; mat
 }
 
 /**
+ * Where each match blob of an entry is, then its target blob: offset and size pairs. The entry passed
+ * checkEntry.
+ */
+export function extensionSlices(family: Family, entry: Buffer): number[] {
+  const l = LAYOUTS[family];
+  const targetOffset = entry[l.targetOffset]! | (entry[l.targetOffset + 1]! << 8);
+  const nextOffset = entry[l.nextOffset]! | (entry[l.nextOffset + 1]! << 8);
+  const slices: number[] = [];
+  for (let at = l.header; at < targetOffset; ) {
+    const size = entry[at]! | (entry[at + 1]! << 8);
+    if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
+    slices.push(at, size);
+    at += size;
+  }
+  slices.push(targetOffset, nextOffset - targetOffset);
+  return slices;
+}
+
+/**
  * Checks that an entry's offsets and sizes hold together (each match at least an extension header and
  * inside the matches, the target after them, the entry inside the buffer), so that walking it ends.
  * Throws RangeError naming what is wrong.
@@ -182,17 +201,18 @@ export function checkEntry(family: Family, entry: Buffer): void {
   const l = LAYOUTS[family];
   const bad = (what: string) => new RangeError(`corrupt rule entry: ${what}`);
   if (entry.length < l.header + EXTENSION_HEADER) throw bad(`${entry.length} bytes is too short for a rule`);
-  const targetOffset = entry.readUInt16LE(l.targetOffset);
-  const nextOffset = entry.readUInt16LE(l.nextOffset);
+  // Byte reads: this runs for every rule read, and Buffer's readers check their arguments each time.
+  const targetOffset = entry[l.targetOffset]! | (entry[l.targetOffset + 1]! << 8);
+  const nextOffset = entry[l.nextOffset]! | (entry[l.nextOffset + 1]! << 8);
   if (targetOffset < l.header || nextOffset > entry.length || nextOffset < targetOffset + EXTENSION_HEADER) {
     throw bad(`target offset ${targetOffset} and size ${nextOffset} do not fit a ${entry.length}-byte entry`);
   }
   for (let at = l.header; at < targetOffset; ) {
-    const size = entry.readUInt16LE(at);
+    const size = entry[at]! | (entry[at + 1]! << 8);
     if (size < EXTENSION_HEADER || at + size > targetOffset) throw bad(`match size ${size} at offset ${at}`);
     at += size;
   }
-  const targetSize = entry.readUInt16LE(targetOffset);
+  const targetSize = entry[targetOffset]! | (entry[targetOffset + 1]! << 8);
   if (targetSize < EXTENSION_HEADER || targetOffset + targetSize > nextOffset) throw bad(`target size ${targetSize}`);
 }
 

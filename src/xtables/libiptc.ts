@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
 import { appendEntries, dumpTable, type Family } from './shim.js';
+import { PrintedRules } from './printed.js';
 
 type Ptr = bigint;
 
@@ -76,6 +77,9 @@ export interface RawRule {
   label: string;
   /** A verdict, jump or fall-through rather than a target extension. */
   standard: boolean;
+  /** The rule's chain printed by the shim as it is read (see printed.ts), and the rule's index in it. */
+  printed?: PrintedRules;
+  index?: number;
 }
 
 export interface RawChain {
@@ -95,6 +99,7 @@ class DumpedChain implements RawChain {
     readonly name: string,
     readonly builtin: boolean,
     readonly policy: RawChain['policy'],
+    private readonly family: Family,
     private readonly dump: Buffer,
     private readonly first: number,
     private readonly count: number,
@@ -104,14 +109,17 @@ class DumpedChain implements RawChain {
     if (this.#rules) return this.#rules;
     const { dump, count } = this;
     const rules: RawRule[] = new Array(count);
+    const offsets: number[] = new Array(count);
+    const printed = new PrintedRules(this.family, dump, offsets);
     let at = this.first;
     for (let i = 0; i < count; i++) {
+      offsets[i] = at;
       const standard = dump[at] === 1;
       const labelLength = dump[at + 1]!;
       const label = dump.toString('latin1', at + 2, at + 2 + labelLength);
       at += 2 + labelLength;
       const size = dump.readUInt16LE(at);
-      rules[i] = { entry: dump.subarray(at + 2, at + 2 + size), label, standard };
+      rules[i] = { entry: dump.subarray(at + 2, at + 2 + size), label, standard, printed, index: i };
       at += 2 + size;
     }
     this.#rules = rules;
@@ -212,7 +220,7 @@ export class TableHandle {
         at += 2 + dump.readUInt16LE(at);
       }
       const policy = builtin ? { name: policyName, packets, bytes } : null;
-      chains.push(new DumpedChain(name, builtin, policy, dump, first, count));
+      chains.push(new DumpedChain(name, builtin, policy, this.family, dump, first, count));
     }
     return chains;
   }

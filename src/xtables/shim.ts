@@ -344,14 +344,17 @@ export interface OptionSpec {
   code: number;
 }
 
-const optionLists = new Map<string, OptionSpec[]>();
+/** By kind and family, then by name and revision (-1: the newest). */
+const optionLists: Record<ExtensionKind, Record<Family, Map<string, Map<number, OptionSpec[]>>>> = {
+  match: { 4: new Map(), 6: new Map() },
+  target: { 4: new Map(), 6: new Map() },
+};
 
 /** The options an extension revision takes, as getopt_long would see them. */
 export function extensionOptions(kind: ExtensionKind, family: Family, name: string, revision?: number): OptionSpec[] {
-  checkText(`${kind} name`, name);
-  const key = `${kind}/${family}/${name}/${revision ?? -1}`;
-  const cached = optionLists.get(key);
+  const cached = optionLists[kind][family].get(name)?.get(revision ?? -1);
   if (cached) return cached;
+  checkText(`${kind} name`, name);
   const { options, errmsg } = shim();
   for (;;) {
     const len = options(kind === 'target' ? 1 : 0, NFPROTO[family], name, revision ?? -1, textBuffer, textBuffer.length);
@@ -368,12 +371,21 @@ export function extensionOptions(kind: ExtensionKind, family: Family, name: stri
         const [optName, hasArg, code] = line.split(' ');
         return { name: optName!, hasArg: Number(hasArg) as 0 | 1 | 2, code: Number(code) };
       });
-    optionLists.set(key, list);
+    const byName = optionLists[kind][family];
+    let byRevision = byName.get(name);
+    if (!byRevision) {
+      if (byName.size >= 10_000) byName.clear();
+      byRevision = new Map();
+      byName.set(name, byRevision);
+    }
+    byRevision.set(revision ?? -1, list);
     return list;
   }
 }
 
-let dumpBuffer = Buffer.alloc(1 << 20);
+/** The size of the last dump, by family: the next is most likely about as large. */
+const lastDumpSize: Record<Family, number> = { 4: 0, 6: 0 };
+const DUMP_SLACK = 1 << 16;
 
 /**
  * Every chain, policy and rule of a libiptc handle in one call, as xtw_dump_table serialises them. The
@@ -383,10 +395,17 @@ let dumpBuffer = Buffer.alloc(1 << 20);
 export function dumpTable(family: Family, handle: bigint, counters = true): Buffer {
   const fns = shim();
   const dump = counters ? fns.dumpTable : fns.dumpRules;
+  // Written straight into the buffer returned: a large table's dump is megabytes, not worth a second copy.
+  let size = lastDumpSize[family] + DUMP_SLACK;
   for (;;) {
-    const len = dump(NFPROTO[family], handle, dumpBuffer, dumpBuffer.length);
-    if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
-    dumpBuffer = Buffer.alloc(len);
+    const out = Buffer.allocUnsafeSlow(size);
+    const len = dump(NFPROTO[family], handle, out, out.length);
+    if (len <= out.length) {
+      lastDumpSize[family] = len;
+      // A table much smaller than the last is not worth holding the larger buffer for.
+      return len < out.length / 2 && out.length > DUMP_SLACK ? Buffer.from(out.subarray(0, len)) : out.subarray(0, len);
+    }
+    size = len;
   }
 }
 

@@ -145,7 +145,8 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 			used += EXTENSION_SPAN;
 			span[3]++;
 		} else if (label_len > 0) {
-			printf(" -%c %.*s", e[l->flags_at] & l->goto_flag ? 'g' : 'j', (int)label_len, label);
+			fputs(e[l->flags_at] & l->goto_flag ? " -g " : " -j ", stdout);
+			fwrite(label, 1, label_len, stdout);
 		}
 		span[1] = ftell(stdout);
 	}

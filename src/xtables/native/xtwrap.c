@@ -626,26 +626,74 @@ static int end_capture(char *out, int outlen)
 }
 
 /*
+ * The extensions that print blobs, by name and revision: printing a large table looks the same few up
+ * thousands of times, and each lookup walks libxtables' lists. libxtables never unregisters an
+ * extension, so a pointer found stays good; the family is part of the key (lookups depend on it).
+ */
+#define PRINTER_CACHE 16
+static struct printer {
+	char name[XT_EXTENSION_MAXNAMELEN];
+	uint8_t revision;
+	int family;
+	bool target;
+	void *ext, *rev_ext;
+} printers[PRINTER_CACHE];
+static unsigned next_printer;
+
+static struct printer *find_printer(const char *name, uint8_t revision, bool target)
+{
+	struct printer *p;
+
+	for (int i = 0; i < PRINTER_CACHE; i++) {
+		p = &printers[i];
+		if (p->ext != NULL && p->target == target && p->revision == revision && p->family == current_family &&
+		    strncmp(p->name, name, sizeof(p->name)) == 0)
+			return p;
+	}
+	p = &printers[next_printer++ % PRINTER_CACHE];
+	p->ext = NULL;
+	if (target) {
+		struct xtables_target *t = lookup_target(name, XTF_TRY_LOAD);
+
+		if (t == NULL)
+			fail(OTHER_PROBLEM, "Can't find library for target `%s'", name);
+		p->rev_ext = xtables_find_target_revision(name, XTF_TRY_LOAD, t, revision);
+		p->ext = t;
+	} else {
+		struct xtables_match *m = xtables_find_match(name, XTF_TRY_LOAD, NULL);
+
+		if (m == NULL)
+			fail(OTHER_PROBLEM, "Can't find library for match `%s'", name);
+		p->rev_ext = xtables_find_match_revision(name, XTF_TRY_LOAD, m, revision);
+		p->ext = m;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->revision = revision;
+	p->family = current_family;
+	p->target = target;
+	return p;
+}
+
+/*
  * Prints a match blob's parameters to stdout as iptables-save does (print_match_save) and returns the
  * name it is printed under: the alias where the extension has one (`state` for conntrack revision 3).
  * With `before`, that and the name come first.
  */
 const char *save_match(const void *ip, const struct xt_entry_match *e, const char *before)
 {
-	struct xtables_match *match, *mt;
+	struct printer *p = find_printer(e->u.user.name, e->u.user.revision, false);
+	struct xtables_match *match = p->ext, *mt = p->rev_ext;
 	const char *printed;
 
-	match = xtables_find_match(e->u.user.name, XTF_TRY_LOAD, NULL);
-	if (match == NULL)
-		fail(OTHER_PROBLEM, "Can't find library for match `%s'", e->u.user.name);
-	mt = xtables_find_match_revision(e->u.user.name, XTF_TRY_LOAD, match, e->u.user.revision);
 	printed = (mt != NULL ? mt : match)->alias != NULL ? (mt != NULL ? mt : match)->alias(e) : e->u.user.name;
-	if (before != NULL)
-		printf("%s%s", before, printed);
+	if (before != NULL) {
+		fputs(before, stdout);
+		fputs(printed, stdout);
+	}
 	if (mt != NULL && mt->save != NULL)
 		mt->save(ip, e);
 	else if (match->save != NULL)
-		printf(" [unsupported revision]");
+		fputs(" [unsupported revision]", stdout);
 	return printed;
 }
 
@@ -655,20 +703,19 @@ const char *save_match(const void *ip, const struct xt_entry_match *e, const cha
  */
 const char *save_target(const void *ip, const struct xt_entry_target *e, const char *before)
 {
-	struct xtables_target *target, *tg;
+	struct printer *p = find_printer(e->u.user.name, e->u.user.revision, true);
+	struct xtables_target *target = p->ext, *tg = p->rev_ext;
 	const char *printed;
 
-	target = lookup_target(e->u.user.name, XTF_TRY_LOAD);
-	if (target == NULL)
-		fail(OTHER_PROBLEM, "Can't find library for target `%s'", e->u.user.name);
-	tg = xtables_find_target_revision(e->u.user.name, XTF_TRY_LOAD, target, e->u.user.revision);
 	printed = (tg != NULL ? tg : target)->alias != NULL ? (tg != NULL ? tg : target)->alias(e) : e->u.user.name;
-	if (before != NULL)
-		printf("%s%s", before, printed[0] != '\0' ? printed : e->u.user.name);
+	if (before != NULL) {
+		fputs(before, stdout);
+		fputs(printed[0] != '\0' ? printed : e->u.user.name, stdout);
+	}
 	if (tg != NULL && tg->save != NULL)
 		tg->save(ip, e);
 	else if (target->save != NULL)
-		printf(" [unsupported revision]");
+		fputs(" [unsupported revision]", stdout);
 	return printed;
 }
 
