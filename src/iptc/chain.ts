@@ -67,6 +67,20 @@ export class Chain {
     return this.table.rawChain(this.name).rules.map((raw) => RuleClass.fromEntry(raw));
   }
 
+  /**
+   * Whether the chain holds a rule equal to `rule` (a Rule, or a rule spec as Rule.parse takes it), as
+   * the kernel compares rules for a delete: counters are ignored. Asks libiptc (iptc_check_entry) of the
+   * kernel table as it is now, or of the pending changes without autocommit; the chain must exist.
+   *
+   * Equivalent to: `iptables -C CHAIN rule`
+   */
+  hasRule(rule: Rule | string | readonly string[]): boolean {
+    const r = typeof rule === 'string' || Array.isArray(rule) ? this.table.ruleClass.parse(rule) : (rule as Rule);
+    checkRule(this.table, r);
+    checkRulePlacement(this.table.name, this.name, r);
+    return this.table.hasEntry(this.name, r);
+  }
+
   /** Equivalent to: `iptables -A CHAIN rule` */
   appendRule(rule: Rule): void {
     checkRule(this.table, rule);

@@ -244,6 +244,37 @@ export class Table {
   }
 
   /**
+   * @internal Whether `chain` holds a rule equal to `rule` (libiptc's check): in the pending copy
+   * without autocommit, else in a fresh view of the kernel table. Throws IPTCError (ENOENT) for a chain
+   * that does not exist or a jump to a chain that does not.
+   */
+  hasEntry(chain: string, rule: Rule): boolean {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    const { entry, mask } = rule.toEntryWithMask();
+    const label = jumpLabel(rule);
+    const check = (h: TableHandle): boolean => {
+      if (!h.isChain(chain)) throw new IPTCError(`chain \`${chain}' does not exist in table \`${this.name}'`, ENOENT);
+      checkJumpLabel(h, label);
+      return h.checkEntry(chain, entry, mask);
+    };
+    const batch = this.#batch;
+    if (!this.#autocommit && (batch.hasCopy || batch.pending)) return check(batch.copy());
+    // A table the kernel has not made yet holds no rule; reading it would make it.
+    if (!this.#instantiated()) {
+      this.rawChain(chain);
+      checkJumpLabel({ table: this.name, isChain: (c) => this.isChain(c) }, label);
+      return false;
+    }
+    if (!this.#autocommit) return check(batch.copy());
+    const handle = this.#open();
+    try {
+      return check(handle);
+    } finally {
+      handle.free();
+    }
+  }
+
+  /**
    * Applies the pending changes in one atomic replace of the kernel table. Under the xtables lock it
    * reads a fresh view and applies the changes to it again, in order (as `iptables-restore --noflush`
    * applies its commands), then commits: a change another program committed since the changes were made
