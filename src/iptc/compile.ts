@@ -4,15 +4,15 @@
 // objects; iptables-restore does the whole line in C. The plan path is taken only where it gives what
 // the option-by-option path gives; anything else (an error, an address list, a parser that reads the
 // protocol before `-p` is given) is left to that path, which also words every error.
-import { compilable, compileRule, PLAN_MATCH, PLAN_STANDARD, PLAN_TARGET, RulePlan, type CompiledEntry } from '../xtables/compile.js';
+import { compilable, compileRule, CompileSlot, PLAN_MATCH, PLAN_STANDARD, PLAN_TARGET, samePlan, type CompiledEntry } from '../xtables/compile.js';
 import { encodeHeaderInto, entryLayout } from '../xtables/entry.js';
-import { isTargetExtension, type BuiltExtension, type ExtensionOption, type Family } from '../xtables/shim.js';
+import { readsKernelState, type BuiltExtension, type ExtensionOption, type Family } from '../xtables/shim.js';
 import { parseAddress, parseInterface, parseProtocol, type AddressSpec } from './address.js';
 import { checkExtensionExists } from './extension.js';
 import { flagBytes, headerOf, parseKeyOf, withGoto, type RuleFields } from './fields.js';
 import { GUARD_DROP, GUARD_IN, GUARD_OUT } from './guards.js';
 import { Match } from './match.js';
-import { RuleParser, type AddressLists, type RuleSink } from './parse.js';
+import { RuleParser, type RuleSink } from './parse.js';
 import type { Rule } from './rule.js';
 import { isStandardTarget, Target } from './target.js';
 
@@ -125,13 +125,32 @@ export interface CompiledSpec {
   key: number;
   /** The entry, in a scratch buffer valid until the next compile. */
   compiled: CompiledEntry;
+  /** Where it was compiled: its blobs, once made for a Rule, serve the next rule of the same plan. */
+  slot: Slot;
   /** The user chain the rule jumps or goes to, to check before libiptc takes the label; null for none. */
   jump: string | null;
   /** The rule's guard bits (see guards.ts). */
   guard: number;
 }
 
-const plan = new RulePlan();
+/** A compile slot, with the rule objects' blobs once made from its entry. */
+interface Slot extends CompileSlot {
+  family: Family;
+  key: number;
+  /** False when an extension of the plan prints or builds from kernel state: never reused. */
+  reusable: boolean;
+  blobs: Buffer[] | null;
+}
+
+const newSlot = (): Slot => Object.assign(new CompileSlot(), { family: 4 as Family, key: -1, reusable: false, blobs: null });
+/**
+ * Two slots, used in turn: the plan being made is compared with the last one compiled, and rules of one
+ * shape (only their addresses or interfaces differ, as rule after rule of a block list) take its
+ * extensions without another compile: the same plan against the same header key builds the same bytes.
+ */
+const slots: [Slot, Slot] = [newSlot(), newSlot()];
+let last: 0 | 1 = 0;
+
 const headers: Record<Family, Buffer> = {
   4: Buffer.alloc(entryLayout(4).header),
   6: Buffer.alloc(entryLayout(6).header),
@@ -150,19 +169,22 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
   }
   const header = headers[family];
   const sink = new PlanSink(family, header);
-  const lists: AddressLists = { src: [], dst: [] };
   try {
-    new RuleParser(sink, words, lists).parse();
+    // Without address lists: `-s a,b` is refused, and the option-by-option path makes its rules.
+    new RuleParser(sink, words, null).parse();
   } catch {
     return null;
   }
-  if (lists.src.length > 1 || lists.dst.length > 1) return null;
   const key = sink.key();
   const target = sink.given ?? { kind: PLAN_STANDARD, name: '', options: [] };
   const extensions = sink.matches.length + 1;
+  const previous = slots[last]!;
+  const slot = slots[1 - last]!;
+  const plan = slot.plan;
   plan.reset();
   plan.int(extensions);
   let infoWords = 0;
+  let reusable = true;
   for (let e = 0; e < extensions; e++) {
     const ext = e < sink.matches.length ? sink.matches[e]! : target;
     plan.int(ext.kind);
@@ -170,6 +192,7 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
     plan.int(-1);
     plan.int(ext.options.length);
     infoWords += 3 + ext.options.length;
+    if (ext.kind !== PLAN_STANDARD && readsKernelState(ext.kind === PLAN_MATCH ? 'match' : 'target', ext.name)) reusable = false;
     for (const o of ext.options) {
       if (o.key !== key) return null;
       plan.string(o.name);
@@ -179,8 +202,23 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
     }
   }
   encodeHeaderInto(family, headerOf(sink.fields, sink.flags()), header);
-  const compiled = compileRule(family, header, plan, infoWords);
-  if (!compiled) return null;
+  let compiled: CompiledEntry | null;
+  let used: Slot;
+  if (reusable && previous.reusable && previous.family === family && previous.key === key && samePlan(plan, previous.plan)) {
+    // The extensions of the rule before, under this rule's header; the offsets stay the entry's.
+    const l = entryLayout(family);
+    const offsets = previous.out.readUInt32LE(l.targetOffset);
+    previous.out.set(header, 0);
+    previous.out.writeUInt32LE(offsets, l.targetOffset);
+    compiled = { entry: previous.out, size: previous.size, info: previous.info };
+    used = previous;
+  } else {
+    compiled = compileRule(family, header, slot, infoWords);
+    if (!compiled) return null;
+    Object.assign(slot, { family, key, reusable, blobs: null });
+    last = last === 0 ? 1 : 0;
+    used = slot;
+  }
   // An option that took fewer words than it was offered leaves a word iptables refuses.
   let at = 0;
   for (let e = 0; e < extensions; e++) {
@@ -199,6 +237,7 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
     goto: sink.goto,
     key,
     compiled,
+    slot: used,
     jump: label && !VERDICTS.has(label) ? label : null,
     guard: (label === 'DROP' ? GUARD_DROP : 0) | (fields.in.name !== '' ? GUARD_IN : 0) | (fields.out.name !== '' ? GUARD_OUT : 0),
   };
@@ -217,16 +256,25 @@ export function compiledParts(spec: CompiledSpec): { size: number; userspacesize
   return parts;
 }
 
-/** A Rule of the compiled spec, its extensions holding their builds as if each option had been set. */
+/**
+ * A Rule of the spec compileSpec just compiled (before any other compile), its extensions holding their
+ * builds as if each option had been set.
+ */
 export function ruleOf<R extends Rule>(rule: R, spec: CompiledSpec): R {
   rule.assignFields(spec.fields);
   const { info, entry } = spec.compiled;
+  // The blobs of the entry, shared by every rule of the slot's plan: built blobs are never modified.
+  const slot = spec.slot;
+  const blobs = slot.blobs ?? [];
+  const made = slot.blobs !== null;
   let at = 0;
   let offset = entryLayout(spec.family).header;
+  let index = 0;
   const built = (ext: PlannedExtension): { options: ExtensionOption[]; build: BuiltExtension } => {
     const size = info[at + 2]!;
+    if (!made) blobs.push(Buffer.from(entry.subarray(offset, offset + size)));
     const build: BuiltExtension = {
-      blob: Buffer.from(entry.subarray(offset, offset + size)),
+      blob: blobs[index++]!,
       consumed: ext.options.map((o) => o.values.length),
       userspacesize: info[at]!,
       revision: info[at + 1]!,
@@ -249,5 +297,6 @@ export function ruleOf<R extends Rule>(rule: R, spec: CompiledSpec): R {
     }
     rule.target = target;
   }
+  if (slot.reusable) slot.blobs = blobs;
   return rule;
 }

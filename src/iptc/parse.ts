@@ -57,8 +57,8 @@ const MAIN_BY_NAME = new Map(MAIN_CANDIDATES.map((c) => [c.name, c]));
  */
 export interface RuleSink<X> {
   readonly family: Family;
-  /** `-s`/`-d`: the address as iptables reads it (masked, with the `!`), and its read-back text. */
-  address(field: 'src' | 'dst', spec: AddressSpec, text: string): void;
+  /** `-s`/`-d`: the address as iptables reads it (masked, with the `!`). */
+  address(field: 'src' | 'dst', spec: AddressSpec): void;
   /** `[!] -i`/`-o`, as `rule.inInterface` / `rule.outInterface` take it. */
   iface(field: 'inInterface' | 'outInterface', value: string): void;
   /** `[!] -p`, as `rule.protocol` takes it. */
@@ -85,8 +85,8 @@ class ObjectSink implements RuleSink<Extension> {
     return this.#rule.family;
   }
 
-  address(field: 'src' | 'dst', _spec: AddressSpec, text: string): void {
-    this.#rule[field] = text;
+  address(field: 'src' | 'dst', spec: AddressSpec): void {
+    this.#rule[field] = formatAddressSpec(this.#rule.family, spec);
   }
 
   iface(field: 'inInterface' | 'outInterface', value: string): void {
@@ -275,15 +275,12 @@ export class RuleParser<X> {
           fail(`several addresses in one -${option} make several rules: parse them one by one`);
         }
         // iptables stores both families masked when they come from the command line.
-        let first: AddressSpec | null = null;
-        const texts = values.map((one) => {
+        const specs = values.map((one) => {
           if (one === '') fail(`host/network \`' not found`);
-          const spec = { ...parseAddressAsIptables(sink.family, one, field), invert: this.#invert };
-          first ??= spec;
-          return formatAddressSpec(sink.family, spec);
+          return { ...parseAddressAsIptables(sink.family, one, field), invert: this.#invert };
         });
-        if (this.#lists) this.#lists[field] = texts;
-        sink.address(field, first!, texts[0]!);
+        if (this.#lists) this.#lists[field] = specs.map((spec) => formatAddressSpec(sink.family, spec));
+        sink.address(field, specs[0]!);
         return;
       }
       case 'i':

@@ -66,36 +66,42 @@ export function compilable(value: string): boolean {
   return !NUL_OR_ESCAPED.test(value);
 }
 
-/** What xtw_compile_rule reports per extension, then per option; read from `info`. */
+/** What xtw_compile_rule made: the entry, and per extension, then per option, what it reports. */
 export interface CompiledEntry {
-  /** The entry, in a scratch buffer valid until the next compile. */
+  /** The entry, at the start of a scratch buffer (see CompileSlot). */
   entry: Buffer;
   size: number;
   info: Int32Array;
 }
 
-let out = Buffer.allocUnsafeSlow(OUT_SIZE);
-let info = new Int32Array(256);
-
-/**
- * Compiles a plan into an entry whose header the caller wrote into `header` (the first `header.length`
- * bytes of an entry). Returns null when an extension refuses or the entry is too large: the caller then
- * takes the slow path, which says why in iptables' words.
- */
-export function compileRule(family: Family, header: Buffer, plan: RulePlan, infoWords: number): CompiledEntry | null {
-  const l = entryLayout(family);
-  const fns = shim();
-  if (info.length < infoWords) info = new Int32Array(infoWords * 2);
-  out.set(header.subarray(0, l.header), 0);
-  const size = fns.compileRule(NFPROTO[family], plan.text, plan.textUsed, plan.words, plan.used, out, out.length, info, info.length);
-  if (size < 0) {
-    // A refusal from another thread is not the rule's fault: the slow path throws it.
-    return null;
-  }
-  return { entry: out, size, info };
+/** A plan and the entry compiled from it, kept until the slot is used again. */
+export class CompileSlot {
+  readonly plan = new RulePlan();
+  out = Buffer.allocUnsafeSlow(OUT_SIZE);
+  info = new Int32Array(256);
+  size = 0;
 }
 
-/** A fresh scratch entry buffer for the next compile, when the caller keeps the last one. */
-export function detachCompiled(): void {
-  out = Buffer.allocUnsafeSlow(OUT_SIZE);
+/** Whether two plans are the same words and the same text. */
+export function samePlan(a: RulePlan, b: RulePlan): boolean {
+  if (a.used !== b.used || a.textUsed !== b.textUsed) return false;
+  for (let i = 0; i < a.used; i++) if (a.words[i] !== b.words[i]) return false;
+  return a.text.compare(b.text, 0, b.textUsed, 0, a.textUsed) === 0;
+}
+
+/**
+ * Compiles the slot's plan into an entry whose header the caller wrote into `header` (the first
+ * `header.length` bytes of an entry). Returns null when an extension refuses or the entry is too large:
+ * the caller then takes the slow path, which says why in iptables' words.
+ */
+export function compileRule(family: Family, header: Buffer, slot: CompileSlot, infoWords: number): CompiledEntry | null {
+  const l = entryLayout(family);
+  const fns = shim();
+  if (slot.info.length < infoWords) slot.info = new Int32Array(infoWords * 2);
+  const { plan, out, info } = slot;
+  out.set(header.subarray(0, l.header), 0);
+  const size = fns.compileRule(NFPROTO[family], plan.text, plan.textUsed, plan.words, plan.used, out, out.length, info, info.length);
+  if (size < 0) return null;
+  slot.size = size;
+  return { entry: out, size, info };
 }
