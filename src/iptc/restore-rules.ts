@@ -56,11 +56,12 @@ export class RuleEntries {
 
   /**
    * The entries of a rule spec: one, or one per address of `-s a,b` / `-d a,b` (as iptables makes them),
-   * with `counters` installed when given. Throws as iptables refuses the spec.
+   * with `counters` installed when given; `templates: false` where they were asked already. Throws as
+   * iptables refuses the spec.
    */
-  of(spec: string[], counters: Counters | undefined, withMask: boolean): SpecEntry[] {
+  of(spec: string[], counters: Counters | undefined, withMask: boolean, templates = true): SpecEntry[] {
     const family = this.#family;
-    const templated = this.templates.compile(spec);
+    const templated = templates ? this.templates.compile(spec) : null;
     if (templated) {
       if (counters) writeCounters(family, templated.entry, counters);
       return [templated];

@@ -8,7 +8,7 @@ import { ruleNumberAsIptables } from './command-line.js';
 import { checkGuards, checkPolicyPlacement, guardBits } from './guards.js';
 import { Policy } from './policy.js';
 import { RuleSyntaxError } from './parse.js';
-import { isPlainSpec, type RuleTemplates } from './template.js';
+import { isPlainSpec } from './template.js';
 import { PackedEntries } from './packed.js';
 import { checkJumpLabel } from './chain.js';
 import { RuleEntries, type Counters, type ParseRule, type SpecEntry } from './restore-rules.js';
@@ -140,7 +140,7 @@ export function applyBlock(
   }
   const rules = new RuleEntries(handle.family, parseRule);
   const run = new AppendRun(handle);
-  const fast = new FastAppends(handle, rules.templates, run);
+  const fast = new FastAppends(handle, rules, run);
   for (const item of block.lines) {
     const [n, raw] = item;
     try {
@@ -189,20 +189,20 @@ function checked(handle: TableEdits, chain: string, entries: SpecEntry[]): SpecE
 /** The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template into the append run. */
 class FastAppends {
   readonly #handle: TableEdits;
-  readonly #templates: RuleTemplates;
+  readonly #rules: RuleEntries;
   readonly #run: AppendRun;
   #chainPrefix = '';
   #chain = '';
   /** User chains jumped to since the last other command: only such a command can delete one. */
   readonly #jumpsChecked = new Set<string>();
 
-  constructor(handle: TableEdits, templates: RuleTemplates, run: AppendRun) {
+  constructor(handle: TableEdits, rules: RuleEntries, run: AppendRun) {
     this.#handle = handle;
-    this.#templates = templates;
+    this.#rules = rules;
     this.#run = run;
   }
 
-  /** Adds the line to the run if it is such a line with a template; false if it must be parsed in full. */
+  /** Adds the line to the run if it is such a line; false if it must be read in full. */
   append(line: string, item: [number, string]): boolean {
     if (!line.startsWith('-A ') || !isPlainSpec(line)) return false;
     if (this.#chain === '' || !line.startsWith(this.#chainPrefix)) {
@@ -210,8 +210,13 @@ class FastAppends {
       this.#chain = end < 0 ? '' : line.slice(3, end);
       this.#chainPrefix = `-A ${this.#chain} `;
     }
-    const compiled = this.#chain === '' ? null : this.#templates.compileText(line, this.#chainPrefix.length);
-    if (!compiled) return false;
+    if (this.#chain === '') return false;
+    const compiled = this.#rules.templates.compileText(line, this.#chainPrefix.length);
+    if (!compiled) {
+      // No template (yet): the spec's words are the line's after the chain, as a full read splits them.
+      this.add(this.#chain, this.#rules.of(line.slice(this.#chainPrefix.length).split(' '), undefined, false, false), item);
+      return true;
+    }
     this.#check(this.#chain, compiled);
     this.#run.add(this.#chain, compiled.entry, item);
     return true;

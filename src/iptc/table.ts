@@ -86,6 +86,8 @@ export class Table {
   /** Without autocommit: the changes waiting for commit() and the pending copy they are applied to. */
   readonly #batch: Batch;
   #snapshot: RawChain[] | null = null;
+  /** The chains of the last snapshot read by name. */
+  #byName: { chains: RawChain[]; map: Map<string, RawChain> } | null = null;
   #closed = false;
 
   constructor(name: string, options: TableOptions = {}) {
@@ -208,7 +210,10 @@ export class Table {
 
   /** @internal The snapshot of one chain; throws IPTCError if there is no such chain. */
   rawChain(name: string): RawChain {
-    const chain = this.#chains().find((c) => c.name === name);
+    // By name: a table of thousands of chains (kube-proxy's) is read chain by chain.
+    const chains = this.#chains();
+    if (this.#byName?.chains !== chains) this.#byName = { chains, map: new Map(chains.map((c) => [c.name, c])) };
+    const chain = this.#byName.map.get(name);
     if (!chain) throw new IPTCError(`chain \`${name}' does not exist in table \`${this.name}'`, ENOENT);
     return chain;
   }

@@ -57,6 +57,8 @@ export class RuleTemplates {
   readonly #compile: CompileSpec;
   readonly #family: Family;
   readonly #templates = new Map<string, Template>();
+  /** The shapes seen once and not made templates yet. */
+  readonly #seen = new Set<string>();
   /** The template of the previous spec: runs of lines of one shape find it without a key. */
   #last: Template | null = null;
   /** [start, end) of each address value of the spec being compiled, and its field. */
@@ -70,7 +72,8 @@ export class RuleTemplates {
 
   /**
    * The entry of rule spec words, from a template when one fits. Returns null when the spec cannot share
-   * a template (the caller parses it in full, which also gives the right error for a bad spec).
+   * a template, or has not yet (the caller parses it in full, which also gives the right error for a bad
+   * spec).
    */
   compile(words: readonly string[], start = 0): CompiledRule | null {
     for (let i = start; i < words.length; i++) if (/[\s"'\\]|^$/.test(words[i]!)) return null;
@@ -130,6 +133,14 @@ export class RuleTemplates {
     const key = segments.join('\0');
     let template = this.#templates.get(key);
     if (template) return template;
+    // A shape seen once is compiled as it is (null here); the second time it becomes a template. Rule
+    // sets where each rule has its own comment or port need none.
+    if (!this.#seen.has(key)) {
+      if (this.#seen.size >= MAX_TEMPLATES) this.#seen.clear();
+      this.#seen.add(key);
+      return null;
+    }
+    this.#seen.delete(key);
     const compiled = this.#compile(segments.join(this.#family === 4 ? '0.0.0.0/0' : '::/0').split(' '));
     if (!compiled) return null;
     // `entry` is handed out for each spec: libiptc copies it, so one buffer serves every line.
