@@ -116,6 +116,11 @@ export interface KernelRule {
   /** Its chain as the shim prints it, and its index there (see printed.ts). */
   printed?: PrintedRules;
   index?: number;
+  /** The bytes `entry` is a view of, from `at`: read without making the view. */
+  source?: Buffer;
+  at?: number;
+  /** Whether the entry's sizes were found holding together already (the shim checks dumped rules). */
+  checked?: boolean;
 }
 
 /**
@@ -204,7 +209,7 @@ export class Rule implements ExtensionOwner {
    */
   static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
     const rule = new this();
-    checkEntry(rule.family, raw.entry);
+    if (raw.checked !== true) checkEntry(rule.family, raw.entry);
     rule.#raw = raw;
     return rule;
   }
@@ -443,8 +448,9 @@ export class Rule implements ExtensionOwner {
   get counters(): Counters {
     const raw = this.#raw;
     if (raw) {
-      const at = entryLayout(this.family).counters;
-      return { packets: raw.entry.readBigUInt64LE(at), bytes: raw.entry.readBigUInt64LE(at + 8) };
+      const source = raw.source ?? raw.entry;
+      const at = (raw.source ? raw.at! : 0) + entryLayout(this.family).counters;
+      return { packets: source.readBigUInt64LE(at), bytes: source.readBigUInt64LE(at + 8) };
     }
     return { ...this.#counters };
   }
@@ -571,7 +577,12 @@ export class Rule implements ExtensionOwner {
    */
   toString(): string {
     const raw = this.#raw;
-    if (raw) return saveEntry(this.family, raw.entry, raw.label, raw.standard, raw.printed?.text(raw.index!));
+    if (raw) {
+      const printed = raw.printed?.text(raw.index!);
+      const source = raw.source ?? raw.entry;
+      // A printed rule needs no label: the shim printed its target.
+      return saveEntry(this.family, source, raw.source ? raw.at! : 0, typeof printed === 'string' ? '' : raw.label, raw.standard, printed);
+    }
     const masks = interfaceMasks(this.family, this.#kernelHeader ?? this.headerBuffer());
     let text = saveAddress(this.family, 's', this.#src) + saveAddress(this.family, 'd', this.#dst);
     text += saveInterface('i', this.#in.name, masks.in, this.#in.invert);

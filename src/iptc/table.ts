@@ -13,6 +13,7 @@ import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './resto
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
+import { saveRuleLine } from './save.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -415,14 +416,8 @@ export class Table {
       const cnt = c.policy ? `[${c.policy.packets}:${c.policy.bytes}]` : '[0:0]';
       lines.push(`:${c.name} ${policy} ${cnt}`);
     }
-    const RuleClass = this.ruleClass;
     for (const c of chains) {
-      for (const raw of c.rules) {
-        const rule = RuleClass.fromEntry(raw);
-        const prefix = counters ? `[${rule.counters.packets}:${rule.counters.bytes}] ` : '';
-        const spec = rule.toString();
-        lines.push(`${prefix}-A ${c.name}${spec === '' ? '' : ` ${spec}`}`);
-      }
+      for (const raw of c.rules) lines.push(saveRuleLine(this.family, c.name, raw, counters));
     }
     lines.push('COMMIT', '');
     const text = lines.join('\n');

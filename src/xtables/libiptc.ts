@@ -4,7 +4,8 @@ import { constants } from 'node:os';
 import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
 import { appendEntries, dumpTable, type Family } from './shim.js';
-import { PrintedRules } from './printed.js';
+import type { PrintedRules } from './printed.js';
+import { DumpedChain } from './dumped.js';
 
 type Ptr = bigint;
 
@@ -80,6 +81,11 @@ export interface RawRule {
   /** The rule's chain printed by the shim as it is read (see printed.ts), and the rule's index in it. */
   printed?: PrintedRules;
   index?: number;
+  /** The bytes `entry` is a view of, from `at` (read without making the view). */
+  source?: Buffer;
+  at?: number;
+  /** Whether the entry's sizes were found holding together already (as checkEntry checks them). */
+  checked?: boolean;
 }
 
 export interface RawChain {
@@ -88,43 +94,6 @@ export interface RawChain {
   /** Policy and its counters, for built-in chains. */
   policy: { name: string; packets: bigint; bytes: bigint } | null;
   rules: RawRule[];
-}
-
-/** A chain of a dump whose rules are decoded on first use: reading counters or names of a large table
- * should not pay for every rule. */
-class DumpedChain implements RawChain {
-  #rules: RawRule[] | null = null;
-
-  constructor(
-    readonly name: string,
-    readonly builtin: boolean,
-    readonly policy: RawChain['policy'],
-    private readonly family: Family,
-    private readonly dump: Buffer,
-    private readonly first: number,
-    private readonly count: number,
-  ) {}
-
-  get rules(): RawRule[] {
-    if (this.#rules) return this.#rules;
-    const { dump, count } = this;
-    const rules: RawRule[] = new Array(count);
-    const offsets: number[] = new Array(count);
-    const printed = new PrintedRules(this.family, dump, offsets);
-    let at = this.first;
-    for (let i = 0; i < count; i++) {
-      offsets[i] = at;
-      const standard = dump[at] === 1;
-      const labelLength = dump[at + 1]!;
-      const label = dump.toString('latin1', at + 2, at + 2 + labelLength);
-      at += 2 + labelLength;
-      const size = dump.readUInt16LE(at);
-      rules[i] = { entry: dump.subarray(at + 2, at + 2 + size), label, standard, printed, index: i };
-      at += 2 + size;
-    }
-    this.#rules = rules;
-    return rules;
-  }
 }
 
 /** The edits of a table that a restore makes: what a TableHandle does, and a ScratchTable too. */

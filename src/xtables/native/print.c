@@ -107,7 +107,7 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 
 		if (at + 2 > dump_len)
 			break;
-		standard = dump[at];
+		standard = dump[at] & 1;
 		label_len = dump[at + 1];
 		label = (const char *)dump + at + 2;
 		if (at + 4 + label_len > dump_len)

@@ -880,6 +880,30 @@ static void clear_name_padding(unsigned char *e, size_t header_size, uint16_t ta
 	}
 }
 
+/* A rule's flag byte in a dump: bit 0 a standard target, DUMP_MALFORMED an entry whose sizes do not hold together. */
+#define DUMP_MALFORMED 2
+
+/*
+ * Whether an entry's offsets and sizes hold together, as JS's checkEntry asks (each match at least an
+ * extension header and inside the matches, the target after them), so that walking it ends: every rule
+ * of a dump is checked here once, not by JS rule by rule.
+ */
+static bool entry_holds_together(const unsigned char *e, size_t header, uint16_t target_offset, uint16_t size)
+{
+	const size_t ext = sizeof(struct xt_entry_match);
+	uint16_t ext_size;
+
+	if (size < header + ext || target_offset < header || size < (size_t)target_offset + ext)
+		return false;
+	for (size_t at = header; at < target_offset; at += ext_size) {
+		memcpy(&ext_size, e + at, 2);
+		if (ext_size < ext || at + ext_size > target_offset)
+			return false;
+	}
+	memcpy(&ext_size, e + target_offset, 2);
+	return ext_size >= ext && (size_t)target_offset + ext_size <= size;
+}
+
 struct writer {
 	unsigned char *out;
 	size_t len, cap;
@@ -901,9 +925,10 @@ static void put_str(struct writer *w, const char *s) { size_t n = strlen(s); put
 /*
  * Serialises every chain of a libiptc handle into out (little-endian):
  *   per chain: u8 builtin, str name, str policy ("" for user chains), u64 packets, u64 bytes, u32 rules;
- *   per rule:  u8 standard, str label, u16 size, the entry bytes.
- * `standard` marks a verdict, jump or fall-through: the kernel names such targets "", while an entry
- * added in this handle still carries its label until commit. Returns the bytes needed; they were
+ *   per rule:  u8 flags, str label, u16 size, the entry bytes.
+ * Flag bit 0 marks a verdict, jump or fall-through (the kernel names such targets "", while an entry
+ * added in this handle still carries its label until commit); DUMP_MALFORMED an entry that does not hold
+ * together (see entry_holds_together). Returns the bytes needed; they were
  * written when they fit in outlen.
  */
 static long dump_table(int family, void *h, unsigned char *out, long outlen, bool with_counters)
@@ -938,9 +963,13 @@ static long dump_table(int family, void *h, unsigned char *out, long outlen, boo
 			memcpy(&size, e + o->next_offset_at, 2);
 			if (label == NULL)
 				label = "";
-			standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 ||
-				   strcmp(label, "DROP") == 0 || strcmp(label, "QUEUE") == 0 ||
-				   strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
+			if (!entry_holds_together(e, o->header_size, target_offset, size)) {
+				standard = DUMP_MALFORMED;
+			} else {
+				standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 ||
+					   strcmp(label, "DROP") == 0 || strcmp(label, "QUEUE") == 0 ||
+					   strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
+			}
 			put_u8(&w, standard);
 			put_str(&w, label);
 			put_u16(&w, size);
