@@ -15,6 +15,7 @@ import { extensionName, extensionRevision } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 import { buildsAt, NO_OPTIONS, siteFor, type Builds, type Site } from './builds.js';
+import type { PrintedRules } from '../xtables/printed.js';
 
 /**
  * Checks once per process that an extension exists (its plugin loads), as a Match or Target object does
@@ -52,11 +53,25 @@ interface BuildMemo {
   builds: Builds;
 }
 
-/** A blob inside a kernel entry, viewed only when needed: a rule read back holds several. */
+/**
+ * Where a rule read back came from, shared by its extensions: the bytes its entry is in, and its chain as
+ * the shim printed it (see printed.ts) with the rule's index there, or null where it was not printed.
+ */
+export interface KernelOrigin {
+  source: Buffer;
+  printed: PrintedRules | null;
+  index: number;
+}
+
+/**
+ * A blob inside a kernel entry, viewed only when needed: a rule read back holds several. `k` is which
+ * extension of the rule it is (its matches, then its target), for its printed text.
+ */
 export interface KernelSlice {
-  entry: Buffer;
+  origin: KernelOrigin;
   at: number;
   size: number;
+  k: number;
 }
 
 export abstract class Extension {
@@ -68,12 +83,11 @@ export abstract class Extension {
   #options: ExtensionOption[] | null;
   /** The blob read from the kernel (while #options is null): a view made on first use of the slice below. */
   #kernelBlob: Buffer | null = null;
-  #kernelEntry: Buffer | null = null;
+  /** Its rule's origin (with the texts its chain was printed with); the blob's place there; which one it is. */
+  #origin: KernelOrigin | null = null;
   #kernelAt = 0;
   #kernelSize = 0;
-  /** The name and text the kernel blob was printed with, with its rule's chain (see presetSaved). */
-  #printedName: string | null = null;
-  #printedText = '';
+  #kernelK = 0;
   #saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null = null;
   #memo: BuildMemo | null = null;
   #siteCache: Site | null = null;
@@ -93,16 +107,17 @@ export abstract class Extension {
       if (Buffer.isBuffer(kernelBlob)) {
         this.#kernelBlob = kernelBlob;
       } else {
-        this.#kernelEntry = kernelBlob.entry;
+        this.#origin = kernelBlob.origin;
         this.#kernelAt = kernelBlob.at;
         this.#kernelSize = kernelBlob.size;
+        this.#kernelK = kernelBlob.k;
       }
     }
   }
 
   /** The blob read from the kernel; only while #options is null. */
   #kernel(): Buffer {
-    this.#kernelBlob ??= this.#kernelEntry!.subarray(this.#kernelAt, this.#kernelAt + this.#kernelSize);
+    this.#kernelBlob ??= this.#origin!.source.subarray(this.#kernelAt, this.#kernelAt + this.#kernelSize);
     return this.#kernelBlob;
   }
 
@@ -157,8 +172,7 @@ export abstract class Extension {
   /** Options were set: the kernel blob and what it printed are no longer the extension. */
   #forgetKernel(): void {
     this.#kernelBlob = null;
-    this.#kernelEntry = null;
-    this.#printedName = null;
+    this.#origin = null;
     this.#saved = null;
   }
 
@@ -213,16 +227,6 @@ export abstract class Extension {
     this.#memo = { options, headerKey, builds: { final: built } };
   }
 
-  /**
-   * @internal Takes the name and text the extension's save() prints for its kernel blob, printed with
-   * its rule's chain (see printed.ts). Never for an extension whose text reads kernel state.
-   */
-  presetSaved(name: string, text: string): void {
-    if (this.#options !== null) return;
-    this.#printedName = name;
-    this.#printedText = text;
-  }
-
   /** Checks once per process that the extension exists (its plugin loads), without options. */
   protected checkExists(): void {
     const site = this.#site();
@@ -258,12 +262,15 @@ export abstract class Extension {
     }
   }
 
+  /** The name save() prints: as the shim printed it with its rule's chain, else printed now. */
   #savedName(): string {
-    return this.#options === null && this.#printedName !== null ? this.#printedName : this.#save().name;
+    const origin = this.#options === null ? this.#origin : null;
+    return origin?.printed?.extensionName(origin.index, this.#kernelK) ?? this.#save().name;
   }
 
   #savedText(): string {
-    return this.#options === null && this.#printedName !== null ? this.#printedText : this.#save().text;
+    const origin = this.#options === null ? this.#origin : null;
+    return origin?.printed?.extensionText(origin.index, this.#kernelK) ?? this.#save().text;
   }
 
   #save(): { name: string; text: string } {

@@ -27,7 +27,7 @@ import {
   type InterfaceSpec,
   type ProtocolSpec,
 } from './address.js';
-import { describeForInspect, type BuiltBlob, type ExtensionOwner } from './extension.js';
+import { describeForInspect, type BuiltBlob, type ExtensionOwner, type KernelOrigin } from './extension.js';
 import { maskToPrefix } from '../inet/address.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
@@ -248,45 +248,45 @@ export class Rule implements ExtensionOwner {
   #decodeHeader(raw: KernelRule): void {
     const family = this.family;
     const l = entryLayout(family);
-    const e = raw.entry;
-    const inv = e[l.invflags]!;
+    const e = raw.source ?? raw.entry;
+    const b = raw.source ? raw.at! : 0;
+    const inv = e[b + l.invflags]!;
     // Shared specs where the fields hold nothing particular: a large table decodes thousands of rules.
-    this.#src = kernelAddress(family, e, l.src, l.smsk, (inv & INV.SRCIP) !== 0);
-    this.#dst = kernelAddress(family, e, l.dst, l.dmsk, (inv & INV.DSTIP) !== 0);
-    this.#in = kernelInterface(e, l.iniface, l.inifaceMask, (inv & INV.VIA_IN) !== 0);
-    this.#out = kernelInterface(e, l.outiface, l.outifaceMask, (inv & INV.VIA_OUT) !== 0);
-    this.#proto = kernelProtocol(e[l.proto]! | (e[l.proto + 1]! << 8), (inv & INV.PROTO) !== 0);
-    const flags = e[l.flags]!;
+    this.#src = kernelAddress(family, e, b + l.src, b + l.smsk, (inv & INV.SRCIP) !== 0);
+    this.#dst = kernelAddress(family, e, b + l.dst, b + l.dmsk, (inv & INV.DSTIP) !== 0);
+    this.#in = kernelInterface(e, b + l.iniface, b + l.inifaceMask, (inv & INV.VIA_IN) !== 0);
+    this.#out = kernelInterface(e, b + l.outiface, b + l.outifaceMask, (inv & INV.VIA_OUT) !== 0);
+    this.#proto = kernelProtocol(e[b + l.proto]! | (e[b + l.proto + 1]! << 8), (inv & INV.PROTO) !== 0);
+    const flags = e[b + l.flags]!;
     if (l.fragFlag && flags & l.fragFlag) this.#fragment = inv & INV.FRAG ? -1 : 1;
-    const packets = e.readBigUInt64LE(l.counters);
-    const bytes = e.readBigUInt64LE(l.counters + 8);
+    const packets = e.readBigUInt64LE(b + l.counters);
+    const bytes = e.readBigUInt64LE(b + l.counters + 8);
     this.#counters = packets === 0n && bytes === 0n ? ZERO_COUNTERS : { packets, bytes };
     this.#header = null;
-    this.#kernelHeader = e.subarray(0, l.header);
+    this.#kernelHeader = e.subarray(b, b + l.header);
   }
 
   #decodeExtensions(raw: KernelRule): void {
     const family = this.family;
     const l = entryLayout(family);
-    const entry = raw.entry;
+    const source = raw.source ?? raw.entry;
+    const base = raw.source ? raw.at! : 0;
     // Slices, not views: a match's blob is viewed only when something needs its bytes.
-    const slices = extensionSlices(family, entry);
-    const matches = new Array<Match>(slices.length / 2 - 1);
+    const slices = extensionSlices(family, source, base);
+    const count = slices.length / 2;
+    // Printed with its chain: the extensions' texts need no save() of their own.
+    const printed = raw.printed && raw.printed.extensionCount(raw.index!) === count - (raw.standard ? 1 : 0) ? raw.printed : null;
+    const origin: KernelOrigin = { source, printed, index: raw.index ?? 0 };
+    const matches = new Array<Match>(count - 1);
     for (let i = 0; i < matches.length; i++) {
-      matches[i] = new Match(this, '', undefined, { entry, at: slices[2 * i]!, size: slices[2 * i + 1]! });
+      matches[i] = new Match(this, '', undefined, { origin, at: slices[2 * i]!, size: slices[2 * i + 1]!, k: i });
     }
     this.#matches = matches;
-    this.#gotoFlag = (entry[l.flags]! & l.gotoFlag) !== 0;
-    const last = slices.length - 2;
-    const target = raw.standard
+    this.#gotoFlag = (source[base + l.flags]! & l.gotoFlag) !== 0;
+    const last = 2 * (count - 1);
+    this.#target = raw.standard
       ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
-      : new Target(this, raw.label, { kernelBlob: { entry, at: slices[last]!, size: slices[last + 1]! } });
-    this.#target = target;
-    // Printed with its chain: the extensions' texts need no save() of their own.
-    const printed = raw.printed;
-    if (printed && printed.extensionCount(raw.index!) === matches.length + (raw.standard ? 0 : 1)) {
-      printed.extensions(raw.index!, (k, name, text) => (k < matches.length ? matches[k]! : target).presetSaved(name, text));
-    }
+      : new Target(this, raw.label, { kernelBlob: { origin, at: slices[last]!, size: slices[last + 1]!, k: count - 1 } });
   }
 
   #changed(): void {

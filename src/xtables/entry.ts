@@ -174,21 +174,22 @@ export function splitEntry(family: Family, entry: Buffer): { header: Buffer; mat
 }
 
 /**
- * Where each match blob of an entry is, then its target blob: offset and size pairs. The entry passed
- * checkEntry.
+ * Where each match blob of an entry (in `source` from `base`) is, then its target blob: offset (in
+ * `source`) and size pairs. The entry passed checkEntry.
  */
-export function extensionSlices(family: Family, entry: Buffer): number[] {
+export function extensionSlices(family: Family, source: Buffer, base = 0): number[] {
   const l = LAYOUTS[family];
-  const targetOffset = entry[l.targetOffset]! | (entry[l.targetOffset + 1]! << 8);
-  const nextOffset = entry[l.nextOffset]! | (entry[l.nextOffset + 1]! << 8);
+  const u16 = (at: number) => source[base + at]! | (source[base + at + 1]! << 8);
+  const targetOffset = u16(l.targetOffset);
+  const nextOffset = u16(l.nextOffset);
   const slices: number[] = [];
   for (let at = l.header; at < targetOffset; ) {
-    const size = entry[at]! | (entry[at + 1]! << 8);
+    const size = u16(at);
     if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
-    slices.push(at, size);
+    slices.push(base + at, size);
     at += size;
   }
-  slices.push(targetOffset, nextOffset - targetOffset);
+  slices.push(base + targetOffset, nextOffset - targetOffset);
   return slices;
 }
 

@@ -56,20 +56,18 @@ export class PrintedRules {
   }
 
   /**
-   * Hands each extension of rule `index` (its matches, then a target extension) to `each`, as its
-   * printed name and parameters text; returns how many, or -1 where text() gives null.
+   * The name extension `k` of rule `index` (its matches, then a target extension) was printed under, or
+   * null as text() gives null.
    */
-  extensions(index: number, each: (k: number, name: string, text: string) => void): number {
-    const chunk = this.#chunk(index);
-    if (!chunk) return -1;
-    const at = chunk.ruleAt[index - chunk.first]!;
-    const s = chunk.spans;
-    if (s[at + 2]! & NOT_PRINTED) return -1;
-    const count = s[at + 3]!;
-    for (let k = 0, e = at + RULE_SPAN; k < count; k++, e += EXTENSION_SPAN) {
-      each(k, slice(chunk.text, s[e]!, s[e + 1]!, true), slice(chunk.text, s[e + 2]!, s[e + 3]!));
-    }
-    return count;
+  extensionName(index: number, k: number): string | null {
+    const at = this.#extensionAt(index, k);
+    return at < 0 ? null : slice(this.#chunkOf[index]!.text, this.#spansOf(index)[at]!, this.#spansOf(index)[at + 1]!, true);
+  }
+
+  /** The parameters text extension `k` of rule `index` was printed with, or null as text() gives null. */
+  extensionText(index: number, k: number): string | null {
+    const at = this.#extensionAt(index, k);
+    return at < 0 ? null : slice(this.#chunkOf[index]!.text, this.#spansOf(index)[at + 2]!, this.#spansOf(index)[at + 3]!);
   }
 
   /** How many extensions rule `index` was printed with (its matches and a target extension), or -1. */
@@ -78,6 +76,20 @@ export class PrintedRules {
     if (!chunk) return -1;
     const at = chunk.ruleAt[index - chunk.first]!;
     return chunk.spans[at + 2]! & NOT_PRINTED ? -1 : chunk.spans[at + 3]!;
+  }
+
+  #spansOf(index: number): Int32Array {
+    return this.#chunkOf[index]!.spans;
+  }
+
+  /** Where extension `k` of rule `index` is in its chunk's spans, or -1. */
+  #extensionAt(index: number, k: number): number {
+    const chunk = this.#chunk(index);
+    if (!chunk) return -1;
+    const at = chunk.ruleAt[index - chunk.first]!;
+    const s = chunk.spans;
+    if (s[at + 2]! & NOT_PRINTED || k >= s[at + 3]!) return -1;
+    return at + RULE_SPAN + k * EXTENSION_SPAN;
   }
 
   #chunk(index: number): Chunk | null {
