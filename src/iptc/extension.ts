@@ -11,7 +11,7 @@ import {
   type Family,
   type OptionSpec,
 } from '../xtables/shim.js';
-import { extensionName, extensionRevision } from '../xtables/entry.js';
+import { extensionName, extensionRevision, extensionSlices } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 import { buildsAt, NO_OPTIONS, siteFor, type Builds, type Site } from './builds.js';
@@ -58,24 +58,26 @@ interface BuildMemo {
  * the shim printed it (see printed.ts) with the rule's index there, or null where it was not printed.
  */
 export interface KernelOrigin {
+  family: Family;
+  /** The entry is `source` from `base`. */
   source: Buffer;
+  base: number;
   printed: PrintedRules | null;
   index: number;
 }
 
 /**
  * A blob inside a kernel entry, viewed only when needed: a rule read back holds several. `k` is which
- * extension of the rule it is (its matches, then its target), for its printed text.
+ * extension of the rule it is (its matches, then its target).
  */
 export interface KernelSlice {
   origin: KernelOrigin;
-  at: number;
-  size: number;
   k: number;
 }
 
 export abstract class Extension {
-  protected abstract readonly kind: ExtensionKind;
+  /** Of the prototype, not each object: a table read back holds thousands. */
+  protected abstract get kind(): ExtensionKind;
   readonly #owner: ExtensionOwner;
   #name: string;
   #revision: number | undefined;
@@ -83,10 +85,8 @@ export abstract class Extension {
   #options: ExtensionOption[] | null;
   /** The blob read from the kernel (while #options is null): a view made on first use of the slice below. */
   #kernelBlob: Buffer | null = null;
-  /** Its rule's origin (with the texts its chain was printed with); the blob's place there; which one it is. */
+  /** Its rule's origin (with the texts its chain was printed with), and which of its extensions it is. */
   #origin: KernelOrigin | null = null;
-  #kernelAt = 0;
-  #kernelSize = 0;
   #kernelK = 0;
   #saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null = null;
   #memo: BuildMemo | null = null;
@@ -108,8 +108,6 @@ export abstract class Extension {
         this.#kernelBlob = kernelBlob;
       } else {
         this.#origin = kernelBlob.origin;
-        this.#kernelAt = kernelBlob.at;
-        this.#kernelSize = kernelBlob.size;
         this.#kernelK = kernelBlob.k;
       }
     }
@@ -117,7 +115,12 @@ export abstract class Extension {
 
   /** The blob read from the kernel; only while #options is null. */
   #kernel(): Buffer {
-    this.#kernelBlob ??= this.#origin!.source.subarray(this.#kernelAt, this.#kernelAt + this.#kernelSize);
+    if (this.#kernelBlob === null) {
+      const { family, source, base } = this.#origin!;
+      const slices = extensionSlices(family, source, base);
+      const at = slices[2 * this.#kernelK]!;
+      this.#kernelBlob = source.subarray(at, at + slices[2 * this.#kernelK + 1]!);
+    }
     return this.#kernelBlob;
   }
 

@@ -9,7 +9,9 @@ import { Extension, type ExtensionOwner, type KernelSlice } from './extension.js
  * Equivalent to: `iptables ... -m tcp --dport 22 ...`
  */
 export class Match extends Extension {
-  protected readonly kind: ExtensionKind = 'match';
+  protected get kind(): ExtensionKind {
+    return 'match';
+  }
 
   /**
    * A match for `rule`, not yet added to it (see `rule.addMatch`, or `rule.createMatch` to do both).

@@ -276,17 +276,14 @@ export class Rule implements ExtensionOwner {
     const count = slices.length / 2;
     // Printed with its chain: the extensions' texts need no save() of their own.
     const printed = raw.printed && raw.printed.extensionCount(raw.index!) === count - (raw.standard ? 1 : 0) ? raw.printed : null;
-    const origin: KernelOrigin = { source, printed, index: raw.index ?? 0 };
+    const origin: KernelOrigin = { family, source, base, printed, index: raw.index ?? 0 };
     const matches = new Array<Match>(count - 1);
-    for (let i = 0; i < matches.length; i++) {
-      matches[i] = new Match(this, '', undefined, { origin, at: slices[2 * i]!, size: slices[2 * i + 1]!, k: i });
-    }
+    for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, { origin, k: i });
     this.#matches = matches;
     this.#gotoFlag = (source[base + l.flags]! & l.gotoFlag) !== 0;
-    const last = 2 * (count - 1);
     this.#target = raw.standard
       ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
-      : new Target(this, raw.label, { kernelBlob: { origin, at: slices[last]!, size: slices[last + 1]!, k: count - 1 } });
+      : new Target(this, raw.label, { kernelBlob: { origin, k: count - 1 } });
   }
 
   #changed(): void {

@@ -45,7 +45,9 @@ export interface TargetOptions {
  * Equivalent to: `iptables ... -j DNAT --to-destination 10.0.0.1:80`
  */
 export class Target extends Extension {
-  protected readonly kind: ExtensionKind = 'target';
+  protected get kind(): ExtensionKind {
+    return 'target';
+  }
   /** The label of a verdict, chain jump or fall-through; null for a target extension. */
   #standard: string | null;
   #goto: boolean;
