@@ -21,13 +21,15 @@ export class PackedEntries {
 
   /** Copies in the entry at the start of `entry` (which may be longer: a scratch buffer). */
   push(entry: Buffer): void {
-    const size = entry.readUInt16LE(this.#nextOffset);
+    const size = entry[this.#nextOffset]! | (entry[this.#nextOffset + 1]! << 8);
     if (this.#used + size > this.#buffer.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.#buffer.length * 2, this.#used + size));
-      bigger.set(this.#buffer.subarray(0, this.#used));
+      // Room for a few more from the start, from the pool while small: a batch that alternates chains
+      // makes many short runs.
+      const bigger = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#used + size, 4 * size, 1024));
+      this.#buffer.copy(bigger, 0, 0, this.#used);
       this.#buffer = bigger;
     }
-    this.#buffer.set(entry.length === size ? entry : entry.subarray(0, size), this.#used);
+    entry.copy(this.#buffer, this.#used, 0, size);
     this.#used += size;
     this.#count++;
   }

@@ -1,6 +1,6 @@
 // Parameter values in python-iptables' conventions, and the extensions' save() text split back into them.
 import type { ExtensionOption, OptionSpec } from '../xtables/shim.js';
-import { splitRuleWords } from './words.js';
+import { splitPlainWords, splitRuleWords } from './words.js';
 
 /** A parameter value: one argument, several arguments, or a flag (`true` / `''`). `!` first inverts. */
 export type ParameterValue = string | number | boolean | readonly (string | number)[];
@@ -52,22 +52,6 @@ export function toOption(name: string, value: ParameterValue): ExtensionOption {
 
 const NONE_QUOTED: readonly boolean[] = [];
 
-/** splitRuleWords for a text without double quotes: words between spaces, tabs and newlines. */
-function splitPlainWords(text: string): { words: string[]; quoted: readonly boolean[] } {
-  const words: string[] = [];
-  let start = -1;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 32;
-    if (c === 32 || c === 9 || c === 10) {
-      if (start >= 0) words.push(text.slice(start, i));
-      start = -1;
-    } else if (start < 0) {
-      start = i;
-    }
-  }
-  return { words, quoted: NONE_QUOTED };
-}
-
 /**
  * The options an extension's save() text describes, in order. The text is split as iptables-restore
  * splits it; a word written in double quotes is always a value (a comment `"--> x"` or `"!"`), and with
@@ -75,7 +59,7 @@ function splitPlainWords(text: string): { words: string[]; quoted: readonly bool
  * looks like, as getopt does (`--comment --x` is the comment `--x`).
  */
 export function optionsFromSaveText(text: string, specs?: readonly OptionSpec[] | null): ExtensionOption[] {
-  const { words, quoted } = text.indexOf('"') < 0 ? splitPlainWords(text) : splitRuleWords(text);
+  const { words, quoted } = text.indexOf('"') < 0 ? { words: splitPlainWords(text), quoted: NONE_QUOTED } : splitRuleWords(text);
   const options: ExtensionOption[] = [];
   const isOption = (k: number) => k < words.length && !quoted[k] && words[k]!.startsWith('--') && words[k]!.length > 2;
   let invertNext = false;

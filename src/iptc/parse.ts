@@ -7,7 +7,7 @@ import { parseAddressAsIptables, protocolNumberAsIptables } from './command-line
 import type { Extension } from './extension.js';
 import { Match } from './match.js';
 import { RuleSyntaxError } from './errors.js';
-import { splitRuleWords } from './words.js';
+import { splitPlainWords, splitRuleWords } from './words.js';
 import type { Rule } from './rule.js';
 
 export { RuleSyntaxError };
@@ -241,7 +241,7 @@ export class RuleParser<X> {
       if (SHORT_COMMANDS.has(letter)) fail(`option "${word}" is not part of a rule spec`);
       fail(`unknown option "${word}"`);
     }
-    this.#main(option, word, ['f', '4', '6'].includes(option) ? 0 : 1);
+    this.#main(option, word, option === 'f' || option === '4' || option === '6' ? 0 : 1);
   }
 
   #argument(flag: string): string {
@@ -270,14 +270,15 @@ export class RuleParser<X> {
         if (value.startsWith('!')) fail(`host/network \`${value}' not found`);
         const field = option === 's' ? 'src' : 'dst';
         if (this.#invert) this.#addressInverted = true;
-        const values = value.split(',');
+        const values = value.indexOf(',') < 0 ? [value] : value.split(',');
         if (values.length > 1 && !this.#lists) {
           fail(`several addresses in one -${option} make several rules: parse them one by one`);
         }
         // iptables stores both families masked when they come from the command line.
-        const specs = values.map((one) => {
+        const specs = values.map((one): AddressSpec => {
           if (one === '') fail(`host/network \`' not found`);
-          return { ...parseAddressAsIptables(sink.family, one, field), invert: this.#invert };
+          const { addr, mask } = parseAddressAsIptables(sink.family, one, field);
+          return { addr, mask, invert: this.#invert };
         });
         if (this.#lists) this.#lists[field] = specs.map((spec) => formatAddressSpec(sink.family, spec));
         sink.address(field, specs[0]!);
@@ -403,7 +404,7 @@ export function parseRuleSpec<R extends Rule>(rule: R, spec: string | readonly s
 
 /** A rule spec's words: a string split as iptables-restore splits a line, or the words given. */
 export function specWords(spec: string | readonly string[]): readonly string[] {
-  if (typeof spec === 'string') return splitRuleWords(spec).words;
+  if (typeof spec === 'string') return spec.indexOf('"') < 0 ? splitPlainWords(spec) : splitRuleWords(spec).words;
   if (Array.isArray(spec)) return spec;
   throw new TypeError('a rule spec must be a string or an array of strings');
 }

@@ -10,7 +10,7 @@ import {
   sameEntry,
   extensionSlices,
 } from '../xtables/entry.js';
-import { flagBytes, headerOf, parseKeyOf, withGoto, type Counters, type RuleFields } from './fields.js';
+import { flagBytes, withGoto, type Counters, type RuleFields } from './fields.js';
 import type { Family } from '../xtables/shim.js';
 import {
   formatAddressSpec,
@@ -483,13 +483,27 @@ export class Rule implements ExtensionOwner {
   }
 
   #fields(): EntryHeader {
-    return headerOf(this.#asFields(), this.#flagBytes());
+    const bytes = this.#flagBytes();
+    return {
+      src: this.#src.addr,
+      smsk: this.#src.mask,
+      dst: this.#dst.addr,
+      dmsk: this.#dst.mask,
+      iniface: this.#in.name,
+      outiface: this.#out.name,
+      proto: this.#proto.number,
+      flags: bytes & 0xff,
+      invflags: bytes >> 8,
+      packets: this.#counters.packets,
+      bytes: this.#counters.bytes,
+    };
   }
 
-  /** @internal See ExtensionOwner.parseKey. */
+  /** @internal See ExtensionOwner.parseKey (as parseKeyOf in fields.ts, without making the fields). */
   parseKey(): number {
     this.#ensure();
-    return parseKeyOf(this.#asFields(), this.#flagBytes());
+    const bytes = this.#flagBytes();
+    return this.#proto.number + (bytes & 0xff) * 0x10000 + (bytes >> 8) * 0x1000000;
   }
 
   /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */

@@ -49,7 +49,15 @@ export class RulePlan {
       this.text = bigger;
     }
     const at = this.textUsed;
-    const length = this.text.write(value, at);
+    const text = this.text;
+    // Byte by byte while it is ASCII (most words are short), else as UTF-8.
+    let length = 0;
+    for (; length < value.length; length++) {
+      const c = value.charCodeAt(length);
+      if (c > 0x7f) break;
+      text[at + length] = c;
+    }
+    if (length < value.length) length = text.write(value, at);
     this.textUsed += length;
     this.int(at);
     this.int(length);
