@@ -4,7 +4,7 @@
 // naming an ipset is printed when it is read, never ahead with its chain.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPSet } from '../src/ipset/index.js';
-import { Rule, Table } from '../src/iptc/index.js';
+import { Rule, Table, Table6 } from '../src/iptc/index.js';
 import { closedAfterEach, ipt, resetKernel, rules, run } from './kernel.js';
 
 const open = closedAfterEach();
@@ -67,6 +67,25 @@ describe('rules printed with their chain', () => {
       for (const i of order) expect(described(again[i]!), `${name}, rule ${i}`).toEqual(described(Rule.parse(expected[i]!)));
     }
     expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
+  });
+
+  it.each([
+    [4, ['-s 10.0.0.0/255.0.255.0 -j ACCEPT', '! -i eth+ -o ppp0 -j ACCEPT', '-p 253 -j ACCEPT', '! -p udp -j DROP', '-p 135',
+      '! -f -j ACCEPT', '! -d 192.0.2.0/24 -p 47', '-i lo -m comment --comment "é \\" q" -j ACCEPT']],
+    [6, ['-s ::ffff:10.0.0.1/128 -j ACCEPT', '-d 2001:db8::/ffff:0:ffff:: -j DROP', '-s ::10.0.0.1 -p 253', '! -s 2001:db8::/64 ! -p tcp',
+      '-o eth0+ -p ipv6-icmp -j ACCEPT']],
+  ] as const)('header fields of every kind print as iptables-legacy-save prints them (IPv%i)', (family, specs) => {
+    const cli = family === 6 ? 'ip6tables-legacy' : 'iptables-legacy';
+    for (const spec of specs) run('sh', ['-c', `${cli} -A FORWARD ${spec}`]);
+    run(cli, ['-Z']);
+    const t = family === 6 ? new Table6('filter') : table();
+    open.push(t);
+    const saved = (counters: boolean) => run(`${cli}-save`, ['-t', 'filter', ...(counters ? ['-c'] : [])]).replace(/^#.*\n/gm, '');
+    expect(t.save()).toBe(saved(false));
+    expect(t.save({ counters: true })).toBe(saved(true));
+    const lines = saved(false).split('\n').filter((l) => l.startsWith('-A FORWARD ')).map((l) => l.slice('-A FORWARD '.length));
+    expect(lines).toHaveLength(specs.length);
+    expect(t.chain('FORWARD').rules.map(String)).toEqual(lines);
   });
 
   it('a rule naming an ipset is printed when it is read: the set its index names then', () => {

@@ -1,7 +1,9 @@
 // A kernel entry printed exactly as iptables-save prints it (print_rule4 / print_rule6), straight from
 // the entry bytes: reading a large table must not build a Rule object per rule to print it.
 import { checkEntry, entryLayout, extensionName, INV, IFNAMSIZ } from '../xtables/entry.js';
-import type { RawRule } from '../xtables/libiptc.js';
+import type { RawChain, RawRule } from '../xtables/libiptc.js';
+import { DumpedChain } from '../xtables/dumped.js';
+import { printLines } from '../xtables/printed.js';
 import { saveExtensionAt, type Family } from '../xtables/shim.js';
 import { formatIPv4, formatIPv6, maskToPrefix } from '../inet/address.js';
 import { protocolSaveName } from './address.js';
@@ -90,4 +92,35 @@ export function saveRuleLine(family: Family, chain: string, raw: RawRule, counte
   const printed = raw.printed?.text(raw.index!);
   const spec = saveEntry(family, source, base, typeof printed === 'string' ? '' : raw.label, raw.standard, printed);
   return `${prefix}-A ${chain}${spec === '' ? '' : ` ${spec}`}`;
+}
+
+/** Rules printed by the shim in one call, at most: a chunk of a large chain's text at a time. */
+const LINES_CHUNK = 4096;
+
+/**
+ * The `-A CHAIN` lines of a chain as iptables-save prints them, each with its newline; printed by the
+ * shim a chunk of rules at a time where it can, rule by rule where it leaves one to JS.
+ */
+export function saveChainLines(family: Family, chain: RawChain, counters: boolean, out: string[]): void {
+  const rules = chain.rules;
+  if (!(chain instanceof DumpedChain)) {
+    for (const raw of rules) out.push(`${saveRuleLine(family, chain.name, raw, counters)}\n`);
+    return;
+  }
+  const dumped = chain.rules;
+  for (let i = 0; i < dumped.length; ) {
+    const count = Math.min(LINES_CHUNK, dumped.length - i);
+    const lines = printLines(family, chain.dump, dumped[i]!.record, count, chain.name, counters);
+    if (lines === null) {
+      // An extension the shim could not print: rule by rule, so that the one at fault says why.
+      for (const end = i + count; i < end; i++) out.push(`${saveRuleLine(family, chain.name, dumped[i]!, counters)}\n`);
+      continue;
+    }
+    out.push(lines.text);
+    i += lines.printed;
+    if (lines.printed < count) {
+      out.push(`${saveRuleLine(family, chain.name, dumped[i]!, counters)}\n`);
+      i++;
+    }
+  }
 }

@@ -13,7 +13,7 @@ import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './resto
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
-import { saveRuleLine } from './save.js';
+import { saveChainLines } from './save.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -408,19 +408,17 @@ export class Table {
   save(options?: SaveOptions): string;
   save(options: SaveOptions = {}): string | Buffer {
     const counters = options.counters === true;
-    const lines = [`*${this.name}`];
+    const parts = [`*${this.name}\n`];
     const chains = this.#chains();
     for (const c of chains) {
       const policy = c.policy ? c.policy.name : '-';
       // iptables-save prints policy counters with or without -c.
       const cnt = c.policy ? `[${c.policy.packets}:${c.policy.bytes}]` : '[0:0]';
-      lines.push(`:${c.name} ${policy} ${cnt}`);
+      parts.push(`:${c.name} ${policy} ${cnt}\n`);
     }
-    for (const c of chains) {
-      for (const raw of c.rules) lines.push(saveRuleLine(this.family, c.name, raw, counters));
-    }
-    lines.push('COMMIT', '');
-    const text = lines.join('\n');
+    for (const c of chains) saveChainLines(this.family, c, counters, parts);
+    parts.push('COMMIT\n');
+    const text = parts.join('');
     return options.encoding === 'buffer' ? encodeText(text) : text;
   }
 

@@ -147,3 +147,26 @@ function print(family: Family, dump: Buffer, at: number, count: number, first: n
     };
   }
 }
+
+/**
+ * Whole iptables-save lines (`[packets:bytes] -A CHAIN rule`, a line each) of up to `count` rules of a
+ * dump from `at`, printed by the shim as the rules are now. Stops before a rule it leaves to the caller
+ * (see xtw_print_lines); `printed` says how many it printed. null when an extension cannot print.
+ */
+export function printLines(family: Family, dump: Buffer, at: number, count: number, chain: string, counters: boolean):
+  { text: string; printed: number } | null {
+  // A chain name JS reads as Latin-1 is printed by JS.
+  if (!/^[\x21-\x7e]*$/.test(chain)) return { text: '', printed: 0 };
+  const print = shim().printLines;
+  for (;;) {
+    const printed = print(NFPROTO[family], dump, dump.length, at, count, chain, counters ? 1 : 0, out, out.length, result);
+    if (printed === -2) {
+      out = Buffer.allocUnsafeSlow(Math.max(out.length * 2, result[0]!));
+      continue;
+    }
+    // An extension that cannot print: null, and the caller's own path says why.
+    if (printed < 0) return null;
+    const view = out.subarray(0, result[0]!);
+    return { text: isAscii(view) ? view.toString('latin1') : decodeBytes(view), printed };
+  }
+}

@@ -69,6 +69,8 @@ export interface ShimFunctions {
     outLen: number, info: Int32Array, infoLen: number) => number;
   printRules: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, out: Buffer, outLen: number,
     spans: Int32Array, spansLen: number, result: Float64Array) => number;
+  printLines: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, chain: string, counters: number,
+    out: Buffer, outLen: number, result: Float64Array) => number;
 }
 
 let fns: ShimFunctions | undefined;
@@ -111,6 +113,10 @@ export function shim(): ShimFunctions {
       'int xtw_print_rules(int family, const void *dump, long dump_len, long at, int count, void *out, long outlen, ' +
         'int32_t *spans, int spans_len, double *result)',
     ) as ShimFunctions['printRules'],
+    printLines: lib.func(
+      'int xtw_print_lines(int family, const void *dump, long dump_len, long at, int count, const char *chain, ' +
+        'int counters, void *out, long outlen, double *result)',
+    ) as ShimFunctions['printLines'],
   };
   if (made.setup() !== 0) {
     if (made.errstatus() === WRONG_THREAD) throw new XTablesThreadError(made.errmsg());
