@@ -266,12 +266,24 @@ static void print_address(int family, char letter, const void *addr, const void 
 		fputs(inet_ntop(af, mask, text, sizeof(text)), stdout);
 }
 
-/* proto_to_name of iptables-save: the system's name, else libxtables' own, else the number. */
+/*
+ * proto_to_name of iptables-save: the system's name, else libxtables' own, else the number. Asked of the
+ * system once per number: getprotobynumber reads /etc/protocols each time (JS reads it once too).
+ */
 static void print_protocol(unsigned proto, bool invert)
 {
-	const struct protoent *pent = getprotobynumber(proto);
-	const char *name = pent != NULL ? pent->p_name : NULL;
+	static char *names[256];
+	static bool asked[256];
+	const char *name = NULL;
 
+	if (proto < 256 && !asked[proto]) {
+		const struct protoent *pent = getprotobynumber(proto);
+
+		asked[proto] = true;
+		names[proto] = pent != NULL ? strdup(pent->p_name) : NULL;
+	}
+	if (proto < 256)
+		name = names[proto];
 	for (int i = 0; name == NULL && xtables_chain_protos[i].name != NULL; i++)
 		if (xtables_chain_protos[i].num == proto)
 			name = xtables_chain_protos[i].name;
