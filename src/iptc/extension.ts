@@ -53,6 +53,13 @@ interface BuildMemo {
   builds: Builds;
 }
 
+interface Caches {
+  /** The last blob printed, and what it printed. */
+  saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null;
+  memo: BuildMemo | null;
+  site: Site | null;
+}
+
 /**
  * Where a rule read back came from, shared by its extensions: the bytes its entry is in, and its chain as
  * the shim printed it (see printed.ts) with the rule's index there, or null where it was not printed.
@@ -88,9 +95,8 @@ export abstract class Extension {
   /** Its rule's origin (with the texts its chain was printed with), and which of its extensions it is. */
   #origin: KernelOrigin | null = null;
   #kernelK = 0;
-  #saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null = null;
-  #memo: BuildMemo | null = null;
-  #siteCache: Site | null = null;
+  /** What builds and prints remembered; made on first use (a rule read back and only read needs none). */
+  #caches: Caches | null = null;
 
   protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer | KernelSlice) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
@@ -111,6 +117,11 @@ export abstract class Extension {
         this.#kernelK = kernelBlob.k;
       }
     }
+  }
+
+  #cached(): Caches {
+    this.#caches ??= { saved: null, memo: null, site: null };
+    return this.#caches;
   }
 
   /** The blob read from the kernel; only while #options is null. */
@@ -148,7 +159,7 @@ export abstract class Extension {
     if (this.#options === null) {
       this.#name = this.#savedName();
       this.#revision = extensionRevision(this.#kernel());
-      this.#siteCache = null;
+      if (this.#caches) this.#caches.site = null;
       this.#options = optionsFromSaveText(this.#savedText(), this.#optionSpecs());
     }
     return this.#options;
@@ -176,7 +187,7 @@ export abstract class Extension {
   #forgetKernel(): void {
     this.#kernelBlob = null;
     this.#origin = null;
-    this.#saved = null;
+    if (this.#caches) this.#caches.saved = null;
   }
 
   /**
@@ -194,8 +205,9 @@ export abstract class Extension {
   }
 
   #site(): Site {
-    this.#siteCache ??= siteFor(this.kind, this.family, this.#name, this.#revision);
-    return this.#siteCache;
+    const caches = this.#cached();
+    caches.site ??= siteFor(this.kind, this.family, this.#name, this.#revision);
+    return caches.site;
   }
 
   protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
@@ -207,10 +219,11 @@ export abstract class Extension {
     // Parsers read the protocol and the flags of the header (DNAT needs -p tcp for a port), never the
     // addresses or interfaces, so rules that differ only there share one parse.
     const headerKey = this.#owner.parseKey();
-    let memo = this.#memo;
+    const caches = this.#cached();
+    let memo = caches.memo;
     if (!memo || memo.options !== options || memo.headerKey !== headerKey) {
       memo = { options, headerKey, builds: buildsAt(site, headerKey, options) };
-      this.#memo = memo;
+      caches.memo = memo;
     }
     const done = final ? memo.builds.final : memo.builds.partial;
     if (done) return done;
@@ -227,7 +240,7 @@ export abstract class Extension {
   presetBuild(options: ExtensionOption[], headerKey: number, built: BuiltExtension): void {
     this.#options = options;
     this.#forgetKernel();
-    this.#memo = { options, headerKey, builds: { final: built } };
+    this.#cached().memo = { options, headerKey, builds: { final: built } };
   }
 
   /** Checks once per process that the extension exists (its plugin loads), without options. */
@@ -278,12 +291,13 @@ export abstract class Extension {
 
   #save(): { name: string; text: string } {
     const blob = this.#displayBlob();
-    const known = this.#saved;
+    const caches = this.#cached();
+    const known = caches.saved;
     if (known?.blob === blob && !known.kernelState) return known;
     const header = this.#owner.ipHeader?.() ?? this.#owner.headerBuffer();
     const saved = saveExtension(this.kind, this.family, header, blob);
-    this.#saved = { blob, ...saved, kernelState: readsKernelState(this.kind, saved.name) };
-    return this.#saved;
+    caches.saved = { blob, ...saved, kernelState: readsKernelState(this.kind, saved.name) };
+    return caches.saved;
   }
 
   /** The extension's options as getopt sees them; null if it cannot tell (the text is then read without). */

@@ -36,6 +36,7 @@ import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
 import { compileSpec, ruleOf } from './compile.js';
 import { saveEntry } from './save.js';
 import type { PrintedRules } from '../xtables/printed.js';
+import { DumpedRule } from '../xtables/dumped.js';
 
 export type { Counters };
 
@@ -276,7 +277,9 @@ export class Rule implements ExtensionOwner {
     const count = slices.length / 2;
     // Printed with its chain: the extensions' texts need no save() of their own.
     const printed = raw.printed && raw.printed.extensionCount(raw.index!) === count - (raw.standard ? 1 : 0) ? raw.printed : null;
-    const origin: KernelOrigin = { family, source, base, printed, index: raw.index ?? 0 };
+    // A dumped rule printed with its chain is its extensions' origin itself: one object fewer per rule.
+    const origin: KernelOrigin =
+      printed && raw instanceof DumpedRule ? raw : { family, source, base, printed, index: raw.index ?? 0 };
     const matches = new Array<Match>(count - 1);
     for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, { origin, k: i });
     this.#matches = matches;

@@ -80,6 +80,15 @@ export class DumpedRule {
   get printed(): PrintedRules {
     return this.#chain.printed;
   }
+
+  get family(): Family {
+    return this.#chain.family;
+  }
+
+  /** Where the entry starts in `source` (as `at`): the rule is the origin of its extensions (see KernelOrigin). */
+  get base(): number {
+    return this.at;
+  }
 }
 
 /** A chain of a dump, its rules made on first use. */
