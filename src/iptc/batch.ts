@@ -7,6 +7,8 @@ import type { TableHandle } from '../xtables/libiptc.js';
 import { withXtablesLock, XTablesLockError, type LockWait } from '../xtables/lock.js';
 import type { Family } from '../xtables/shim.js';
 import { EntryRun } from './entry-run.js';
+import { EntryArena } from './packed.js';
+import { checkJumpLabel } from './chain.js';
 
 /** A change to a libiptc handle; self-contained, so that it can be applied again to a fresh view. */
 export type Change<T = unknown> = (handle: TableHandle) => T;
@@ -46,6 +48,10 @@ export class Batch {
   #changes: Change[] = [];
   /** The last change when it appends or deletes rules of one chain: the next such change joins it. */
   #run: EntryRun | null = null;
+  /** The user chains rules were found jumping to since the last other change (see applyEntry). */
+  readonly #jumpsChecked = new Set<string>();
+  /** Where the runs keep their entries, one run after another. */
+  #arena = new EntryArena();
 
   constructor(family: Family, open: () => TableHandle) {
     this.#family = family;
@@ -64,6 +70,13 @@ export class Batch {
 
   /** The pending copy: opened (or rebuilt after a refused change) as a fresh view plus the changes. */
   copy(): TableHandle {
+    const handle = this.#current();
+    this.#applyHeld(handle);
+    return handle;
+  }
+
+  /** The copy, without the appends the run holds back (see applyEntry). */
+  #current(): TableHandle {
     if (this.#copy) return this.#copy;
     const handle = this.#open();
     try {
@@ -73,8 +86,19 @@ export class Batch {
       handle.free();
       throw e;
     }
+    this.#run?.releaseHeld();
     this.#copy = handle;
     return handle;
+  }
+
+  /** Gives the copy the appends the run held back; if libiptc refuses one, the copy is made anew when next needed. */
+  #applyHeld(handle: TableHandle): void {
+    try {
+      this.#run?.applyHeld(handle);
+    } catch (e) {
+      this.#dropCopy();
+      throw e;
+    }
   }
 
   /** Applies a change to the copy and records it. A change that throws is not recorded. */
@@ -84,6 +108,7 @@ export class Batch {
       const result = change(handle);
       this.#changes.push(change);
       this.#run = null;
+      this.#jumpsChecked.clear();
       return result;
     } catch (e) {
       // The change may have got half way (a restore text, a flush then delete); rebuild the copy
@@ -101,13 +126,26 @@ export class Batch {
    */
   applyEntry(op: 'append' | 'delete', chain: string, jump: string | null,
     encode: () => { entry: Buffer; mask: Buffer | null }): void {
-    const handle = this.copy();
+    const handle = this.#current();
     const { entry, mask } = encode();
-    // libiptc changes nothing when it refuses a single append or delete: the copy stays valid.
-    EntryRun.applyOne(handle, op, chain, entry, mask, jump);
+    // Only a change other than rule appends and deletes can delete a chain: jumps checked since hold.
+    if (jump !== null && !this.#jumpsChecked.has(jump)) {
+      checkJumpLabel(handle, jump);
+      this.#jumpsChecked.add(jump);
+    }
     let run = this.#run;
+    if (op === 'append' && run !== null && run.op === 'append' && run.chain === chain) {
+      // A later append of a run: its chain took the run's first, and libiptc refuses an append for
+      // nothing else that can happen meanwhile. libiptc gets it with the run's other held appends before
+      // anything reads or changes the copy.
+      run.add(entry, mask, jump, true);
+      return;
+    }
+    this.#applyHeld(handle);
+    // libiptc changes nothing when it refuses a single append or delete: the copy stays valid.
+    EntryRun.applyOne(handle, op, chain, entry, mask, null);
     if (!run || run.op !== op || run.chain !== chain) {
-      const started = new EntryRun(this.#family, op, chain);
+      const started = new EntryRun(this.#family, op, chain, this.#arena);
       this.#changes.push((h) => started.apply(h));
       this.#run = run = started;
     }
@@ -125,6 +163,13 @@ export class Batch {
       // Nothing to commit; the next read takes a fresh view, as after any commit.
       this.discard();
       return;
+    }
+    if (this.#copy) {
+      try {
+        this.#applyHeld(this.#copy);
+      } catch {
+        // The copy is gone; the changes are applied again to a fresh view below.
+      }
     }
     const changes = this.#changes;
     const copy = this.#copy;
@@ -164,11 +209,13 @@ export class Batch {
     this.#dropCopy();
     this.#changes = [];
     this.#run = null;
+    this.#arena = new EntryArena();
   }
 
   #dropCopy(): void {
     this.#copy?.free();
     this.#copy = null;
     this.#base = null;
+    this.#jumpsChecked.clear();
   }
 }
