@@ -23,6 +23,16 @@ function addressOption(text: string, start: number, end: number): 'src' | 'dst' 
   return null;
 }
 
+/** Whether a word is not empty and holds no white space, quote or backslash (it joins a plain spec). */
+function plainWord(word: string): boolean {
+  if (word.length === 0) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13) || c === 34 || c === 39 || c === 92 || c === 0xa0 || c > 0x7f) return false;
+  }
+  return true;
+}
+
 /** Whether words are separated by single spaces and nothing needs unquoting. */
 export function isPlainSpec(text: string): boolean {
   return (
@@ -76,7 +86,7 @@ export class RuleTemplates {
    * spec).
    */
   compile(words: readonly string[], start = 0): CompiledRule | null {
-    for (let i = start; i < words.length; i++) if (/[\s"'\\]|^$/.test(words[i]!)) return null;
+    for (let i = start; i < words.length; i++) if (!plainWord(words[i]!)) return null;
     return this.compileText(words.slice(start).join(' '), 0);
   }
 
