@@ -5,7 +5,7 @@ import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { splitRuleWords } from './words.js';
 import { ruleNumberAsIptables } from './command-line.js';
-import { checkGuards, checkPolicyPlacement, guardBits } from './guards.js';
+import { checkGuards, checkPolicyPlacement } from './guards.js';
 import { Policy } from './policy.js';
 import { RuleSyntaxError } from './parse.js';
 import { isPlainSpec } from './template.js';

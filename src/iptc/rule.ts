@@ -14,12 +14,9 @@ import { flagBytes, withGoto, type Counters, type RuleFields } from './fields.js
 import type { Family } from '../xtables/shim.js';
 import {
   formatAddressSpec,
-  IFNAMSIZ,
-  PREFIX_MASKS,
   parseAddress,
   parseInterface,
   parseProtocol,
-  protocolReadbackName,
   protocolSaveName,
   saveAddress,
   saveInterface,
@@ -28,7 +25,7 @@ import {
   type ProtocolSpec,
 } from './address.js';
 import { describeForInspect, type BuiltBlob, type ExtensionOwner, type KernelOrigin } from './extension.js';
-import { maskToPrefix } from '../inet/address.js';
+import { ANY_ADDRESS, kernelAddress, kernelInterface, kernelProtocol, ZERO_COUNTERS } from './kernel-fields.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
@@ -68,46 +65,6 @@ let scratch = Buffer.allocUnsafeSlow(2048);
 
 const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
 const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
-const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n });
-const ANY_ADDRESS: Record<Family, AddressSpec> = {
-  4: Object.freeze(parseAddress(4, '', 'address')),
-  6: Object.freeze(parseAddress(6, '', 'address')),
-};
-
-/** An address of a kernel entry: shared when it is any address, with a shared mask when a prefix. */
-function kernelAddress(family: Family, e: Buffer, addrAt: number, maskAt: number, invert: boolean): AddressSpec {
-  const len = family === 4 ? 4 : 16;
-  const prefix = maskToPrefix(e, maskAt, len);
-  if (prefix === 0 && !invert) {
-    let zero = true;
-    for (let i = 0; i < len && zero; i++) zero = e[addrAt + i] === 0;
-    if (zero) return ANY_ADDRESS[family];
-  }
-  const mask = prefix >= 0 ? PREFIX_MASKS[len][prefix]! : e.subarray(maskAt, maskAt + len);
-  return { addr: e.subarray(addrAt, addrAt + len), mask, invert };
-}
-
-/** An interface of a kernel entry: its name up to the NUL, '' where its mask is empty. */
-function kernelInterface(e: Buffer, nameAt: number, maskAt: number, invert: boolean): InterfaceSpec {
-  if (e[maskAt] === 0) return invert ? { name: '', invert } : NO_INTERFACE;
-  let end = nameAt;
-  while (end < nameAt + IFNAMSIZ && e[end] !== 0) end++;
-  return { name: e.toString('latin1', nameAt, end), invert };
-}
-
-const kernelProtocols = new Map<number, ProtocolSpec>();
-
-/** A protocol of a kernel entry, as a shared spec. */
-function kernelProtocol(number: number, invert: boolean): ProtocolSpec {
-  if (number === 0 && !invert) return NO_PROTOCOL;
-  const key = number * 2 + (invert ? 1 : 0);
-  let spec = kernelProtocols.get(key);
-  if (!spec) {
-    spec = Object.freeze({ number, invert, text: number === 0 ? '' : protocolReadbackName(number) });
-    kernelProtocols.set(key, spec);
-  }
-  return spec;
-}
 
 /** One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
 export interface KernelRule {
