@@ -5,6 +5,7 @@
 // (uniform, varied, kube-proxy's nat table); the others on the uniform one. Prints tables of medians with
 // ratios and writes bench/last-run.json. `--short` runs fewer rounds and leaves out the 100,000-rule and
 // 1,000,000-entry sets (CI); nothing here asserts a timing. `--only restore,check` runs just those rows.
+// The exporter's workloads (scrapes of 10,000 and 50,000 rules, with peak memory) come from bench/exporter.mjs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Rule, Table } from '../dist/iptc/index.js';
 import { IPSet } from '../dist/ipset/index.js';
 import { kubeProxy, uniform, varied } from './rulesets.mjs';
+import { exporterWorkloads } from './exporter.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const short = process.argv.includes('--short');
@@ -355,6 +357,9 @@ const OTHER_ROWS = [
   }]),
 ];
 
+// The exporter's scrapes, keys scrape-10000 and scrape-50000.
+for (const w of exporterWorkloads(contender)) OTHER_ROWS.push({ key: `scrape-${w.name.match(/\d+/)[0]}`, ...w });
+
 const median = (times) => {
   const sorted = [...times].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
@@ -398,11 +403,17 @@ for (const row of RULESET_ROWS) {
 }
 for (const row of OTHER_ROWS) {
   if (only && !only.has(row.key)) continue;
-  const { runs, medians } = measure(row.setup, row.contenders);
+  let measured;
+  try {
+    measured = measure(row.setup, row.contenders);
+  } finally {
+    row.teardown?.();
+  }
+  const { runs, medians } = measured;
   const ratios = Object.fromEntries(Object.entries(medians).filter(([n]) => n !== 'iptc').map(([n, ms]) => [n, medians.iptc / ms]));
   const target = row.target && { peer: row.target[0], max: row.target[1] };
   const rss = row.rss && Object.fromEntries(Object.entries(row.rss).map(([name, command]) => [name, peakRss(command)]));
-  results.other.push({ key: row.key, workload: row.name, medians, runs, ratios, target, met: target ? ratios[target.peer] <= target.max : null, perOp: row.perOp, rss });
+  results.other.push({ key: row.key, workload: row.name, medians, runs, ratios, target, met: target ? ratios[target.peer] <= target.max : null, perOp: row.perOp, rss, notes: row.notes?.(medians) });
   process.stderr.write(`  ${row.key}: iptc ${runs.iptc.join(', ')} ms\n`);
 }
 reset();
@@ -441,6 +452,8 @@ if (results.other.length > 0) {
     }
   }
 }
+const notes = results.other.flatMap((r) => r.notes ?? []);
+if (notes.length > 0) lines.push('', ...notes);
 console.log(lines.join('\n'));
 if (!only) writeFileSync(join(here, 'last-run.json'), `${JSON.stringify({ profile: short ? 'short' : 'full', rounds: ROUNDS, results }, null, 2)}\n`);
 if (!pyIptables || !pyroute2) {

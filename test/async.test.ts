@@ -146,6 +146,38 @@ return { names, builtin, after: (await t.chains()).map((c) => c.name) };
     expect(save('filter')).not.toContain(':a2');
   });
 
+  it('idempotent changes and deleteOwned do what the sync API does; a rule line must name the chain it is used on', () => {
+    const result = runAsync(`
+const t = await A.AsyncTable.open('filter');
+const app = await t.clearChain('APP');
+const input = t.chain('INPUT');
+const out = {
+  appended: [await input.appendUnique('-m comment --comment APP -j APP'), await input.appendUnique('-A INPUT -m comment --comment APP -j APP')],
+  inserted: [await input.insertUnique({ src: '10.0.0.1', target: 'ACCEPT' }, 0), await input.insertUnique(['-s', '10.0.0.1', '-j', 'ACCEPT'])],
+  deleted: [await input.deleteIfExists('-s 10.0.0.1 -j ACCEPT'), await input.deleteIfExists('-s 10.0.0.1 -j ACCEPT'), await t.chain('NOPE').deleteIfExists('-j ACCEPT')],
+  exists: [await t.chainExists('APP'), await t.chainExists(app), await t.chainExists('NOPE')],
+  has: [await input.hasRule('-m comment --comment APP -j APP'), await input.hasRule('-s 10.9.9.9 -j ACCEPT')],
+  wrongChain: await input.appendRule('-A FORWARD -j ACCEPT').catch((e) => e.constructor.name + ': ' + e.message),
+};
+await app.appendRule('-j RETURN');
+out.before = await t.save();
+out.owned = await t.deleteOwned('APP');
+out.cleared = [await t.clearChain('X').then(() => t.clearAndDeleteChain('X')), await t.clearAndDeleteChain('X')];
+return out;
+`) as Record<string, unknown>;
+    expect(result.appended).toEqual([true, false]);
+    expect(result.inserted).toEqual([true, false]);
+    expect(result.deleted).toEqual([true, false, false]);
+    expect(result.exists).toEqual([true, true, false]);
+    expect(result.has).toEqual([true, false]);
+    expect(result.wrongChain).toBe("TypeError: the rule line names chain `FORWARD', not `INPUT' of table `filter'");
+    expect(result.before).toContain('-A INPUT -m comment --comment APP -j APP\n-A APP -j RETURN');
+    expect(result.owned).toEqual({ rules: 2, chains: ['APP'] });
+    expect(result.cleared).toEqual([true, false]);
+    expect(save('filter')).not.toContain('APP');
+    expect(rules('filter', 'INPUT')).toEqual([]);
+  });
+
   it('IPv6 tables take IPv6 rules', () => {
     runAsync(`
 const t = await A.AsyncTable6.open('filter');
@@ -183,6 +215,8 @@ const out = {
 // The lock held by another program, as iptables -w would hold it.
 const holder = spawn('flock', ['-o', process.env.XTABLES_LOCKFILE, 'sh', '-c', 'echo held; exec sleep 30 >/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
 await new Promise((r) => holder.stdout.once('data', r));
+// The lock is waited for by default (as iptables 1.8.9 does); fail fast here to see the error.
+await t.setWait(false);
 out.lock = await caught(() => t.chain('INPUT').appendRule('-j ACCEPT'));
 process.kill(-holder.pid);
 await t.close();

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, RestoreError, Rule, Table, restoreAll } from '../src/iptc/index.js';
-import { BIN, iptc, iptcSpawn } from './cli-run.js';
+import { BIN, iptc, iptcSpawn, readableBin, readablePackage } from './cli-run.js';
 import { attempt, ipt, resetKernel, run, save, thrown } from './kernel.js';
 
 async function udp(port: number, count: number, host = '127.0.0.1'): Promise<void> {
@@ -34,6 +34,21 @@ describe('iptc save / restore', () => {
     const all = iptc(['save', '-c']);
     expect(all.stdout).toContain('*nat\n');
     expect(all.stdout).toContain('[0:0] -A INPUT -p tcp -m tcp --dport 22 -m comment --comment "ssh in" -j ACCEPT');
+  });
+
+  it('saves and restores a comment that is not UTF-8 byte for byte', () => {
+    spawnSync('sh', ['-c', `iptables-legacy -A INPUT -m comment --comment "$(printf 'caf\\351')" -j ACCEPT`]);
+    const legacy = () =>
+      spawnSync('iptables-legacy-save', ['-t', 'filter']).stdout.toString('latin1').replace(/^#.*\n/gm, '');
+    const before = legacy();
+    expect(before).toContain('--comment "caf\xe9" -j ACCEPT');
+    const saved = spawnSync(process.execPath, [BIN, 'save', '-t', 'filter']);
+    expect(saved.status).toBe(0);
+    expect(saved.stdout.toString('latin1')).toBe(before);
+    ipt(['-F', 'INPUT']);
+    const restored = spawnSync(process.execPath, [BIN, 'restore'], { input: saved.stdout });
+    expect(restored.stderr.toString()).toBe('');
+    expect(legacy()).toBe(before);
   });
 
   it('restores each table atomically with progress, and round-trips IPv6', () => {
@@ -228,13 +243,13 @@ const UNPRIVILEGED: [string, string[]][] = [
 const NOT_ROOT = UNPRIVILEGED[0]![1];
 
 function iptcAs(setpriv: string[], args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, readableBin(), ...args], { encoding: 'utf8', timeout: 30_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs `code` (an ES module body with `iptc` and `ipset` imported) as that process; returns what it printed. */
 function libraryAs(setpriv: string[], code: string): string {
-  const dist = join(import.meta.dirname, '..', 'dist');
+  const dist = join(readablePackage(), 'dist');
   const body = `import * as iptc from '${dist}/iptc/index.js'; import * as ipset from '${dist}/ipset/index.js';\n${code}`;
   const r = spawnSync('setpriv', [...setpriv, '--', process.execPath, '--no-warnings', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 30_000 });
   expect(r.status, r.stderr).toBe(0);

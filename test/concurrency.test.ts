@@ -17,6 +17,8 @@ import { LONG, Prng, profile, seedOf, spawnIptc } from './stress.js';
 const execFileP = promisify(execFile);
 const lockfile = process.env.XTABLES_LOCKFILE!;
 const open: Table[] = [];
+/** Table.defaultWait as the library starts: the tests below set it, then put it back. */
+const initialWait = Table.defaultWait;
 
 beforeEach(() => {
   resetKernel();
@@ -25,7 +27,7 @@ beforeEach(() => {
 
 afterEach(() => {
   for (const t of open.splice(0)) t.close();
-  Table.defaultWait = false;
+  Table.defaultWait = initialWait;
 });
 
 afterAll(() => cleanFresh());
@@ -69,7 +71,20 @@ describe('the xtables lock', () => {
     expect(lockfile).toMatch(/iptc-netns-.*\/xtables\.lock$/);
   });
 
-  it('a held lock fails at once without wait: XTablesLockError (an IPTCError) naming the lock, kernel unchanged', async () => {
+  it('waits by default, as iptables 1.8.9 does: a change made while another program holds the lock succeeds', async () => {
+    expect(initialWait).toBe(true);
+    Table.defaultWait = initialWait;
+    const t = table();
+    expect(t.wait).toBe(true);
+    const lock = await holdLock(400);
+    const started = performance.now();
+    t.chain('INPUT').appendRule(tagged('waited'));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    await lock.release();
+    expect(rules('filter', 'INPUT')).toEqual(['-m comment --comment waited -j ACCEPT']);
+  });
+
+  it('a held lock fails at once with wait: false (Table.defaultWait = false in these tests): XTablesLockError (an IPTCError) naming the lock, kernel unchanged', async () => {
     const t = table();
     const before = save();
     const lock = await holdLock(5000);

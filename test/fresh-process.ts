@@ -25,7 +25,7 @@ function* tsFiles(dir: string): Generator<string> {
 export function iptcEntry(): string {
   if (built) return built.entry;
   const dir = mkdtempSync(join(tmpdir(), 'iptc-fresh-'));
-  for (const sub of ['iptc', 'xtables', 'inet', 'easy', 'ipset', 'netns', 'async']) {
+  for (const sub of ['iptc', 'xtables', 'inet', 'easy', 'ipset', 'netns', 'netlink', 'nft', 'async']) {
     for (const file of tsFiles(join(root, 'src', sub))) {
       const out = join(dir, 'dist', relative(join(root, 'src'), file)).replace(/\.ts$/, '.js');
       const js = ts.transpileModule(readFileSync(file, 'utf8'), {

@@ -1,5 +1,5 @@
 // Runs a snippet in a new Node process that imports this checkout's `iptc/ipset` sources, for what only a
-// fresh process shows (its own file descriptors, `--expose-gc`). src/ipset and src/inet are transpiled
+// fresh process shows (its own file descriptors, `--expose-gc`). src/ipset and what it imports (src/inet, src/netns, src/netlink) are transpiled
 // (no type check) into a temporary directory, so the child runs the code under test, not a stale `dist`.
 // The child inherits this process's network namespace.
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ let built: { dir: string; entry: string } | undefined;
 function ipsetEntry(): string {
   if (built) return built.entry;
   const dir = mkdtempSync(join(tmpdir(), 'iptc-ipset-child-'));
-  for (const sub of ['ipset', 'inet']) {
+  for (const sub of ['ipset', 'inet', 'netns', 'netlink']) {
     for (const name of readdirSync(join(root, 'src', sub))) {
       if (!name.endsWith('.ts') || name.endsWith('.d.ts')) continue;
       const file = join(root, 'src', sub, name);

@@ -3,6 +3,8 @@
 // synchronous API checks the arguments, so a bad one fails here exactly as it would there.
 import { encodeRule } from '../easy/dict.js';
 import type { IPSet } from '../ipset/ipset.js';
+import { Chain } from '../iptc/chain.js';
+import { ruleFor } from '../iptc/idempotent.js';
 import type { Counters, Rule } from '../iptc/rule.js';
 import type { SaveOptions, Table } from '../iptc/table.js';
 import type { RestoreOptions } from '../iptc/restore.js';
@@ -20,9 +22,10 @@ export function ownerWait(wait: LockWait): LockWait {
   return wait === true ? FOREVER_SECONDS : wait;
 }
 
-function toRule(table: Table, wire: WireRule): Rule {
-  if (typeof wire === 'string') return table.ruleClass.parse(wire);
-  if ('words' in wire) return table.ruleClass.parse(wire.words);
+/** The rule a call gives for a chain; a spec that starts with `-A CHAIN` must name that chain. */
+function toRule(table: Table, chain: string, wire: WireRule): Rule {
+  if (typeof wire === 'string') return ruleFor(new Chain(table, chain), wire);
+  if ('words' in wire) return ruleFor(new Chain(table, chain), wire.words);
   return encodeRule(wire.dict, { ipv6: table.family === 6 });
 }
 
@@ -42,7 +45,7 @@ function readRules(table: Table, chain: string): WireRules {
  * rules are committed together (all or none), without it they join the pending changes.
  */
 function appendRules(table: Table, chain: string, wires: WireRule[]): void {
-  const rules = wires.map((w) => toRule(table, w));
+  const rules = wires.map((w) => toRule(table, chain, w));
   const target = table.chain(chain);
   if (!table.autocommit) {
     for (const rule of rules) target.appendRule(rule);
@@ -77,17 +80,26 @@ export const TABLE_CALLS: Record<string, Call<Table>> = {
   createChain: (t, name: string) => void t.createChain(name),
   deleteChain: (t, name: string) => t.deleteChain(name),
   renameChain: (t, from: string, to: string) => t.renameChain(from, to),
+  chainExists: (t, name: string) => t.chainExists(name),
+  clearChain: (t, name: string) => void t.clearChain(name),
+  clearAndDeleteChain: (t, name: string) => t.clearAndDeleteChain(name),
+  deleteOwned: (t, owner: string) => t.deleteOwned(owner),
   flush: (t) => t.flush(),
   zeroEntries: (t, chain: string | undefined) => t.zeroEntries(chain),
   save: (t, options: SaveOptions) => t.save(options),
   restore: (t, text: string, options: RestoreOptions) => t.restore(text, options),
   // Chains: the chain's name comes first.
   rules: (t, chain: string) => readRules(t, chain),
-  appendRule: (t, chain: string, rule: WireRule) => t.chain(chain).appendRule(toRule(t, rule)),
+  appendRule: (t, chain: string, rule: WireRule) => t.chain(chain).appendRule(toRule(t, chain, rule)),
   appendRules: (t, chain: string, rules: WireRule[]) => appendRules(t, chain, rules),
-  insertRule: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).insertRule(toRule(t, rule), position),
-  replaceRule: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).replaceRule(toRule(t, rule), position),
-  deleteRule: (t, chain: string, rule: WireRule) => t.chain(chain).deleteRule(toRule(t, rule)),
+  insertRule: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).insertRule(toRule(t, chain, rule), position),
+  replaceRule: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).replaceRule(toRule(t, chain, rule), position),
+  deleteRule: (t, chain: string, rule: WireRule) => t.chain(chain).deleteRule(toRule(t, chain, rule)),
+  hasRule: (t, chain: string, rule: WireRule) => t.chain(chain).hasRule(toRule(t, chain, rule)),
+  appendUnique: (t, chain: string, rule: WireRule) => t.chain(chain).appendUnique(toRule(t, chain, rule)),
+  insertUnique: (t, chain: string, rule: WireRule, position: number) => t.chain(chain).insertUnique(toRule(t, chain, rule), position),
+  // A chain that does not exist holds no rule: no t.chain(), which would throw.
+  deleteIfExists: (t, chain: string, rule: WireRule) => new Chain(t, chain).deleteIfExists(toRule(t, chain, rule)),
   deleteRuleAt: (t, chain: string, position: number) => t.chain(chain).deleteRuleAt(position),
   flushChain: (t, chain: string) => t.chain(chain).flush(),
   zeroCounters: (t, chain: string) => t.chain(chain).zeroCounters(),

@@ -10,7 +10,9 @@ import { tableLink, type AsyncTable } from './table.js';
  * owner thread; a chain that does not exist makes them reject with IPTCError (ENOENT).
  */
 export class AsyncChain {
+  /** The table the chain belongs to. */
   readonly table: AsyncTable;
+  /** The chain's name: `INPUT`, or a user chain's. */
   readonly name: string;
 
   /** @internal Use AsyncTable.chain(). */
@@ -64,6 +66,38 @@ export class AsyncChain {
     await this.#call('deleteRule', wireRule(rule));
   }
 
+  /**
+   * Whether the chain holds the rule (counters ignored), as Chain.hasRule.
+   * Equivalent to: `iptables -C CHAIN rule`
+   */
+  async hasRule(rule: RuleInput): Promise<boolean> {
+    return (await this.#call('hasRule', wireRule(rule))) as boolean;
+  }
+
+  /**
+   * Appends the rule unless the chain holds it already, as Chain.appendUnique; true if it appended it.
+   * Equivalent to: `iptables -C CHAIN rule || iptables -A CHAIN rule`
+   */
+  async appendUnique(rule: RuleInput): Promise<boolean> {
+    return (await this.#call('appendUnique', wireRule(rule))) as boolean;
+  }
+
+  /**
+   * Inserts the rule at a 0-based position unless the chain holds it already, as Chain.insertUnique.
+   * Equivalent to: `iptables -C CHAIN rule || iptables -I CHAIN position+1 rule`
+   */
+  async insertUnique(rule: RuleInput, position = 0): Promise<boolean> {
+    return (await this.#call('insertUnique', wireRule(rule), position)) as boolean;
+  }
+
+  /**
+   * Deletes the first rule equal to `rule` if there is one, as Chain.deleteIfExists; true if it did.
+   * Equivalent to: `iptables -C CHAIN rule && iptables -D CHAIN rule`
+   */
+  async deleteIfExists(rule: RuleInput): Promise<boolean> {
+    return (await this.#call('deleteIfExists', wireRule(rule))) as boolean;
+  }
+
   /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */
   async deleteRuleAt(position: number): Promise<void> {
     await this.#call('deleteRuleAt', position);
@@ -95,7 +129,7 @@ export class AsyncChain {
     await this.#call('setPolicy', policy instanceof Policy ? policy.name : policy, counters);
   }
 
-  /** Whether it is a built-in chain. */
+  /** Whether it is a built-in chain. Equivalent to: `iptables -S CHAIN` printing `-P CHAIN` */
   async isBuiltin(): Promise<boolean> {
     return (await this.#call('isBuiltin')) as boolean;
   }

@@ -15,5 +15,6 @@ export { shutdown } from './owner.js';
 export { NetnsError } from '../netns/errors.js';
 export type { TableOptions, SaveOptions } from '../iptc/table.js';
 export type { RestoreOptions } from '../iptc/restore.js';
+export type { DeletedOwned } from '../iptc/owned.js';
 export type { IPSetOptions } from '../ipset/netns.js';
 export type { RuleDict } from '../easy/dict.js';

@@ -1,5 +1,6 @@
 import { Table, type SaveOptions, type TableOptions } from '../iptc/table.js';
 import type { RestoreOptions } from '../iptc/restore.js';
+import type { DeletedOwned } from '../iptc/owned.js';
 import { IPTCError } from '../xtables/errors.js';
 import { waitMilliseconds, type LockWait } from '../xtables/lock.js';
 import type { Family } from '../xtables/shim.js';
@@ -36,6 +37,7 @@ export class AsyncTable {
   /** The address family: 4 (iptables) or 6 (ip6tables, AsyncTable6). */
   static readonly family: Family = 4;
 
+  /** The table's name, as `iptables -t NAME` takes it. */
   readonly name: string;
   /** The network namespace it works in, as given; undefined for the caller's own. */
   readonly netns: string | undefined;
@@ -97,7 +99,11 @@ export class AsyncTable {
     this.#wait = value;
   }
 
-  /** A chain by name, at once; a chain that does not exist makes its calls reject with IPTCError (ENOENT). */
+  /**
+   * A chain by name, at once; a chain that does not exist makes its calls reject with IPTCError (ENOENT).
+   *
+   * Equivalent to: `iptables -t TABLE ... CHAIN`
+   */
   chain(name: string): AsyncChain {
     return new AsyncChain(this, name);
   }
@@ -113,9 +119,45 @@ export class AsyncTable {
     return (await this.#link.call('isChain', chainName(chain))) as boolean;
   }
 
-  /** Whether the chain is a built-in one (INPUT, FORWARD, ...). */
+  /**
+   * Whether the chain is a built-in one (INPUT, FORWARD, ...). Equivalent to: `iptables -S CHAIN` printing `-P
+   * CHAIN`
+   */
   async builtinChain(chain: string | AsyncChain): Promise<boolean> {
     return (await this.#link.call('builtinChain', chainName(chain))) as boolean;
+  }
+
+  /**
+   * Whether the chain exists in the kernel table now (or with the pending changes), as Table.chainExists.
+   * Equivalent to: `iptables -t TABLE -S CHAIN` succeeding
+   */
+  async chainExists(chain: string | AsyncChain): Promise<boolean> {
+    return (await this.#link.call('chainExists', chainName(chain))) as boolean;
+  }
+
+  /**
+   * Empties a chain, creating it if it does not exist, as Table.clearChain.
+   * Equivalent to: `iptables -t TABLE -N NAME 2>/dev/null || iptables -t TABLE -F NAME`
+   */
+  async clearChain(name: string): Promise<AsyncChain> {
+    await this.#link.call('clearChain', name);
+    return new AsyncChain(this, name);
+  }
+
+  /**
+   * Flushes and deletes a user chain if it exists, as Table.clearAndDeleteChain; true if it did.
+   * Equivalent to: `iptables -t TABLE -F NAME && iptables -t TABLE -X NAME`
+   */
+  async clearAndDeleteChain(chain: string | AsyncChain): Promise<boolean> {
+    return (await this.#link.call('clearAndDeleteChain', chainName(chain))) as boolean;
+  }
+
+  /**
+   * Deletes the rules tagged `owner` and the chains named after it, as Table.deleteOwned.
+   * Equivalent to: `iptables -D` of each rule commented `OWNER[:...]`, `-F` and `-X` of each chain `OWNER[-...]`
+   */
+  async deleteOwned(owner: string): Promise<DeletedOwned> {
+    return (await this.#link.call('deleteOwned', owner)) as DeletedOwned;
   }
 
   /** Creates a user chain. Equivalent to: `iptables -t TABLE -N NAME` */

@@ -2,13 +2,41 @@
 // zeroing, no writes), reads it afresh for each scrape, and listens on loopback unless told otherwise.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { countOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { HELP } from './command.js';
-import { collect, errorReason, type CollectOptions } from './metrics.js';
+import { CONTENT_TYPE, recycleChunk } from './exposition.js';
+import { Collector, errorReason, render, type CollectOptions } from './metrics.js';
 import { ResponseBudget } from './response-budget.js';
+import { StreamedBody } from './streamed-body.js';
 
-export const DEFAULT_LISTEN = '127.0.0.1:9455';
+/**
+ * 10455: the Prometheus project's list of default exporter ports has had no free port left in
+ * 9100-9999 since 2023 (9455 is the iptables_exporter's), and it goes on above 10000; this one is clear
+ * of both and below Linux's ephemeral ports (32768 and up). See docs/monitoring.md.
+ */
+export const DEFAULT_PORT = 10455;
+export const DEFAULT_LISTEN = `127.0.0.1:${DEFAULT_PORT}`;
+/** Per-entry series per set, with --set-entries. */
+const DEFAULT_MAX_SET_ENTRIES = 1000;
+
+let gc: (() => void) | undefined;
+
+/**
+ * A full garbage collection. Decoding thousands of rules (the first reading, or after a large change)
+ * leaves megabytes of garbage that V8 would free only once the heap had grown much further; readings that
+ * decode little (all the others) make next to none.
+ */
+function collectGarbage(): void {
+  if (!gc) {
+    // What `node --expose-gc` would turn on, for this one function.
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+}
 
 /** 'HOST:PORT', '[V6]:PORT' or a bare port (on 127.0.0.1) -> host and port. */
 export function parseListen(text: string): { host: string; port: number } {
@@ -28,13 +56,12 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host, port };
 }
 
-const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
 /** How the exporter protects itself from clients that do not behave. */
 export interface ExporterLimits {
   /**
-   * Bytes of response bodies still being sent, over all clients (default 64 MiB). A new reading that does
-   * not fit drops the responses of the oldest ones no client is reading; one larger is sent alone.
+   * Bytes held for responses in progress, over all clients (default 64 MiB): each reading's counters and
+   * labels, and the text some of its clients have not taken yet. Past it, the clients whose connections
+   * have taken nothing for the longest are dropped first.
    */
   maxPendingBytes?: number;
   /** A client whose connection moves nothing (no request bytes, no response taken) for this long is dropped (default 10 s). */
@@ -46,35 +73,40 @@ export interface ExporterLimits {
 const DEFAULT_LIMITS: Required<ExporterLimits> = { maxPendingBytes: 64 * 1024 * 1024, idleTimeout: 10_000, requestTimeout: 10_000 };
 
 /**
- * The exporter's HTTP server (not listening yet): GET /metrics, a pointer at /, nothing else. Clients
- * that never read cannot make it hold memory or starve the scrapes of others: requests that arrive
- * together (pipelined ones too) share one reading of the kernel and one buffer, the bodies still being
- * sent stay within `limits.maxPendingBytes`, and stalled or slow clients are timed out.
+ * The exporter's HTTP server (not listening yet): GET /metrics, a pointer at /, nothing else. The text
+ * of a scrape is written as clients take it, never held whole. Clients that never read cannot make it
+ * hold memory or starve the scrapes of others: requests that arrive together (pipelined ones too) share
+ * one reading of the kernel and one writing of its text, what the responses in progress hold stays
+ * within `limits.maxPendingBytes`, and stalled or slow clients are timed out.
  */
 export function createExporter(options: CollectOptions = {}, log: (line: string) => void = () => {}, limits: ExporterLimits = {}): Server {
   const { maxPendingBytes, idleTimeout, requestTimeout } = { ...DEFAULT_LIMITS, ...limits };
   const budget = new ResponseBudget(maxPendingBytes);
   const sources = new SourceLog(log);
-  const scrape = (): Buffer => {
+  const collector = new Collector(options, collectGarbage);
+  const scrape = () => {
     const failed = new Set<string>();
-    const text = collect(options, (source, e) => {
+    const reading = collector.read((source, e) => {
       failed.add(source);
       sources.failed(source, e);
     });
     sources.scraped(failed);
-    return Buffer.from(text);
-  };
-  let reading: Buffer | null = null;
-  // Requests handled in the same turn of the event loop (they came in together, or while the kernel was
-  // being read) get the same reading: a burst of clients costs one reading and one buffer, not one
-  // each. The next turn reads afresh.
-  const shared = (): Buffer => {
-    if (reading) return reading;
-    reading = scrape();
-    setImmediate(() => {
-      reading = null;
-    });
     return reading;
+  };
+  let body: StreamedBody | null = null;
+  // Requests handled in the same turn of the event loop (they came in together, or while the kernel was
+  // being read) get the same reading and its one text: a burst of clients costs one reading, not one
+  // each. The next turn reads afresh.
+  const shared = (): StreamedBody => {
+    if (body) return body;
+    const reading = scrape();
+    const current = new StreamedBody(render(reading), reading.size, recycleChunk);
+    body = current;
+    setImmediate(() => {
+      body = null;
+      current.close();
+    });
+    return current;
   };
   const server = createServer(
     // Node checks request deadlines on a timer; once a second keeps a slow sender from staying much longer.
@@ -86,12 +118,21 @@ export function createExporter(options: CollectOptions = {}, log: (line: string)
         return;
       }
       if (path === '/metrics') {
-        const body = shared();
-        res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': body.length });
         if (req.method === 'HEAD') {
-          res.end();
+          res.writeHead(200, { 'content-type': CONTENT_TYPE }).end();
           return;
         }
+        let body: StreamedBody;
+        try {
+          body = shared();
+        } catch (e) {
+          // Sources that cannot be read are reported in the scrape; anything else is a fault of the
+          // exporter's own, which costs this scrape, not the process.
+          log(`scrape failed: ${errorReason(e)}`);
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`scrape failed: ${errorReason(e)}\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': CONTENT_TYPE });
         budget.send(res, body);
       } else if (path === '/') {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>iptc exporter</h1><a href="/metrics">/metrics</a></body></html>\n');
@@ -104,8 +145,15 @@ export function createExporter(options: CollectOptions = {}, log: (line: string)
   // client that stopped reading.
   server.setTimeout(idleTimeout, (socket: Socket) => socket.destroy());
   // A source that cannot be read (not root, say) does not stop the exporter: every scrape reports it
-  // down with the reason, which is what monitoring alerts on. One read as it starts logs it at once.
-  server.once('listening', () => scrape());
+  // down with the reason, which is what monitoring alerts on. One read as it starts logs it at once (and
+  // learns the labels of every rule, so that the first scrape reads only counters).
+  server.once('listening', () => {
+    try {
+      scrape();
+    } catch (e) {
+      log(`scrape failed: ${errorReason(e)}`);
+    }
+  });
   return server;
 }
 
@@ -137,31 +185,47 @@ class SourceLog {
 export const exporter: Command = {
   name: 'export',
   summary: `Prometheus exporter for rule, policy and ipset counters (default ${DEFAULT_LISTEN})`,
-  usage: 'export [--listen HOST:PORT] [-4 | -6] [--no-ipset] [--max-set-entries N]',
+  usage: 'export [--listen HOST:PORT] [-4 | -6] [--position] [--no-rule-info] [--no-ipset] [--set-entries [--max-set-entries N]]',
   description:
     'Serves the kernel\'s counters at http://HOST:PORT/metrics: per-rule packets and bytes labelled with ' +
-    'family, table, chain, position, comment, target and rule; chain policy counters; ipset entry counts ' +
-    'and per-entry counters of sets created with counters; iptc_up and, per source that cannot be read, ' +
-    'iptc_source_error with the reason. Every scrape reads the kernel afresh (scrapes arriving together share ' +
-    'one reading); nothing is ever written or zeroed. Listens on loopback unless --listen names another address.',
+    'family, table, chain, comment, target and, where the comment does not name the rule alone, an id (a hash ' +
+    'of the rule spec), so that a rule keeps its series when others move; iptc_rule_info with each rule\'s spec; ' +
+    'chain policy counters; per-ipset entries, maxelem, memory and references; iptc_up and, per source that ' +
+    'cannot be read, iptc_source_error with the reason. Every scrape reads the kernel afresh (scrapes arriving ' +
+    'together share one reading) and decodes only the rules that are new; nothing is ever written or zeroed. ' +
+    'Listens on loopback unless --listen names another address.',
   options: [
     { key: 'listen', long: 'listen', short: 'l', value: true, meta: 'HOST:PORT', help: `address to listen on (default ${DEFAULT_LISTEN}; port 0 picks one)` },
     { key: 'ipv4', long: 'ipv4', short: '4', help: 'IPv4 rules only' },
     { key: 'ipv6', long: 'ipv6', short: '6', help: 'IPv6 rules only' },
+    { key: 'position', long: 'position', help: 'label rule series with their position too (every rule below an inserted one then changes series)' },
+    { key: 'noRuleInfo', long: 'no-rule-info', help: 'leave out iptc_rule_info, the rules\' specs (about half of a scrape\'s bytes)' },
     { key: 'noIpset', long: 'no-ipset', help: 'do not read ipsets' },
-    { key: 'maxSetEntries', long: 'max-set-entries', value: true, meta: 'N', help: 'per-entry series for at most N entries per set (default 10000)' },
+    { key: 'setEntries', long: 'set-entries', help: 'per-entry series for the entries of sets created with counters' },
+    { key: 'maxSetEntries', long: 'max-set-entries', value: true, meta: 'N', help: `with --set-entries: at most N entries per set (default ${DEFAULT_MAX_SET_ENTRIES})` },
     HELP,
   ],
   async run(args) {
     if (args.positionals.length > 0) throw new UsageError(`export takes no arguments, got \`${args.positionals[0]}'`);
     const { host, port } = parseListen(typeof args.options.listen === 'string' ? args.options.listen : DEFAULT_LISTEN);
     const families: (4 | 6)[] = args.options.ipv4 === true ? [4] : args.options.ipv6 === true ? [6] : [4, 6];
+    const setEntries = args.options.setEntries === true;
+    if (!setEntries && args.options.maxSetEntries !== undefined) {
+      throw new UsageError('--max-set-entries needs --set-entries (per-entry ipset series are off unless asked for)');
+    }
+    if (setEntries && args.options.noIpset === true) throw new UsageError('--set-entries and --no-ipset contradict each other');
     const options: CollectOptions = {
       families,
+      position: args.options.position === true,
+      ruleInfo: args.options.noRuleInfo !== true,
       ipset: args.options.noIpset !== true,
-      maxSetEntries: countOption(args.options.maxSetEntries, 'max-set-entries', 10_000, 0),
+      setEntries: setEntries ? countOption(args.options.maxSetEntries, 'max-set-entries', DEFAULT_MAX_SET_ENTRIES, 1) : 0,
     };
     const log = (line: string) => process.stderr.write(`iptc export: ${line}\n`);
+    // A long-running server whose work is a few big scrapes: V8's heuristics for memory over speed keep
+    // its resident size near what it uses (at 50,000 rules, about 125 MiB instead of 170), at no cost to
+    // a scrape's time that shows.
+    setFlagsFromString('--optimize-for-size');
     const server = createExporter(options, log);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>

@@ -1,95 +1,95 @@
-// The exporter's bound on memory held for clients. A response that a client does not read stays in the
-// process until it is taken, and a scrape of a large rule set is megabytes, so clients that ask and
-// never read could make the exporter hold any amount. Responses that answer the same reading of the
-// kernel share its body, sent in slices of it as the client takes them (no copies), and the budget caps
-// the bytes of the distinct bodies still being sent. When a new body does not fit, the oldest bodies
-// whose clients took nothing since room was last made are dropped first (their connections closed): a
-// client that reads keeps its response, even while others stall.
+// The exporter's bound on memory held for clients. A scrape of a large rule set is tens of megabytes of
+// text, and a client that asks and never reads could otherwise make the exporter hold any amount of it.
+// So the text is never held whole: responses that answer the same reading of the kernel share one
+// StreamedBody, which writes the next chunk when the fastest of them needs it and lets a chunk go once
+// the slowest has taken it. The budget caps what the bodies in progress hold: each reading's counters and
+// labels, and the chunks some of its clients have not taken yet. When that is more than the budget, the
+// clients whose connections have taken nothing for the longest are dropped first: a client that reads
+// keeps its response, even while others stall.
 import type { ServerResponse } from 'node:http';
-
-/** Bytes handed to the connection at a time: what a client has not taken stays in the shared body. */
-const SLICE = 64 * 1024;
-
-interface Delivery {
-  res: ServerResponse;
-  /** Bytes of the body handed to the connection so far. */
-  sent: number;
-  /** `sent` when room was last made. */
-  seen: number;
-}
+import type { Delivery, StreamedBody } from './streamed-body.js';
 
 export class ResponseBudget {
   readonly limit: number;
-  /** Each body still being sent, oldest first (a Map keeps insertion order), with its deliveries. */
-  readonly #bodies = new Map<Buffer, Set<Delivery>>();
-  #bytes = 0;
+  /** Bodies still being sent, oldest first (a Set keeps insertion order). */
+  readonly #bodies = new Set<StreamedBody>();
 
   constructor(limit: number) {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`a response budget must be a positive number of bytes, got ${limit}`);
     this.limit = limit;
   }
 
-  /** Bytes of the bodies still being sent. */
+  /** Bytes the bodies in progress hold. */
   get bytes(): number {
-    return this.#bytes;
+    let n = 0;
+    for (const b of this.#bodies) n += b.bytes;
+    return n;
   }
 
   /**
-   * Sends `body` as the rest of `res` (its headers written) and ends it, counting the body until its
-   * last delivery is finished or dropped. A body larger than the whole budget is still sent, alone.
+   * Sends `body` as the rest of `res` (its headers written) and ends it. The body counts against the
+   * budget until its last delivery is finished or dropped. A body that alone is over the budget is
+   * still sent, to a client that reads.
    */
-  send(res: ServerResponse, body: Buffer): void {
-    let deliveries = this.#bodies.get(body);
-    if (!deliveries) {
-      this.#makeRoom(body.length);
-      deliveries = new Set();
-      this.#bodies.set(body, deliveries);
-      this.#bytes += body.length;
-    }
-    const delivery: Delivery = { res, sent: 0, seen: 0 };
-    deliveries.add(delivery);
-    res.once('close', () => {
-      const current = this.#bodies.get(body);
-      if (!current?.delete(delivery) || current.size > 0) return;
-      this.#forget(body);
-    });
+  send(res: ServerResponse, body: StreamedBody): void {
+    const delivery: Delivery = { res, next: 0, progressed: performance.now() };
+    const joined = this.#bodies.has(body);
+    this.#bodies.add(body);
+    body.deliveries.add(delivery);
+    if (!joined) this.#makeRoom(delivery);
+    res.once('close', () => this.#leave(body, delivery));
+    // One chunk in flight per response: the next is written (or taken from those written for a faster
+    // response) once the connection has taken this one, so chunks go back for reuse as fast as they come.
     const pump = () => {
-      while (delivery.sent < body.length) {
-        const end = Math.min(delivery.sent + SLICE, body.length);
-        const more = res.write(body.subarray(delivery.sent, end));
-        delivery.sent = end;
-        if (!more) {
-          res.once('drain', pump);
-          return;
-        }
+      if (res.destroyed) return;
+      let chunk: Buffer | null;
+      try {
+        chunk = this.#chunk(body, delivery);
+      } catch (e) {
+        res.destroy(e as Error);
+        return;
       }
-      res.end();
+      if (chunk === null) {
+        res.end();
+        return;
+      }
+      body.write(res, delivery.next++, () => {
+        delivery.progressed = performance.now();
+        pump();
+      });
+      body.release();
     };
-    pump();
-    delivery.seen = delivery.sent;
+    // After this turn of the event loop, when every response that shares the body has joined: they all
+    // start from its first chunk, which can then be let go as soon as they have all taken it.
+    setImmediate(pump);
   }
 
-  #makeRoom(size: number): void {
-    if (this.#bytes + size <= this.limit) return;
-    const reading = new Set<Delivery>();
-    for (const deliveries of this.#bodies.values()) {
-      for (const d of deliveries) {
-        if (d.sent > d.seen) reading.add(d);
-        d.seen = d.sent;
-      }
-    }
-    // Bodies no client is reading go first; then, if that is not room enough, the oldest of the rest.
-    for (const spare of [false, true]) {
-      for (const [body, deliveries] of this.#bodies) {
-        if (this.#bytes + size <= this.limit) return;
-        if (!spare && [...deliveries].some((d) => reading.has(d))) continue;
-        this.#forget(body);
-        for (const d of deliveries) d.res.destroy();
-      }
-    }
+  #chunk(body: StreamedBody, delivery: Delivery): Buffer | null {
+    const before = body.bytes;
+    const chunk = body.chunk(delivery.next);
+    if (body.bytes > before) this.#makeRoom(delivery);
+    return chunk;
   }
 
-  #forget(body: Buffer): void {
-    if (this.#bodies.delete(body)) this.#bytes -= body.length;
+  #leave(body: StreamedBody, delivery: Delivery): void {
+    if (!body.deliveries.delete(delivery)) return;
+    body.release();
+    if (body.deliveries.size === 0) this.#bodies.delete(body);
+  }
+
+  /**
+   * Drops deliveries (never `keep`) until the bodies fit the budget: first those whose connections have
+   * taken nothing for the longest.
+   */
+  #makeRoom(keep: Delivery): void {
+    if (this.bytes <= this.limit) return;
+    const all: [StreamedBody, Delivery][] = [];
+    for (const body of this.#bodies) for (const d of body.deliveries) if (d !== keep) all.push([body, d]);
+    all.sort(([, a], [, b]) => a.progressed - b.progressed);
+    for (const [body, d] of all) {
+      if (this.bytes <= this.limit) return;
+      d.res.destroy();
+      this.#leave(body, d);
+    }
   }
 }

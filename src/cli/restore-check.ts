@@ -7,6 +7,7 @@ import { instantiatedTables } from '../iptc/backend.js';
 import { IPTCError, isTable6Available, isTableAvailable, RestoreError, Table, Table6, type RestoreOptions } from '../iptc/index.js';
 import { parseRuleSpec } from '../iptc/parse.js';
 import { applyBlock, type TableBlock } from '../iptc/restore.js';
+import { SeenRules } from '../iptc/positions.js';
 import { ScratchTable } from '../xtables/scratch-table.js';
 
 /** Checks one table block of a restore input (`text`: the input with the other tables' lines blanked). */
@@ -34,5 +35,5 @@ export function checkBlock(family: 4 | 6, block: TableBlock, text: string, optio
     table.close();
   }
   const RuleClass = table.ruleClass;
-  applyBlock(new ScratchTable(family, block.table, builtins), block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists));
+  applyBlock(new ScratchTable(family, block.table, builtins), block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists), new SeenRules());
 }

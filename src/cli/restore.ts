@@ -53,7 +53,7 @@ export const restore: Command = {
     HELP,
   ],
   run(args) {
-    const text = readInput(args.positionals, 'restore');
+    const text = readInput(args.positionals, 'restore', true);
     const family = familyOf(args);
     const only = tableOf(args);
     const options = { noflush: args.options.noflush === true, counters: args.options.counters === true };

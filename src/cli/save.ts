@@ -17,16 +17,17 @@ export const save: Command = {
     const family = familyOf(args);
     const name = tableOf(args);
     if (args.positionals.length > 0) throw new Error(`save takes no arguments, got \`${args.positionals[0]}'`);
-    let text: string;
+    // Bytes, not a string: a comment that is not UTF-8 is written as the kernel holds it.
+    let text: Buffer;
     if (name) {
       const table = family === 6 ? new Table6(name) : new Table(name);
       try {
-        text = table.save({ counters });
+        text = table.save({ counters, encoding: 'buffer' });
       } finally {
         table.close();
       }
     } else {
-      text = saveAll({ counters, ipv6: family === 6 });
+      text = saveAll({ counters, ipv6: family === 6, encoding: 'buffer' });
     }
     process.stdout.write(text);
     return 0;

@@ -26,6 +26,7 @@ export type DecodedParams = Record<string, string | string[]>;
 /** Counters as dictionaries hold them: numbers when they are safe integers, bigints otherwise. */
 export type DictCounters = [number | bigint, number | bigint];
 
+/** What every `iptc/easy` function takes last, as python's `ipv6=` keyword. */
 export interface EasyOptions {
   /** Work on the IPv6 tables (ip6tables) instead of IPv4. */
   ipv6?: boolean;

@@ -10,6 +10,7 @@
  */
 import { Chain, IPTCError, Rule, Rule6, Table, Table6, isTable6Available, isTableAvailable } from '../iptc/index.js';
 import { checkRulePlacement } from '../iptc/guards.js';
+import { SeenRules } from '../iptc/positions.js';
 import {
   addMatches,
   counterOut,
@@ -37,16 +38,19 @@ import {
 export { decodeRule, encodeRule };
 export type { DecodedParams, DictCounters, EasyOptions, EasyValue, RuleDict } from './dict.js';
 
+/** EasyOptions and python's `raise_exc=` keyword. */
 export interface RaiseOptions extends EasyOptions {
   /** Throw errors (the default); with false, errors are swallowed and a neutral value is returned. */
   raiseExc?: boolean;
 }
 
+/** Options of deleteChain (python: `delete_chain(..., flush=False, raise_exc=True)`). */
 export interface DeleteChainOptions extends RaiseOptions {
   /** Flush the chain first. */
   flush?: boolean;
 }
 
+/** Options of batchAddChains (python: `batch_add_chains(..., flush=True)`). */
 export interface BatchAddChainsOptions extends EasyOptions {
   /** Flush chains that already exist (default true). */
   flush?: boolean;
@@ -121,23 +125,27 @@ function indexOfRule(t: Table, raws: readonly RawRule[], rule: Rule): number {
   return -1;
 }
 
-/** Adds a rule at a python easy position, on a fresh copy of the table (or the batch's copy). */
+/**
+ * Adds a rule at a python easy position, on a fresh copy of the table (or the batch's copy). In a batch,
+ * batchEnd() inserts it next to the rule it was placed after (see SeenRules), counted from the top or the
+ * bottom as the chain was then.
+ */
 function insertAt(t: Table, chain: string, rule: Rule, position: number): void {
   checkRulePlacement(t.name, chain, rule);
   const entry = rule.toEntry();
+  const seen = new SeenRules();
+  let index: number | null = null;
   t.edit((h) => {
     if (!h.isChain(chain)) throw noChain(t, chain);
     Table.checkJump(h, rule);
     if (position === 0) {
       h.appendEntry(chain, entry);
-    } else if (position > 0) {
-      // As the iptables CLI: 1 is the first rule.
-      h.insertEntry(chain, entry, position - 1);
-    } else {
-      // From the bottom (-1: before the last rule); past the top means at the top.
-      const count = h.read().find((c) => c.name === chain)?.rules.length ?? 0;
-      h.insertEntry(chain, entry, Math.max(0, count + position));
+      return;
     }
+    // As the iptables CLI: 1 is the first rule. From the bottom: -1 is before the last rule, and past the
+    // top means at the top.
+    index ??= position > 0 ? position - 1 : Math.max(0, h.rules(chain).length + position);
+    h.insertEntry(chain, entry, seen.insertion(h, chain, index));
   });
 }
 
@@ -355,9 +363,8 @@ export function replaceRule(
   const t = writeTable(familyOf(o), table);
   checkRulePlacement(t.name, name, newRule);
   t.edit((h) => {
-    const raw = h.read().find((c) => c.name === name);
-    if (!raw) throw noChain(t, name);
-    const index = indexOfRule(t, raw.rules, oldRule);
+    if (!h.isChain(name)) throw noChain(t, name);
+    const index = indexOfRule(t, h.rules(name), oldRule);
     if (index < 0) throw ruleNotFound(table, name, oldRuleD);
     Table.checkJump(h, newRule);
     h.replaceEntry(name, entry, index);
@@ -492,9 +499,10 @@ export function batchBegin(table?: string | null | EasyOptions, options?: EasyOp
 }
 
 /**
- * Ends the batch and commits it (python: `batch_end`): one atomic commit per table changed. If a commit
- * fails, tables already committed by this batch are put back, so the kernel is left as it was; the
- * batch ends either way and the error is thrown. Outside a batch it does nothing.
+ * Ends the batch and commits it (python: `batch_end`): one atomic commit per table changed, all or
+ * nothing, under one hold of the xtables lock. If the kernel refuses a table, the tables already
+ * committed by this batch are put back, so the kernel is left as it was (rules other programs added are
+ * never removed); the batch ends either way and the error is thrown. Outside a batch it does nothing.
  */
 export function batchEnd(table?: string | null | EasyOptions, options?: EasyOptions): void {
   const o = opts(typeof table === 'object' && table !== null ? table : options);

@@ -1,7 +1,7 @@
 // Which Table an easy call works on: a fresh view of the kernel outside a batch, the batch's own
 // uncommitted copy inside one.
-import { IPTCError, Table, Table6, type Rule } from '../iptc/index.js';
-import { instantiatedTables } from '../iptc/backend.js';
+import { IPTCError, Table, Table6 } from '../iptc/index.js';
+import { backendFor, defaultBackend } from '../iptc/backend-choice.js';
 
 export type Family = 4 | 6;
 
@@ -101,77 +101,18 @@ export function beginBatch(tables: { family: Family; name: string }[]): void {
   for (const { family, name } of tables) batchTable(family, checkName(name));
 }
 
-/** The whole content of a kernel table, to put it back if a later commit of the same batch fails. */
-interface Backup {
-  family: Family;
-  name: string;
-  chains: { name: string; builtin: boolean; policy: { name: string; packets: bigint; bytes: bigint } | null; rules: Rule[] }[];
-}
-
-function backup(family: Family, name: string): Backup {
-  const t = open(family, name, true);
-  try {
-    const chains = t.chains.map((c) => {
-      const raw = t.rawChain(c.name);
-      return { name: c.name, builtin: raw.builtin, policy: raw.policy, rules: c.rules };
-    });
-    return { family, name, chains };
-  } finally {
-    t.close();
-  }
-}
-
-/** Replaces a kernel table with a backup, in one commit (counters included). */
-function restore(b: Backup): void {
-  const t = open(b.family, b.name, false);
-  try {
-    t.edit((h) => {
-      const existing = h.chainNames();
-      for (const c of existing) h.flushEntries(c);
-      for (const c of existing) if (!h.isBuiltin(c)) h.deleteChain(c);
-      for (const c of b.chains) if (!c.builtin) h.createChain(c.name);
-      for (const c of b.chains) {
-        if (c.policy) h.setPolicy(c.name, c.policy.name, { packets: c.policy.packets, bytes: c.policy.bytes });
-        for (const r of c.rules) h.appendEntry(c.name, r.toEntry());
-      }
-    });
-    t.commit();
-  } finally {
-    t.close();
-  }
-}
-
 /**
- * Commits every table changed in the batch and ends it. If a commit fails, the tables of the batch
- * already committed are put back as they were, the rest is dropped, and the error is thrown: the
- * kernel is left as before the batch.
+ * Commits every table changed in the batch, all or nothing, and ends the batch (see Table.commitAll):
+ * under one hold of the xtables lock, so no other writer comes in between; if the kernel refuses a
+ * table, the tables committed before it are put back, which never removes another program's rule. The
+ * batch ends either way; the error is thrown.
  */
 export function endBatch(): void {
   const b = batch;
   if (!b) return;
   batch = null;
-  const order = [...b.dirty].map((k) => b.tables.get(k)!);
-  const committed: Backup[] = [];
   try {
-    for (const [i, t] of order.entries()) {
-      // A backup is needed only if a later commit may fail after this one succeeded.
-      const saved = i < order.length - 1 ? backup(t.family, t.name) : null;
-      t.commit();
-      if (saved) committed.push(saved);
-    }
-  } catch (e) {
-    const problems: string[] = [];
-    for (const d of committed.reverse()) {
-      try {
-        restore(d);
-      } catch (re) {
-        problems.push(`${d.name} (IPv${d.family}): ${(re as Error).message}`);
-      }
-    }
-    if (problems.length > 0 && e instanceof Error) {
-      e.message += `; and putting back tables committed earlier in the batch failed: ${problems.join('; ')}`;
-    }
-    throw e;
+    Table.commitAll([...b.dirty].map((k) => b.tables.get(k)!));
   } finally {
     for (const t of b.tables.values()) t.close();
   }
@@ -186,7 +127,7 @@ export function abortBatch(): void {
 
 /** The tables the kernel has instantiated (others are empty: flushing or zeroing them is a no-op). */
 export function liveTables(family: Family): string[] {
-  return instantiatedTables(family);
+  return backendFor(defaultBackend()).tables(family);
 }
 
 export function noChain(table: Table, chain: string): IPTCError {

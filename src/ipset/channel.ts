@@ -17,7 +17,7 @@ export class Channel {
 
   /** `open` makes the socket elsewhere (another network namespace); by default right here. */
   constructor(open?: SocketFactory) {
-    this.sock = new NetlinkSocket(open);
+    this.sock = new NetlinkSocket({ open });
   }
 
   get closed(): boolean {

@@ -29,11 +29,17 @@ export interface CreateOptions {
   family?: 'inet' | 'inet6' | 2 | 10;
   /** true (default): fail if the set exists. false: like `-exist`, accept an identical existing set. */
   exclusive?: boolean;
+  /** Packet and byte counters per entry. Equivalent to: `ipset create NAME TYPE counters` */
   counters?: boolean;
+  /** A comment per entry. Equivalent to: `ipset create NAME TYPE comment` */
   comment?: boolean;
+  /** skbmark, skbprio and skbqueue per entry. Equivalent to: `ipset create NAME TYPE skbinfo` */
   skbinfo?: boolean;
+  /** When full, a new entry evicts a random one. Equivalent to: `ipset create NAME TYPE forceadd` */
   forceadd?: boolean;
+  /** The most entries the set holds. Equivalent to: `ipset create NAME TYPE maxelem N` */
   maxelem?: number;
+  /** Initial hash size (hash types). Equivalent to: `ipset create NAME TYPE hashsize N` */
   hashsize?: number;
   /** Default timeout of entries, in seconds (enables the timeout extension); at most 2147483. */
   timeout?: number;
@@ -47,8 +53,11 @@ export interface CreateOptions {
   netmask?: number | string;
   /** Arbitrary address mask (hash:ip, hash:ip,port,...; newer kernels). */
   bitmask?: string;
+  /** Entries per hash bucket (newer kernels). Equivalent to: `ipset create NAME TYPE bucketsize N` */
   bucketsize?: number;
+  /** The hash seed (as `ipset save` prints it). Equivalent to: `ipset create NAME TYPE initval 0x...` */
   initval?: number;
+  /** The mark mask of hash:mark-like types. Equivalent to: `ipset create NAME hash:ip,mark markmask N` */
   markmask?: number;
   /** Type revision; default the highest the kernel supports. */
   revision?: number;

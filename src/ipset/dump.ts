@@ -12,7 +12,9 @@ import { checkSetName } from './words.js';
 
 /** What a listing is handed, in order: each set (its `entries` left empty), then its entries page by page. */
 export interface ListVisitor {
+  /** A set's header, before any of its entries (its `entries` list is empty). */
   set(info: IPSetInfo): void;
+  /** A page of the set's entries, in the kernel's order; the array is the visitor's to keep. */
   entries(info: IPSetInfo, entries: IPSetEntry[]): void;
 }
 

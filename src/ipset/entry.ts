@@ -11,6 +11,7 @@ import { parseSkbmark, parseSkbprio } from './skbinfo.js';
 import { familyNumber, type Dim } from './types.js';
 import { checkComment, checkSetName } from './words.js';
 
+/** One dimension of an element: an address, network, MAC, interface or set name, or a port. */
 export type EntryPart = string | number | PortEntry | PortRange;
 /** An element: a CLI string ('1.2.3.4,udp:53'), an array of parts, or a lone PortEntry/PortRange/port. */
 export type Entry = EntryPart | EntryPart[];
@@ -28,12 +29,15 @@ export interface EntryOptions {
   timeout?: number;
   /** At most 255 bytes, without `"` or a line break (which `ipset save` text could not carry). */
   comment?: string;
+  /** Initial packet counter (sets created with counters). Equivalent to: `ipset add NAME ENTRY packets N` */
   packets?: bigint | number;
+  /** Initial byte counter (sets created with counters). Equivalent to: `ipset add NAME ENTRY bytes N` */
   bytes?: bigint | number;
   /** `'0x10/0xff'` or `'0x10'` (hex, as the ipset tool reads it), a number, or [mark, mask]. */
   skbmark?: string | number | [number, number];
   /** `1:2` (hex major:minor as the CLI reads it) or [major, minor]. */
   skbprio?: string | [number, number];
+  /** The queue to set (sets created with skbinfo). Equivalent to: `ipset add NAME ENTRY skbqueue N` */
   skbqueue?: number;
   /** hash:net* entries: matching addresses are excluded. */
   nomatch?: boolean;
@@ -43,28 +47,39 @@ export interface EntryOptions {
   wildcard?: boolean;
   /** list:set: insert before / after this member set. */
   before?: string;
+  /** list:set: insert after this member set. Equivalent to: `ipset add NAME SET after OTHER` */
   after?: string;
 }
 
 /** An element together with its own options, as accepted by addMany(). */
 export interface EntryWithOptions extends EntryOptions {
+  /** The element, as add() takes it. */
   entry: Entry;
 }
 
 /** A listed element with its extensions. `entry` is the element as `ipset list` prints it. */
 export interface IPSetEntry {
+  /** The element as `ipset list` prints it, e.g. `10.0.0.1,tcp:80`. */
   entry: string;
+  /** Seconds left before the element expires (sets created with timeout). */
   timeout?: number;
+  /** Packets counted (sets created with counters). */
   packets?: bigint;
+  /** Bytes counted (sets created with counters). */
   bytes?: bigint;
+  /** The element's comment (sets created with comment). */
   comment?: string;
   /** [mark, mask] */
   skbmark?: [number, number];
   /** [major, minor] */
   skbprio?: [number, number];
+  /** The queue the element sets (sets created with skbinfo). */
   skbqueue?: number;
+  /** Whether matching addresses are excluded (hash:net*). Equivalent to: `nomatch` in `ipset list` */
   nomatch: boolean;
+  /** Whether the interface is a bridge port (hash:net,iface). Equivalent to: `physdev:` in `ipset list` */
   physdev: boolean;
+  /** Whether the interface name is a prefix (hash:net,iface). Equivalent to: `wildcard` in `ipset list` */
   wildcard: boolean;
 }
 

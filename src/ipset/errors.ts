@@ -5,25 +5,45 @@ import { constants } from 'node:os';
 
 /** ipset's private error codes (IPSET_ERR_*), as the kernel returns them (positive). */
 export const IPSET_ERR = {
+  /** Ipset protocol error (the kernel rejected the message format). */
   PROTOCOL: 4097,
+  /** Set type not supported by the kernel. */
   FIND_TYPE: 4098,
+  /** Maximal number of sets reached, cannot create more. */
   MAX_SETS: 4099,
+  /** Set is in use by a kernel component (a rule or a list:set references it). */
   BUSY: 4100,
+  /** The second set name is taken (rename) or does not exist (swap). */
   EXIST_SETNAME2: 4101,
+  /** The sets cannot be swapped: their type or family does not match. */
   TYPE_MISMATCH: 4102,
+  /** Element already exists (add) or is not in the set (del/test). */
   EXIST: 4103,
+  /** The CIDR prefix length is invalid. */
   INVALID_CIDR: 4104,
+  /** The netmask is invalid. */
   INVALID_NETMASK: 4105,
+  /** Protocol family not supported by the set type. */
   INVALID_FAMILY: 4106,
+  /** Timeout extension not enabled: the set was created without timeout support. */
   TIMEOUT: 4107,
+  /** Set is referenced and cannot be renamed or destroyed. */
   REFERENCED: 4108,
+  /** An IPv4 address is expected. */
   IPADDR_IPV4: 4109,
+  /** An IPv6 address is expected. */
   IPADDR_IPV6: 4110,
+  /** Counters extension not enabled: the set was created without counters. */
   COUNTER: 4111,
+  /** Comment extension not enabled: the set was created without comment support. */
   COMMENT: 4112,
+  /** The markmask is invalid. */
   INVALID_MARKMASK: 4113,
+  /** Skbinfo extension not enabled: the set was created without skbinfo support. */
   SKBINFO: 4114,
+  /** Netmask and bitmask are mutually exclusive. */
   BITMASK_NETMASK_EXCL: 4115,
+  /** The first set-type specific code: its meaning depends on the kind of set (hash, bitmap, list). */
   TYPE_SPECIFIC: 4352,
 } as const;
 
@@ -103,7 +123,12 @@ function errnoName(errno: number): string {
 }
 
 /** Describes an ipset error code: its symbolic name and ipset's meaning. */
-export function describeError(code: number, cmd = '', kind?: Kind): { name: string; reason: string } {
+export function describeError(code: number, cmd = '', kind?: Kind): {
+  /** The symbolic name: `IPSET_ERR_EXIST`, `ENOENT`, ... */
+  name: string;
+  /** What ipset means by it, as the ipset command words it. */
+  reason: string;
+} {
   if (code >= IPSET_ERR.TYPE_SPECIFIC) {
     const i = code - IPSET_ERR.TYPE_SPECIFIC;
     const kinds: Kind[] = kind ? [kind] : ['hash', 'bitmap', 'list'];
@@ -128,15 +153,19 @@ export function describeError(code: number, cmd = '', kind?: Kind): { name: stri
   return { name: errnoName(code), reason: errnoReason(code, cmd) ?? `system error ${errnoName(code)}` };
 }
 
+/** Where an IPSetError happened: what IPSetError's constructor takes besides the code. */
 export interface IPSetErrorDetails {
   /** The command that failed: 'add', 'create', 'list', ... */
   command?: string;
+  /** The set the command was about. */
   setName?: string;
   /** Set-type family of the set, which selects the meaning of type-specific codes. */
   kind?: Kind;
   /** For addMany/restore: 0-based index of the entry (or 1-based line of the restore text) that failed. */
   index?: number;
+  /** For restore: the 1-based line of the text that failed. */
   line?: number;
+  /** The element that failed, as given. */
   entry?: unknown;
 }
 
@@ -150,12 +179,18 @@ export class IPSetError extends Error {
   readonly errorName: string;
   /** ipset's meaning of the code, without context. */
   readonly reason: string;
+  /** The command that failed: `add`, `create`, `list`, ... (as `ipset COMMAND`). */
   readonly command: string | undefined;
+  /** The set the command was about, if any. */
   readonly setName: string | undefined;
+  /** For addMany: the 0-based index of the entry that failed. */
   readonly index: number | undefined;
+  /** For restore: the 1-based line of the text that failed. */
   readonly line: number | undefined;
+  /** The element that failed, as given. */
   readonly entry: unknown;
 
+  /** An error for a kernel code, worded as ipset words it for the command in `details`. */
   constructor(code: number, details: IPSetErrorDetails = {}, reasonOverride?: string) {
     const { name, reason } = describeError(code, details.command ?? '', details.kind);
     const r = reasonOverride ?? reason;

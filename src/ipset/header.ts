@@ -7,40 +7,59 @@ import type { IPSetEntry } from './entry.js';
 
 /** Every create option of a set as the kernel reports it. */
 export interface IPSetHeader {
+  /** The set's address family. Equivalent to: `family inet6` in `ipset list` */
   family?: 'inet' | 'inet6';
+  /** The hash size (hash types). Equivalent to: `hashsize N` */
   hashsize?: number;
+  /** The most entries the set holds. Equivalent to: `maxelem N` */
   maxelem?: number;
   /** Prefix length (hash:ip, hash:ip,port, bitmap:ip). */
   netmask?: number;
   /** Dotted / IPv6 mask. */
   bitmask?: string;
+  /** The mark mask (hash:*,mark types). Equivalent to: `markmask N` */
   markmask?: number;
+  /** The default timeout of entries, in seconds. Equivalent to: `timeout N` */
   timeout?: number;
+  /** Whether entries have counters. Equivalent to: `counters` */
   counters: boolean;
+  /** Whether entries have comments. Equivalent to: `comment` */
   comment: boolean;
+  /** Whether entries have skbinfo. Equivalent to: `skbinfo` */
   skbinfo: boolean;
+  /** Whether a full set evicts an entry for a new one. Equivalent to: `forceadd` */
   forceadd: boolean;
+  /** Entries per hash bucket. Equivalent to: `bucketsize N` */
   bucketsize?: number;
+  /** The hash seed. Equivalent to: `initval 0x...` */
   initval?: number;
   /** bitmap types: '10.0.0.0-10.0.0.255' or '1000-2000'. */
   range?: string;
   /** list:set */
   size?: number;
-  /** Kernel bookkeeping (reply only). */
+  /** Kernel bookkeeping (reply only): how many rules and list:sets refer to the set. */
   references?: number;
+  /** The memory the set takes, in bytes (reply only). Equivalent to: `Size in memory` in `ipset list` */
   memsize?: number;
+  /** How many entries the set holds (reply only). Equivalent to: `Number of entries` in `ipset list` */
   elements?: number;
 }
 
 /** One set as listed: identity, header and (for list()) its entries. */
 export interface IPSetInfo {
+  /** The set's name. */
   name: string;
+  /** The set type, e.g. `hash:ip`. Equivalent to: `Type:` in `ipset list` */
   type: string;
+  /** The set's family; `unspec` for types without one (bitmap:port, list:set). */
   family: 'inet' | 'inet6' | 'unspec';
+  /** The revision of the set type. Equivalent to: `Revision:` in `ipset list` */
   revision: number;
   /** The kernel's index of the set (what iptables rules refer to). */
   index?: number;
+  /** The create options and the kernel's bookkeeping. Equivalent to: `Header:` in `ipset list` */
   header: IPSetHeader;
+  /** The entries (empty for headers()). Equivalent to: `Members:` in `ipset list` */
   entries: IPSetEntry[];
 }
 

@@ -27,6 +27,12 @@ const unclosed = new FinalizationRegistry<Channel>((ch) => ch.close());
 
 const RESTORE_OPTIONS: ReadonlySet<string> = new Set(['exist']);
 
+/**
+ * A NETLINK_NETFILTER socket to the kernel's ipset subsystem: create, fill, test, list, save and
+ * restore sets, as the `ipset` command does (pyroute2's `IPSet`). Synchronous; close() it (or `using`).
+ *
+ * Equivalent to: the `ipset` command
+ */
 export class IPSet {
   private readonly ch: Channel;
 
@@ -39,6 +45,7 @@ export class IPSet {
     unclosed.register(this, this.ch, this);
   }
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.ch.closed;
   }
@@ -49,11 +56,16 @@ export class IPSet {
     this.ch.close();
   }
 
+  /** close(), for `using ipset = new IPSet()`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
-  /** The type name of a set (cached; the cache is dropped when this socket renames/swaps/destroys it). */
+  /**
+   * The type name of a set (cached; the cache is dropped when this socket renames/swaps/destroys it).
+   *
+   * Equivalent to: `ipset list -t NAME` (its `Type:` line)
+   */
   typeOf(name: string): string {
     return this.ch.typeOf(name);
   }
@@ -173,7 +185,7 @@ export class IPSet {
     adt(this.ch, Cmd.DEL, 'del', name, entry, opts);
   }
 
-  /** Alias of delete() (pyroute2 has `delete`, the CLI `del`). */
+  /** Alias of delete() (pyroute2 has `delete`, the CLI `del`). Equivalent to: `ipset del NAME ENTRY` */
   del(name: string, entry: Entry, opts: AddOptions = {}): void {
     this.delete(name, entry, opts);
   }

@@ -4,6 +4,7 @@ import { checkNetnsPath, isThreadNetns } from '../netns/setns.js';
 import { socketInNetns } from '../netns/socket.js';
 import type { SocketFactory } from './netlink.js';
 
+/** Where an IPSet works: its network namespace. */
 export interface IPSetOptions {
   /**
    * The network namespace to work in: a file that names one, `/run/netns/NAME` (made by `ip netns add

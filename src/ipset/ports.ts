@@ -159,10 +159,12 @@ function resolvePort(port: number | string, proto: number | undefined, what: str
  * 'icmp')`. Equivalent to the `tcp:80` / `icmp:echo-request` element part of the ipset CLI.
  */
 export class PortEntry {
+  /** The port number (an ICMP type and code as `type << 8 | code`). */
   readonly port: number;
   /** Protocol number, or undefined (hash:*port* sets then default to tcp, as the ipset CLI does). */
   readonly protocol: number | undefined;
 
+  /** A port by number or service name, with an optional protocol. Equivalent to: `tcp:80` in an ipset element */
   constructor(port: number | string, protocol?: string | number | null) {
     this.protocol = resolveProtocol(protocol);
     this.port = resolvePort(port, this.protocol, 'port');
@@ -176,6 +178,7 @@ export class PortEntry {
     return new PortEntry((type << 8) | code, proto);
   }
 
+  /** The element part as the ipset command writes it: `tcp:80`, `icmp:echo-request`, `80`. */
   toString(): string {
     return formatPort(this.port, this.protocol);
   }
@@ -183,10 +186,14 @@ export class PortEntry {
 
 /** A port range `begin-end` with an optional protocol: `new PortRange(1000, 2000, 'udp')` is `udp:1000-2000`. */
 export class PortRange {
+  /** The first port of the range. */
   readonly begin: number;
+  /** The last port of the range. */
   readonly end: number;
+  /** Protocol number, or undefined (hash:*port* sets then default to tcp). */
   readonly protocol: number | undefined;
 
+  /** A range of ports, with an optional protocol. Equivalent to: `udp:1000-2000` in an ipset element */
   constructor(begin: number | string, end: number | string, protocol?: string | number | null) {
     this.protocol = resolveProtocol(protocol);
     this.begin = resolvePort(begin, this.protocol, 'range begin');
@@ -194,6 +201,7 @@ export class PortRange {
     if (this.end < this.begin) throw new RangeError(`port range end ${this.end} is below its begin ${this.begin}`);
   }
 
+  /** The element part as the ipset command writes it: `udp:1000-2000`. */
   toString(): string {
     const p = this.protocol === undefined ? '' : `${protocolName(this.protocol)}:`;
     return `${p}${this.begin}-${this.end}`;

@@ -4,11 +4,16 @@
 /** One part of an element: 'ip'/'net' (first address), 'ip2'/'net2' (second), 'port', 'mac', 'iface', 'set', 'mark'. */
 export type Dim = 'ip' | 'net' | 'ip2' | 'net2' | 'port' | 'mac' | 'iface' | 'set' | 'mark';
 
+/** The kind of a set type: the part before the `:` of `hash:ip`. */
 export type SetKind = 'hash' | 'bitmap' | 'list';
 
+/** What a set type is made of, as SET_TYPES lists it. */
 export interface SetTypeInfo {
+  /** The type's name, as `ipset create NAME TYPE` takes it: `hash:ip,port`. */
   name: string;
+  /** `hash`, `bitmap` or `list`. */
   kind: SetKind;
+  /** The parts of an element, in order: `['ip', 'port']` for hash:ip,port. */
   dims: Dim[];
   /** Families the type accepts; bitmap:port and list:set are family-less (NFPROTO_UNSPEC). */
   families: ('inet' | 'inet6' | 'unspec')[];
@@ -44,6 +49,7 @@ export function etypeDims(etype: string): Dim[] {
 
 const IPV = ['inet', 'inet6'] as SetTypeInfo['families'];
 
+/** Every set type the kernel's ipset offers, by name. Equivalent to: `ipset help` (its type list) */
 export const SET_TYPES: Record<string, SetTypeInfo> = Object.fromEntries(
   [
     T('hash:ip', 'hash', IPV),

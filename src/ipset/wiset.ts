@@ -13,34 +13,53 @@ import { checkSetName } from './words.js';
 
 /** The extensions of one element (pyroute2's IPStats). */
 export interface IPStats {
+  /** Packets counted (sets with counters). */
   packets?: bigint;
+  /** Bytes counted (sets with counters). */
   bytes?: bigint;
+  /** The element's comment (sets with comment). */
   comment?: string;
+  /** Seconds left before the element expires (sets with timeout). */
   timeout?: number;
   /** '0x10/0xff' or '0x10' (mask 0xffffffff), as the CLI prints it. */
   skbmark?: string;
   /** 'major:minor' in hex, as the CLI prints it. */
   skbprio?: string;
+  /** The queue the element sets (sets with skbinfo). */
   skbqueue?: number;
+  /** Whether matching addresses are excluded (hash:net*). */
   nomatch: boolean;
+  /** Whether the interface is a bridge port (hash:net,iface). */
   physdev: boolean;
+  /** Whether the interface name is a prefix (hash:net,iface). */
   wildcard: boolean;
 }
 
+/** How a WiSet is made (pyroute2's WiSet keyword arguments, camelCased). */
 export interface WiSetOptions {
+  /** The set's name. */
   name: string;
   /** Set type, default 'hash:ip' (pyroute2's attr_type). */
   attrType?: string;
+  /** 'inet' (default) or 'inet6'. */
   family?: 'inet' | 'inet6' | 2 | 10;
   /** Defaults to the shared socket of getIpsetSocket() (or one of its own after openNetlink()). */
   sock?: IPSet;
+  /** Default timeout of entries, in seconds. Equivalent to: `ipset create NAME TYPE timeout N` */
   timeout?: number;
+  /** Counters per entry. Equivalent to: `ipset create NAME TYPE counters` */
   counters?: boolean;
+  /** A comment per entry. Equivalent to: `ipset create NAME TYPE comment` */
   comment?: boolean;
+  /** skbinfo per entry. Equivalent to: `ipset create NAME TYPE skbinfo` */
   skbinfo?: boolean;
+  /** When full, a new entry evicts a random one. Equivalent to: `ipset create NAME TYPE forceadd` */
   forceadd?: boolean;
+  /** Initial hash size. Equivalent to: `ipset create NAME TYPE hashsize N` */
   hashsize?: number;
+  /** The most entries. Equivalent to: `ipset create NAME TYPE maxelem N` */
   maxelem?: number;
+  /** The type revision; default the newest the kernel supports. */
   revision?: number;
   /** Any other create option (range, size, netmask, bitmask, bucketsize, ...). */
   createOptions?: CreateOptions;
@@ -85,18 +104,36 @@ function headerToCreateOptions(info: IPSetInfo): CreateOptions {
   return o;
 }
 
+/**
+ * A set as an object (pyroute2's `WiSet`): its create options as properties, `create()`, `add()`,
+ * `content` with each entry's extensions, and atomic `replaceEntries()` through a temporary set and a swap.
+ *
+ * Equivalent to: `ipset create`, `ipset add`, `ipset list`, `ipset swap` on one set
+ */
 export class WiSet {
+  /** The set's name. */
   name: string;
+  /** The set type, e.g. `hash:ip` (pyroute2's `attr_type`). */
   attrType: string;
+  /** The set's family. */
   family: 'inet' | 'inet6' | 'unspec';
+  /** Default timeout of entries, in seconds; undefined without timeout support. */
   timeout: number | undefined;
+  /** Whether entries have counters. */
   counters: boolean;
+  /** Whether entries have comments. */
   comment: boolean;
+  /** Whether entries have skbinfo. */
   skbinfo: boolean;
+  /** Whether a full set evicts an entry for a new one. */
   forceadd: boolean;
+  /** The hash size, if set. */
   hashsize: number | undefined;
+  /** The most entries, if set. */
   maxelem: number | undefined;
+  /** The type revision, if set. */
   revision: number | undefined;
+  /** The other create options (range, size, netmask, ...). */
   createOptions: CreateOptions;
   /** Filled by loadIpset/loadAllIpsets from the kernel: the full header of the set. */
   header: IPSetHeader | undefined;
@@ -106,6 +143,9 @@ export class WiSet {
   private opened = false;
   private _content: WiSetContent | undefined;
 
+  /**
+   * A set object; nothing reaches the kernel before create() (or a load). pyroute2: `WiSet(name=..., attr_type=...)`.
+   */
   constructor(opts: WiSetOptions) {
     checkOptions(opts, WISET_OPTIONS, 'WiSet options');
     checkSetName(opts.name, 'WiSet name');
@@ -159,11 +199,12 @@ export class WiSet {
     this.close();
   }
 
+  /** close(), for `using set = new WiSet(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
-  /** Builds a WiSet from a listed set (what loadIpset does). */
+  /** Builds a WiSet from a listed set (what loadIpset does). Equivalent to: `ipset list NAME` */
   static fromInfo(info: IPSetInfo, sock?: IPSet): WiSet {
     const h = info.header;
     const s = new WiSet({
@@ -234,7 +275,10 @@ export class WiSet {
     return this.sock.test(this.name, entry, opts);
   }
 
-  /** The entries (as given, stringified) that are in the set: one test() each. */
+  /**
+   * The entries (as given, stringified) that are in the set: one test() each. Equivalent to: `ipset test NAME
+   * ENTRY` for each
+   */
   testList(entries: Iterable<Entry>, opts: EntryOptions = {}): Set<string> {
     const found = new Set<string>();
     for (const e of entries) if (this.sock.test(this.name, e, opts)) found.add(Array.isArray(e) ? e.map(String).join(',') : String(e));

@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { IPTCError } from '../xtables/errors.js';
 
+/** What detectBackend() found: which backend the system's iptables uses, and which holds tables here. */
 export interface BackendInfo {
   /** What the system's `iptables` command drives. */
   iptables: 'legacy' | 'nft' | 'unknown';

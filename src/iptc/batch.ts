@@ -3,48 +3,56 @@
 // show it) and recorded, to be applied again to a fresh view at commit(). Both hold the xtables lock from
 // reading the view they commit to the commit. See docs/concurrency.md.
 import { IPTCError } from '../xtables/errors.js';
-import type { TableHandle } from '../xtables/libiptc.js';
-import { withXtablesLock, XTablesLockError, type LockWait } from '../xtables/lock.js';
-import type { Family } from '../xtables/shim.js';
+import type { LockWait } from '../xtables/lock.js';
 import { EntryRun } from './entry-run.js';
+import type { RawChain, TableBackend, TableView, ViewOrigin } from './table-backend.js';
 import { EntryArena } from './packed.js';
 import { checkJumpLabel } from './chain.js';
 
-/** A change to a libiptc handle; self-contained, so that it can be applied again to a fresh view. */
-export type Change<T = unknown> = (handle: TableHandle) => T;
+/** A change to a view; self-contained, so that it can be applied again to a fresh view. */
+export type Change<T = unknown> = (view: TableView) => T;
 
-const EAGAIN = 11;
 const COMMIT_RETRIES = 5;
 
 /**
- * Runs `change` on a fresh view and commits it, holding the xtables lock from the read to the commit.
- * EAGAIN (a writer that takes no lock committed in between) retries on a new view.
+ * Runs `change` on a fresh view and commits it, guarded by the backend from the read to the commit
+ * (legacy: under the xtables lock). A commit refused because the table moved meanwhile (a writer that
+ * takes no lock) retries on a new view.
  */
-export function transaction<T>(wait: LockWait, open: () => TableHandle, change: Change<T>): T {
-  return withXtablesLock(wait, () => {
+export function transaction<T>(backend: TableBackend, wait: LockWait, open: () => TableView, change: Change<T>): T {
+  return backend.guard(wait, () => {
     for (let attempt = 1; ; attempt++) {
-      const handle = open();
+      const view = open();
       try {
-        const result = change(handle);
-        handle.commit();
+        const result = change(view);
+        view.commit();
         return result;
       } catch (e) {
-        if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
+        if (!(backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
       } finally {
-        handle.free();
+        view.free();
       }
     }
   });
 }
 
+/** A batch's table made ready to commit, under the guard. */
+interface Staged {
+  batch: Batch;
+  /** The kernel table plus the changes: a fresh view, or the batch's copy (freed with the batch). */
+  view: TableView;
+  /** What the kernel table held, kept when a later table's failure may need it put back. */
+  before: RawChain[] | null;
+}
+
 /** The changes of a table without autocommit, and the pending copy they are applied to. */
 export class Batch {
-  readonly #family: Family;
-  readonly #open: () => TableHandle;
+  readonly #backend: TableBackend;
+  readonly #open: () => TableView;
   /** A view of the kernel table plus every recorded change; null until needed or after a refused change. */
-  #copy: TableHandle | null = null;
-  /** The rules (without counters) of the view the copy was read from. */
-  #base: Buffer | null = null;
+  #copy: TableView | null = null;
+  /** The kernel state the copy was read from; undefined while there is no copy. */
+  #base: ViewOrigin | undefined;
   #changes: Change[] = [];
   /** The last change when it appends or deletes rules of one chain: the next such change joins it. */
   #run: EntryRun | null = null;
@@ -53,8 +61,8 @@ export class Batch {
   /** Where the runs keep their entries, one run after another. */
   #arena = new EntryArena();
 
-  constructor(family: Family, open: () => TableHandle) {
-    this.#family = family;
+  constructor(backend: TableBackend, open: () => TableView) {
+    this.#backend = backend;
     this.#open = open;
   }
 
@@ -69,32 +77,32 @@ export class Batch {
   }
 
   /** The pending copy: opened (or rebuilt after a refused change) as a fresh view plus the changes. */
-  copy(): TableHandle {
-    const handle = this.#current();
-    this.#applyHeld(handle);
-    return handle;
+  copy(): TableView {
+    const view = this.#current();
+    this.#applyHeld(view);
+    return view;
   }
 
   /** The copy, without the appends the run holds back (see applyEntry). */
-  #current(): TableHandle {
+  #current(): TableView {
     if (this.#copy) return this.#copy;
-    const handle = this.#open();
+    const view = this.#open();
     try {
-      this.#base = handle.rulesFingerprint();
-      for (const change of this.#changes) change(handle);
+      this.#base = view.origin();
+      for (const change of this.#changes) change(view);
     } catch (e) {
-      handle.free();
+      view.free();
       throw e;
     }
     this.#run?.releaseHeld();
-    this.#copy = handle;
-    return handle;
+    this.#copy = view;
+    return view;
   }
 
   /** Gives the copy the appends the run held back; if libiptc refuses one, the copy is made anew when next needed. */
-  #applyHeld(handle: TableHandle): void {
+  #applyHeld(view: TableView): void {
     try {
-      this.#run?.applyHeld(handle);
+      this.#run?.applyHeld(view);
     } catch (e) {
       this.#dropCopy();
       throw e;
@@ -103,9 +111,9 @@ export class Batch {
 
   /** Applies a change to the copy and records it. A change that throws is not recorded. */
   apply<T>(change: Change<T>): T {
-    const handle = this.copy();
+    const view = this.copy();
     try {
-      const result = change(handle);
+      const result = change(view);
       this.#changes.push(change);
       this.#run = null;
       this.#jumpsChecked.clear();
@@ -126,11 +134,11 @@ export class Batch {
    */
   applyEntry(op: 'append' | 'delete', chain: string, jump: string | null,
     encode: () => { entry: Buffer; mask: Buffer | null }): void {
-    const handle = this.#current();
+    const view = this.#current();
     const { entry, mask } = encode();
     // Only a change other than rule appends and deletes can delete a chain: jumps checked since hold.
     if (jump !== null && !this.#jumpsChecked.has(jump)) {
-      checkJumpLabel(handle, jump);
+      checkJumpLabel(view, jump);
       this.#jumpsChecked.add(jump);
     }
     let run = this.#run;
@@ -141,11 +149,11 @@ export class Batch {
       run.add(entry, mask, jump, true);
       return;
     }
-    this.#applyHeld(handle);
-    // libiptc changes nothing when it refuses a single append or delete: the copy stays valid.
-    EntryRun.applyOne(handle, op, chain, entry, mask, null);
+    this.#applyHeld(view);
+    // A view changes nothing when it refuses a single append or delete: the copy stays valid.
+    EntryRun.applyOne(view, op, chain, entry, mask, null);
     if (!run || run.op !== op || run.chain !== chain) {
-      const started = new EntryRun(this.#family, op, chain, this.#arena);
+      const started = new EntryRun(view.family, op, chain, this.#arena);
       this.#changes.push((h) => started.apply(h));
       this.#run = run = started;
     }
@@ -153,54 +161,165 @@ export class Batch {
   }
 
   /**
-   * Commits the changes in one atomic replace of the kernel table, under the lock: the copy as it is
-   * while the kernel still holds the rules it was read from, else the changes applied again to a fresh
-   * view. On XTablesLockError nothing was tried and the batch stays for another commit(); on any other
-   * error the kernel is as it was and the batch is dropped.
+   * Commits the changes in one atomic replace of the kernel table, guarded by the backend (legacy: under
+   * the lock): the copy as it is while the kernel still holds the state it was read from, else the
+   * changes applied again to a fresh view. If the guard fails before anything is tried (a busy lock:
+   * XTablesLockError), the batch stays for another commit(); on any other error the kernel is as it was
+   * and the batch is dropped.
    */
   commit(wait: LockWait): void {
-    if (this.#changes.length === 0) {
-      // Nothing to commit; the next read takes a fresh view, as after any commit.
-      this.discard();
-      return;
+    Batch.commitAll([this], wait);
+  }
+
+  /**
+   * Commits several tables' batches (of one backend) as one, all or nothing. One guard covers the first
+   * read to the last commit (legacy: the lock is held across the tables, as iptables-restore holds it
+   * across the tables of its input), so that no writer that takes it comes in between. Every table is
+   * made ready (a fresh view with its changes) before any is committed: a change that no longer applies
+   * fails with nothing committed. If the kernel refuses a later table, each table committed before it is
+   * put back as it was, only while it still holds exactly what this commit made of it: putting back
+   * never removes what it did not add. If the guard fails before anything is tried, the batches stay for
+   * another commit; otherwise they are dropped.
+   */
+  static commitAll(batches: readonly Batch[], wait: LockWait): void {
+    const pending = batches.filter((b) => b.pending);
+    const first = pending[0];
+    const backend = first === undefined ? undefined : first.#backend;
+    if (pending.some((b) => b.#backend !== backend)) {
+      throw new TypeError('tables of different backends cannot be committed as one');
     }
-    if (this.#copy) {
+    let tried = false;
+    try {
+      if (backend) {
+        backend.guard(wait, () => {
+          tried = true;
+          Batch.#commitGuarded(pending);
+        });
+      }
+    } finally {
+      if (tried || !backend) for (const b of batches) b.discard();
+    }
+  }
+
+  static #commitGuarded(batches: readonly Batch[]): void {
+    const last = batches.length - 1;
+    const staged: Staged[] = [];
+    /** Tables committed so far (all but the last), with the kernel state each commit left. */
+    const committed: { staged: Staged; after: ViewOrigin }[] = [];
+    try {
+      for (const [i, batch] of batches.entries()) staged.push(batch.#stage(true, i < last));
+      try {
+        for (const [i, s] of staged.entries()) {
+          s.batch.#commitStaged(s);
+          if (i < last) committed.push({ staged: s, after: s.batch.#kernelOrigin() });
+        }
+      } catch (e) {
+        const problems: string[] = [];
+        for (const { staged: s, after } of committed.reverse()) {
+          try {
+            s.batch.#putBack(s.before!, after);
+          } catch (re) {
+            problems.push((re as Error).message);
+          }
+        }
+        if (problems.length > 0 && e instanceof Error) {
+          e.message += `; and putting back the tables committed before it failed: ${problems.join('; ')}`;
+        }
+        throw e;
+      }
+    } finally {
+      for (const s of staged) s.batch.#release(s);
+    }
+  }
+
+  /**
+   * Under the guard: the view to commit, and with `keepBefore` what the kernel table holds. While the
+   * kernel still holds the state the copy was read from (legacy: its rules, counters aside, which libiptc
+   * carries over), committing the copy is the same as applying the changes again, and saves doing so.
+   */
+  #stage(useCopy: boolean, keepBefore: boolean): Staged {
+    if (useCopy && this.#copy) {
       try {
         this.#applyHeld(this.#copy);
       } catch {
         // The copy is gone; the changes are applied again to a fresh view below.
       }
     }
-    const changes = this.#changes;
-    const copy = this.#copy;
-    const base = this.#base;
-    let kept = false;
+    const fresh = this.#open();
     try {
-      withXtablesLock(wait, () => {
-        for (let attempt = 1; ; attempt++) {
-          const fresh = this.#open();
-          try {
-            // The copy already holds the changes. While the kernel still holds the rules it was read
-            // from (counters aside, which libiptc carries over), committing it is the same as applying
-            // the changes again, and saves doing so.
-            if (attempt === 1 && copy && base && fresh.rulesFingerprint().equals(base)) copy.commit();
-            else {
-              for (const change of changes) change(fresh);
-              fresh.commit();
-            }
-            return;
-          } catch (e) {
-            if (!(e instanceof IPTCError && e.errno === EAGAIN && attempt < COMMIT_RETRIES)) throw e;
-          } finally {
-            fresh.free();
-          }
-        }
-      });
+      const before = keepBefore ? fresh.read() : null;
+      if (useCopy && this.#copy && this.#backend.sameOrigin(fresh.origin(), this.#base)) {
+        fresh.free();
+        return { batch: this, view: this.#copy, before };
+      }
+      for (const change of this.#changes) change(fresh);
+      return { batch: this, view: fresh, before };
     } catch (e) {
-      kept = e instanceof XTablesLockError;
+      fresh.free();
       throw e;
+    }
+  }
+
+  #release(staged: Staged): void {
+    if (staged.view !== this.#copy) staged.view.free();
+  }
+
+  /** Commits a staged table; a table that moved meanwhile is staged again on a fresh view. */
+  #commitStaged(staged: Staged): void {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        staged.view.commit();
+        return;
+      } catch (e) {
+        if (!(this.#backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+      }
+      this.#release(staged);
+      const again = this.#stage(false, staged.before !== null);
+      staged.view = again.view;
+      staged.before = again.before;
+    }
+  }
+
+  /** The state the kernel table is in now. */
+  #kernelOrigin(): ViewOrigin {
+    const fresh = this.#open();
+    try {
+      return fresh.origin();
     } finally {
-      if (!kept) this.discard();
+      fresh.free();
+    }
+  }
+
+  /**
+   * Puts the kernel table back to `before`, only while it is still in the state `after` (what the commit
+   * made of it): then nobody else changed it, and nothing but this batch's changes is undone. Counters
+   * go back to their values in `before`.
+   */
+  #putBack(before: RawChain[], after: ViewOrigin): void {
+    for (let attempt = 1; ; attempt++) {
+      const fresh = this.#open();
+      try {
+        if (!this.#backend.sameOrigin(fresh.origin(), after)) {
+          throw new IPTCError(
+            `table \`${fresh.table}' was changed after this commit by a writer that does not wait for it; ` +
+              'it is left as committed',
+          );
+        }
+        const names = fresh.chainNames();
+        for (const name of names) fresh.flushEntries(name);
+        for (const name of names) if (!fresh.isBuiltin(name)) fresh.deleteChain(name);
+        for (const chain of before) if (!chain.builtin) fresh.createChain(chain.name);
+        for (const chain of before) {
+          if (chain.policy) fresh.setPolicy(chain.name, chain.policy.name, chain.policy);
+          for (const rule of chain.rules) fresh.appendRule(chain.name, rule);
+        }
+        fresh.commit();
+        return;
+      } catch (e) {
+        if (!(this.#backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+      } finally {
+        fresh.free();
+      }
     }
   }
 
@@ -215,7 +334,7 @@ export class Batch {
   #dropCopy(): void {
     this.#copy?.free();
     this.#copy = null;
-    this.#base = null;
+    this.#base = undefined;
     this.#jumpsChecked.clear();
   }
 }

@@ -3,15 +3,19 @@ import { Policy } from './policy.js';
 import { checkPolicyPlacement, checkRulePlacement } from './guards.js';
 import type { Counters, Rule } from './rule.js';
 import type { Table } from './table.js';
-import type { TableEdits } from '../xtables/libiptc.js';
+import type { TableEdits } from './table-backend.js';
+import { SeenRules } from './positions.js';
+import { appendUnique, deleteIfExists, insertUnique, type RuleOrSpec } from './idempotent.js';
 
-function checkPosition(position: number, what: string): void {
+/** @internal */
+export function checkPosition(position: number, what: string): void {
   if (!Number.isInteger(position) || position < 0 || position > 0xffffffff) {
     throw new RangeError(`${what} must be a non-negative integer, got ${String(position)}`);
   }
 }
 
-function checkRule(table: Table, rule: Rule): void {
+/** @internal */
+export function checkRule(table: Table, rule: Rule): void {
   if (!(rule instanceof table.ruleClass) || rule.family !== table.family) {
     throw new TypeError(`table \`${table.name}' (IPv${table.family}) takes ${table.ruleClass.name} objects`);
   }
@@ -20,19 +24,19 @@ function checkRule(table: Table, rule: Rule): void {
 const ENOENT = 2;
 const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN']);
 
-/** The user chain a rule jumps or goes to, or null; libiptc would take another label for an extension. */
+/** @internal The user chain a rule jumps or goes to, or null; libiptc would take another label for an extension. */
 export function jumpLabel(rule: Rule): string | null {
   const label = rule.target?.standardTarget;
   return label && !VERDICTS.has(label) ? label : null;
 }
 
 /**
- * Runs a change of one rule. When its commit is refused (autocommit: the commit is for this rule alone),
+ * @internal Runs a change of one rule. When its commit is refused (autocommit: the commit is for this rule alone),
  * the error names the rule as iptables would be given it, e.g. `-A INPUT -p udp -j REJECT ...`.
  */
-function naming(command: string, rule: Rule, change: () => void): void {
+export function naming<T>(command: string, rule: Rule, change: () => T): T {
   try {
-    change();
+    return change();
   } catch (e) {
     if (!(e instanceof CommitError)) throw e;
     const spec = rule.toString();
@@ -40,7 +44,7 @@ function naming(command: string, rule: Rule, change: () => void): void {
   }
 }
 
-/** Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
+/** @internal Checks that the chain a rule jumps to exists before libiptc takes its label for an extension. */
 export function checkJumpLabel(handle: Pick<TableEdits, 'isChain' | 'table'>, label: string | null): void {
   if (label !== null && !handle.isChain(label)) {
     throw new IPTCError(`Couldn't load target \`${label}': no such chain in table \`${handle.table}'`, ENOENT);
@@ -52,9 +56,15 @@ export function checkJumpLabel(handle: Pick<TableEdits, 'isChain' | 'table'>, la
  * the table (committed at once with autocommit).
  */
 export class Chain {
+  /** The table the chain belongs to. */
   readonly table: Table;
+  /** The chain's name: `INPUT`, or a user chain's. */
   readonly name: string;
 
+  /**
+   * A reference to the chain `name` of `table`, which need not exist yet (Table.chain checks that it does).
+   * python-iptables: `iptc.Chain(table, name)`.
+   */
   constructor(table: Table, name: string) {
     if (typeof name !== 'string' || name === '') throw new TypeError('a chain name must be a non-empty string');
     this.table = table;
@@ -88,12 +98,24 @@ export class Chain {
     naming(`-A ${this.name}`, rule, () => this.table.editEntry('append', this.name, rule));
   }
 
-  /** Inserts at a 0-based position (0 = first). Equivalent to: `iptables -I CHAIN position+1 rule` */
+  /**
+   * Inserts at a 0-based position (0 = first). Without autocommit, commit() inserts it right after the
+   * rule that was above that position when this was called, wherever other programs moved that rule
+   * meanwhile; if that rule is gone, right before the rule that was at the position; if both are gone,
+   * at the position.
+   *
+   * Equivalent to: `iptables -I CHAIN position+1 rule`
+   */
   insertRule(rule: Rule, position = 0): void {
     this.#placeRule(rule, position, 'insertEntry');
   }
 
-  /** Replaces the rule at a 0-based position. Equivalent to: `iptables -R CHAIN position+1 rule` */
+  /**
+   * Replaces the rule at a 0-based position. Without autocommit, commit() replaces the rule that was at
+   * that position when this was called (see deleteRuleAt).
+   *
+   * Equivalent to: `iptables -R CHAIN position+1 rule`
+   */
   replaceRule(rule: Rule, position: number): void {
     this.#placeRule(rule, position, 'replaceEntry');
   }
@@ -107,10 +129,13 @@ export class Chain {
     const entry = rule.toEntry();
     const label = jumpLabel(rule);
     const command = `${op === 'insertEntry' ? '-I' : '-R'} ${name} ${position + 1}`;
+    // Applied again at commit, the change must act next to (or on) the rule it saw: see SeenRules.
+    const seen = new SeenRules();
     naming(command, rule, () =>
       this.table.edit((h) => {
         checkJumpLabel(h, label);
-        h[op](name, entry, position);
+        if (op === 'insertEntry') h.insertEntry(name, entry, seen.insertion(h, name, position));
+        else h.replaceEntry(name, entry, seen.locate(h, name, position));
       }),
     );
   }
@@ -125,10 +150,50 @@ export class Chain {
     this.table.editEntry('delete', this.name, rule);
   }
 
-  /** Deletes the rule at a 0-based position. Equivalent to: `iptables -D CHAIN position+1` */
+  /**
+   * Appends the rule unless the chain already holds it (compared as `iptables -C` compares rules,
+   * counters ignored); true if it appended it. The check and the append are one transaction. Takes a
+   * Rule or a rule spec. go-iptables: `AppendUnique`.
+   *
+   * Equivalent to: `iptables -C CHAIN rule || iptables -A CHAIN rule`
+   */
+  appendUnique(rule: RuleOrSpec): boolean {
+    return appendUnique(this, rule);
+  }
+
+  /**
+   * Inserts the rule at a 0-based position unless the chain already holds it anywhere; true if it
+   * inserted it. As appendUnique. go-iptables: `InsertUnique` (which counts from 1).
+   *
+   * Equivalent to: `iptables -C CHAIN rule || iptables -I CHAIN position+1 rule`
+   */
+  insertUnique(rule: RuleOrSpec, position = 0): boolean {
+    return insertUnique(this, rule, position);
+  }
+
+  /**
+   * Deletes the first rule equal to `rule`, if there is one (and if the chain exists); true if it
+   * deleted one. Unlike deleteRule, a missing rule is no error. go-iptables: `DeleteIfExists`;
+   * python-iptables: `iptc.easy.delete_rule(..., raise_exc=False)`.
+   *
+   * Equivalent to: `iptables -C CHAIN rule && iptables -D CHAIN rule`
+   */
+  deleteIfExists(rule: RuleOrSpec): boolean {
+    return deleteIfExists(this, rule);
+  }
+
+  /**
+   * Deletes the rule at a 0-based position. Without autocommit, commit() deletes the rule that was at
+   * that position when this was called, wherever other programs moved it meanwhile, or throws
+   * ConcurrentChangeError if it can no longer tell which rule that is.
+   *
+   * Equivalent to: `iptables -D CHAIN position+1`
+   */
   deleteRuleAt(position: number): void {
     checkPosition(position, 'position');
-    this.table.edit((h) => h.deleteNumEntry(this.name, position));
+    const { name } = this;
+    const seen = new SeenRules();
+    this.table.edit((h) => h.deleteNumEntry(name, seen.locate(h, name, position)));
   }
 
   /** Equivalent to: `iptables -F CHAIN` */
@@ -141,12 +206,15 @@ export class Chain {
     this.table.zeroEntries(this.name);
   }
 
-  /** The policy counters of a built-in chain; null for a user chain. */
+  /**
+   * The policy counters of a built-in chain; null for a user chain. Equivalent to: `iptables-save -c`'s `:CHAIN
+   * POLICY [p:b]`
+   */
   getCounters(): Counters | null {
     return this.table.policyOf(this.name)?.counters ?? null;
   }
 
-  /** The policy of a built-in chain; null for a user chain. */
+  /** The policy of a built-in chain; null for a user chain. Equivalent to: `iptables -S CHAIN` (its `-P` line) */
   getPolicy(): Policy | null {
     return this.table.policyOf(this.name)?.policy ?? null;
   }
@@ -163,6 +231,7 @@ export class Chain {
     this.table.edit((h) => h.setPolicy(this.name, name, counters));
   }
 
+  /** Whether it is a built-in chain (with a policy). Equivalent to: `iptables -S CHAIN` printing `-P CHAIN` */
   isBuiltin(): boolean {
     return this.table.builtinChain(this.name);
   }
@@ -176,5 +245,15 @@ export class Chain {
   delete(): void {
     if (this.isBuiltin()) throw new IPTCError(`cannot delete built-in chain \`${this.name}'`, 1);
     this.table.deleteChain(this.name);
+  }
+
+  /** The chain's name, as in `iptables -A CHAIN`. */
+  toString(): string {
+    return this.name;
+  }
+
+  /** What console.log and util.inspect show, e.g. `Chain [filter INPUT]`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `${this.constructor.name} [${this.table.name} ${this.name}]`;
   }
 }

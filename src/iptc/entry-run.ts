@@ -1,6 +1,6 @@
 // Rule appends or deletes of one chain in a row, as a batch (autocommit off) records them for commit():
 // the entries packed in one buffer, applied again in one call when the kernel table moved meanwhile.
-import type { TableHandle } from '../xtables/libiptc.js';
+import type { TableView } from './table-backend.js';
 import type { Family } from '../xtables/shim.js';
 import { checkJumpLabel } from './chain.js';
 import { PackedEntries, type EntryArena } from './packed.js';
@@ -25,7 +25,7 @@ export class EntryRun {
   }
 
   /** One entry's change on a handle: the jump checked, then libiptc's append or delete. */
-  static applyOne(handle: TableHandle, op: 'append' | 'delete', chain: string, entry: Buffer, mask: Buffer | null,
+  static applyOne(handle: TableView, op: 'append' | 'delete', chain: string, entry: Buffer, mask: Buffer | null,
     jump: string | null): void {
     checkJumpLabel(handle, jump);
     if (op === 'append') handle.appendEntry(chain, entry);
@@ -47,7 +47,7 @@ export class EntryRun {
   }
 
   /** Gives the copy the appends held back from it. */
-  applyHeld(handle: TableHandle): void {
+  applyHeld(handle: TableView): void {
     if (this.#held === 0) return;
     const from = this.#heldFrom;
     this.#held = 0;
@@ -60,7 +60,7 @@ export class EntryRun {
   }
 
   /** Makes the same changes to another view of the table, in order. */
-  apply(handle: TableHandle): void {
+  apply(handle: TableView): void {
     for (const jump of this.#jumps) checkJumpLabel(handle, jump);
     if (this.op === 'append') {
       this.#entries.appendTo(handle, this.chain);

@@ -28,7 +28,7 @@ export function checkExtensionExists(kind: ExtensionKind, family: Family, name: 
   site.exists = true;
 }
 
-/** The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
+/** @internal The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
 export interface ExtensionOwner {
   readonly family: Family;
   headerBuffer(): Buffer;
@@ -41,6 +41,7 @@ export interface ExtensionOwner {
   ipHeader?(): Buffer;
 }
 
+/** @internal A built match or target blob, and how much of it a delete by specification compares. */
 export interface BuiltBlob {
   blob: Buffer;
   userspacesize: number;
@@ -61,7 +62,7 @@ interface Caches {
 }
 
 /**
- * Where a rule read back came from, shared by its extensions: the bytes its entry is in, and its chain as
+ * @internal Where a rule read back came from, shared by its extensions: the bytes its entry is in, and its chain as
  * the shim printed it (see printed.ts) with the rule's index there, or null where it was not printed.
  */
 export interface KernelOrigin {
@@ -74,7 +75,7 @@ export interface KernelOrigin {
 }
 
 /**
- * A blob inside a kernel entry, viewed only when needed: a rule read back holds several. `k` is which
+ * @internal A blob inside a kernel entry, viewed only when needed: a rule read back holds several. `k` is which
  * extension of the rule it is (its matches, then its target).
  */
 export interface KernelSlice {
@@ -82,8 +83,14 @@ export interface KernelSlice {
   k: number;
 }
 
+/**
+ * What Match and Target share: a name, a revision, and parameters set and read as iptables' command
+ * line and iptables-save write them.
+ *
+ * Equivalent to: `-m NAME --option value` / `-j NAME --option value` in a rule spec
+ */
 export abstract class Extension {
-  /** Of the prototype, not each object: a table read back holds thousands. */
+  /** @internal Of the prototype, not each object: a table read back holds thousands. */
   protected abstract get kind(): ExtensionKind;
   readonly #owner: ExtensionOwner;
   #name: string;
@@ -98,6 +105,7 @@ export abstract class Extension {
   /** What builds and prints remembered; made on first use (a rule read back and only read needs none). */
   #caches: Caches | null = null;
 
+  /** @internal */
   protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer | KernelSlice) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
     if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
@@ -141,20 +149,20 @@ export abstract class Extension {
     return this.#name;
   }
 
-  /** The revision of the extension in use: the newest this kernel supports unless one was asked for. */
+  /**
+   * The revision in use: the newest this kernel supports unless one was asked for. Equivalent to: `iptables -m
+   * NAME --help`'s revision
+   */
   get revision(): number {
     return extensionRevision(this.#currentBlob(false));
   }
 
+  /** @internal */
   protected get family(): Family {
     return this.#owner.family;
   }
 
-  protected get owner(): ExtensionOwner {
-    return this.#owner;
-  }
-
-  /** Options as a list; a kernel-read extension is turned into options through its save() text. */
+  /** @internal Options as a list; a kernel-read extension is turned into options through its save() text. */
   protected get options(): ExtensionOption[] {
     if (this.#options === null) {
       this.#name = this.#savedName();
@@ -165,7 +173,7 @@ export abstract class Extension {
     return this.#options;
   }
 
-  /** Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
+  /** @internal Builds with the given options to let the extension validate them now; keeps them only if it agrees. */
   protected applyOptions(options: ExtensionOption[]): void {
     const { consumed } = this.build(options, false);
     for (let i = 0; i < options.length; i++) {
@@ -210,6 +218,7 @@ export abstract class Extension {
     return caches.site;
   }
 
+  /** @internal */
   protected build(options: readonly ExtensionOption[], final: boolean): BuiltExtension {
     const site = this.#site();
     if (site.kernelState) {
@@ -243,7 +252,7 @@ export abstract class Extension {
     this.#cached().memo = { options, headerKey, builds: { final: built } };
   }
 
-  /** Checks once per process that the extension exists (its plugin loads), without options. */
+  /** @internal Checks once per process that the extension exists (its plugin loads), without options. */
   protected checkExists(): void {
     const site = this.#site();
     if (site.exists) return;
@@ -256,7 +265,7 @@ export abstract class Extension {
     return this.build(this.#options, final).blob;
   }
 
-  /** The blob to put in a rule entry, after the extension's final check. */
+  /** @internal The blob to put in a rule entry, after the extension's final check. */
   finalBlob(): BuiltBlob {
     if (this.#options === null) {
       const blob = this.#kernel();
@@ -265,6 +274,7 @@ export abstract class Extension {
     return this.build(this.#options, true);
   }
 
+  /** @internal */
   protected abstract kernelUserspacesize(blob: Buffer): number;
 
   /** What the extension would put in the kernel (after its final check), or, while incomplete, what it has. */
@@ -333,7 +343,10 @@ export abstract class Extension {
     return key;
   }
 
-  /** The parameters text exactly as the extension's save() prints it (with a leading space). */
+  /**
+   * The parameters text exactly as the extension's save() prints it (with a leading space). Equivalent to:
+   * `iptables-save`
+   */
   saveText(): string {
     return this.#savedText();
   }
@@ -389,6 +402,8 @@ export abstract class Extension {
   /**
    * Sets several parameters in order, from an object (own keys, `__proto__` included) or a Map. A key
    * whose value is null or undefined is a TypeError, as in set().
+   *
+   * Equivalent to: `--name1 value1 --name2 value2` after `-m NAME` / `-j NAME`
    */
   setParameters(params: Readonly<Record<string, ParameterValue>> | ReadonlyMap<string, ParameterValue>): this {
     if (params instanceof Map) {
@@ -403,12 +418,16 @@ export abstract class Extension {
     return this;
   }
 
-  /** One parameter as `parameters` shows it, or undefined. */
+  /** One parameter as `parameters` shows it, or undefined. Equivalent to: `--name value` in `iptables-save` */
   get(name: string): string | undefined {
     return this.parameters[optionName(name)];
   }
 
-  /** Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`. */
+  /**
+   * Parameters as the extension's save() prints them: `{ dport: '80' }`, inverted `{ dport: '!80' }`.
+   *
+   * Equivalent to: the `--name value` parts `iptables-save` prints
+   */
   get parameters(): Record<string, string> {
     const out: Record<string, string> = {};
     const text = this.saveText();
@@ -422,7 +441,11 @@ export abstract class Extension {
     return out;
   }
 
-  /** Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`. */
+  /**
+   * Parameters as lists of arguments, inverted ones starting with `'!'`: `{ dport: ['!', '80'] }`.
+   *
+   * Equivalent to: the `[!] --name values` parts `iptables-save` prints
+   */
   getAllParameters(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     const text = this.saveText();
@@ -433,13 +456,13 @@ export abstract class Extension {
     return out;
   }
 
-  /** Forgets every parameter: back to the extension's defaults. */
+  /** Forgets every parameter: back to the extension's defaults. Equivalent to: `-m NAME` alone */
   reset(): this {
     this.applyOptions([]);
     return this;
   }
 
-  /** Same name, revision and parameters. */
+  /** Same name, revision and parameters. Equivalent to: the same text in `iptables-save` */
   equals(other: Extension): boolean {
     return (
       other instanceof Extension &&
@@ -450,7 +473,7 @@ export abstract class Extension {
     );
   }
 
-  /** The extension as iptables-save prints it in a rule (`-m tcp --dport 22`, `-j LOG --log-prefix x`). */
+  /** The extension as `iptables-save` prints it in a rule (`-m tcp --dport 22`, `-j LOG --log-prefix x`). */
   abstract toString(): string;
 
   /** What console.log and util.inspect show: the class and the extension as iptables-save prints it. */
@@ -458,7 +481,7 @@ export abstract class Extension {
     return describeForInspect(this);
   }
 
-  /** The stored extension name (the real name, e.g. `conntrack` for `state`). */
+  /** @internal The stored extension name (the real name, e.g. `conntrack` for `state`). */
   protected storedName(blob: Buffer): string {
     return extensionName(blob);
   }
@@ -472,7 +495,7 @@ function joined(values: readonly string[], from: number): string {
   return text;
 }
 
-/** `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
+/** @internal `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
 export function describeForInspect(value: { toString(): string }): string {
   let text: string;
   try {

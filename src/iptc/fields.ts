@@ -4,7 +4,13 @@ import { entryLayout, INV, type EntryHeader } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
 import type { AddressSpec, InterfaceSpec, ProtocolSpec } from './address.js';
 
-export type Counters = { packets: bigint; bytes: bigint };
+/** Packet and byte counters of a rule or a policy, as `iptables-save -c` prints them: `[packets:bytes]`. */
+export type Counters = {
+  /** Packets counted. */
+  packets: bigint;
+  /** Bytes counted. */
+  bytes: bigint;
+};
 
 export interface RuleFields {
   src: AddressSpec;

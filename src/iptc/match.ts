@@ -1,6 +1,7 @@
 import { extensionUserspacesize, type ExtensionKind } from '../xtables/shim.js';
 import { extensionRevision } from '../xtables/entry.js';
 import { Extension, type ExtensionOwner, type KernelSlice } from './extension.js';
+import type { Rule } from './rule.js';
 
 /**
  * A match extension of a rule (`-m NAME --option value ...`), with string parameters parsed by the
@@ -9,6 +10,7 @@ import { Extension, type ExtensionOwner, type KernelSlice } from './extension.js
  * Equivalent to: `iptables ... -m tcp --dport 22 ...`
  */
 export class Match extends Extension {
+  /** @internal */
   protected get kind(): ExtensionKind {
     return 'match';
   }
@@ -16,18 +18,23 @@ export class Match extends Extension {
   /**
    * A match for `rule`, not yet added to it (see `rule.addMatch`, or `rule.createMatch` to do both).
    * Throws XTablesError if no such match extension is installed.
-   * @param kernelBlob internal: a match read back from the kernel
+   *
+   * Equivalent to: `-m NAME` in the rule spec
    */
+  constructor(rule: Rule, name: string, revision?: number);
+  /** @internal A match read back from the kernel. */
+  constructor(rule: ExtensionOwner, name: string, revision: number | undefined, kernelBlob: Buffer | KernelSlice);
   constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer | KernelSlice) {
     super(rule, name, revision, kernelBlob);
     if (!kernelBlob) this.checkExists();
   }
 
-  /** The match as iptables-save prints it in a rule, e.g. `-m tcp --dport 22`. */
+  /** The match as `iptables-save` prints it in a rule, e.g. `-m tcp --dport 22`. */
   override toString(): string {
     return `-m ${this.name}${this.saveText()}`;
   }
 
+  /** @internal */
   protected kernelUserspacesize(blob: Buffer): number {
     return extensionUserspacesize('match', this.family, this.storedName(blob), extensionRevision(blob));
   }

@@ -1,7 +1,7 @@
 // Rule entries packed back to back, as libiptc lays rules out: thousands of rules of a batch or a restore
 // kept in one buffer and handed to libiptc in one call, not an object and a call per rule.
 import { entryLayout } from '../xtables/entry.js';
-import type { TableEdits } from '../xtables/libiptc.js';
+import type { TableEdits } from './table-backend.js';
 import type { Family } from '../xtables/shim.js';
 
 /**

@@ -1,6 +1,6 @@
-// iptables-restore's input grammar, applied to libiptc handles: `*table`, `:CHAIN POLICY [p:b]`,
+// iptables-restore's input grammar, applied to table views: `*table`, `:CHAIN POLICY [p:b]`,
 // `[p:b] -A ...` and the other commands, `COMMIT`.
-import type { TableEdits } from '../xtables/libiptc.js';
+import type { TableEdits } from './table-backend.js';
 import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { splitRuleWords } from './words.js';
@@ -14,15 +14,18 @@ import { checkJumpLabel } from './chain.js';
 import { RuleEntries, type Counters, type ParseRule, type SpecEntry } from './restore-rules.js';
 
 export type { ParseRule };
+import type { SeenRules } from './positions.js';
 
 /** A restore input line that failed; `cause` is the typed error behind it. */
 export class RestoreError extends Error {
+  /** Always `'RestoreError'`. */
   override readonly name = 'RestoreError';
   /** 1-based line number in the restore text. */
   readonly line: number;
   /** The errno of the cause, when libiptc or the kernel refused the line (0 otherwise). */
   readonly errno: number;
 
+  /** Line `line` (`text`) of a restore input failed with `cause`. */
   constructor(line: number, text: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`line ${line}: ${reason} (in \`${text.trim()}')`, { cause });
@@ -31,6 +34,7 @@ export class RestoreError extends Error {
   }
 }
 
+/** How Table.restore() and restoreAll() apply the text, as iptables-restore's options. */
 export interface RestoreOptions {
   /** Keep the table's rules and chains and apply the text on top (`iptables-restore --noflush`). */
   noflush?: boolean;
@@ -124,15 +128,37 @@ const COMMANDS: Record<string, string> = {
 };
 
 /**
+ * Where the block's `-I/-R/-D CHAIN n` lines act: as the view they were first applied to saw it (see
+ * SeenRules), one slot per such line in order.
+ */
+class LinePositions {
+  #slot = 0;
+
+  constructor(readonly seen: SeenRules) {}
+
+  locate(handle: TableEdits, chain: string, at: number): number {
+    return this.seen.locate(handle, chain, at, this.#slot++);
+  }
+
+  insertion(handle: TableEdits, chain: string, at: number): number {
+    return this.seen.insertion(handle, chain, at, this.#slot++);
+  }
+}
+
+/**
  * Applies one table block to a handle as iptables-restore does; nothing reaches the kernel until the
- * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family.
+ * caller commits the handle. `parseRule` turns a rule spec into a Rule of the table's family. Applied
+ * again to another view (a batch at commit), lines by position act on the rules that `seen` noted the
+ * first time.
  */
 export function applyBlock(
   handle: TableEdits,
   block: TableBlock,
   options: RestoreOptions,
   parseRule: ParseRule,
+  seen: SeenRules,
 ): void {
+  const positions = new LinePositions(seen);
   if (!options.noflush) {
     const names = handle.chainNames();
     for (const name of names) handle.flushEntries(name);
@@ -166,7 +192,7 @@ export function applyBlock(
       }
       run.flush();
       fast.otherCommand();
-      applyCommand(handle, words, command, counters, rules);
+      applyCommand(handle, words, command, counters, rules, positions);
     } catch (e) {
       if (e instanceof RestoreError) throw e;
       // A line before this one that libiptc refuses is the error iptables-restore would report.
@@ -299,7 +325,7 @@ function applyChainLine(handle: TableEdits, line: string, options: RestoreOption
 
 /** A command line other than an append that joined the run. */
 function applyCommand(handle: TableEdits, words: string[], command: string | undefined, counters: Counters | undefined,
-  rules: RuleEntries): void {
+  rules: RuleEntries, positions: LinePositions): void {
   if (!command) throw new RuleSyntaxError(`unknown command \`${words[0] ?? ''}'`);
   const chain = words[1];
   const rest = words.slice(2);
@@ -315,8 +341,10 @@ function applyCommand(handle: TableEdits, words: string[], command: string | und
       return;
     case 'I': {
       const at = isRuleNumber(rest[0]) ? ruleNumberAsIptables(rest.shift()!) : 0;
+      const entries = entriesOf(rest);
+      const where = positions.insertion(handle, needChain(), at);
       // Each at the same position, as iptables inserts them: the last address ends up first.
-      for (const { entry } of entriesOf(rest)) handle.insertEntry(needChain(), entry, at);
+      for (const { entry } of entries) handle.insertEntry(needChain(), entry, where);
       return;
     }
     case 'R': {
@@ -324,13 +352,13 @@ function applyCommand(handle: TableEdits, words: string[], command: string | und
       const at = ruleNumberAsIptables(rest.shift()!);
       const entries = entriesOf(rest);
       if (entries.length !== 1) throw new RuleSyntaxError('Replacement rule does not specify a unique address');
-      handle.replaceEntry(needChain(), entries[0]!.entry, at);
+      handle.replaceEntry(needChain(), entries[0]!.entry, positions.locate(handle, needChain(), at));
       return;
     }
     case 'D':
       if (isRuleNumber(rest[0])) {
         if (rest.length > 1) throw new RuleSyntaxError(`-D CHAIN ${rest[0]} takes no rule spec after the rule number`);
-        handle.deleteNumEntry(needChain(), ruleNumberAsIptables(rest[0]));
+        handle.deleteNumEntry(needChain(), positions.locate(handle, needChain(), ruleNumberAsIptables(rest[0])));
       } else for (const { entry, mask } of entriesOf(rest, true)) handle.deleteEntry(needChain(), entry, mask!);
       return;
     case 'N':

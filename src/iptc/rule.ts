@@ -34,6 +34,8 @@ import { compileSpec, ruleOf } from './compile.js';
 import { saveEntry } from './save.js';
 import type { PrintedRules } from '../xtables/printed.js';
 import { DumpedRule } from '../xtables/dumped.js';
+import { ruleComment, setRuleComment } from './comment.js';
+import { parseRuleLine, ruleSpecOf, type RuleLine } from './rule-line.js';
 
 export type { Counters };
 
@@ -66,7 +68,7 @@ let scratch = Buffer.allocUnsafeSlow(2048);
 const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
 const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
 
-/** One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
+/** @internal One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
 export interface KernelRule {
   entry: Buffer;
   label: string;
@@ -86,7 +88,8 @@ export interface KernelRule {
  *
  * Equivalent to the rule spec of `iptables -A CHAIN [rule spec]`.
  */
-export class Rule implements ExtensionOwner {
+export class Rule {
+  /** The address family of the class: 4 (iptables), 6 for Rule6 (ip6tables). */
   static readonly family: Family = 4;
 
   // The specs are immutable values: setters replace them, so a new rule can share the empty ones.
@@ -111,11 +114,15 @@ export class Rule implements ExtensionOwner {
   /** The kernel's entry header while the decoded rule is unchanged, for save(). */
   #kernelHeader: Buffer | null = null;
 
+  /**
+   * An empty rule: any packet, no match, no target (it counts and falls through). Equivalent to: `iptables -A CHAIN`
+   */
   constructor() {
     this.#src = ANY_ADDRESS[this.family];
     this.#dst = ANY_ADDRESS[this.family];
   }
 
+  /** This rule's address family: 4 (Rule) or 6 (Rule6). */
   get family(): Family {
     return (this.constructor as typeof Rule).family;
   }
@@ -125,14 +132,30 @@ export class Rule implements ExtensionOwner {
    * as iptables-restore splits a line (double quotes, `\` escapes inside them; so toString()'s text reads
    * back), or argv words. Numbers, addresses and protocols are read as iptables reads them (`010` is
    * octal). Throws as iptables would refuse it: RuleSyntaxError for the grammar, XTablesError for what an
-   * extension refuses, TypeError/RangeError for bad addresses or interfaces.
+   * extension refuses, TypeError/RangeError for bad addresses or interfaces. A whole rule line
+   * (`-A INPUT ...`, `-I INPUT 2 ...`, as iptables-save writes it) is taken too: its chain is dropped
+   * (Rule.parseLine reports it), its `[packets:bytes]` become the counters.
    *
    * Equivalent to: `iptables -A CHAIN -s 10.0.0.1 -p tcp --dport 80 -j ACCEPT` (the part after CHAIN)
    */
   static parse<R extends Rule>(this: new () => R, spec: string | readonly string[]): R {
-    const words = specWords(spec);
+    const words = specWords(ruleSpecOf(spec));
     const compiled = compileSpec((this as unknown as typeof Rule).family, words);
     return compiled ? ruleOf(new this(), compiled) : parseRuleSpec(new this(), words);
+  }
+
+  /**
+   * Parses a rule line with its command and chain, as iptables-save, `iptables -S` and go-iptables'
+   * `List` write it: `-A INPUT -p tcp --dport 22 -j ACCEPT`, `-I INPUT 2 ...` (also `-R CHAIN n`,
+   * `-D CHAIN`, `-C CHAIN`, a leading `-t TABLE`, and `iptables-save -c`'s `[packets:bytes]`, which
+   * become the rule's counters). Returns the chain, the command, the 0-based position of `-I`/`-R` and
+   * the rule. Rule.parse takes the same lines and keeps only the rule. Throws RuleSyntaxError for a line
+   * without a command, and as parse does.
+   *
+   * Equivalent to: `iptables -I INPUT 2 -p tcp --dport 22 -j ACCEPT` (what it would do, without doing it)
+   */
+  static parseLine<R extends Rule>(this: new () => R, line: string | readonly string[]): RuleLine<R> {
+    return parseRuleLine(this, line);
   }
 
   /**
@@ -141,8 +164,8 @@ export class Rule implements ExtensionOwner {
    *
    * Equivalent to: the rules `iptables -A CHAIN -s 10.0.0.1,10.0.0.2 -d 10.1.0.0/16 -j DROP` appends
    */
-  static parseAll<R extends Rule>(this: new () => R, spec: string | readonly string[]): R[] {
-    const words = specWords(spec);
+  static parseAll<R extends Rule>(this: new () => R, line: string | readonly string[]): R[] {
+    const words = specWords(ruleSpecOf(line));
     const compiled = compileSpec((this as unknown as typeof Rule).family, words);
     if (compiled) return [ruleOf(new this(), compiled)];
     const lists: AddressLists = { src: [], dst: [] };
@@ -162,7 +185,7 @@ export class Rule implements ExtensionOwner {
   }
 
   /**
-   * A JS-owned rule for a kernel entry, decoded on first use. Throws RangeError at once if the entry's
+   * @internal A JS-owned rule for a kernel entry, decoded on first use. Throws RangeError at once if the entry's
    * sizes and offsets do not hold together.
    */
   static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
@@ -265,7 +288,11 @@ export class Rule implements ExtensionOwner {
     this.#changed();
   }
 
-  /** Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4). */
+  /**
+   * Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4).
+   *
+   * Equivalent to: `[!] -s addr[/mask]`
+   */
   get src(): string {
     this.#ensureHeader();
     return formatAddressSpec(this.family, this.#src);
@@ -278,7 +305,7 @@ export class Rule implements ExtensionOwner {
     this.#changed();
   }
 
-  /** Destination address, as `src`. */
+  /** Destination address, as `src`. Equivalent to: `[!] -d addr[/mask]` */
   get dst(): string {
     this.#ensureHeader();
     return formatAddressSpec(this.family, this.#dst);
@@ -291,48 +318,60 @@ export class Rule implements ExtensionOwner {
     this.#changed();
   }
 
-  /** Input interface: `[!]name`, `eth+` for a prefix; null when any. */
+  /**
+   * Input interface: `[!]name`, `eth+` for a prefix; null when any.
+   *
+   * Equivalent to: `[!] -i name`
+   */
   get inInterface(): string | null {
     this.#ensureHeader();
     return this.#in.name === '' ? null : `${this.#in.invert ? '!' : ''}${this.#in.name}`;
   }
 
+  /** `[!]name` or `name+`; null (or '') for any. Equivalent to: `[!] -i name` */
   set inInterface(value: string | null) {
     this.#ensure();
     this.#in = parseInterface(value, 'inInterface');
     this.#changed();
   }
 
-  /** Output interface, as `inInterface`. */
+  /** Output interface, as `inInterface`. Equivalent to: `[!] -o name` */
   get outInterface(): string | null {
     this.#ensureHeader();
     return this.#out.name === '' ? null : `${this.#out.invert ? '!' : ''}${this.#out.name}`;
   }
 
+  /** `[!]name` or `name+`; null (or '') for any. Equivalent to: `[!] -o name` */
   set outInterface(value: string | null) {
     this.#ensure();
     this.#out = parseInterface(value, 'outInterface');
     this.#changed();
   }
 
-  /** Protocol: a name or number, `!` to invert; reads back lower-case, '' when any. */
+  /**
+   * Protocol: a name or number, `!` to invert; reads back lower-case, '' when any.
+   *
+   * Equivalent to: `[!] -p protocol`
+   */
   get protocol(): string {
     this.#ensureHeader();
     return this.#proto.number === 0 ? '' : `${this.#proto.invert ? '!' : ''}${this.#proto.text}`;
   }
 
+  /** A name (`tcp`), a number (`6`), `!` to invert; '' or null for any. Equivalent to: `[!] -p tcp` */
   set protocol(value: string | number | null) {
     this.#ensure();
     this.#proto = parseProtocol(value);
     this.#changed();
   }
 
-  /** `-f`: the rule matches second and further fragments only. */
+  /** The rule matches second and further fragments only. Equivalent to: `-f` */
   get fragment(): boolean {
     this.#ensureHeader();
     return this.#fragment === 1;
   }
 
+  /** Equivalent to: `-f` */
   set fragment(value: boolean) {
     this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragment takes a boolean');
@@ -340,12 +379,13 @@ export class Rule implements ExtensionOwner {
     this.#changed();
   }
 
-  /** `! -f`: the rule matches unfragmented packets and first fragments only. */
+  /** The rule matches unfragmented packets and first fragments only. Equivalent to: `! -f` */
   get fragmentInverted(): boolean {
     this.#ensureHeader();
     return this.#fragment === -1;
   }
 
+  /** Equivalent to: `! -f` */
   set fragmentInverted(value: boolean) {
     this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragmentInverted takes a boolean');
@@ -353,12 +393,20 @@ export class Rule implements ExtensionOwner {
     this.#changed();
   }
 
+  /**
+   * The matches, in the order iptables applies them (a copy of the list). Equivalent to: the `-m NAME ...` parts
+   * of the spec
+   */
   get matches(): Match[] {
     this.#ensureExtensions();
     return [...this.#matches];
   }
 
-  /** Creates a match, sets its parameters in order and adds it to the rule. */
+  /**
+   * Creates a match, sets its parameters in order and adds it to the rule. python-iptables: `rule.create_match(name)`.
+   *
+   * Equivalent to: `-m NAME --param value ...` in the rule spec
+   */
   createMatch(name: string, params?: Parameters, opts: { revision?: number } = {}): Match {
     this.#ensure();
     const match = new Match(this, name, opts.revision);
@@ -367,12 +415,18 @@ export class Rule implements ExtensionOwner {
     return match;
   }
 
+  /**
+   * Adds a match made with `new Match(rule, name)` at the end. python-iptables: `rule.add_match(m)`.
+   *
+   * Equivalent to: `-m NAME ...` in the rule spec
+   */
   addMatch(match: Match): void {
     this.#ensure();
     if (!(match instanceof Match)) throw new TypeError('addMatch takes a Match');
     this.#matches.push(match);
   }
 
+  /** Removes a match (the same object, or an equal one); TypeError if none. Equivalent to: leaving `-m NAME ...` out */
   removeMatch(match: Match): void {
     this.#ensure();
     const at = this.#matches.findIndex((m) => m === match || m.equals(match));
@@ -380,6 +434,10 @@ export class Rule implements ExtensionOwner {
     this.#matches.splice(at, 1);
   }
 
+  /**
+   * What the rule does with a packet it matches; null for none (it counts and falls through). Equivalent to: `-j
+   * TARGET`
+   */
   get target(): Target | null {
     this.#ensureExtensions();
     return this.#target;
@@ -393,7 +451,11 @@ export class Rule implements ExtensionOwner {
     this.#target = value;
   }
 
-  /** Creates a target, sets its parameters and makes it the rule's target. */
+  /**
+   * Creates a target, sets its parameters and makes it the rule's target. python-iptables: `rule.create_target(name)`.
+   *
+   * Equivalent to: `-j NAME --param value ...` (with `goto`: `-g CHAIN`) in the rule spec
+   */
   createTarget(name: string, params?: Parameters, opts: { goto?: boolean; revision?: number } = {}): Target {
     this.#ensure();
     const target = new Target(this, name, opts);
@@ -402,6 +464,27 @@ export class Rule implements ExtensionOwner {
     return target;
   }
 
+  /**
+   * The comment (the text of the rule's `comment` match), or undefined when it has none. Setting a
+   * string replaces the text of the first comment match, or adds one at the end; longer than 255 bytes
+   * is a RangeError (iptables would cut it short). null or '' removes every comment match; undefined is
+   * a TypeError. Table.deleteOwned finds rules by it.
+   *
+   * Equivalent to: `-m comment --comment "TEXT"` in the rule spec
+   */
+  get comment(): string | undefined {
+    return ruleComment(this);
+  }
+
+  /** A text (replaces the first comment match's), or null / '' to remove every comment match. */
+  set comment(value: string | null) {
+    setRuleComment(this, value);
+  }
+
+  /**
+   * The packet and byte counters: the kernel's when read from a chain. Equivalent to: `iptables-save -c`'s
+   * `[packets:bytes]`
+   */
   get counters(): Counters {
     const raw = this.#raw;
     if (raw) {
@@ -412,6 +495,7 @@ export class Rule implements ExtensionOwner {
     return { ...this.#counters };
   }
 
+  /** The counters, as `counters`. python-iptables: `rule.get_counters()`. Equivalent to: `iptables -L CHAIN -v -x` */
   getCounters(): Counters {
     return this.counters;
   }
@@ -466,7 +550,7 @@ export class Rule implements ExtensionOwner {
     return this.#proto.number + (bytes & 0xff) * 0x10000 + (bytes >> 8) * 0x1000000;
   }
 
-  /** The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
+  /** @internal The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
   headerBuffer(): Buffer {
     this.#ensure();
     this.#header ??= encodeHeader(this.family, this.#fields());
@@ -510,12 +594,12 @@ export class Rule implements ExtensionOwner {
     return entry;
   }
 
-  /** The whole kernel entry: header, matches and target, after every extension's final check. */
+  /** @internal The whole kernel entry: header, matches and target, after every extension's final check. */
   toEntry(): Buffer {
     return this.#assemble(this.#parts());
   }
 
-  /** The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
+  /** @internal The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
   toEntryWithMask(): { entry: Buffer; mask: Buffer } {
     const parts = this.#parts();
     return { entry: this.#assemble(parts), mask: deleteMask(this.family, parts.matches, parts.target) };
@@ -535,7 +619,11 @@ export class Rule implements ExtensionOwner {
     return { entry, mask: withMask ? deleteMask(this.family, parts.matches, parts.target) : null };
   }
 
-  /** Whether the kernel would take the two rules as the same for a delete; counters are ignored. */
+  /**
+   * Whether the kernel would take the two rules as the same for a delete; counters are ignored.
+   *
+   * Equivalent to: `iptables -C CHAIN other` succeeding where this rule is the chain's only rule
+   */
   equals(other: Rule): boolean {
     if (!(other instanceof Rule) || other.family !== this.family) return false;
     const a = this.toEntryWithMask();
@@ -583,20 +671,25 @@ export class Rule implements ExtensionOwner {
  * Equivalent to the rule spec of `ip6tables -A CHAIN [rule spec]`.
  */
 export class Rule6 extends Rule {
+  /** 6: ip6tables. */
   static override readonly family: Family = 6;
 
+  /** Always false: IPv6 has no fragment flag. */
   override get fragment(): boolean {
     return false;
   }
 
+  /** A TypeError: use the `frag` match. */
   override set fragment(_value: boolean) {
     throw new TypeError('IPv6 rules have no fragment flag; use the `frag` match');
   }
 
+  /** Always false: IPv6 has no fragment flag. */
   override get fragmentInverted(): boolean {
     return false;
   }
 
+  /** A TypeError: use the `frag` match. */
   override set fragmentInverted(_value: boolean) {
     throw new TypeError('IPv6 rules have no fragment flag; use the `frag` match');
   }

@@ -1,13 +1,22 @@
 // Whole rule sets of one family: every table at once, as iptables-save and iptables-restore see them.
-import { instantiatedTables } from './backend.js';
+import { backendFor, checkBackendChoice, defaultBackend } from './backend-choice.js';
 import { parseRuleSpec } from './parse.js';
 import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
+import { SeenRules } from './positions.js';
 import { Table, Table6, type SaveOptions } from './table.js';
+import type { BackendChoice } from './table-backend.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
 
+/** Which family saveAll() and restoreAll() work on. */
 export interface FamilyOptions {
   /** IPv6 (ip6tables) instead of IPv4. */
   ipv6?: boolean;
+  /** The backend, as Table's `backend` option (default: Table.defaultBackend). */
+  backend?: BackendChoice;
+}
+
+function backendOf(options: FamilyOptions): BackendChoice {
+  return options.backend === undefined ? defaultBackend() : checkBackendChoice(options.backend, 'backend');
 }
 
 /**
@@ -21,9 +30,10 @@ export function saveAll(options: SaveOptions & FamilyOptions & { encoding: 'buff
 export function saveAll(options?: SaveOptions & FamilyOptions): string;
 export function saveAll(options: SaveOptions & FamilyOptions = {}): string | Buffer {
   const TableClass = options.ipv6 ? Table6 : Table;
-  const text = instantiatedTables(options.ipv6 ? 6 : 4)
+  const backend = backendOf(options);
+  const text = backendFor(backend).tables(options.ipv6 ? 6 : 4)
     .map((name) => {
-      const table = new TableClass(name);
+      const table = new TableClass(name, { backend });
       try {
         return table.save({ counters: options.counters });
       } finally {
@@ -46,11 +56,13 @@ export function saveAll(options: SaveOptions & FamilyOptions = {}): string | Buf
 export function restoreAll(text: string | Buffer, options: RestoreOptions & FamilyOptions = {}): string[] {
   const blocks = splitTables(Buffer.isBuffer(text) ? decodeBytes(text) : text);
   const TableClass = options.ipv6 ? Table6 : Table;
+  const backend = backendOf(options);
   for (const block of blocks) {
-    const table = new TableClass(block.table);
+    const table = new TableClass(block.table, { backend });
     try {
       const RuleClass = table.ruleClass;
-      table.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+      const seen = new SeenRules();
+      table.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists), seen));
     } catch (e) {
       throw refusedAt(block, e);
     } finally {

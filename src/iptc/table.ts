@@ -1,8 +1,8 @@
-import { TableHandle, type RawChain } from '../xtables/libiptc.js';
 import { IPTCError } from '../xtables/errors.js';
-import { checkXtablesThread, isTargetExtension, loadKernelModule, type Family } from '../xtables/shim.js';
+import { checkXtablesThread, isTargetExtension, type Family } from '../xtables/shim.js';
 import { waitMilliseconds, type LockWait } from '../xtables/lock.js';
-import { instantiatedTables, warnIfNftBackend } from './backend.js';
+import { backendFor, checkBackendChoice, defaultBackend, setDefaultBackend } from './backend-choice.js';
+import type { BackendChoice, BackendName, RawChain, TableBackend, TableView } from './table-backend.js';
 import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
 import { Policy } from './policy.js';
@@ -10,10 +10,13 @@ import { parseRuleSpec } from './parse.js';
 import { Batch, transaction } from './batch.js';
 import { EntryRun } from './entry-run.js';
 import { applyBlock, refusedAt, splitTables, type RestoreOptions } from './restore.js';
+import { SeenRules } from './positions.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
 import { saveChainLines } from './save.js';
+import { chainExists, clearAndDeleteChain, clearChain } from './idempotent.js';
+import { deleteOwned, type DeletedOwned } from './owned.js';
 
 const BUILTIN_CHAINS: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -25,13 +28,15 @@ const BUILTIN_CHAINS: Record<string, readonly string[]> = {
 
 const ENOENT = 2;
 
+/** How a Table works: commits, waits for the xtables lock, and in which network namespace. */
 export interface TableOptions {
   /** Commit every change at once (default true); false collects changes until commit(). */
   autocommit?: boolean;
   /**
-   * How long a commit waits for the xtables lock when another program holds it, as `iptables -w`:
-   * `false`/`0` not at all (throw XTablesLockError at once), `true` as long as it takes, a number that
-   * many seconds. Default: `Table.defaultWait` (initially false, as iptables without -w).
+   * How long a change waits for the xtables lock when another program holds it, as `iptables -w`:
+   * `true` as long as it takes, a number that many seconds at most, `false`/`0` not at all (throw
+   * XTablesLockError at once). Default: `Table.defaultWait` (initially true: wait, as iptables 1.8.9
+   * does even without -w).
    */
   wait?: LockWait;
   /**
@@ -40,10 +45,17 @@ export interface TableOptions {
    * use `AsyncTable` from `iptc/async` there (docs/async.md). Equivalent to: `ip netns exec NAME iptables ...`
    */
   netns?: string;
+  /**
+   * The kernel interface the table is read and changed through: `legacy` (libiptc, ip_tables), `nft`
+   * (nf_tables as iptables-nft keeps it; docs/backends.md) or `auto` (legacy, for now). Default:
+   * `Table.defaultBackend`.
+   */
+  backend?: BackendChoice;
 }
 
-let defaultWait: LockWait = false;
+let defaultWait: LockWait = true;
 
+/** How Table.save() writes the table. */
 export interface SaveOptions {
   /** Print packet and byte counters (`iptables-save -c`). */
   counters?: boolean;
@@ -60,28 +72,38 @@ function chainName(chain: string | Chain): string {
 }
 
 /**
- * One IPv4 netfilter table (filter, nat, mangle, raw, security), through libip4tc.
+ * One IPv4 netfilter table (filter, nat, mangle, raw, security), through its backend (`legacy`: libip4tc
+ * on ip_tables; `nft`: nf_tables; see the `backend` option and docs/backends.md).
  *
  * Each instance has its own view of the kernel table. With `autocommit` (the default) every change is
  * its own transaction: it is made on a fresh copy of the kernel table and committed before the call
  * returns. Without it, changes collect in a private copy until `commit()` applies them again to a fresh
- * copy and replaces the kernel table with it in one atomic step. Every commit holds the xtables lock
- * (the `flock` iptables takes; see the `wait` option) from reading that copy to committing it, so no
- * concurrent change by iptables or another iptc is lost. Everything read from a table is a plain
+ * copy and replaces the kernel table with it in one atomic step. Every commit is guarded from reading
+ * that copy to committing it (legacy: under the xtables lock, the `flock` iptables takes; see the `wait`
+ * option), so no concurrent change by iptables or another iptc is lost. Everything read from a table is a plain
  * snapshot that stays valid afterwards. See docs/concurrency.md.
  *
  * Equivalent to: `iptables -t TABLE ...`
  */
 export class Table {
+  /** The filter table: `iptables -t filter` (the default table). */
   static readonly FILTER = 'filter';
+  /** The nat table: `iptables -t nat`. */
   static readonly NAT = 'nat';
+  /** The mangle table: `iptables -t mangle`. */
   static readonly MANGLE = 'mangle';
+  /** The raw table: `iptables -t raw`. */
   static readonly RAW = 'raw';
+  /** The security table: `iptables -t security`. */
   static readonly SECURITY = 'security';
+  /** Every table name iptables knows, as `iptables -t` takes them. */
   static readonly ALL: readonly string[] = ['filter', 'nat', 'mangle', 'raw', 'security'];
+  /** The address family of the class: 4 (iptables), 6 for Table6 (ip6tables). */
   static readonly family: Family = 4;
 
+  /** The table's name, as `iptables -t NAME` takes it. */
   readonly name: string;
+  readonly #backend: TableBackend;
   #autocommit: boolean;
   #wait: LockWait | undefined;
   /** Without autocommit: the changes waiting for commit() and the pending copy they are applied to. */
@@ -91,6 +113,13 @@ export class Table {
   #byName: { chains: RawChain[]; map: Map<string, RawChain> } | null = null;
   #closed = false;
 
+  /**
+   * Opens a table and reads it from the kernel (a built-in table the kernel does not have yet is not
+   * created by reading it: it reads as its empty built-in chains). Throws TypeError for a bad name or
+   * option, IPTCError if the kernel has no such table, NetnsError for another network namespace.
+   *
+   * Equivalent to: `iptables-save -t NAME` (reading it)
+   */
   constructor(name: string, options: TableOptions = {}) {
     if (typeof name !== 'string' || name === '' || name.length >= 32 || /[^a-z0-9_-]/i.test(name)) {
       throw new TypeError(`invalid table name \`${String(name)}'`);
@@ -99,21 +128,43 @@ export class Table {
     if (typeof autocommit !== 'boolean') throw new TypeError('autocommit must be a boolean');
     if (options.wait !== undefined) waitMilliseconds(options.wait);
     if (options.netns !== undefined) refuseOtherNetns(options.netns, 'a synchronous Table');
+    const choice = options.backend === undefined ? defaultBackend() : checkBackendChoice(options.backend, 'backend');
+    const backend = backendFor(choice);
     // libxtables is process-wide: refuse a second worker_thread here, before anything is read.
     checkXtablesThread();
     this.name = name;
-    this.#batch = new Batch(this.family, () => this.#open());
+    this.#backend = backend;
+    this.#batch = new Batch(backend, () => this.#open());
     this.#autocommit = autocommit;
     this.#wait = options.wait;
-    warnIfNftBackend();
+    backend.announce();
     // A table collecting changes keeps its view as the pending copy, and decodes it only when read: a
     // batch that only changes the table never pays for a copy of every rule.
     if (!autocommit && this.#instantiated()) this.#batch.copy();
     else this.#snapshot = this.#readKernel();
   }
 
+  /** This table's address family: 4 (Table, iptables) or 6 (Table6, ip6tables). */
   get family(): Family {
     return (this.constructor as typeof Table).family;
+  }
+
+  /** The backend this table uses: 'legacy' or 'nft'. */
+  get backend(): BackendName {
+    return this.#backend.name;
+  }
+
+  /**
+   * The backend of every Table (and Table6) made without a `backend` option: 'legacy', 'nft' or
+   * 'auto'. Unless set, $IPTC_BACKEND when that is set, else 'auto'.
+   */
+  static get defaultBackend(): BackendChoice {
+    return defaultBackend();
+  }
+
+  /** Sets the backend of Tables made from now on without a `backend` option (a TypeError for other values). */
+  static set defaultBackend(value: BackendChoice) {
+    setDefaultBackend(value);
   }
 
   /** The rule class of this table's family (Rule or Rule6). */
@@ -126,6 +177,7 @@ export class Table {
     return this.#autocommit;
   }
 
+  /** true commits what is pending, then commits each change at once; false collects changes for commit(). */
   set autocommit(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('autocommit must be a boolean');
     if (value && this.#batch.pending) this.commit();
@@ -135,12 +187,14 @@ export class Table {
 
   /**
    * The wait for the xtables lock of every Table (and Table6) that sets no `wait` of its own, as
-   * `iptables -w [seconds]`: false (the default) fails at once when another program holds the lock.
+   * `iptables -w [seconds]`: true (the default) waits as long as another program holds the lock, a
+   * number of seconds bounds the wait, false fails at once with XTablesLockError.
    */
   static get defaultWait(): LockWait {
     return defaultWait;
   }
 
+  /** Sets the wait of every table without its own: false, true, or seconds. Equivalent to: `iptables -w [seconds]` */
   static set defaultWait(value: LockWait) {
     waitMilliseconds(value);
     defaultWait = value;
@@ -151,25 +205,20 @@ export class Table {
     return this.#wait ?? defaultWait;
   }
 
+  /** Sets this table's wait: false, true, or seconds. Equivalent to: `iptables -w [seconds]` */
   set wait(value: LockWait) {
     waitMilliseconds(value);
     this.#wait = value;
   }
 
-  #open(): TableHandle {
+  #open(): TableView {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
-    try {
-      return TableHandle.open(this.family, this.name);
-    } catch (e) {
-      // iptables loads ip_tables / ip6_tables itself when the kernel lacks it; so do we, once.
-      if (e instanceof IPTCError && loadKernelModule(this.family)) return TableHandle.open(this.family, this.name);
-      throw e;
-    }
+    return this.#backend.open(this.family, this.name);
   }
 
   /** Whether the kernel has the table (reading a built-in table that it has not would instantiate it). */
   #instantiated(): boolean {
-    return !BUILTIN_CHAINS[this.name] || instantiatedTables(this.family).includes(this.name);
+    return !BUILTIN_CHAINS[this.name] || this.#backend.tables(this.family).includes(this.name);
   }
 
   /** Reads the kernel table without instantiating a table that does not exist yet. */
@@ -201,9 +250,9 @@ export class Table {
   }
 
   /** See transaction(): one change on a fresh view, committed at once under the lock. */
-  #transaction<T>(change: (handle: TableHandle) => T): T {
+  #transaction<T>(change: (view: TableView) => T): T {
     try {
-      return transaction(this.wait, () => this.#open(), change);
+      return transaction(this.#backend, this.wait, () => this.#open(), change);
     } finally {
       this.#snapshot = null;
     }
@@ -225,11 +274,30 @@ export class Table {
    * at once (see #transaction). Otherwise: on the pending copy, so that errors show at once and reads see
    * it, and recorded for commit(). A change that throws is not recorded and leaves no trace.
    */
-  edit<T>(change: (handle: TableHandle) => T): T {
+  edit<T>(change: (view: TableView) => T): T {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     if (this.#autocommit) return this.#transaction(change);
     this.#snapshot = null;
     return this.#batch.apply(change);
+  }
+
+  /**
+   * @internal Runs a read on the table as the next change would find it, changing nothing: the pending
+   * copy without autocommit, else a fresh view of the kernel table. Undefined when the kernel has no
+   * such table yet (reading it would create it); the table then holds its built-in chains, empty.
+   */
+  peek<T>(read: (view: TableView) => T): T | undefined {
+    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
+    const batch = this.#batch;
+    if (!this.#autocommit && (batch.hasCopy || batch.pending)) return read(batch.copy());
+    if (!this.#instantiated()) return undefined;
+    if (!this.#autocommit) return read(batch.copy());
+    const handle = this.#open();
+    try {
+      return read(handle);
+    } finally {
+      handle.free();
+    }
   }
 
   /**
@@ -255,29 +323,18 @@ export class Table {
    * that does not exist or a jump to a chain that does not.
    */
   hasEntry(chain: string, rule: Rule): boolean {
-    if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     const { entry, mask } = rule.toEntryWithMask();
     const label = jumpLabel(rule);
-    const check = (h: TableHandle): boolean => {
+    const found = this.peek((h) => {
       if (!h.isChain(chain)) throw new IPTCError(`chain \`${chain}' does not exist in table \`${this.name}'`, ENOENT);
       checkJumpLabel(h, label);
       return h.checkEntry(chain, entry, mask);
-    };
-    const batch = this.#batch;
-    if (!this.#autocommit && (batch.hasCopy || batch.pending)) return check(batch.copy());
+    });
+    if (found !== undefined) return found;
     // A table the kernel has not made yet holds no rule; reading it would make it.
-    if (!this.#instantiated()) {
-      this.rawChain(chain);
-      checkJumpLabel({ table: this.name, isChain: (c) => this.isChain(c) }, label);
-      return false;
-    }
-    if (!this.#autocommit) return check(batch.copy());
-    const handle = this.#open();
-    try {
-      return check(handle);
-    } finally {
-      handle.free();
-    }
+    this.rawChain(chain);
+    checkJumpLabel({ table: this.name, isChain: (c) => this.isChain(c) }, label);
+    return false;
   }
 
   /**
@@ -297,7 +354,24 @@ export class Table {
     this.#batch.commit(this.wait);
   }
 
-  /** Drops uncommitted changes and re-reads the kernel table. */
+  /**
+   * @internal Commits the pending changes of several tables as one, all or nothing (see
+   * Batch.commitAll): the xtables lock is held across all of them, waiting as long as the longest wait
+   * of the tables asks.
+   */
+  static commitAll(tables: readonly Table[]): void {
+    for (const t of tables) if (t.#closed) throw new IPTCError(`table \`${t.name}' is closed`);
+    let wait = 0;
+    for (const t of tables) wait = Math.max(wait, waitMilliseconds(t.wait));
+    for (const t of tables) t.#snapshot = null;
+    Batch.commitAll(tables.map((t) => t.#batch), wait === Infinity ? true : wait / 1000);
+  }
+
+  /**
+   * Drops uncommitted changes and re-reads the kernel table.
+   *
+   * Equivalent to: `iptables-save -t TABLE` (reading it again)
+   */
   refresh(): void {
     if (this.#closed) throw new IPTCError(`table \`${this.name}' is closed`);
     this.#batch.discard();
@@ -311,6 +385,7 @@ export class Table {
     this.#closed = true;
   }
 
+  /** close(), for `using t = new Table('filter')`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -320,7 +395,11 @@ export class Table {
     return this.#chains().map((c) => new Chain(this, c.name));
   }
 
-  /** The chain called `name`; throws IPTCError if there is none. */
+  /**
+   * The chain called `name`; throws IPTCError (ENOENT) if this table's snapshot has none.
+   *
+   * Equivalent to: `iptables -t TABLE -S NAME` succeeding
+   */
   chain(name: string): Chain {
     // A pending copy not decoded yet answers without being decoded.
     if (!this.#snapshot && this.#batch.hasCopy && typeof name === 'string') {
@@ -332,14 +411,73 @@ export class Table {
     return new Chain(this, this.rawChain(name).name);
   }
 
+  /**
+   * Whether the chain exists in this table's snapshot (see chainExists for the kernel now). python-iptables:
+   * `table.is_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` succeeding, when the table was read
+   */
   isChain(chain: string | Chain): boolean {
     const name = chainName(chain);
     return this.#chains().some((c) => c.name === name);
   }
 
+  /**
+   * Whether the chain is one of the table's built-in chains (INPUT, FORWARD, ...). python-iptables:
+   * `table.builtin_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` printing `-P CHAIN`
+   */
   builtinChain(chain: string | Chain): boolean {
     const name = chainName(chain);
     return this.#chains().some((c) => c.name === name && c.builtin);
+  }
+
+  /**
+   * Whether the chain exists, as the next change will find the table: the kernel table now (unlike
+   * isChain, which answers from this table's snapshot), or with pending changes, the table they make.
+   * go-iptables: `ChainExists`; python-iptables: `table.is_chain(name)`.
+   *
+   * Equivalent to: `iptables -t TABLE -S CHAIN` succeeding
+   */
+  chainExists(chain: string | Chain): boolean {
+    return chainExists(this, chain);
+  }
+
+  /**
+   * Empties a chain, creating it as a user chain if it does not exist; a built-in chain is flushed. One
+   * transaction either way. go-iptables: `ClearChain`; python-iptables: `iptc.easy.add_chain` then
+   * `flush_chain`.
+   *
+   * Equivalent to: `iptables -t TABLE -N NAME 2>/dev/null || iptables -t TABLE -F NAME`
+   */
+  clearChain(name: string): Chain {
+    return clearChain(this, name);
+  }
+
+  /**
+   * Flushes and deletes a user chain if it exists, in one transaction; true if it did. A chain that
+   * rules still jump to is refused (IPTCError, EMLINK) and left as it was; so is a built-in chain.
+   * go-iptables: `ClearAndDeleteChain`; python-iptables: `iptc.easy.delete_chain(..., flush=True)`.
+   *
+   * Equivalent to: `iptables -t TABLE -F NAME && iptables -t TABLE -X NAME` when `iptables -S NAME` succeeds
+   */
+  clearAndDeleteChain(chain: string | Chain): boolean {
+    return clearAndDeleteChain(this, chain);
+  }
+
+  /**
+   * Deletes everything an owner made in this table, in one transaction: every rule, in any chain, with
+   * a comment `OWNER` or `OWNER:anything` (see Rule.comment), and every user chain named `OWNER` or
+   * `OWNER-anything`, with its rules. Rules of other programs stay; if one still jumps to an owned
+   * chain, nothing is deleted (IPTCError, EMLINK). Nothing owned: nothing is committed. The tag has no
+   * whitespace and no `:`. Neither go-iptables nor python-iptables has this; see docs/go-iptables.md.
+   *
+   * Equivalent to: `iptables-save -t TABLE`, then `iptables -D` of each tagged rule, `-F` and `-X` of
+   * each owned chain, as one `iptables-restore --noflush`
+   */
+  deleteOwned(owner: string): DeletedOwned {
+    return deleteOwned(this, owner);
   }
 
   /**
@@ -402,7 +540,8 @@ export class Table {
   }
 
   /**
-   * The table as `iptables-legacy-save -t TABLE [-c]` prints it, without its `#` comment lines.
+   * The table as `iptables-legacy-save -t TABLE [-c]` prints it (nft backend: `iptables-nft-save`),
+   * without its `#` comment lines.
    */
   save(options: SaveOptions & { encoding: 'buffer' }): Buffer;
   save(options?: SaveOptions): string;
@@ -439,15 +578,27 @@ export class Table {
       throw new TypeError(`restore text for table \`${this.name}' must hold that table only`);
     }
     const RuleClass = this.ruleClass;
+    const seen = new SeenRules();
     try {
-      this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists)));
+      this.edit((h) => applyBlock(h, block, options, (words, lists) => parseRuleSpec(new RuleClass(), words, lists), seen));
     } catch (e) {
       throw refusedAt(block, e);
     }
   }
 
+  /** The table's name, as `iptables -t` takes it. */
+  toString(): string {
+    return this.name;
+  }
+
+  /** What console.log and util.inspect show, e.g. `Table [filter]` or `Table6 [nat, autocommit: false]`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const state = this.#closed ? ', closed' : this.#autocommit ? '' : ', autocommit: false';
+    return `${this.constructor.name} [${this.name}${state}]`;
+  }
+
   /** @internal Checks that a rule's jump target exists before libiptc takes the label for an extension. */
-  static checkJump(handle: TableHandle, rule: Rule): void {
+  static checkJump(handle: TableView, rule: Rule): void {
     checkJumpLabel(handle, jumpLabel(rule));
   }
 
@@ -463,10 +614,11 @@ export class Table {
 }
 
 /**
- * One IPv6 netfilter table, through libip6tc. As Table.
+ * One IPv6 netfilter table, through its backend (`legacy`: libip6tc on ip6_tables). As Table.
  *
  * Equivalent to: `ip6tables -t TABLE ...`
  */
 export class Table6 extends Table {
+  /** 6: ip6tables. */
   static override readonly family: Family = 6;
 }

@@ -4,6 +4,7 @@ import { XTablesError } from '../xtables/errors.js';
 import { Extension, type BuiltBlob, type ExtensionOwner, type KernelSlice } from './extension.js';
 import type { ParameterValue } from './parameters.js';
 import { checkChainName } from './names.js';
+import type { Rule } from './rule.js';
 
 const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN', '']);
 /**
@@ -28,13 +29,15 @@ export function isStandardTarget(family: Family, name: string, goto: boolean): b
 /** The built standard targets by label: shared, never modified. */
 const standardBlobs = new Map<string, BuiltBlob>();
 
+/** How Target's constructor makes a target. */
 export interface TargetOptions {
   /** `-g` instead of `-j`: continue in the chain and do not come back. Only for chain targets. */
   goto?: boolean;
+  /** The revision of the target extension to use; the newest this kernel supports by default. */
   revision?: number;
-  /** internal: a target extension read back from the kernel */
+  /** @internal A target extension read back from the kernel. */
   kernelBlob?: Buffer | KernelSlice;
-  /** internal: a verdict, jump or fall-through read back from the kernel */
+  /** @internal A verdict, jump or fall-through read back from the kernel. */
   kernelLabel?: boolean;
 }
 
@@ -45,6 +48,7 @@ export interface TargetOptions {
  * Equivalent to: `iptables ... -j DNAT --to-destination 10.0.0.1:80`
  */
 export class Target extends Extension {
+  /** @internal */
   protected get kind(): ExtensionKind {
     return 'target';
   }
@@ -52,6 +56,13 @@ export class Target extends Extension {
   #standard: string | null;
   #goto: boolean;
 
+  /**
+   * A target for `rule`, not yet its target (see `rule.target = t`, or `rule.createTarget` to do both):
+   * a verdict, `''`, a user chain, or a target extension (XTablesError if none is installed by that name).
+   *
+   * Equivalent to: `-j NAME` (with `goto`: `-g NAME`) in the rule spec
+   */
+  constructor(rule: Rule, name: string, revisionOrOptions?: number | TargetOptions);
   constructor(rule: ExtensionOwner, name: string, revisionOrOptions?: number | TargetOptions) {
     const opts: TargetOptions =
       typeof revisionOrOptions === 'number' ? { revision: revisionOrOptions } : (revisionOrOptions ?? {});
@@ -78,6 +89,7 @@ export class Target extends Extension {
     return this.#standard;
   }
 
+  /** Another verdict, `''` or a user chain; TypeError on a target extension. Equivalent to: `-j NEW` for `-j OLD` */
   set standardTarget(value: string) {
     if (typeof value !== 'string') throw new TypeError(`standardTarget must be a string, got ${String(value)}`);
     if (this.#standard === null) {
@@ -93,11 +105,15 @@ export class Target extends Extension {
     this.#standard = value;
   }
 
-  /** Whether the rule continues in the target chain with `-g` (goto) rather than `-j` (jump). */
+  /**
+   * Whether the rule continues in the target chain with `-g` (goto) rather than `-j` (jump). Equivalent to: `-g
+   * CHAIN`
+   */
   get goto(): boolean {
     return this.#goto;
   }
 
+  /** true for `-g CHAIN`, false for `-j CHAIN`; only a user chain can be gone to. */
   set goto(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError('goto must be a boolean');
     if (value && (this.#standard === null || VERDICTS.has(this.#standard))) {
@@ -121,6 +137,7 @@ export class Target extends Extension {
     return super.set(name, value);
   }
 
+  /** @internal */
   override finalBlob(): BuiltBlob {
     if (this.#standard !== null) {
       let built = standardBlobs.get(this.#standard);
@@ -133,7 +150,7 @@ export class Target extends Extension {
     return super.finalBlob();
   }
 
-  /** The target as iptables-save prints it in a rule: `-j DROP`, `-g chain`, `-j LOG --log-prefix x`; '' for none. */
+  /** The target as `iptables-save` prints it in a rule: `-j DROP`, `-g chain`, `-j LOG --log-prefix x`; '' for none. */
   override toString(): string {
     if (this.#standard === null) return `-j ${this.name}${this.saveText()}`;
     return this.#standard === '' ? '' : `-${this.#goto ? 'g' : 'j'} ${this.#standard}`;
@@ -151,6 +168,7 @@ export class Target extends Extension {
     return super.equals(other);
   }
 
+  /** @internal */
   protected kernelUserspacesize(blob: Buffer): number {
     return extensionUserspacesize('target', this.family, this.storedName(blob), extensionRevision(blob));
   }

@@ -10,12 +10,16 @@ const errnoNames = new Map<number, string>(Object.entries(constants.errno).map((
  * Equivalent to: `ip netns exec NAME ...` failing with `Cannot open network namespace` or `setns: ...`
  */
 export class NetnsError extends Error {
+  /** Always `'NetnsError'`. */
   override readonly name = 'NetnsError';
+  /** The C errno, e.g. 2 (ENOENT) for a namespace file that does not exist. */
   readonly errno: number;
+  /** The errno's name, e.g. `EPERM`. */
   readonly code: string;
   /** The namespace path the option named. */
   readonly netns: string;
 
+  /** The namespace `netns` could not be used, with the C errno. */
   constructor(message: string, netns: string, errno: number) {
     super(message);
     this.errno = errno;

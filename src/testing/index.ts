@@ -26,6 +26,7 @@ import type * as IptcModule from '../iptc/index.js';
 import type * as IPSetModule from '../ipset/index.js';
 import { decode, encode, RESULT_FD, type Job, type Outcome } from './protocol.js';
 
+/** How inNetns() runs its child process. */
 export interface NetnsOptions {
   /** Milliseconds before the child is killed and the call fails (default 30,000). */
   timeout?: number;
@@ -51,12 +52,16 @@ export interface NetnsContext {
 
 /** The error thrown when the code in the namespace threw: same name, message, code and errno. */
 export class NetnsError extends Error {
+  /** The name of the error the child threw (`IPTCError`, `TypeError`, ...). */
   override readonly name: string;
+  /** The `code` of the error the child threw, if any (`ENOENT`, ...). */
   readonly code: unknown;
+  /** The `errno` of the error the child threw, if any. */
   readonly errno: unknown;
   /** The stack inside the child process. */
   readonly childStack: string | undefined;
 
+  /** The error the child reported, as it crossed back. */
   constructor(error: { name: string; message: string; stack?: string; code?: unknown; errno?: unknown }) {
     super(error.message);
     this.name = error.name;

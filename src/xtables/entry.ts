@@ -2,25 +2,41 @@
 // and of the standard target: the only place that knows them.
 import type { Family } from './shim.js';
 
+/** Sizes and byte offsets of the fields of ipt_entry (IPv4) or ip6t_entry (IPv6). */
 export interface EntryLayout {
   /** sizeof(ipt_entry) / sizeof(ip6t_entry): where the first match starts. */
   header: number;
   /** sizeof(ipt_ip) / sizeof(ip6t_ip6): the part extensions' save() reads. */
   ip: number;
+  /** The size of an address: 4 or 16 bytes. */
   addrLen: 4 | 16;
+  /** Offset of the source address (`-s`). */
   src: number;
+  /** Offset of the destination address (`-d`). */
   dst: number;
+  /** Offset of the source mask. */
   smsk: number;
+  /** Offset of the destination mask. */
   dmsk: number;
+  /** Offset of the input interface name (`-i`). */
   iniface: number;
+  /** Offset of the output interface name (`-o`). */
   outiface: number;
+  /** Offset of the input interface mask. */
   inifaceMask: number;
+  /** Offset of the output interface mask. */
   outifaceMask: number;
+  /** Offset of the protocol (`-p`), 16 bits. */
   proto: number;
+  /** Offset of the flags byte (IPT_F_* / IP6T_F_*). */
   flags: number;
+  /** Offset of the inversion flags byte (see INV). */
   invflags: number;
+  /** Offset of target_offset (16 bits): where the target starts. */
   targetOffset: number;
+  /** Offset of next_offset (16 bits): the entry's size. */
   nextOffset: number;
+  /** Offset of the packet and byte counters (two 64-bit numbers). */
   counters: number;
   /** IPT_F_GOTO / IP6T_F_GOTO. */
   gotoFlag: number;
@@ -43,12 +59,26 @@ const LAYOUTS: Record<Family, EntryLayout> = {
   },
 };
 
+/** The entry layout of a family. */
 export function entryLayout(family: Family): EntryLayout {
   return LAYOUTS[family];
 }
 
 /** Inversion bits of ipt_ip.invflags (the same values in ip6t_ip6). */
-export const INV = { VIA_IN: 0x01, VIA_OUT: 0x02, SRCIP: 0x08, DSTIP: 0x10, FRAG: 0x20, PROTO: 0x40 } as const;
+export const INV = {
+  /** `! -i` */
+  VIA_IN: 0x01,
+  /** `! -o` */
+  VIA_OUT: 0x02,
+  /** `! -s` */
+  SRCIP: 0x08,
+  /** `! -d` */
+  DSTIP: 0x10,
+  /** `! -f` */
+  FRAG: 0x20,
+  /** `! -p` */
+  PROTO: 0x40,
+} as const;
 
 export const IFNAMSIZ = 16;
 /** XT_EXTENSION_MAXNAMELEN: match, target and user chain names are shorter than this. */
@@ -59,16 +89,27 @@ const STANDARD_TARGET_SIZE = 40;
 
 /** The fields of the entry header that a rule sets. */
 export interface EntryHeader {
+  /** Source address, network byte order. Equivalent to: `-s` */
   src: Uint8Array;
+  /** Source mask. */
   smsk: Uint8Array;
+  /** Destination address, network byte order. Equivalent to: `-d` */
   dst: Uint8Array;
+  /** Destination mask. */
   dmsk: Uint8Array;
+  /** Input interface name (`eth+` for a prefix); '' for any. Equivalent to: `-i` */
   iniface: string;
+  /** Output interface name; '' for any. Equivalent to: `-o` */
   outiface: string;
+  /** Protocol number; 0 for any. Equivalent to: `-p` */
   proto: number;
+  /** IPT_F_* flags (fragment, goto). */
   flags: number;
+  /** INV bits: which fields are negated with `!`. */
   invflags: number;
+  /** Packet counter. */
   packets: bigint;
+  /** Byte counter. */
   bytes: bigint;
 }
 
@@ -82,6 +123,7 @@ function writeInterface(buf: Buffer, name: string, nameAt: number, maskAt: numbe
   buf.fill(0xff, maskAt, maskAt + (name.endsWith('+') ? name.length - 1 : name.length + 1));
 }
 
+/** A new entry header (without matches or target) holding these fields. */
 export function encodeHeader(family: Family, h: EntryHeader): Buffer {
   return encodeHeaderInto(family, h, Buffer.allocUnsafe(LAYOUTS[family].header));
 }
@@ -116,6 +158,7 @@ function cString(buf: Buffer, offset: number, max: number): string {
   return buf.toString('latin1', offset, end < 0 || end > offset + max ? offset + max : end);
 }
 
+/** The header fields of an entry (addresses are views into it). */
 export function decodeHeader(family: Family, entry: Buffer): EntryHeader {
   const l = LAYOUTS[family];
   // Views, not copies: entries read from the kernel are JS-owned and never modified.
@@ -155,7 +198,14 @@ export function assembleEntry(family: Family, header: Buffer, matches: readonly 
 }
 
 /** The parts of an entry: its header, each match blob and the target blob (views into it). */
-export function splitEntry(family: Family, entry: Buffer): { header: Buffer; matches: Buffer[]; target: Buffer } {
+export function splitEntry(family: Family, entry: Buffer): {
+  /** The entry header. */
+  header: Buffer;
+  /** Each match blob (xt_entry_match and its data). */
+  matches: Buffer[];
+  /** The target blob (xt_entry_target and its data). */
+  target: Buffer;
+} {
   const l = LAYOUTS[family];
   const targetOffset = entry.readUInt16LE(l.targetOffset);
   const nextOffset = entry.readUInt16LE(l.nextOffset);
@@ -222,6 +272,7 @@ export function extensionName(blob: Buffer): string {
   return cString(blob, 2, EXTENSION_MAXNAMELEN);
 }
 
+/** The revision stored in an xt_entry_match / xt_entry_target header. */
 export function extensionRevision(blob: Buffer): number {
   return blob[31]!;
 }

@@ -3,16 +3,22 @@ import { constants } from 'node:os';
 const errnoNames = new Map<number, string>(
   Object.entries(constants.errno).map(([name, value]) => [value, name]),
 );
+// The kernel's own "the ruleset changed, retry" (nf_tables generation check); libc has no name for it.
+errnoNames.set(85, 'ERESTART');
 
 /**
  * A libiptc or kernel error: a missing chain, a rule that does not exist, a commit the kernel refused.
  * `errno` is the C errno (0 when the error was found before reaching libiptc), `code` its name.
  */
 export class IPTCError extends Error {
-  override readonly name = 'IPTCError';
+  /** Always `'IPTCError'` (subclasses name themselves). */
+  override readonly name: string = 'IPTCError';
+  /** The C errno libiptc or the kernel gave (0 when the error was found before reaching them). */
   readonly errno: number;
+  /** The errno's name, e.g. `ENOENT`. */
   readonly code: string;
 
+  /** An error with libiptc's (or the kernel's) message and errno. */
   constructor(message: string, errno = 0) {
     super(message);
     this.errno = errno;
@@ -58,10 +64,12 @@ export class CommitError extends IPTCError {
 
 /** An xtables extension refused a parameter; `message` is the extension's own words. */
 export class XTablesError extends Error {
+  /** Always `'XTablesError'`. */
   override readonly name = 'XTablesError';
   /** The match or target whose parser or final check refused the parameters. */
   readonly extension: string;
 
+  /** The extension `extension` refused, in its own words. */
   constructor(extension: string, message: string) {
     super(message);
     this.extension = extension;
@@ -70,5 +78,6 @@ export class XTablesError extends Error {
 
 /** A system library or the shim is missing or has the wrong ABI. */
 export class LibraryError extends Error {
+  /** Always `'LibraryError'`. */
   override readonly name = 'LibraryError';
 }

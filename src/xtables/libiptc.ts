@@ -3,13 +3,15 @@ import koffi from 'koffi';
 import { constants } from 'node:os';
 import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
-import { appendEntries, dumpTable, type Family } from './shim.js';
+import { EXTENSION_MAXNAMELEN, entryLayout } from './entry.js';
+import { appendEntries, dumpChain, dumpTable, type Family } from './shim.js';
 import type { PrintedRules } from './printed.js';
 import { DumpedChain } from './dumped.js';
 
 type Ptr = bigint;
 
 const { EPERM, EACCES } = constants.errno;
+const ENOENT = 2;
 
 interface IptcFunctions {
   init(table: string): Ptr | null;
@@ -78,21 +80,34 @@ export interface RawRule {
   label: string;
   /** A verdict, jump or fall-through rather than a target extension. */
   standard: boolean;
-  /** The rule's chain printed by the shim as it is read (see printed.ts), and the rule's index in it. */
+  /** @internal The rule's chain printed by the shim as it is read (see printed.ts). */
   printed?: PrintedRules;
+  /** @internal The rule's index in `printed`. */
   index?: number;
-  /** The bytes `entry` is a view of, from `at` (read without making the view). */
+  /** @internal The bytes `entry` is a view of, from `at` (read without making the view). */
   source?: Buffer;
+  /** @internal Where `entry` starts in `source`. */
   at?: number;
-  /** Whether the entry's sizes were found holding together already (as checkEntry checks them). */
+  /** @internal Whether the entry's sizes were found holding together already (as checkEntry checks them). */
   checked?: boolean;
 }
 
+/** One chain as libiptc holds it, copied into JS memory. */
 export interface RawChain {
+  /** The chain's name. */
   name: string;
+  /** Whether it is a built-in chain. */
   builtin: boolean;
   /** Policy and its counters, for built-in chains. */
-  policy: { name: string; packets: bigint; bytes: bigint } | null;
+  policy: {
+    /** ACCEPT or DROP. */
+    name: string;
+    /** Packets the policy decided. */
+    packets: bigint;
+    /** Bytes the policy decided. */
+    bytes: bigint;
+  } | null;
+  /** The rules, in order. */
   rules: RawRule[];
 }
 
@@ -101,15 +116,48 @@ export type TableEdits = Pick<
   TableHandle,
   | 'family' | 'table' | 'chainNames' | 'isChain' | 'isBuiltin' | 'appendEntry' | 'appendEntries' | 'insertEntry'
   | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries' | 'zeroEntries' | 'createChain'
-  | 'deleteChain' | 'renameChain' | 'setPolicy' | 'references'
+  | 'deleteChain' | 'renameChain' | 'setPolicy' | 'references' | 'rules'
 >;
+
+/** `count` rules serialised from `at` on, as xtw_dump_table writes them (views into `dump`). */
+function decodeRules(dump: Buffer, at: number, count: number): RawRule[] {
+  const rules: RawRule[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const standard = (dump[at]! & 1) !== 0;
+    const labelLength = dump[at + 1]!;
+    const label = dump.toString('latin1', at + 2, at + 2 + labelLength);
+    at += 2 + labelLength;
+    const size = dump.readUInt16LE(at);
+    rules[i] = { entry: dump.subarray(at + 2, at + 2 + size), label, standard };
+    at += 2 + size;
+  }
+  return rules;
+}
+
+/** Counts the rules serialised in a dump of one chain. */
+function countRules(dump: Buffer): number {
+  let count = 0;
+  for (let at = 0; at < dump.length; count++) {
+    at += 2 + dump[at + 1]!;
+    at += 2 + dump.readUInt16LE(at);
+  }
+  return count;
+}
+
+/**
+ * Frees the C handle (its memory and its raw socket) of a TableHandle that was dropped without free():
+ * a program that forgets to close a table leaks nothing once the table is collected.
+ */
+const dropped = new FinalizationRegistry<{ h: Ptr; fns: IptcFunctions }>(({ h, fns }) => fns.free(h));
 
 /**
  * A libiptc handle: a private, editable copy of one kernel table. Changes reach the kernel only at
  * commit(). The handle owns a raw socket and C memory: free() it when done.
  */
 export class TableHandle {
+  /** 4 (libip4tc) or 6 (libip6tc). */
   readonly family: Family;
+  /** The table's name. */
   readonly table: string;
   #h: Ptr | null;
   readonly #fns: IptcFunctions;
@@ -119,6 +167,7 @@ export class TableHandle {
     this.table = table;
     this.#h = h;
     this.#fns = fns;
+    dropped.register(this, { h, fns }, this);
   }
 
   /** `iptc_init`: reads the kernel table (instantiating it in the kernel if it was not yet). */
@@ -129,6 +178,7 @@ export class TableHandle {
     return new TableHandle(family, table, h, fns);
   }
 
+  /** Whether free() was called. */
   get closed(): boolean {
     return this.#h === null;
   }
@@ -142,19 +192,25 @@ export class TableHandle {
     if (!ok) throw iptcError(this.#fns, `${what} in table \`${this.table}'`);
   }
 
+  /** Frees the handle (`iptc_free`); without commit(), its changes are dropped. */
   free(): void {
-    if (this.#h !== null) this.#fns.free(this.#h);
+    if (this.#h === null) return;
+    dropped.unregister(this);
+    this.#fns.free(this.#h);
     this.#h = null;
   }
 
+  /** `iptc_is_chain`. Equivalent to: `iptables -S CHAIN` succeeding */
   isChain(chain: string): boolean {
     return this.#fns.isChain(chain, this.#handle()) !== 0;
   }
 
+  /** `iptc_builtin`: whether the chain is a built-in one. */
   isBuiltin(chain: string): boolean {
     return this.#fns.builtin(chain, this.#handle()) !== 0;
   }
 
+  /** Every chain (`iptc_first_chain` / `iptc_next_chain`). Equivalent to: `iptables -S | grep -e -P -e -N` */
   chainNames(): string[] {
     const h = this.#handle();
     const names: string[] = [];
@@ -165,6 +221,14 @@ export class TableHandle {
   /** The handle's chains, policies and rules without counters: equal for equal rule sets. */
   rulesFingerprint(): Buffer {
     return dumpTable(this.family, this.#handle(), false);
+  }
+
+  /**
+   * The kernel state the handle was read from, as its rules without counters (rulesFingerprint): two
+   * handles hold the same state exactly when these are equal. Ask before changing the handle.
+   */
+  origin(): Buffer {
+    return this.rulesFingerprint();
   }
 
   /** Copies every chain, policy and rule out of the handle in one call (see xtw_dump_table). */
@@ -194,6 +258,32 @@ export class TableHandle {
     return chains;
   }
 
+  /**
+   * Rules `from` to `from + count - 1` (0-based) of one chain, with counters: fewer where the chain ends.
+   * Throws IPTCError (ENOENT) if there is no such chain.
+   */
+  rules(chain: string, from = 0, count = 0xffffffff): RawRule[] {
+    const dump = dumpChain(this.family, this.#handle(), chain, from, count);
+    if (!dump) throw new IPTCError(`chain \`${chain}' does not exist in table \`${this.table}'`, ENOENT);
+    return decodeRules(dump, 0, countRules(dump));
+  }
+
+  /** Appends a rule as read from a view of the table (a standard target's label made its name again). */
+  appendRule(chain: string, rule: RawRule): void {
+    let entry = rule.entry;
+    if (rule.standard) {
+      // The kernel names a verdict or jump target "" and keeps its meaning in the verdict; libiptc
+      // takes it from the name when the entry is added.
+      entry = Buffer.from(entry);
+      const target = entry.readUInt16LE(entryLayout(this.family).targetOffset);
+      entry.fill(0, target + 2, target + 2 + EXTENSION_MAXNAMELEN);
+      entry.write(rule.label, target + 2, EXTENSION_MAXNAMELEN - 1, 'latin1');
+    }
+    this.appendEntry(chain, entry);
+  }
+
+
+  /** `iptc_append_entry`. Equivalent to: `iptables -A CHAIN rule` */
   appendEntry(chain: string, entry: Buffer): void {
     this.#check(this.#fns.appendEntry(chain, entry, this.#handle()), `cannot append to chain \`${chain}'`);
   }
@@ -212,38 +302,47 @@ export class TableHandle {
     this.#check(this.#fns.insertEntry(chain, entry, position, this.#handle()), `cannot insert into chain \`${chain}'`);
   }
 
+  /** `iptc_replace_entry`, 0-based. Equivalent to: `iptables -R CHAIN position+1 rule` */
   replaceEntry(chain: string, entry: Buffer, position: number): void {
     this.#check(this.#fns.replaceEntry(chain, entry, position, this.#handle()), `cannot replace in chain \`${chain}'`);
   }
 
+  /** `iptc_delete_entry`: the first rule equal under `mask`. Equivalent to: `iptables -D CHAIN rule` */
   deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
     this.#check(this.#fns.deleteEntry(chain, entry, mask, this.#handle()), `cannot delete from chain \`${chain}'`);
   }
 
+  /** `iptc_check_entry`: whether a rule equal under `mask` is in the chain. Equivalent to: `iptables -C CHAIN rule` */
   checkEntry(chain: string, entry: Buffer, mask: Buffer): boolean {
     return this.#fns.checkEntry(chain, entry, mask, this.#handle()) !== 0;
   }
 
+  /** `iptc_delete_num_entry`, 0-based. Equivalent to: `iptables -D CHAIN position+1` */
   deleteNumEntry(chain: string, position: number): void {
     this.#check(this.#fns.deleteNumEntry(chain, position, this.#handle()), `cannot delete from chain \`${chain}'`);
   }
 
+  /** `iptc_flush_entries`. Equivalent to: `iptables -F CHAIN` */
   flushEntries(chain: string): void {
     this.#check(this.#fns.flushEntries(chain, this.#handle()), `cannot flush chain \`${chain}'`);
   }
 
+  /** `iptc_zero_entries`. Equivalent to: `iptables -Z CHAIN` */
   zeroEntries(chain: string): void {
     this.#check(this.#fns.zeroEntries(chain, this.#handle()), `cannot zero counters of chain \`${chain}'`);
   }
 
+  /** `iptc_create_chain`. Equivalent to: `iptables -N CHAIN` */
   createChain(chain: string): void {
     this.#check(this.#fns.createChain(chain, this.#handle()), `cannot create chain \`${chain}'`);
   }
 
+  /** `iptc_delete_chain`. Equivalent to: `iptables -X CHAIN` */
   deleteChain(chain: string): void {
     this.#check(this.#fns.deleteChain(chain, this.#handle()), `cannot delete chain \`${chain}'`);
   }
 
+  /** `iptc_rename_chain`. Equivalent to: `iptables -E OLD NEW` */
   renameChain(oldName: string, newName: string): void {
     this.#check(
       this.#fns.renameChain(oldName, newName, this.#handle()),
@@ -251,6 +350,7 @@ export class TableHandle {
     );
   }
 
+  /** `iptc_set_policy`. Equivalent to: `iptables -P CHAIN POLICY` */
   setPolicy(chain: string, policy: string, counters?: { packets: bigint; bytes: bigint }): void {
     let buf: Buffer | null = null;
     if (counters) {
@@ -264,6 +364,7 @@ export class TableHandle {
     );
   }
 
+  /** `iptc_get_references`: how many rules jump or go to a user chain. */
   references(chain: string): number {
     const refs = new Uint32Array(1);
     this.#check(this.#fns.getReferences(refs, chain, this.#handle()), `cannot count references to \`${chain}'`);

@@ -29,6 +29,7 @@ export class XTablesLockError extends IPTCError {
   /** The lock file that was busy. */
   readonly lockfile: string;
 
+  /** The lock at `lockfile` stayed busy (errno EWOULDBLOCK) or could not be taken (its errno). */
   constructor(message: string, lockfile: string, errno = EWOULDBLOCK) {
     super(message, errno);
     this.lockfile = lockfile;

@@ -6,7 +6,7 @@
 import { constants } from 'node:os';
 import { IPTCError } from './errors.js';
 import { entryLayout, EXTENSION_MAXNAMELEN, extensionName, sameEntry } from './entry.js';
-import type { TableEdits } from './libiptc.js';
+import type { RawRule, TableEdits } from './libiptc.js';
 import type { Family } from './shim.js';
 
 const { ENOENT, EEXIST, EINVAL, E2BIG, EMLINK, ENOTEMPTY } = constants.errno;
@@ -153,6 +153,15 @@ export class ScratchTable implements TableEdits {
     const what = `cannot set policy of chain \`${chain}' to ${policy}`;
     if (!this.isBuiltin(chain)) throw this.#error(what, ENOENT, 'Bad built-in chain name');
     if (policy !== 'ACCEPT' && policy !== 'DROP') throw this.#error(what, EINVAL, 'Bad policy name');
+  }
+
+  /** The rules of a chain as a view lists them (restore's `-I/-R/-D CHAIN n` note the rule they saw). */
+  rules(chain: string, from = 0, count = Number.MAX_SAFE_INTEGER): RawRule[] {
+    const c = this.#chain(chain, `cannot read chain \`${chain}'`);
+    return c.rules.slice(from, from + count).map(({ entry, jump }) => {
+      const label = extensionName(entry.subarray(entry.readUInt16LE(this.#targetOffset)));
+      return { entry, label, standard: label === '' || VERDICTS.has(label) || jump !== null };
+    });
   }
 
   references(chain: string): number {

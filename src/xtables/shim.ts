@@ -4,19 +4,27 @@ import { IPTCError, LibraryError, XTablesError } from './errors.js';
 import { shimLibrary } from './library.js';
 import { entryLayout } from './entry.js';
 import { decodeBytes, encodeText, hasSurrogate } from './text.js';
+import koffi from 'koffi';
 
+/** An address family: 4 (IPv4, iptables) or 6 (IPv6, ip6tables). */
 export type Family = 4 | 6;
+/** Whether an extension is a match (`-m`) or a target (`-j`). */
 export type ExtensionKind = 'match' | 'target';
 
+/** The netfilter protocol number of a family: NFPROTO_IPV4 (2), NFPROTO_IPV6 (10). */
 export const NFPROTO: Record<Family, number> = { 4: 2, 6: 10 };
 
 /** One command-line option of an extension: `[!] --name values...`. */
 export interface ExtensionOption {
+  /** The option's name without dashes: `dport`. */
   name: string;
+  /** Its arguments: `['22']`; none for a flag. */
   values: string[];
+  /** Whether a `!` precedes it. */
   invert: boolean;
 }
 
+/** A match or target blob built by the extension's parser (see buildExtension). */
 export interface BuiltExtension {
   /** The xt_entry_match / xt_entry_target as the kernel stores it. */
   blob: Buffer;
@@ -24,9 +32,16 @@ export interface BuiltExtension {
   consumed: number[];
   /** How many bytes of the data the kernel compares when deleting by specification. */
   userspacesize: number;
+  /** The revision it was built with. */
   revision: number;
+  /**
+   * What the target's parser kept beside the blob (libxtables' udata), for the targets that have one:
+   * NFLOG's whole --nflog-prefix, which iptables-nft writes instead of the blob's 63 characters.
+   */
+  udata?: Buffer;
 }
 
+/** A match or target as the extension's save() prints it (see saveExtension). */
 export interface SavedExtension {
   /** The name iptables-save prints (`state` for conntrack revision 3). */
   name: string;
@@ -71,14 +86,21 @@ export interface ShimFunctions {
     spans: Int32Array, spansLen: number, result: Float64Array) => number;
   printLines: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, chain: string, counters: number,
     out: Buffer, outLen: number, result: Float64Array) => number;
+  dumpChain: (family: number, handle: bigint, chain: string, from: number, count: number, out: Buffer, outlen: number) => number;
+  lastTargetUdata: (out: Buffer, outlen: number) => number;
+  setRevisionProbe: (probe: unknown) => void;
 }
 
 let fns: ShimFunctions | undefined;
+
+/** The C type of libxtables' revision check, as the shim lets a caller replace it. */
+let revisionProbeType: ReturnType<typeof koffi.proto> | undefined;
 
 /** The shim's functions, the shim loaded and set up on first use. */
 export function shim(): ShimFunctions {
   if (fns) return fns;
   const lib = shimLibrary();
+  revisionProbeType ??= koffi.proto('int xtw_revision_probe(const char *name, int revision, int opt)');
   const buildProto = (fn: string) =>
     lib.func(
       `int ${fn}(int family, const char *name, int revision, const void *fw, int nopts, const char **words, ` +
@@ -102,6 +124,9 @@ export function shim(): ShimFunctions {
     appendEntries: lib.func(
       'int xtw_append_entries(int family, void *h, const char *chain, const void *entries, int count)',
     ) as ShimFunctions['appendEntries'],
+    dumpChain: lib.func(
+      'long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, unsigned int count, void *out, long outlen)',
+    ) as ShimFunctions['dumpChain'],
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
@@ -117,6 +142,8 @@ export function shim(): ShimFunctions {
       'int xtw_print_lines(int family, const void *dump, long dump_len, long at, int count, const char *chain, ' +
         'int counters, void *out, long outlen, double *result)',
     ) as ShimFunctions['printLines'],
+    lastTargetUdata: lib.func('int xtw_last_target_udata(void *out, int outlen)') as ShimFunctions['lastTargetUdata'],
+    setRevisionProbe: lib.func('void xtw_set_revision_probe(xtw_revision_probe *probe)') as ShimFunctions['setRevisionProbe'],
   };
   if (made.setup() !== 0) {
     if (made.errstatus() === WRONG_THREAD) throw new XTablesThreadError(made.errmsg());
@@ -136,6 +163,7 @@ const EBUSY = 16;
  * EBUSY) before touching that state.
  */
 export class XTablesThreadError extends IPTCError {
+  /** The xtables layer is owned by another thread; `message` says which and what to do. */
   constructor(message: string) {
     super(message, EBUSY);
   }
@@ -159,6 +187,7 @@ function extensionError(name: string, message: string): XTablesError {
 
 const NUL = Buffer.of(0);
 let outBuffer = Buffer.alloc(4096);
+const udataBuffer = Buffer.alloc(256);
 const info = new Int32Array(2);
 
 /**
@@ -202,12 +231,17 @@ export function buildExtension(
       outBuffer = Buffer.alloc(size);
       continue;
     }
-    return {
+    const built: BuiltExtension = {
       blob: Buffer.from(outBuffer.subarray(0, size)),
       consumed: Array.from(consumed),
       userspacesize: info[0]!,
       revision: info[1]!,
     };
+    if (kind === 'target') {
+      const udataSize = shim().lastTargetUdata(udataBuffer, udataBuffer.length);
+      if (udataSize > 0) built.udata = Buffer.from(udataBuffer.subarray(0, udataSize));
+    }
+    return built;
   }
 }
 
@@ -289,6 +323,14 @@ export function saveExtensionAt(kind: ExtensionKind, family: Family, header: Buf
   return saved;
 }
 
+/**
+ * Forgets the blobs printed so far. A reader that prints each rule once (the exporter learns a rule's
+ * labels once, then reads only its counters) gains nothing from the memo, which would hold every blob.
+ */
+export function forgetSavedExtensions(): void {
+  savedTexts.clear();
+}
+
 function saveUncached(kind: ExtensionKind, family: Family, ipHeader: Buffer, blob: Buffer): SavedExtension {
   const { save, errmsg } = shim();
   for (;;) {
@@ -342,7 +384,9 @@ export function extensionUserspacesize(kind: ExtensionKind, family: Family, name
   return size;
 }
 
+/** One option an extension takes, as its getopt table lists it. */
 export interface OptionSpec {
+  /** The option's name without dashes. */
   name: string;
   /** 0 no argument, 1 required, 2 optional (getopt's has_arg). */
   hasArg: 0 | 1 | 2;
@@ -416,10 +460,62 @@ export function dumpTable(family: Family, handle: bigint, counters = true): Buff
 }
 
 /**
+ * Rules [from, from + count) of one chain of a libiptc handle, serialised as dumpTable serialises rules
+ * (with counters); null when the handle has no such chain. The buffer is JS-owned.
+ */
+export function dumpChain(family: Family, handle: bigint, chain: string, from: number, count: number): Buffer | null {
+  checkText('chain name', chain);
+  const fns = shim();
+  let size = 4096;
+  for (;;) {
+    const out = Buffer.allocUnsafeSlow(size);
+    const len = fns.dumpChain(NFPROTO[family], handle, chain, from, count, out, out.length);
+    if (len < 0) return null;
+    if (len <= out.length) return out.subarray(0, len);
+    size = len;
+  }
+}
+
+/**
  * Appends `count` entries packed back to back in `entries` to a chain of a libiptc handle, in one call.
  * Returns how many were appended: fewer than `count` when the next one failed.
  */
 export function appendEntries(family: Family, handle: bigint, chain: string, entries: Buffer, count: number): number {
   checkText('chain name', chain);
   return shim().appendEntries(NFPROTO[family], handle, chain, entries, count);
+}
+
+/**
+ * How libxtables decides which revision of an extension the kernel has (opt is the getsockopt option
+ * IPT_SO_GET_REVISION_MATCH 66 / _TARGET 67, IP6T_ 68 / 69): 1 usable, 0 not.
+ */
+export type RevisionProbe = (name: string, revision: number, opt: number) => number;
+
+let installedProbe: unknown = null;
+
+/**
+ * Replaces libxtables' revision check, process-wide: `probe` instead of the legacy getsockopt, which
+ * needs (and loads) ip_tables. null restores the getsockopt. libxtables asks once per extension
+ * revision and keeps the answer, so install the probe before building any rule.
+ */
+export function setRevisionProbe(probe: RevisionProbe | null): void {
+  const fns = shim();
+  checkXtablesThread();
+  const previous = installedProbe;
+  if (probe === null) {
+    fns.setRevisionProbe(null);
+    installedProbe = null;
+  } else {
+    const registered = koffi.register((name: string, revision: number, opt: number) => {
+      try {
+        return probe(name, revision, opt);
+      } catch {
+        // A probe that cannot tell says usable: the kernel refuses a missing revision at commit.
+        return 1;
+      }
+    }, koffi.pointer(revisionProbeType!));
+    fns.setRevisionProbe(registered);
+    installedProbe = registered;
+  }
+  if (previous !== null) koffi.unregister(previous as Parameters<typeof koffi.unregister>[0]);
 }

@@ -33,7 +33,7 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include "xtwrap.h"
 
-#define XTW_ABI 4
+#define XTW_ABI 5
 
 /* Exported by libxtables.so.12 but not declared in xtables.h. */
 extern struct xtables_target *xtables_pending_targets;
@@ -105,6 +105,13 @@ bool owner_thread(void)
 	}
 }
 
+/*
+ * The udata of the last target built, which some targets' parsers fill beside the blob: NFLOG keeps the
+ * whole --nflog-prefix there (127 characters, the blob holds 63), and iptables-nft writes that one.
+ */
+static unsigned char last_udata[256];
+static int last_udata_len;
+
 /* What a failed call must release: the blob under construction and the redirected stdout. */
 struct xtables_match *building_match;
 struct xtables_target *building_target;
@@ -135,6 +142,27 @@ xtw_exit_err(enum xtables_exittype status, const char *fmt, ...)
 
 static struct option no_options[] = { { NULL, 0, NULL, 0 } };
 
+/*
+ * How libxtables learns which revision of an extension the kernel has. By default the legacy
+ * getsockopt(IPT_SO_GET_REVISION_*), which needs ip_tables in the kernel (and modprobes it); the
+ * nf_tables backend installs a probe that asks nft_compat instead (xtw_set_revision_probe).
+ */
+typedef int (*xtw_revision_probe)(const char *name, int revision, int opt);
+static xtw_revision_probe revision_probe;
+
+static int compatible_revision(const char *name, uint8_t revision, int opt)
+{
+	if (revision_probe != NULL)
+		return revision_probe(name, revision, opt);
+	return xtables_compatible_revision(name, revision, opt);
+}
+
+/* Installs `probe` as libxtables' revision check (NULL: the legacy getsockopt again). */
+void xtw_set_revision_probe(xtw_revision_probe probe)
+{
+	revision_probe = probe;
+}
+
 static struct xtables_globals globals = {
 	.option_offset = 0,
 	.program_name = "iptables",
@@ -142,7 +170,7 @@ static struct xtables_globals globals = {
 	.orig_opts = no_options,
 	.opts = no_options,
 	.exit_err = xtw_exit_err,
-	.compat_rev = xtables_compatible_revision,
+	.compat_rev = compatible_revision,
 };
 
 void fail(int status, const char *fmt, ...)
@@ -560,6 +588,11 @@ static int build_target(int family, const char *name, int revision, const void *
 	finish_target(t, final);
 	info[0] = (int)t->userspacesize;
 	info[1] = t->revision;
+	last_udata_len = 0;
+	if (t->udata != NULL && t->udata_size != 0 && t->udata_size <= sizeof(last_udata)) {
+		memcpy(last_udata, t->udata, t->udata_size);
+		last_udata_len = (int)t->udata_size;
+	}
 	ret = copy_out(t->t, t->t->u.target_size, out, outlen);
 	release_build_state();
 	return ret;
@@ -576,6 +609,16 @@ int xtw_build_target(int family, const char *name, int revision, const void *fw,
 	ret = build_target(family, name, revision, fw, nopts, words, counts, inverts, final, out, outlen, info, consumed);
 	UNPROTECT();
 	return ret;
+}
+
+/* Copies the udata of the last target xtw_build_target built into out; returns its size (0: none). */
+int xtw_last_target_udata(void *out, int outlen)
+{
+	if (!owner_thread())
+		return -1;
+	if (last_udata_len > 0 && last_udata_len <= outlen)
+		memcpy(out, last_udata, last_udata_len);
+	return last_udata_len;
 }
 
 /*
@@ -922,6 +965,35 @@ static void put_u32(struct writer *w, unsigned v) { uint32_t b = v; put(w, &b, 4
 static void put_u64(struct writer *w, uint64_t v) { put(w, &v, 8); }
 static void put_str(struct writer *w, const char *s) { size_t n = strlen(s); put_u8(w, n); put(w, s, n); }
 
+/* One rule as the dumps below write it: u8 standard, str label, u16 size, the entry bytes. */
+static void put_rule(struct writer *w, const struct iptc_ops *o, void *h, const unsigned char *e, bool with_counters)
+{
+	uint16_t target_offset, size;
+	const char *label = o->get_target(e, h);
+	int standard;
+
+	memcpy(&target_offset, e + o->target_offset_at, 2);
+	memcpy(&size, e + o->next_offset_at, 2);
+	if (label == NULL)
+		label = "";
+	if (!entry_holds_together(e, o->header_size, target_offset, size))
+		standard = DUMP_MALFORMED;
+	else
+		standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 || strcmp(label, "DROP") == 0 ||
+			   strcmp(label, "QUEUE") == 0 || strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
+	put_u8(w, standard);
+	put_str(w, label);
+	put_u16(w, size);
+	put(w, e, size);
+	if (w->len <= w->cap) {
+		unsigned char *copy = w->out + w->len - size;
+
+		clear_name_padding(copy, o->header_size, target_offset, size);
+		if (!with_counters)
+			memset(copy + o->counters_at, 0, sizeof(struct xt_counters));
+	}
+}
+
 /*
  * Serialises every chain of a libiptc handle into out (little-endian):
  *   per chain: u8 builtin, str name, str policy ("" for user chains), u64 packets, u64 bytes, u32 rules;
@@ -955,32 +1027,7 @@ static long dump_table(int family, void *h, unsigned char *out, long outlen, boo
 		count_at = w.len;
 		put_u32(&w, 0);
 		for (const unsigned char *e = o->first_rule(chain, h); e != NULL; e = o->next_rule(e, h)) {
-			uint16_t target_offset, size;
-			const char *label = o->get_target(e, h);
-			int standard;
-
-			memcpy(&target_offset, e + o->target_offset_at, 2);
-			memcpy(&size, e + o->next_offset_at, 2);
-			if (label == NULL)
-				label = "";
-			if (!entry_holds_together(e, o->header_size, target_offset, size)) {
-				standard = DUMP_MALFORMED;
-			} else {
-				standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 ||
-					   strcmp(label, "DROP") == 0 || strcmp(label, "QUEUE") == 0 ||
-					   strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
-			}
-			put_u8(&w, standard);
-			put_str(&w, label);
-			put_u16(&w, size);
-			put(&w, e, size);
-			if (w.len <= w.cap) {
-				unsigned char *copy = w.out + w.len - size;
-
-				clear_name_padding(copy, o->header_size, target_offset, size);
-				if (!with_counters)
-					memset(copy + o->counters_at, 0, sizeof(struct xt_counters));
-			}
+			put_rule(&w, o, h, e, with_counters);
 			count++;
 		}
 		if (count_at + 4 <= w.cap)
@@ -1001,6 +1048,30 @@ long xtw_dump_table(int family, void *h, unsigned char *out, long outlen)
 long xtw_dump_rules(int family, void *h, unsigned char *out, long outlen)
 {
 	return dump_table(family, h, out, outlen, false);
+}
+
+/*
+ * Rules [from, from + count) of one chain, with counters, each as xtw_dump_table writes a rule: what a
+ * change by position needs to see (or find again) without copying the whole table. Returns the bytes
+ * needed, or -1 when the handle has no such chain.
+ */
+long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, unsigned int count, unsigned char *out,
+		    long outlen)
+{
+	const struct iptc_ops *o = family == NFPROTO_IPV6 ? &ops6 : &ops4;
+	struct writer w = { out, 0, (size_t)outlen };
+	unsigned int index = 0;
+
+	if (!o->is_chain(chain, h))
+		return -1;
+	for (const unsigned char *e = o->first_rule(chain, h); e != NULL; e = o->next_rule(e, h), index++) {
+		if (index < from)
+			continue;
+		if (index - from >= count)
+			break;
+		put_rule(&w, o, h, e, true);
+	}
+	return (long)w.len;
 }
 
 /*

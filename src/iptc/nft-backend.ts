@@ -1,0 +1,115 @@
+// The nf_tables backend: iptables' tables as iptables-nft keeps them (`table ip filter`, ...), read as a
+// snapshot and changed by one incremental batch per commit, tagged with the snapshot's generation
+// (src/iptc/nft-view.ts). Nothing here touches the legacy ip_tables: no lock (iptables-nft takes none),
+// no getsockopt revision probe (nft_compat is asked instead), no legacy table made as a side effect.
+import { IPTCError } from '../xtables/errors.js';
+import type { Family } from '../xtables/shim.js';
+import { NetlinkSocket } from '../netlink/socket.js';
+import { NftGenerationError } from '../nft/errors.js';
+import { useNftRevisionProbe } from '../nft/compat.js';
+import { incompatibleChains, readSnapshot } from '../nft/snapshot.js';
+import { dumpTables } from '../nft/table.js';
+import { instantiatedTables } from './backend.js';
+import { NftTableView } from './nft-view.js';
+import type { TableBackend } from './table-backend.js';
+
+const EOPNOTSUPP = 95;
+/** iptables' tables in the order iptables-nft-save prints them (enum nft_table_type, iptables/nft.h). */
+const SAVE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
+const nfproto = (family: Family): number => (family === 6 ? 10 : 2);
+
+/**
+ * The nf_tables table has a base chain iptables does not know (another program's hook, or a builtin
+ * chain with another hook, priority or type): iptables-nft refuses such a table, and so does iptc.
+ * An IPTCError with errno EOPNOTSUPP; nothing was changed.
+ */
+export class NftIncompatibleTableError extends IPTCError {
+  override readonly name: string = 'NftIncompatibleTableError';
+  /** A table refused for its base chains that iptables does not know (errno EOPNOTSUPP). */
+  constructor(
+    /** The table's name. */
+    readonly table: string,
+    /** Its base chains whose hook, priority or type differ from iptables'. */
+    readonly chains: string[],
+  ) {
+    super(
+      `table \`${table}' contains incompatible base-chains (${chains.join(', ')}): it is not iptables'; ` +
+        "use the 'nft' tool",
+      EOPNOTSUPP,
+    );
+  }
+}
+
+let socket: NetlinkSocket | null = null;
+
+/** One netlink socket per process for every nft table (calls are synchronous, one at a time). */
+function sock(): NetlinkSocket {
+  if (socket === null || socket.closed) socket = new NetlinkSocket();
+  return socket;
+}
+
+let probing = false;
+let warned = false;
+
+/** IPTC_NO_BACKEND_WARNING silences the backend warnings: any value but empty or `0`. */
+function warningSilenced(): boolean {
+  const value = process.env.IPTC_NO_BACKEND_WARNING;
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+export const nftBackend: TableBackend = {
+  name: 'nft',
+
+  open(family, table) {
+    const snap = readSnapshot(sock(), nfproto(family), table);
+    const foreign = incompatibleChains(snap);
+    if (foreign.length > 0) throw new NftIncompatibleTableError(table, foreign.map((c) => c.name));
+    return new NftTableView(sock(), family, snap);
+  },
+
+  guard(_wait, fn) {
+    // iptables-nft takes no lock: the commit names the generation it was built on.
+    return fn();
+  },
+
+  moved(error) {
+    return error instanceof NftGenerationError;
+  },
+
+  sameOrigin(a, b) {
+    return typeof a === 'number' && a === b;
+  },
+
+  tables(family) {
+    const present = new Set(dumpTables(sock(), nfproto(family)).map((t) => t.name));
+    return SAVE_ORDER.filter((name) => present.has(name));
+  },
+
+  isAvailable(family, name) {
+    if (!SAVE_ORDER.includes(name)) return false;
+    try {
+      dumpTables(sock(), nfproto(family));
+      return true;
+    } catch {
+      return false;
+    }
+  },
+
+  announce() {
+    if (!probing) {
+      // Extension revisions are asked of nft_compat from now on, never of the legacy getsockopt.
+      useNftRevisionProbe();
+      probing = true;
+    }
+    if (warned || warningSilenced()) return;
+    warned = true;
+    const legacy = [...instantiatedTables(4), ...instantiatedTables(6).map((t) => `${t} (IPv6)`)];
+    if (legacy.length === 0) return;
+    process.emitWarning(
+      `Legacy iptables tables are also present (${legacy.join(', ')}): their rules filter packets too but are ` +
+        'not shown by `iptables` (nft) or by this nf_tables table; inspect them with `iptables-legacy-save`. ' +
+        'Set IPTC_NO_BACKEND_WARNING=1 to silence this.',
+      { code: 'IPTC_LEGACY_TABLES', type: 'IptcBackendWarning' },
+    );
+  },
+};

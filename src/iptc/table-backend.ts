@@ -1,0 +1,115 @@
+// The seam between the object model (Table, Chain, batches, restore, iptc/easy) and the kernel. The
+// object model talks to a TableBackend only; each backend binds one kernel interface: `legacy` (libiptc
+// over ip_tables / ip6_tables, src/iptc/legacy-backend.ts) and, later, `nft` (nf_tables over netlink).
+//
+// Rules cross the seam as ipt_entry / ip6t_entry buffers (RawRule), the form libxtables builds and
+// Rule.fromEntry decodes: a backend that stores rules otherwise translates at its edge, so Rule, Match,
+// Target, Rule.parse and toString are the same on every backend.
+//
+// A TableView is a private, editable copy of one kernel table with libiptc's verbs; nothing reaches the
+// kernel before commit(), which replaces the table with the view in one atomic step. What differs per
+// backend is how a transaction is kept from losing another writer's change:
+// - guard() wraps every read-apply-commit (legacy: holds the xtables lock; nft: nothing to hold);
+// - a commit on a view the kernel has moved away from throws an error moved() recognises (legacy: EAGAIN;
+//   nft: ERESTART, the generation id changed); the object model then reads a fresh view and applies its
+//   changes again;
+// - origin() names the kernel state a view was read from, and sameOrigin() tells whether a fresh view is
+//   of the same state (legacy: the same rules byte for byte, counters aside; nft: the same generation):
+//   then a batch's pending view can be committed as it is instead of re-applying its changes.
+// See docs/backends.md.
+import type { RawChain, RawRule } from '../xtables/libiptc.js';
+import type { LockWait } from '../xtables/lock.js';
+import type { Family } from '../xtables/shim.js';
+
+export type { RawChain, RawRule };
+
+/** The backends: `legacy` (libiptc, what iptables-legacy drives) and `nft` (nf_tables, iptables-nft). */
+export type BackendName = 'legacy' | 'nft';
+
+/** A backend, or `auto`: the one the system's `iptables` command uses. */
+export type BackendChoice = BackendName | 'auto';
+
+/** The kernel state a view was read from: opaque, compared by its backend's sameOrigin(). */
+export type ViewOrigin = unknown;
+
+/** One editable view of a kernel table. Positions are 0-based; chain and rule errors are IPTCErrors. */
+export interface TableView {
+  readonly family: Family;
+  readonly table: string;
+
+  // Reading (the view, with its changes so far)
+  isChain(chain: string): boolean;
+  isBuiltin(chain: string): boolean;
+  /** Built-in chains in hook order, then user chains, as iptables lists them. */
+  chainNames(): string[];
+  /** Every chain, its policy and its rules with counters, as a JS-owned copy. */
+  read(): RawChain[];
+  /** Rules `from` to `from + count - 1` of one chain (fewer where it ends); IPTCError ENOENT without it. */
+  rules(chain: string, from?: number, count?: number): RawRule[];
+  /** How many rules jump or go to a user chain. */
+  references(chain: string): number;
+  /** The kernel state the view was read from; ask before changing the view. */
+  origin(): ViewOrigin;
+
+  // Chains
+  createChain(chain: string): void;
+  deleteChain(chain: string): void;
+  renameChain(oldName: string, newName: string): void;
+  setPolicy(chain: string, policy: string, counters?: { packets: bigint; bytes: bigint }): void;
+
+  // Rules, as entries whose standard target carries its label (a verdict, a chain, or '' to fall through)
+  appendEntry(chain: string, entry: Buffer): void;
+  /** `count` entries packed back to back; returns how many were appended before one was refused. */
+  appendEntries(chain: string, entries: Buffer, count: number): number;
+  /** Appends a rule as read from a view (its label made the standard target's name again). */
+  appendRule(chain: string, rule: RawRule): void;
+  insertEntry(chain: string, entry: Buffer, position: number): void;
+  replaceEntry(chain: string, entry: Buffer, position: number): void;
+  /** Deletes the first rule equal to `entry` over the bytes `mask` covers (`iptables -D RULE`). */
+  deleteEntry(chain: string, entry: Buffer, mask: Buffer): void;
+  checkEntry(chain: string, entry: Buffer, mask: Buffer): boolean;
+  deleteNumEntry(chain: string, position: number): void;
+  flushEntries(chain: string): void;
+  zeroEntries(chain: string): void;
+
+  /** Replaces the kernel table with the view, atomically. The view is spent afterwards. */
+  commit(): void;
+  /** Releases what the view holds (memory, sockets). Safe to call twice. */
+  free(): void;
+}
+
+/**
+ * The edits a restore block makes and the reads its positions need: what every TableView offers, and an
+ * in-memory table (`iptc restore --test` of a table not in use) too.
+ */
+export type TableEdits = Pick<
+  TableView,
+  | 'family' | 'table' | 'chainNames' | 'isChain' | 'isBuiltin' | 'rules' | 'references' | 'appendEntry'
+  | 'appendEntries' | 'insertEntry' | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries'
+  | 'zeroEntries' | 'createChain' | 'deleteChain' | 'renameChain' | 'setPolicy'
+>;
+
+export interface TableBackend {
+  readonly name: BackendName;
+  /**
+   * Reads a fresh view of a kernel table. A table that does not exist yet may be created by this (legacy
+   * creates a built-in table when it is first read): to look without creating, check tables() first.
+   */
+  open(family: Family, table: string): TableView;
+  /**
+   * Runs `fn`, one read-apply-commit, so that no other writer's change is lost: legacy holds the
+   * xtables lock, waiting as `wait` says (XTablesLockError, thrown before `fn` runs, when it stays
+   * busy); nft needs no lock (its commit names the generation it was read from).
+   */
+  guard<T>(wait: LockWait, fn: () => T): T;
+  /** Whether a commit failed only because the kernel table moved since the view was read. */
+  moved(error: unknown): boolean;
+  /** Whether two views were read from the same kernel state (see origin()). */
+  sameOrigin(a: ViewOrigin, b: ViewOrigin): boolean;
+  /** The tables of a family that exist in the kernel; reads only. */
+  tables(family: Family): string[];
+  /** Whether the kernel offers table `name` (a known table may not exist yet); creates nothing. */
+  isAvailable(family: Family, name: string): boolean;
+  /** Called for each Table made on this backend (a backend may warn, once per process). */
+  announce(): void;
+}
