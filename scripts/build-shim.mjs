@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the C shim (src/xtables/native/xtwrap.c).
+// Builds the C shim (src/xtables/native/*.c: xtwrap.c and the files beside it).
 //
 //   node scripts/build-shim.mjs              the prebuilds this machine can build, into
 //                                            prebuilds/linux-<arch>/libxtwrap.so: its own architecture's
@@ -12,14 +12,14 @@
 //
 // Prebuilds load on glibc 2.28 and later (native/glibc-compat.h); build/libxtwrap.so is for this machine only.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const native = join(root, 'src', 'xtables', 'native');
-const source = join(native, 'xtwrap.c');
+const sources = readdirSync(native).filter((f) => f.endsWith('.c')).sort().map((f) => join(native, f));
 const OLDEST_GLIBC = '2.28';
 
 /** Each prebuilt architecture: the compiler that builds it from another host, and its ELF machine. */
@@ -47,7 +47,7 @@ function prebuildPath(arch) {
 
 function compile(cc, output, extraFlags, extraLibs, stdio) {
   mkdirSync(dirname(output), { recursive: true });
-  const args = [...FLAGS, ...extraFlags, '-o', output, source, ...LIBS, ...extraLibs];
+  const args = [...FLAGS, ...extraFlags, '-o', output, ...sources, ...LIBS, ...extraLibs];
   return spawnSync(cc, args, { stdio, encoding: 'utf8' });
 }
 

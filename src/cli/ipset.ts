@@ -6,6 +6,7 @@ import { HELP, JSON_OUT, PROGRESS, QUIET } from './command.js';
 import { count, toJson } from './format.js';
 import { readInput } from './input.js';
 import { Progress } from './progress.js';
+import { OutputClosed, writeOut } from './stream-out.js';
 
 function headerText(info: IPSetInfo): string {
   const h = info.header;
@@ -34,22 +35,98 @@ function entryText(e: IPSetEntry): string {
 }
 
 // The layout of `ipset list`, so that people and scripts used to it find their way.
-function listText(sets: IPSetInfo[], terse: boolean): string {
-  return sets
-    .map((info) => {
-      const lines = [
-        `Name: ${info.name}`,
-        `Type: ${info.type}`,
-        `Revision: ${info.revision}`,
-        `Header: ${headerText(info)}`,
-        `Size in memory: ${info.header.memsize ?? 0}`,
-        `References: ${info.header.references ?? 0}`,
-        `Number of entries: ${terse ? (info.header.elements ?? 0) : info.entries.length}`,
-      ];
-      if (!terse) lines.push('Members:', ...info.entries.map(entryText));
-      return `${lines.join('\n')}\n`;
-    })
-    .join('\n');
+function setHeadText(info: IPSetInfo, entries: number): string {
+  return [
+    `Name: ${info.name}`,
+    `Type: ${info.type}`,
+    `Revision: ${info.revision}`,
+    `Header: ${headerText(info)}`,
+    `Size in memory: ${info.header.memsize ?? 0}`,
+    `References: ${info.header.references ?? 0}`,
+    `Number of entries: ${entries}`,
+  ].join('\n');
+}
+
+function terseText(sets: IPSetInfo[]): string {
+  return sets.map((info) => `${setHeadText(info, info.header.elements ?? 0)}\n`).join('\n');
+}
+
+/**
+ * `ipset list` streamed to `out`: each set's head, then its members as the kernel sends them. The head
+ * gives the number of entries the kernel counts; a kernel that does not say has the set's members held
+ * until they are all counted.
+ */
+function listStreamed(ipset: IPSet, name: string | undefined, out: (text: string) => void): void {
+  let first = true;
+  let held: { info: IPSetInfo; lines: string[] } | null = null;
+  const flush = () => {
+    if (!held) return;
+    out(`${setHeadText(held.info, held.lines.length)}\nMembers:\n${held.lines.join('')}`);
+    held = null;
+  };
+  ipset.listEach(name, {
+    set(info) {
+      flush();
+      out(first ? '' : '\n');
+      first = false;
+      if (info.header.elements === undefined) held = { info, lines: [] };
+      else out(`${setHeadText(info, info.header.elements)}\nMembers:\n`);
+    },
+    entries(_info, entries) {
+      let text = '';
+      for (const e of entries) text += `${entryText(e)}\n`;
+      if (held) held.lines.push(text);
+      else out(text);
+    },
+  });
+  flush();
+}
+
+const ENTRIES_MARK = '\u0000entries\u0000';
+
+/**
+ * `IPSet.list()` as --json prints it, streamed: the same text as toJson of the whole list, each set
+ * printed around its entries, which come a page at a time.
+ */
+function listJsonStreamed(ipset: IPSet, name: string | undefined, out: (text: string) => void): void {
+  let sets = 0;
+  let after = '';
+  let entries = 0;
+  ipset.listEach(name, {
+    set(info) {
+      out(entries > 0 ? `\n    ]${after}` : after.length > 0 ? `[]${after}` : '');
+      // Printed as toJson prints it inside the top-level array, the entries left to come.
+      const text = toJson({ ...info, entries: ENTRIES_MARK })
+        .split('\n')
+        .map((line) => `  ${line}`)
+        .join('\n');
+      const at = text.indexOf(JSON.stringify(ENTRIES_MARK));
+      out(`${sets === 0 ? '[\n' : ',\n'}${text.slice(0, at)}`);
+      after = text.slice(at + JSON.stringify(ENTRIES_MARK).length);
+      entries = 0;
+      sets++;
+    },
+    entries(_info, page) {
+      if (page.length === 0) return;
+      // One toJson per page: its elements, each line indented to the depth of a set's entries.
+      const json = toJson(page);
+      const body = json.slice(2, -2).replace(/\n/g, '\n    ');
+      out(`${entries === 0 ? '[\n' : ',\n'}    ${body}`);
+      entries += page.length;
+    },
+  });
+  if (sets === 0) out('[]\n');
+  else out(`${entries > 0 ? '\n    ]' : '[]'}${after}\n]\n`);
+}
+
+/** Runs a command that writes with writeOut: 0 when done, or when the reader went away first. */
+function streamed(fn: () => void): number {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof OutputClosed)) throw e;
+  }
+  return 0;
 }
 
 /** Runs fn with a netlink socket that is closed afterwards, whatever happens. */
@@ -77,13 +154,23 @@ const list: Command = {
     if (args.positionals.length > 1) throw new Error('ipset list takes at most one set name');
     const name = args.positionals[0];
     const terse = args.options.terse === true || args.options.names === true;
-    const sets = withIPSet((ipset) =>
-      terse ? (name ? [ipset.headers(name)] : ipset.list().map((s) => ({ ...s, entries: [] }))) : ipset.list(name),
+    const out = (text: string) => {
+      if (text !== '') writeOut(text);
+    };
+    return streamed(() =>
+      withIPSet((ipset) => {
+        if (!terse) {
+          // Streamed: a set of millions of entries is printed page by page, never held whole.
+          if (args.options.json === true) listJsonStreamed(ipset, name, out);
+          else listStreamed(ipset, name, out);
+          return;
+        }
+        const sets = name ? [ipset.headers(name)] : ipset.listHeaders();
+        if (args.options.json === true) out(`${toJson(sets)}\n`);
+        else if (args.options.names === true) out(sets.map((s) => `${s.name}\n`).join(''));
+        else out(terseText(sets));
+      }),
     );
-    if (args.options.json === true) process.stdout.write(`${toJson(sets)}\n`);
-    else if (args.options.names === true) process.stdout.write(sets.map((s) => `${s.name}\n`).join(''));
-    else process.stdout.write(listText(sets, terse));
-    return 0;
   },
 };
 
@@ -95,8 +182,7 @@ const save: Command = {
   options: [HELP],
   run(args) {
     if (args.positionals.length > 1) throw new Error('ipset save takes at most one set name');
-    process.stdout.write(withIPSet((ipset) => ipset.save(args.positionals[0])));
-    return 0;
+    return streamed(() => withIPSet((ipset) => ipset.saveTo(writeOut, args.positionals[0])));
   },
 };
 

@@ -1,15 +1,38 @@
-// Listing: LIST and SAVE dumps, read page by page until NLMSG_DONE, into one IPSetInfo per set (a set's
-// entries may span many messages; its header comes with the first).
+// Listing: LIST and SAVE dumps, read page by page until NLMSG_DONE, one IPSetInfo per set (a set's
+// entries may span many messages; its header comes with the first). The entries are handed on a page at
+// a time, so that a listing of a million entries need not be held whole.
 import { NlaTable, readStr } from './attributes.js';
 import type { Channel } from './channel.js';
 import { Attr, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from './constants.js';
-import { decodeEntry } from './entry.js';
+import { decodeEntry, type IPSetEntry } from './entry.js';
 import { decodeHeader, type IPSetInfo } from './header.js';
 import type { NlMessage } from './netlink.js';
 import { familyName } from './types.js';
 import { checkSetName } from './words.js';
 
+/** What a listing is handed, in order: each set (its `entries` left empty), then its entries page by page. */
+export interface ListVisitor {
+  /** A set's header, before any of its entries (its `entries` list is empty). */
+  set(info: IPSetInfo): void;
+  /** A page of the set's entries, in the kernel's order; the array is the visitor's to keep. */
+  entries(info: IPSetInfo, entries: IPSetEntry[]): void;
+}
+
+/** Every set (or one) with all its entries, held whole. */
 export function dump(ch: Channel, cmd: number, name: string | undefined, listFlags: number, command: string): IPSetInfo[] {
+  const sets: IPSetInfo[] = [];
+  dumpEach(ch, cmd, name, listFlags, command, {
+    set: (info) => sets.push(info),
+    entries: (info, entries) => {
+      for (const e of entries) info.entries.push(e);
+    },
+  });
+  return sets;
+}
+
+/** The dump of `cmd`, handed to `visit` as it arrives (see ListVisitor). */
+export function dumpEach(ch: Channel, cmd: number, name: string | undefined, listFlags: number, command: string,
+  visit: ListVisitor): void {
   const { seq, at } = ch.begin(cmd, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP);
   if (name !== undefined) {
     checkSetName(name);
@@ -18,7 +41,6 @@ export function dump(ch: Channel, cmd: number, name: string | undefined, listFla
   if (listFlags) ch.w.be32(Attr.FLAGS, listFlags);
   ch.w.finishMessage(at);
   ch.sock.send(ch.w.result());
-  const sets: IPSetInfo[] = [];
   const byName = new Map<string, IPSetInfo>();
   const top = new NlaTable(16);
   const el = new NlaTable(32);
@@ -46,10 +68,10 @@ export function dump(ch: Channel, cmd: number, name: string | undefined, listFla
       if (o[Attr.INDEX]! >= 0) info.index = buf.readUInt16BE(o[Attr.INDEX]!);
       if (type) ch.typeCache.set(setName, type);
       byName.set(setName, info);
-      sets.push(info);
+      visit.set(info);
     }
     if (o[Attr.ADT]! >= 0) {
-      const entries = info.entries;
+      const entries: IPSetEntry[] = [];
       let p = o[Attr.ADT]!;
       const adtEnd = p + top.lengths[Attr.ADT]!;
       while (p + 4 <= adtEnd) {
@@ -59,6 +81,7 @@ export function dump(ch: Channel, cmd: number, name: string | undefined, listFla
         entries.push(decodeEntry(buf, el));
         p += (len + 3) & ~3;
       }
+      visit.entries(info, entries);
     }
   };
   try {
@@ -66,5 +89,4 @@ export function dump(ch: Channel, cmd: number, name: string | undefined, listFla
   } catch (e) {
     throw ch.kernelError(e, command, name);
   }
-  return sets;
 }

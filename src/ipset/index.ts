@@ -11,5 +11,6 @@ export { PortEntry, PortRange } from './ports.js';
 export { WiSet, loadIpset, loadAllIpsets, getIpsetSocket, type IPStats, type WiSetOptions } from './wiset.js';
 export { IPSetError, IPSET_ERR, describeError, type IPSetErrorDetails, type Kind } from './errors.js';
 export type { Entry, EntryPart, EntryOptions, EntryWithOptions, IPSetEntry } from './entry.js';
+export type { ListVisitor } from './dump.js';
 export type { IPSetHeader, IPSetInfo } from './header.js';
 export { SET_TYPES, type SetTypeInfo, type Dim, type SetKind } from './types.js';

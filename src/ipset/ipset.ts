@@ -6,7 +6,7 @@ import { readStr } from './attributes.js';
 import { Channel } from './channel.js';
 import { Attr, Cmd, ListFlag, NLM_F_ACK, NLM_F_EXCL, NLM_F_REQUEST } from './constants.js';
 import { createSet, supportedRevisions, type CreateOptions } from './create.js';
-import { dump } from './dump.js';
+import { dump, dumpEach, type ListVisitor } from './dump.js';
 import { adt, prepareBatch, runBatch, type AddOptions, type PreparedBatch } from './elements.js';
 import type { Entry, EntryOptions, EntryWithOptions } from './entry.js';
 import { IPSetError } from './errors.js';
@@ -14,7 +14,7 @@ import type { IPSetInfo } from './header.js';
 import { intOption } from './numbers.js';
 import { checkOptions, flag } from './options.js';
 import { restoreInto } from './restore.js';
-import { formatSave } from './save.js';
+import { formatSetEntries, formatSetHeader } from './save.js';
 import { checkNewSetName, checkSetName } from './words.js';
 import { socketFactory, type IPSetOptions } from './netns.js';
 
@@ -243,6 +243,16 @@ export class IPSet {
   }
 
   /**
+   * Every set (or one) as list() gives it, handed on as the kernel sends it: `visit.set` gets each set
+   * (its `entries` left empty), then `visit.entries` its entries a page at a time. A listing of any size
+   * holds one page; what the callbacks keep is up to them.
+   * Equivalent to: `ipset list` / `ipset list foo`, as it prints.
+   */
+  listEach(name: string | undefined, visit: ListVisitor): void {
+    dumpEach(this.ch, Cmd.LIST, name, 0, 'list', visit);
+  }
+
+  /**
    * One set's identity and header (all create options, sizes, references), without entries.
    * Equivalent to: `ipset list -terse foo`.
    */
@@ -291,7 +301,22 @@ export class IPSet {
    * Equivalent to: `ipset save` / `ipset save foo`.
    */
   save(name?: string): string {
-    return formatSave(dump(this.ch, Cmd.SAVE, name, 0, 'save'));
+    const parts: string[] = [];
+    this.saveTo((text) => parts.push(text), name);
+    return parts.join('');
+  }
+
+  /**
+   * As save(), handing the text to `write` a piece at a time (a set's create line, then its add lines
+   * a page at a time) instead of holding it whole. When a set cannot be written (see save()), the
+   * IPSetError comes after the pieces before it: what was written is incomplete.
+   * Equivalent to: `ipset save` / `ipset save foo`, as it prints.
+   */
+  saveTo(write: (text: string) => void, name?: string): void {
+    dumpEach(this.ch, Cmd.SAVE, name, 0, 'save', {
+      set: (info) => write(formatSetHeader(info)),
+      entries: (info, entries) => write(formatSetEntries(info, entries)),
+    });
   }
 
   /**

@@ -6,6 +6,8 @@ import { IPTCError } from '../xtables/errors.js';
 import type { LockWait } from '../xtables/lock.js';
 import { EntryRun } from './entry-run.js';
 import type { RawChain, TableBackend, TableView, ViewOrigin } from './table-backend.js';
+import { EntryArena } from './packed.js';
+import { checkJumpLabel } from './chain.js';
 
 /** A change to a view; self-contained, so that it can be applied again to a fresh view. */
 export type Change<T = unknown> = (view: TableView) => T;
@@ -54,6 +56,10 @@ export class Batch {
   #changes: Change[] = [];
   /** The last change when it appends or deletes rules of one chain: the next such change joins it. */
   #run: EntryRun | null = null;
+  /** The user chains rules were found jumping to since the last other change (see applyEntry). */
+  readonly #jumpsChecked = new Set<string>();
+  /** Where the runs keep their entries, one run after another. */
+  #arena = new EntryArena();
 
   constructor(backend: TableBackend, open: () => TableView) {
     this.#backend = backend;
@@ -72,6 +78,13 @@ export class Batch {
 
   /** The pending copy: opened (or rebuilt after a refused change) as a fresh view plus the changes. */
   copy(): TableView {
+    const view = this.#current();
+    this.#applyHeld(view);
+    return view;
+  }
+
+  /** The copy, without the appends the run holds back (see applyEntry). */
+  #current(): TableView {
     if (this.#copy) return this.#copy;
     const view = this.#open();
     try {
@@ -81,8 +94,19 @@ export class Batch {
       view.free();
       throw e;
     }
+    this.#run?.releaseHeld();
     this.#copy = view;
     return view;
+  }
+
+  /** Gives the copy the appends the run held back; if libiptc refuses one, the copy is made anew when next needed. */
+  #applyHeld(view: TableView): void {
+    try {
+      this.#run?.applyHeld(view);
+    } catch (e) {
+      this.#dropCopy();
+      throw e;
+    }
   }
 
   /** Applies a change to the copy and records it. A change that throws is not recorded. */
@@ -92,6 +116,7 @@ export class Batch {
       const result = change(view);
       this.#changes.push(change);
       this.#run = null;
+      this.#jumpsChecked.clear();
       return result;
     } catch (e) {
       // The change may have got half way (a restore text, a flush then delete); rebuild the copy
@@ -109,13 +134,26 @@ export class Batch {
    */
   applyEntry(op: 'append' | 'delete', chain: string, jump: string | null,
     encode: () => { entry: Buffer; mask: Buffer | null }): void {
-    const view = this.copy();
+    const view = this.#current();
     const { entry, mask } = encode();
-    // A view changes nothing when it refuses a single append or delete: the copy stays valid.
-    EntryRun.applyOne(view, op, chain, entry, mask, jump);
+    // Only a change other than rule appends and deletes can delete a chain: jumps checked since hold.
+    if (jump !== null && !this.#jumpsChecked.has(jump)) {
+      checkJumpLabel(view, jump);
+      this.#jumpsChecked.add(jump);
+    }
     let run = this.#run;
+    if (op === 'append' && run !== null && run.op === 'append' && run.chain === chain) {
+      // A later append of a run: its chain took the run's first, and libiptc refuses an append for
+      // nothing else that can happen meanwhile. libiptc gets it with the run's other held appends before
+      // anything reads or changes the copy.
+      run.add(entry, mask, jump, true);
+      return;
+    }
+    this.#applyHeld(view);
+    // A view changes nothing when it refuses a single append or delete: the copy stays valid.
+    EntryRun.applyOne(view, op, chain, entry, mask, null);
     if (!run || run.op !== op || run.chain !== chain) {
-      const started = new EntryRun(view.family, op, chain);
+      const started = new EntryRun(view.family, op, chain, this.#arena);
       this.#changes.push((h) => started.apply(h));
       this.#run = run = started;
     }
@@ -200,6 +238,13 @@ export class Batch {
    * carries over), committing the copy is the same as applying the changes again, and saves doing so.
    */
   #stage(useCopy: boolean, keepBefore: boolean): Staged {
+    if (useCopy && this.#copy) {
+      try {
+        this.#applyHeld(this.#copy);
+      } catch {
+        // The copy is gone; the changes are applied again to a fresh view below.
+      }
+    }
     const fresh = this.#open();
     try {
       const before = keepBefore ? fresh.read() : null;
@@ -283,11 +328,13 @@ export class Batch {
     this.#dropCopy();
     this.#changes = [];
     this.#run = null;
+    this.#arena = new EntryArena();
   }
 
   #dropCopy(): void {
     this.#copy?.free();
     this.#copy = null;
     this.#base = undefined;
+    this.#jumpsChecked.clear();
   }
 }

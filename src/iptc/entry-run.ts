@@ -3,7 +3,7 @@
 import type { TableView } from './table-backend.js';
 import type { Family } from '../xtables/shim.js';
 import { checkJumpLabel } from './chain.js';
-import { PackedEntries } from './packed.js';
+import { PackedEntries, type EntryArena } from './packed.js';
 
 export class EntryRun {
   readonly op: 'append' | 'delete';
@@ -13,11 +13,15 @@ export class EntryRun {
   readonly #masks: Buffer[] = [];
   /** The user chains the entries jump to, each once. */
   readonly #jumps = new Set<string>();
+  /** How many appends, from #heldFrom on, the copy has not been given yet (see add). */
+  #held = 0;
+  #heldFrom = { offset: 0, index: 0 };
 
-  constructor(family: Family, op: 'append' | 'delete', chain: string) {
+  /** The entries go into `arena` (shared by a batch's runs, one after another). */
+  constructor(family: Family, op: 'append' | 'delete', chain: string, arena?: EntryArena) {
     this.op = op;
     this.chain = chain;
-    this.#entries = new PackedEntries(family);
+    this.#entries = new PackedEntries(family, arena);
   }
 
   /** One entry's change on a handle: the jump checked, then libiptc's append or delete. */
@@ -28,11 +32,31 @@ export class EntryRun {
     else handle.deleteEntry(chain, entry, mask!);
   }
 
-  /** Records an entry (copied from the start of `entry`). */
-  add(entry: Buffer, mask: Buffer | null, jump: string | null): void {
+  /**
+   * Records an entry (copied from the start of `entry`). An append `held` back from the copy it is
+   * recorded for waits for applyHeld(): a batch of thousands of appends crosses into libiptc once.
+   */
+  add(entry: Buffer, mask: Buffer | null, jump: string | null, held = false): void {
+    if (held) {
+      if (this.#held === 0) this.#heldFrom = { offset: this.#entries.used, index: this.#entries.count };
+      this.#held++;
+    }
     this.#entries.push(entry);
     if (this.op === 'delete') this.#masks.push(mask!);
     if (jump !== null) this.#jumps.add(jump);
+  }
+
+  /** Gives the copy the appends held back from it. */
+  applyHeld(handle: TableView): void {
+    if (this.#held === 0) return;
+    const from = this.#heldFrom;
+    this.#held = 0;
+    this.#entries.appendTo(handle, this.chain, undefined, from);
+  }
+
+  /** The copy was made anew with every change: nothing is held back from it. */
+  releaseHeld(): void {
+    this.#held = 0;
   }
 
   /** Makes the same changes to another view of the table, in order. */

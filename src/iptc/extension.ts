@@ -11,10 +11,22 @@ import {
   type Family,
   type OptionSpec,
 } from '../xtables/shim.js';
-import { extensionName, extensionRevision } from '../xtables/entry.js';
+import { extensionName, extensionRevision, extensionSlices } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
 import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
 import { buildsAt, NO_OPTIONS, siteFor, type Builds, type Site } from './builds.js';
+import type { PrintedRules } from '../xtables/printed.js';
+
+/**
+ * Checks once per process that an extension exists (its plugin loads), as a Match or Target object does
+ * when made; throws XTablesError if it does not. `header` is any entry header of the family.
+ */
+export function checkExtensionExists(kind: ExtensionKind, family: Family, name: string, header: Buffer): void {
+  const site = siteFor(kind, family, name, undefined);
+  if (site.exists) return;
+  buildExtension(kind, family, name, undefined, header, NO_OPTIONS, false);
+  site.exists = true;
+}
 
 /** @internal The rule an extension belongs to: it supplies the family and the entry header parsers may read. */
 export interface ExtensionOwner {
@@ -44,6 +56,35 @@ interface BuildMemo {
   builds: Builds;
 }
 
+interface Caches {
+  /** The last blob printed, and what it printed. */
+  saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null;
+  memo: BuildMemo | null;
+  site: Site | null;
+}
+
+/**
+ * @internal Where a rule read back came from, shared by its extensions: the bytes its entry is in, and its chain as
+ * the shim printed it (see printed.ts) with the rule's index there, or null where it was not printed.
+ */
+export interface KernelOrigin {
+  family: Family;
+  /** The entry is `source` from `base`. */
+  source: Buffer;
+  base: number;
+  printed: PrintedRules | null;
+  index: number;
+}
+
+/**
+ * @internal A blob inside a kernel entry, viewed only when needed: a rule read back holds several. `k` is which
+ * extension of the rule it is (its matches, then its target).
+ */
+export interface KernelSlice {
+  origin: KernelOrigin;
+  k: number;
+}
+
 /**
  * What Match and Target share: a name, a revision, and parameters set and read as iptables' command
  * line and iptables-save write them.
@@ -51,20 +92,23 @@ interface BuildMemo {
  * Equivalent to: `-m NAME --option value` / `-j NAME --option value` in a rule spec
  */
 export abstract class Extension {
-  /** @internal */
-  protected abstract readonly kind: ExtensionKind;
+  /** @internal Of the prototype, not each object: a table read back holds thousands. */
+  protected abstract get kind(): ExtensionKind;
   readonly #owner: ExtensionOwner;
   #name: string;
   #revision: number | undefined;
   /** The options as set; null while the extension is known only by the blob read from the kernel. */
   #options: ExtensionOption[] | null;
-  #kernelBlob: Buffer | null;
-  #saved: { blob: Buffer; name: string; text: string; kernelState: boolean } | null = null;
-  #memo: BuildMemo | null = null;
-  #siteCache: Site | null = null;
+  /** The blob read from the kernel (while #options is null): a view made on first use of the slice below. */
+  #kernelBlob: Buffer | null = null;
+  /** Its rule's origin (with the texts its chain was printed with), and which of its extensions it is. */
+  #origin: KernelOrigin | null = null;
+  #kernelK = 0;
+  /** What builds and prints remembered; made on first use (a rule read back and only read needs none). */
+  #caches: Caches | null = null;
 
   /** @internal */
-  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer) {
+  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer | KernelSlice) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
     if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
       throw new RangeError(`revision must be an integer 0-255, got ${revision}`);
@@ -72,13 +116,38 @@ export abstract class Extension {
     this.#owner = owner;
     this.#name = name;
     this.#revision = revision;
-    this.#kernelBlob = kernelBlob ?? null;
-    this.#options = kernelBlob ? null : [];
+    if (kernelBlob === undefined) {
+      this.#options = [];
+    } else {
+      this.#options = null;
+      if (Buffer.isBuffer(kernelBlob)) {
+        this.#kernelBlob = kernelBlob;
+      } else {
+        this.#origin = kernelBlob.origin;
+        this.#kernelK = kernelBlob.k;
+      }
+    }
+  }
+
+  #cached(): Caches {
+    this.#caches ??= { saved: null, memo: null, site: null };
+    return this.#caches;
+  }
+
+  /** The blob read from the kernel; only while #options is null. */
+  #kernel(): Buffer {
+    if (this.#kernelBlob === null) {
+      const { family, source, base } = this.#origin!;
+      const slices = extensionSlices(family, source, base);
+      const at = slices[2 * this.#kernelK]!;
+      this.#kernelBlob = source.subarray(at, at + slices[2 * this.#kernelK + 1]!);
+    }
+    return this.#kernelBlob;
   }
 
   /** The name as iptables-save prints it (an alias such as `state` where the extension has one). */
   get name(): string {
-    if (this.#kernelBlob && this.#options === null) return this.#save().name;
+    if (this.#options === null) return this.#savedName();
     return this.#name;
   }
 
@@ -98,10 +167,10 @@ export abstract class Extension {
   /** @internal Options as a list; a kernel-read extension is turned into options through its save() text. */
   protected get options(): ExtensionOption[] {
     if (this.#options === null) {
-      this.#name = this.#save().name;
-      this.#revision = extensionRevision(this.#kernelBlob!);
-      this.#siteCache = null;
-      this.#options = optionsFromSaveText(this.#save().text, this.#optionSpecs());
+      this.#name = this.#savedName();
+      this.#revision = extensionRevision(this.#kernel());
+      if (this.#caches) this.#caches.site = null;
+      this.#options = optionsFromSaveText(this.#savedText(), this.#optionSpecs());
     }
     return this.#options;
   }
@@ -121,8 +190,14 @@ export abstract class Extension {
       }
     }
     this.#options = options;
+    this.#forgetKernel();
+  }
+
+  /** Options were set: the kernel blob and what it printed are no longer the extension. */
+  #forgetKernel(): void {
     this.#kernelBlob = null;
-    this.#saved = null;
+    this.#origin = null;
+    if (this.#caches) this.#caches.saved = null;
   }
 
   /**
@@ -135,14 +210,14 @@ export abstract class Extension {
     const taken = this.build([...current, { name, values: candidates, invert }], false).consumed[current.length]!;
     // A new array: the one built with every candidate is remembered as the request it was.
     this.#options = [...current, { name, values: candidates.slice(0, taken), invert }];
-    this.#kernelBlob = null;
-    this.#saved = null;
+    this.#forgetKernel();
     return taken;
   }
 
   #site(): Site {
-    this.#siteCache ??= siteFor(this.kind, this.family, this.#name, this.#revision);
-    return this.#siteCache;
+    const caches = this.#cached();
+    caches.site ??= siteFor(this.kind, this.family, this.#name, this.#revision);
+    return caches.site;
   }
 
   /** @internal */
@@ -155,10 +230,11 @@ export abstract class Extension {
     // Parsers read the protocol and the flags of the header (DNAT needs -p tcp for a port), never the
     // addresses or interfaces, so rules that differ only there share one parse.
     const headerKey = this.#owner.parseKey();
-    let memo = this.#memo;
+    const caches = this.#cached();
+    let memo = caches.memo;
     if (!memo || memo.options !== options || memo.headerKey !== headerKey) {
       memo = { options, headerKey, builds: buildsAt(site, headerKey, options) };
-      this.#memo = memo;
+      caches.memo = memo;
     }
     const done = final ? memo.builds.final : memo.builds.partial;
     if (done) return done;
@@ -166,6 +242,16 @@ export abstract class Extension {
     if (final) memo.builds.final = built;
     else memo.builds.partial = built;
     return built;
+  }
+
+  /**
+   * @internal Takes options and the final build they made against a header with this parse key (a rule
+   * compiled in one call, see compile.ts), as if each option had been set and the rule built.
+   */
+  presetBuild(options: ExtensionOption[], headerKey: number, built: BuiltExtension): void {
+    this.#options = options;
+    this.#forgetKernel();
+    this.#cached().memo = { options, headerKey, builds: { final: built } };
   }
 
   /** @internal Checks once per process that the extension exists (its plugin loads), without options. */
@@ -177,14 +263,15 @@ export abstract class Extension {
   }
 
   #currentBlob(final: boolean): Buffer {
-    if (this.#options === null) return this.#kernelBlob!;
+    if (this.#options === null) return this.#kernel();
     return this.build(this.#options, final).blob;
   }
 
   /** @internal The blob to put in a rule entry, after the extension's final check. */
   finalBlob(): BuiltBlob {
     if (this.#options === null) {
-      return { blob: this.#kernelBlob!, userspacesize: this.kernelUserspacesize(this.#kernelBlob!) };
+      const blob = this.#kernel();
+      return { blob, userspacesize: this.kernelUserspacesize(blob) };
     }
     return this.build(this.#options, true);
   }
@@ -194,7 +281,7 @@ export abstract class Extension {
 
   /** What the extension would put in the kernel (after its final check), or, while incomplete, what it has. */
   #displayBlob(): Buffer {
-    if (this.#options === null) return this.#kernelBlob!;
+    if (this.#options === null) return this.#kernel();
     try {
       return this.build(this.#options, true).blob;
     } catch (e) {
@@ -203,20 +290,32 @@ export abstract class Extension {
     }
   }
 
+  /** The name save() prints: as the shim printed it with its rule's chain, else printed now. */
+  #savedName(): string {
+    const origin = this.#options === null ? this.#origin : null;
+    return origin?.printed?.extensionName(origin.index, this.#kernelK) ?? this.#save().name;
+  }
+
+  #savedText(): string {
+    const origin = this.#options === null ? this.#origin : null;
+    return origin?.printed?.extensionText(origin.index, this.#kernelK) ?? this.#save().text;
+  }
+
   #save(): { name: string; text: string } {
     const blob = this.#displayBlob();
-    const known = this.#saved;
+    const caches = this.#cached();
+    const known = caches.saved;
     if (known?.blob === blob && !known.kernelState) return known;
     const header = this.#owner.ipHeader?.() ?? this.#owner.headerBuffer();
     const saved = saveExtension(this.kind, this.family, header, blob);
-    this.#saved = { blob, ...saved, kernelState: readsKernelState(this.kind, saved.name) };
-    return this.#saved;
+    caches.saved = { blob, ...saved, kernelState: readsKernelState(this.kind, saved.name) };
+    return caches.saved;
   }
 
   /** The extension's options as getopt sees them; null if it cannot tell (the text is then read without). */
   #optionSpecs(): OptionSpec[] | null {
     try {
-      return extensionOptions(this.kind, this.family, this.#name || this.#save().name, this.#revision);
+      return extensionOptions(this.kind, this.family, this.#name || this.#savedName(), this.#revision);
     } catch {
       return null;
     }
@@ -251,7 +350,7 @@ export abstract class Extension {
    * `iptables-save`
    */
   saveText(): string {
-    return this.#save().text;
+    return this.#savedText();
   }
 
   /**
@@ -333,8 +432,13 @@ export abstract class Extension {
    */
   get parameters(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [name, values] of Object.entries(this.getAllParameters())) {
-      out[name] = values[0] === '!' ? `!${values.slice(1).join(' ')}` : values.join(' ');
+    const text = this.saveText();
+    // No text, no options: a standard target, or an extension printed without any.
+    if (text === '') return out;
+    for (const o of optionsFromSaveText(text, this.#optionSpecs())) {
+      // As getAllParameters() gives it, joined: an inverted option, or a first value `!`, reads `!...`.
+      const v = o.values;
+      out[o.name] = o.invert ? `!${joined(v, 0)}` : v[0] === '!' ? `!${joined(v, 1)}` : joined(v, 0);
     }
     return out;
   }
@@ -385,6 +489,14 @@ export abstract class Extension {
   protected storedName(blob: Buffer): string {
     return extensionName(blob);
   }
+}
+
+/** The values from `from` on, space-separated (Array.join costs more than the one value most options have). */
+function joined(values: readonly string[], from: number): string {
+  if (values.length === from + 1) return values[from]!;
+  let text = '';
+  for (let i = from; i < values.length; i++) text += i === from ? values[i]! : ` ${values[i]!}`;
+  return text;
 }
 
 /** @internal `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */

@@ -1,6 +1,6 @@
 import { extensionUserspacesize, type ExtensionKind } from '../xtables/shim.js';
 import { extensionRevision } from '../xtables/entry.js';
-import { Extension, type ExtensionOwner } from './extension.js';
+import { Extension, type ExtensionOwner, type KernelSlice } from './extension.js';
 import type { Rule } from './rule.js';
 
 /**
@@ -11,7 +11,9 @@ import type { Rule } from './rule.js';
  */
 export class Match extends Extension {
   /** @internal */
-  protected readonly kind: ExtensionKind = 'match';
+  protected get kind(): ExtensionKind {
+    return 'match';
+  }
 
   /**
    * A match for `rule`, not yet added to it (see `rule.addMatch`, or `rule.createMatch` to do both).
@@ -21,8 +23,8 @@ export class Match extends Extension {
    */
   constructor(rule: Rule, name: string, revision?: number);
   /** @internal A match read back from the kernel. */
-  constructor(rule: ExtensionOwner, name: string, revision: number | undefined, kernelBlob: Buffer);
-  constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer) {
+  constructor(rule: ExtensionOwner, name: string, revision: number | undefined, kernelBlob: Buffer | KernelSlice);
+  constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer | KernelSlice) {
     super(rule, name, revision, kernelBlob);
     if (!kernelBlob) this.checkExists();
   }

@@ -1,6 +1,6 @@
 // Parameter values in python-iptables' conventions, and the extensions' save() text split back into them.
 import type { ExtensionOption, OptionSpec } from '../xtables/shim.js';
-import { splitRuleWords } from './words.js';
+import { splitPlainWords, splitRuleWords } from './words.js';
 
 /** A parameter value: one argument, several arguments, or a flag (`true` / `''`). `!` first inverts. */
 export type ParameterValue = string | number | boolean | readonly (string | number)[];
@@ -50,6 +50,8 @@ export function toOption(name: string, value: ParameterValue): ExtensionOption {
   throw new TypeError(`value of --${name} must be a string, number, boolean or array, got ${typeof value}`);
 }
 
+const NONE_QUOTED: readonly boolean[] = [];
+
 /**
  * The options an extension's save() text describes, in order. The text is split as iptables-restore
  * splits it; a word written in double quotes is always a value (a comment `"--> x"` or `"!"`), and with
@@ -57,7 +59,7 @@ export function toOption(name: string, value: ParameterValue): ExtensionOption {
  * looks like, as getopt does (`--comment --x` is the comment `--x`).
  */
 export function optionsFromSaveText(text: string, specs?: readonly OptionSpec[] | null): ExtensionOption[] {
-  const { words, quoted } = splitRuleWords(text);
+  const { words, quoted } = text.indexOf('"') < 0 ? { words: splitPlainWords(text), quoted: NONE_QUOTED } : splitRuleWords(text);
   const options: ExtensionOption[] = [];
   const isOption = (k: number) => k < words.length && !quoted[k] && words[k]!.startsWith('--') && words[k]!.length > 2;
   let invertNext = false;

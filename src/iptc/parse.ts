@@ -1,13 +1,13 @@
 // The iptables command-line rule grammar (`-s -d -i -o -p -f -m -j -g -c`, `!` before an option,
 // extension options resolved the way iptables' getopt_long resolves them).
-import { extensionOptions, type OptionSpec } from '../xtables/shim.js';
+import { extensionOptions, type Family, type OptionSpec } from '../xtables/shim.js';
 import { XTablesError } from '../xtables/errors.js';
-import { formatAddressSpec, protocolSaveName } from './address.js';
+import { formatAddressSpec, protocolSaveName, type AddressSpec } from './address.js';
 import { parseAddressAsIptables, protocolNumberAsIptables } from './command-line.js';
 import type { Extension } from './extension.js';
 import { Match } from './match.js';
 import { RuleSyntaxError } from './errors.js';
-import { splitRuleWords } from './words.js';
+import { splitPlainWords, splitRuleWords } from './words.js';
 import type { Rule } from './rule.js';
 
 export { RuleSyntaxError };
@@ -37,13 +37,89 @@ interface Candidate {
   name: string;
   hasArg: 0 | 1 | 2;
   /** A main option, or the loaded extension that owns the option. */
-  owner: MainOption | Loaded;
+  owner: MainOption | Loaded<unknown>;
 }
 
-interface Loaded {
-  ext: Extension;
+interface Loaded<X> {
+  ext: X;
   name: string;
+  match: boolean;
   options: OptionSpec[];
+}
+
+const MAIN_CANDIDATES: readonly Candidate[] = MAIN_LONG.map(([name, hasArg, owner]) => ({ name, hasArg, owner }));
+const MAIN_BY_NAME = new Map(MAIN_CANDIDATES.map((c) => [c.name, c]));
+
+/**
+ * What the grammar makes of a rule spec, part by part: a Rule with its Match and Target objects (the
+ * RuleSink below), or a plan that the shim compiles in one call (see compile.ts). `X` is the sink's
+ * handle on one of the rule's extensions.
+ */
+export interface RuleSink<X> {
+  readonly family: Family;
+  /** `-s`/`-d`: the address as iptables reads it (masked, with the `!`). */
+  address(field: 'src' | 'dst', spec: AddressSpec): void;
+  /** `[!] -i`/`-o`, as `rule.inInterface` / `rule.outInterface` take it. */
+  iface(field: 'inInterface' | 'outInterface', value: string): void;
+  /** `[!] -p`, as `rule.protocol` takes it. */
+  protocol(value: string): void;
+  fragment(inverted: boolean): void;
+  /** `-m NAME`; throws XTablesError if there is no such match. */
+  match(name: string): X;
+  /** `-j`/`-g NAME`: a target extension's handle, or null for a verdict, a chain or nothing. */
+  target(name: string, goto: boolean): X | null;
+  /** One option of an extension: `candidates` are the words it may take; returns how many it took. */
+  option(ext: X, name: string, candidates: string[], invert: boolean): number;
+  counters(packets: bigint, bytes: bigint): void;
+}
+
+/** The sink that fills a Rule, each option built through the extension at once (iptables' order). */
+class ObjectSink implements RuleSink<Extension> {
+  readonly #rule: Rule;
+
+  constructor(rule: Rule) {
+    this.#rule = rule;
+  }
+
+  get family(): Family {
+    return this.#rule.family;
+  }
+
+  address(field: 'src' | 'dst', spec: AddressSpec): void {
+    this.#rule[field] = formatAddressSpec(this.#rule.family, spec);
+  }
+
+  iface(field: 'inInterface' | 'outInterface', value: string): void {
+    this.#rule[field] = value;
+  }
+
+  protocol(value: string): void {
+    this.#rule.protocol = value;
+  }
+
+  fragment(inverted: boolean): void {
+    if (inverted) this.#rule.fragmentInverted = true;
+    else this.#rule.fragment = true;
+  }
+
+  match(name: string): Extension {
+    const match = new Match(this.#rule, name);
+    this.#rule.addMatch(match);
+    return match;
+  }
+
+  target(name: string, goto: boolean): Extension | null {
+    const target = this.#rule.createTarget(name, undefined, goto ? { goto: true } : {});
+    return target.standardTarget === null ? target : null;
+  }
+
+  option(ext: Extension, name: string, candidates: string[], invert: boolean): number {
+    return ext.parseOption(name, candidates, invert);
+  }
+
+  counters(packets: bigint, bytes: bigint): void {
+    this.#rule.setCounters(packets, bytes);
+  }
 }
 
 function fail(message: string): never {
@@ -56,10 +132,10 @@ function looksLikeValue(word: string | undefined): boolean {
 }
 
 /** The match iptables loads for `-p NAME` when an option needs it (`-p tcp --dport 80`). */
-function protocolMatchName(rule: Rule, protocol: string): string {
+function protocolMatchName(family: Family, protocol: string): string {
   const number = /^\d+$/.test(protocol) ? Number(protocol) : undefined;
   let name = number === undefined ? protocol : protocolSaveName(number);
-  if (rule.family === 6 && (name === 'ipv6-icmp' || name === 'icmpv6')) name = 'icmp6';
+  if (family === 6 && (name === 'ipv6-icmp' || name === 'icmpv6')) name = 'icmp6';
   return name;
 }
 
@@ -72,20 +148,21 @@ export interface AddressLists {
   dst: string[];
 }
 
-class RuleParser {
-  readonly #rule: Rule;
-  readonly #words: string[];
+/** iptables' rule grammar (do_parse's options loop), feeding a RuleSink. */
+export class RuleParser<X> {
+  readonly #sink: RuleSink<X>;
+  readonly #words: readonly string[];
   readonly #lists: AddressLists | null;
   #addressInverted = false;
   #i = 0;
   #invert = false;
   readonly #seen = new Set<MainOption>();
-  readonly #loaded: Loaded[] = [];
+  readonly #loaded: Loaded<X>[] = [];
   #protocol: string | null = null;
   #protocolMatchTried = false;
 
-  constructor(rule: Rule, words: string[], lists: AddressLists | null) {
-    this.#rule = rule;
+  constructor(sink: RuleSink<X>, words: readonly string[], lists: AddressLists | null) {
+    this.#sink = sink;
     this.#words = words;
     this.#lists = lists;
   }
@@ -113,18 +190,28 @@ class RuleParser {
   }
 
   #candidates(): Candidate[] {
-    const list: Candidate[] = MAIN_LONG.map(([name, hasArg, owner]) => ({ name, hasArg, owner }));
+    const list: Candidate[] = [...MAIN_CANDIDATES];
     for (const loaded of this.#loaded) {
       for (const o of loaded.options) list.push({ name: o.name, hasArg: o.hasArg, owner: loaded });
     }
     return list;
   }
 
+  /** getopt_long: an exact name first (the main options, then each extension's in load order). */
+  #exact(name: string): Candidate | null {
+    const main = MAIN_BY_NAME.get(name);
+    if (main) return main;
+    for (const loaded of this.#loaded) {
+      for (const o of loaded.options) if (o.name === name) return { name, hasArg: o.hasArg, owner: loaded };
+    }
+    return null;
+  }
+
   /** getopt_long: an exact name first, else an unambiguous prefix. */
   #resolve(name: string): Candidate | null {
-    const list = this.#candidates();
-    const exact = list.find((c) => c.name === name);
+    const exact = this.#exact(name);
     if (exact) return exact;
+    const list = this.#candidates();
     const prefixed = list.filter((c) => c.name.startsWith(name));
     if (prefixed.length === 0) return null;
     const first = prefixed[0]!;
@@ -143,7 +230,7 @@ class RuleParser {
     if (!found && this.#loadProtocolMatch()) found = this.#resolve(text);
     if (!found) fail(`unknown option "--${text}"`);
     if (typeof found.owner === 'string') this.#main(found.owner, `--${found.name}`, found.hasArg);
-    else this.#extensionOption(found.owner, found.name, found.hasArg);
+    else this.#extensionOption(found.owner as Loaded<X>, found.name, found.hasArg);
   }
 
   #shortOption(word: string): void {
@@ -154,7 +241,7 @@ class RuleParser {
       if (SHORT_COMMANDS.has(letter)) fail(`option "${word}" is not part of a rule spec`);
       fail(`unknown option "${word}"`);
     }
-    this.#main(option, word, ['f', '4', '6'].includes(option) ? 0 : 1);
+    this.#main(option, word, option === 'f' || option === '4' || option === '6' ? 0 : 1);
   }
 
   #argument(flag: string): string {
@@ -171,7 +258,7 @@ class RuleParser {
   }
 
   #main(option: MainOption, flag: string, hasArg: 0 | 1 | 2): void {
-    const rule = this.#rule;
+    const sink = this.#sink;
     const bang = this.#invert ? '!' : '';
     if (option === 'command') fail(`option "${flag}" is not part of a rule spec`);
     if (hasArg === 2) fail(`option "${flag}" is not part of a rule spec`);
@@ -183,26 +270,24 @@ class RuleParser {
         if (value.startsWith('!')) fail(`host/network \`${value}' not found`);
         const field = option === 's' ? 'src' : 'dst';
         if (this.#invert) this.#addressInverted = true;
-        const values = value.split(',');
+        const values = value.indexOf(',') < 0 ? [value] : value.split(',');
         if (values.length > 1 && !this.#lists) {
           fail(`several addresses in one -${option} make several rules: parse them one by one`);
         }
         // iptables stores both families masked when they come from the command line.
-        const texts = values.map((one) => {
+        const specs = values.map((one): AddressSpec => {
           if (one === '') fail(`host/network \`' not found`);
-          const spec = parseAddressAsIptables(rule.family, one, field);
-          return formatAddressSpec(rule.family, { ...spec, invert: this.#invert });
+          const { addr, mask } = parseAddressAsIptables(sink.family, one, field);
+          return { addr, mask, invert: this.#invert };
         });
-        if (this.#lists) this.#lists[field] = texts;
-        rule[field] = texts[0]!;
+        if (this.#lists) this.#lists[field] = specs.map((spec) => formatAddressSpec(sink.family, spec));
+        sink.address(field, specs[0]!);
         return;
       }
       case 'i':
       case 'o': {
         this.#setOption(option, option);
-        const value = `${bang}${this.#argument(flag)}`;
-        if (option === 'i') rule.inInterface = value;
-        else rule.outInterface = value;
+        sink.iface(option === 'i' ? 'inInterface' : 'outInterface', `${bang}${this.#argument(flag)}`);
         return;
       }
       case 'p': {
@@ -212,23 +297,21 @@ class RuleParser {
         const number = protocolNumberAsIptables(word);
         if (number === undefined && !/^[^\s!]+$/.test(word)) fail(`unknown protocol "${word}" specified`);
         const value = number === undefined ? word : String(number);
-        rule.protocol = `${bang}${value}`;
+        sink.protocol(`${bang}${value}`);
         this.#protocol = value;
         return;
       }
       case 'f':
-        if (rule.family === 6) fail(`unknown option "${flag}"`);
+        if (sink.family === 6) fail(`unknown option "${flag}"`);
         this.#setOption(option, 'f');
-        if (this.#invert) rule.fragmentInverted = true;
-        else rule.fragment = true;
+        sink.fragment(this.#invert);
         return;
       case 'm': {
         if (this.#invert) fail('unexpected ! flag before --match');
         const name = this.#argument(flag);
-        const match = new Match(rule, name);
-        rule.addMatch(match);
-        if (this.#protocol !== null && protocolMatchName(rule, this.#protocol) === name) this.#protocolMatchTried = true;
-        this.#load(match, name, 'match');
+        const match = sink.match(name);
+        if (this.#protocol !== null && protocolMatchName(sink.family, this.#protocol) === name) this.#protocolMatchTried = true;
+        this.#load(match, name, true);
         return;
       }
       case 'j':
@@ -236,8 +319,8 @@ class RuleParser {
         this.#setOption('j', option);
         const name = this.#argument(flag);
         if (option === 'g' && name === '') fail("Illegal option `-g' with an empty argument");
-        const target = rule.createTarget(name, undefined, option === 'g' ? { goto: true } : {});
-        if (target.standardTarget === null) this.#load(target, name, 'target');
+        const target = sink.target(name, option === 'g');
+        if (target !== null) this.#load(target, name, false);
         return;
       }
       case 'c':
@@ -245,19 +328,19 @@ class RuleParser {
         this.#counters(this.#argument(flag));
         return;
       case '4':
-        if (rule.family === 6) fail('This is an IPv6 rule; -4 is not allowed');
+        if (sink.family === 6) fail('This is an IPv6 rule; -4 is not allowed');
         return;
       case '6':
-        if (rule.family === 4) fail('This is an IPv4 rule; -6 is not allowed');
+        if (sink.family === 4) fail('This is an IPv4 rule; -6 is not allowed');
         return;
     }
   }
 
-  #load(ext: Extension, name: string, kind: 'match' | 'target'): void {
+  #load(ext: X, name: string, match: boolean): void {
     // A second instance of the same extension takes the options from now on (iptables marks the first
     // completed), so it replaces the first in the option table.
-    const at = this.#loaded.findIndex((l) => l.name === name && (l.ext instanceof Match) === (kind === 'match'));
-    const entry = { ext, name, options: extensionOptions(kind, this.#rule.family, name) };
+    const at = this.#loaded.findIndex((l) => l.name === name && l.match === match);
+    const entry = { ext, name, match, options: extensionOptions(match ? 'match' : 'target', this.#sink.family, name) };
     if (at >= 0) this.#loaded[at] = entry;
     else this.#loaded.push(entry);
   }
@@ -266,24 +349,23 @@ class RuleParser {
   #loadProtocolMatch(): boolean {
     if (this.#protocol === null || this.#protocolMatchTried || this.#protocol === 'all') return false;
     this.#protocolMatchTried = true;
-    const name = protocolMatchName(this.#rule, this.#protocol);
-    let match: Match;
+    const name = protocolMatchName(this.#sink.family, this.#protocol);
+    let match: X;
     try {
-      match = new Match(this.#rule, name);
+      match = this.#sink.match(name);
     } catch (e) {
       if (e instanceof XTablesError) return false;
       throw e;
     }
-    this.#rule.addMatch(match);
-    this.#load(match, name, 'match');
+    this.#load(match, name, true);
     return true;
   }
 
-  #extensionOption(owner: Loaded, name: string, hasArg: 0 | 1 | 2): void {
+  #extensionOption(owner: Loaded<X>, name: string, hasArg: 0 | 1 | 2): void {
     // getopt gives a required argument whatever it looks like; parsers read further words themselves.
     const candidates: string[] = hasArg === 1 ? [this.#argument(`--${name}`)] : [];
     for (let j = this.#i; looksLikeValue(this.#words[j]); j++) candidates.push(this.#words[j]!);
-    const taken = owner.ext.parseOption(name, candidates, this.#invert);
+    const taken = this.#sink.option(owner.ext, name, candidates, this.#invert);
     this.#i += Math.max(0, taken - (hasArg === 1 ? 1 : 0));
   }
 
@@ -304,7 +386,7 @@ class RuleParser {
     };
     const packets = number(first, 'packet');
     const bytes = number(bytesText, 'byte');
-    this.#rule.setCounters(packets, bytes);
+    this.#sink.counters(packets, bytes);
   }
 }
 
@@ -314,16 +396,15 @@ class RuleParser {
  * `-s`/`-d` take comma-separated lists, recorded there (the rule gets the first of each).
  */
 export function parseRuleSpec<R extends Rule>(rule: R, spec: string | readonly string[], lists?: AddressLists): R {
-  let words: string[];
-  if (typeof spec === 'string') {
-    words = splitRuleWords(spec).words;
-  } else if (Array.isArray(spec)) {
-    words = [...spec];
-  } else {
-    throw new TypeError('a rule spec must be a string or an array of strings');
-  }
-  new RuleParser(rule, words, lists ?? null).parse();
+  new RuleParser(new ObjectSink(rule), specWords(spec), lists ?? null).parse();
   // iptables runs every extension's final check before it touches the kernel; so does parse.
   rule.toEntry();
   return rule;
+}
+
+/** A rule spec's words: a string split as iptables-restore splits a line, or the words given. */
+export function specWords(spec: string | readonly string[]): readonly string[] {
+  if (typeof spec === 'string') return spec.indexOf('"') < 0 ? splitPlainWords(spec) : splitRuleWords(spec).words;
+  if (Array.isArray(spec)) return spec;
+  throw new TypeError('a rule spec must be a string or an array of strings');
 }

@@ -5,14 +5,15 @@ import { CommitError, IPTCError } from '../xtables/errors.js';
 import { checkChainName } from './names.js';
 import { splitRuleWords } from './words.js';
 import { ruleNumberAsIptables } from './command-line.js';
-import { checkGuards, checkPolicyPlacement, guardBits } from './guards.js';
+import { checkGuards, checkPolicyPlacement } from './guards.js';
 import { Policy } from './policy.js';
-import { RuleSyntaxError, type AddressLists } from './parse.js';
-import type { Rule } from './rule.js';
-import { isPlainSpec, RuleTemplates } from './template.js';
+import { RuleSyntaxError } from './parse.js';
+import { isPlainSpec } from './template.js';
 import { PackedEntries } from './packed.js';
-import { checkJumpLabel, jumpLabel } from './chain.js';
-import { entryLayout } from '../xtables/entry.js';
+import { checkJumpLabel } from './chain.js';
+import { RuleEntries, type Counters, type ParseRule, type SpecEntry } from './restore-rules.js';
+
+export type { ParseRule };
 import type { SeenRules } from './positions.js';
 
 /** A restore input line that failed; `cause` is the typed error behind it. */
@@ -40,9 +41,6 @@ export interface RestoreOptions {
   /** Install the `[packets:bytes]` counters of policies and rules (`iptables-restore --counters`). */
   counters?: boolean;
 }
-
-/** Parses a rule spec of the table's family; with `lists`, address lists are taken (see AddressLists). */
-export type ParseRule = (words: string[], lists?: AddressLists) => Rule;
 
 /** One `*table` ... `COMMIT` block of a restore text. */
 export interface TableBlock {
@@ -108,7 +106,7 @@ export function refusedAt(block: TableBlock, e: unknown): unknown {
 
 const COUNTER_LIMIT = 1n << 64n;
 
-function parseCounters(text: string): { packets: bigint; bytes: bigint } {
+function parseCounters(text: string): Counters {
   const m = /^\[(\d+):(\d+)\]$/.exec(text);
   if (!m) throw new RuleSyntaxError(`invalid counters \`${text}'`);
   const packets = BigInt(m[1]!);
@@ -166,17 +164,35 @@ export function applyBlock(
     for (const name of names) handle.flushEntries(name);
     for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
   }
-  const templates = new RuleTemplates(handle.family, parseRule, handle.entryForm);
+  const rules = new RuleEntries(handle.family, parseRule, handle.entryForm);
   const run = new AppendRun(handle);
-  const fast = new FastAppends(handle, templates, run);
+  const fast = new FastAppends(handle, rules, run);
   for (const item of block.lines) {
     const [n, raw] = item;
     try {
       const line = raw.trim();
       if (fast.append(line, item)) continue;
+      if (line.startsWith(':')) {
+        run.flush();
+        fast.otherCommand();
+        applyChainLine(handle, line, options);
+        continue;
+      }
+      const words = line.indexOf('"') < 0 ? line.split(/[ \t]+/) : splitRuleWords(line).words;
+      let counters: Counters | undefined;
+      if (words[0]?.startsWith('[')) {
+        const parsed = parseCounters(words.shift()!);
+        if (options.counters) counters = parsed;
+      }
+      const command = COMMANDS[words[0] ?? ''];
+      if (command === 'A' && words[1] !== undefined) {
+        // Appends join the run: one call into libiptc for many rules.
+        fast.add(words[1], rules.of(words.slice(2), counters, false), item);
+        continue;
+      }
       run.flush();
       fast.otherCommand();
-      applyLine(handle, line, options, templates, parseRule, positions);
+      applyCommand(handle, words, command, counters, rules, positions);
     } catch (e) {
       if (e instanceof RestoreError) throw e;
       // A line before this one that libiptc refuses is the error iptables-restore would report.
@@ -187,23 +203,32 @@ export function applyBlock(
   run.flush();
 }
 
+/** The entries, after the refusals iptables makes before libiptc sees them (see guards.ts, checkJumpLabel). */
+function checked(handle: TableEdits, chain: string, entries: SpecEntry[]): SpecEntry[] {
+  for (const e of entries) {
+    checkGuards(handle.table, chain, e.guard);
+    checkJumpLabel(handle, e.jump);
+  }
+  return entries;
+}
+
 /** The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template into the append run. */
 class FastAppends {
   readonly #handle: TableEdits;
-  readonly #templates: RuleTemplates;
+  readonly #rules: RuleEntries;
   readonly #run: AppendRun;
   #chainPrefix = '';
   #chain = '';
   /** User chains jumped to since the last other command: only such a command can delete one. */
   readonly #jumpsChecked = new Set<string>();
 
-  constructor(handle: TableEdits, templates: RuleTemplates, run: AppendRun) {
+  constructor(handle: TableEdits, rules: RuleEntries, run: AppendRun) {
     this.#handle = handle;
-    this.#templates = templates;
+    this.#rules = rules;
     this.#run = run;
   }
 
-  /** Adds the line to the run if it is such a line with a template; false if it must be parsed in full. */
+  /** Adds the line to the run if it is such a line; false if it must be read in full. */
   append(line: string, item: [number, string]): boolean {
     if (!line.startsWith('-A ') || !isPlainSpec(line)) return false;
     if (this.#chain === '' || !line.startsWith(this.#chainPrefix)) {
@@ -211,15 +236,31 @@ class FastAppends {
       this.#chain = end < 0 ? '' : line.slice(3, end);
       this.#chainPrefix = `-A ${this.#chain} `;
     }
-    const compiled = this.#chain === '' ? null : this.#templates.compileText(line, this.#chainPrefix.length);
-    if (!compiled) return false;
-    checkGuards(this.#handle.table, this.#chain, compiled.guard);
-    if (compiled.jump !== null && !this.#jumpsChecked.has(compiled.jump)) {
-      checkJumpLabel(this.#handle, compiled.jump);
-      this.#jumpsChecked.add(compiled.jump);
+    if (this.#chain === '') return false;
+    const compiled = this.#rules.templates.compileText(line, this.#chainPrefix.length);
+    if (!compiled) {
+      // No template (yet): the spec's words are the line's after the chain, as a full read splits them.
+      this.add(this.#chain, this.#rules.of(line.slice(this.#chainPrefix.length).split(' '), undefined, false, false), item);
+      return true;
     }
+    this.#check(this.#chain, compiled);
     this.#run.add(this.#chain, compiled.entry, item);
     return true;
+  }
+
+  /** Adds the entries of another `-A` line to the run. */
+  add(chain: string, entries: SpecEntry[], item: [number, string]): void {
+    for (const e of entries) this.#check(chain, e);
+    for (const e of entries) this.#run.add(chain, e.entry, item);
+  }
+
+  /** The refusals iptables makes before libiptc sees a rule (see guards.ts, checkJumpLabel). */
+  #check(chain: string, e: { guard: number; jump: string | null }): void {
+    checkGuards(this.#handle.table, chain, e.guard);
+    if (e.jump !== null && !this.#jumpsChecked.has(e.jump)) {
+      checkJumpLabel(this.#handle, e.jump);
+      this.#jumpsChecked.add(e.jump);
+    }
   }
 
   /** Another command comes: it may delete a chain jumped to. */
@@ -265,74 +306,35 @@ class AppendRun {
   }
 }
 
-function applyLine(
-  handle: TableEdits,
-  line: string,
-  options: RestoreOptions,
-  templates: RuleTemplates,
-  parseRule: ParseRule,
-  positions: LinePositions,
-): void {
-  if (line.startsWith(':')) {
-    const [chain, policy, counters] = line.slice(1).trim().split(/\s+/);
-    if (!chain) throw new RuleSyntaxError('chain name invalid');
-    if (!policy) throw new RuleSyntaxError('policy invalid');
-    checkChainName(chain);
-    if (!handle.isBuiltin(chain)) {
-      if (options.noflush && handle.isChain(chain)) handle.flushEntries(chain);
-      else handle.createChain(chain);
-    }
-    if (policy !== '-') {
-      const name = new Policy(policy).name;
-      const cnt = options.counters && counters ? parseCounters(counters) : { packets: 0n, bytes: 0n };
-      handle.setPolicy(chain, name, cnt);
-    }
-    return;
+/** `:CHAIN POLICY [packets:bytes]`. */
+function applyChainLine(handle: TableEdits, line: string, options: RestoreOptions): void {
+  const [chain, policy, counters] = line.slice(1).trim().split(/\s+/);
+  if (!chain) throw new RuleSyntaxError('chain name invalid');
+  if (!policy) throw new RuleSyntaxError('policy invalid');
+  checkChainName(chain);
+  if (!handle.isBuiltin(chain)) {
+    if (options.noflush && handle.isChain(chain)) handle.flushEntries(chain);
+    else handle.createChain(chain);
   }
-  const words = line.indexOf('"') < 0 ? line.split(/[ \t]+/) : splitRuleWords(line).words;
-  let counters: { packets: bigint; bytes: bigint } | undefined;
-  if (words[0]?.startsWith('[')) {
-    const parsed = parseCounters(words.shift()!);
-    if (options.counters) counters = parsed;
+  if (policy !== '-') {
+    const name = new Policy(policy).name;
+    const cnt = options.counters && counters ? parseCounters(counters) : { packets: 0n, bytes: 0n };
+    handle.setPolicy(chain, name, cnt);
   }
-  const command = COMMANDS[words[0] ?? ''];
+}
+
+/** A command line other than an append that joined the run. */
+function applyCommand(handle: TableEdits, words: string[], command: string | undefined, counters: Counters | undefined,
+  rules: RuleEntries, positions: LinePositions): void {
   if (!command) throw new RuleSyntaxError(`unknown command \`${words[0] ?? ''}'`);
   const chain = words[1];
   const rest = words.slice(2);
-  /** The entries of a rule spec: one, or one per address of `-s a,b` / `-d a,b` (as iptables makes them). */
-  const entriesOf = (spec: string[]): { entry: Buffer; mask: Buffer }[] => {
-    const compiled = templates.compile(spec);
-    if (compiled) {
-      checkGuards(handle.table, needChain(), compiled.guard);
-      checkJumpLabel(handle, compiled.jump);
-      if (counters) {
-        const at = entryLayout(handle.family).counters;
-        compiled.entry.writeBigUInt64LE(counters.packets, at);
-        compiled.entry.writeBigUInt64LE(counters.bytes, at + 8);
-      }
-      return [compiled];
-    }
-    const lists: AddressLists = { src: [], dst: [] };
-    const r = parseRule(spec, lists);
-    checkGuards(handle.table, needChain(), guardBits(r));
-    if (counters) r.setCounters(counters.packets, counters.bytes);
-    checkJumpLabel(handle, jumpLabel(r));
-    const form = handle.entryForm;
-    if (lists.src.length <= 1 && lists.dst.length <= 1) return [r.toEntryWithMask(form)];
-    const entries: { entry: Buffer; mask: Buffer }[] = [];
-    for (const src of lists.src.length > 0 ? lists.src : [r.src]) {
-      for (const dst of lists.dst.length > 0 ? lists.dst : [r.dst]) {
-        r.src = src;
-        r.dst = dst;
-        entries.push(r.toEntryWithMask(form));
-      }
-    }
-    return entries;
-  };
   const needChain = () => {
     if (chain === undefined) throw new RuleSyntaxError(`${words[0]} needs a chain name`);
     return chain;
   };
+  /** The entries of a rule spec: one, or one per address of `-s a,b` / `-d a,b` (as iptables makes them). */
+  const entriesOf = (spec: string[], withMask = false) => checked(handle, needChain(), rules.of(spec, counters, withMask));
   switch (command) {
     case 'A':
       for (const { entry } of entriesOf(rest)) handle.appendEntry(needChain(), entry);
@@ -357,7 +359,7 @@ function applyLine(
       if (isRuleNumber(rest[0])) {
         if (rest.length > 1) throw new RuleSyntaxError(`-D CHAIN ${rest[0]} takes no rule spec after the rule number`);
         handle.deleteNumEntry(needChain(), positions.locate(handle, needChain(), ruleNumberAsIptables(rest[0])));
-      } else for (const { entry, mask } of entriesOf(rest)) handle.deleteEntry(needChain(), entry, mask);
+      } else for (const { entry, mask } of entriesOf(rest, true)) handle.deleteEntry(needChain(), entry, mask!);
       return;
     case 'N':
       checkChainName(needChain());

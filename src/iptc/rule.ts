@@ -1,6 +1,5 @@
 import {
   checkEntry,
-  decodeHeader,
   deleteMask,
   encodeHeader,
   encodeHeaderInto,
@@ -9,15 +8,15 @@ import {
   interfaceMasks,
   INV,
   sameEntry,
-  splitEntry,
+  extensionSlices,
 } from '../xtables/entry.js';
+import { flagBytes, withGoto, type Counters, type RuleFields } from './fields.js';
 import type { Family } from '../xtables/shim.js';
 import {
   formatAddressSpec,
   parseAddress,
   parseInterface,
   parseProtocol,
-  protocolReadbackName,
   protocolSaveName,
   saveAddress,
   saveInterface,
@@ -25,23 +24,21 @@ import {
   type InterfaceSpec,
   type ProtocolSpec,
 } from './address.js';
-import { describeForInspect, type BuiltBlob } from './extension.js';
+import { describeForInspect, type BuiltBlob, type ExtensionOwner, type KernelOrigin } from './extension.js';
+import { ANY_ADDRESS, kernelAddress, kernelInterface, kernelProtocol, ZERO_COUNTERS } from './kernel-fields.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target } from './target.js';
-import { parseRuleSpec, type AddressLists } from './parse.js';
+import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
+import { compileSpec, ruleOf } from './compile.js';
 import { saveEntry } from './save.js';
 import type { EntryForm } from './table-backend.js';
+import type { PrintedRules } from '../xtables/printed.js';
+import { DumpedRule } from '../xtables/dumped.js';
 import { ruleComment, setRuleComment } from './comment.js';
 import { parseRuleLine, ruleSpecOf, type RuleLine } from './rule-line.js';
 
-/** Packet and byte counters of a rule or a policy, as `iptables-save -c` prints them: `[packets:bytes]`. */
-export type Counters = {
-  /** Packets counted. */
-  packets: bigint;
-  /** Bytes counted. */
-  bytes: bigint;
-};
+export type { Counters };
 
 /**
  * The parameters of a match or target, in order: an object (own keys) or a Map. A null or undefined
@@ -62,22 +59,29 @@ function toCounter(value: bigint | number, what: string): bigint {
   return value;
 }
 
+const DECODED_HEADER = 1;
+const DECODED_EXTENSIONS = 2;
+const DECODED_ALL = 3;
+
 /** See Rule.scratchEntry. */
 let scratch = Buffer.allocUnsafeSlow(2048);
 
 const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
 const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
-const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n });
-const ANY_ADDRESS: Record<Family, AddressSpec> = {
-  4: Object.freeze(parseAddress(4, '', 'address')),
-  6: Object.freeze(parseAddress(6, '', 'address')),
-};
 
 /** @internal One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
 export interface KernelRule {
   entry: Buffer;
   label: string;
   standard: boolean;
+  /** Its chain as the shim prints it, and its index there (see printed.ts). */
+  printed?: PrintedRules;
+  index?: number;
+  /** The bytes `entry` is a view of, from `at`: read without making the view. */
+  source?: Buffer;
+  at?: number;
+  /** Whether the entry's sizes were found holding together already (the shim checks dumped rules). */
+  checked?: boolean;
 }
 
 /**
@@ -106,6 +110,8 @@ export class Rule {
   #fieldFlags = -1;
   /** A kernel entry not decoded yet: reading only counters never pays for decoding. */
   #raw: KernelRule | null = null;
+  /** Which parts of #raw are decoded (DECODED_HEADER, DECODED_EXTENSIONS); #raw goes when both are. */
+  #decoded = 0;
   /** The kernel's entry header while the decoded rule is unchanged, for save(). */
   #kernelHeader: Buffer | null = null;
 
@@ -134,7 +140,9 @@ export class Rule {
    * Equivalent to: `iptables -A CHAIN -s 10.0.0.1 -p tcp --dport 80 -j ACCEPT` (the part after CHAIN)
    */
   static parse<R extends Rule>(this: new () => R, spec: string | readonly string[]): R {
-    return parseRuleSpec(new this(), ruleSpecOf(spec));
+    const words = specWords(ruleSpecOf(spec));
+    const compiled = compileSpec((this as unknown as typeof Rule).family, words);
+    return compiled ? ruleOf(new this(), compiled) : parseRuleSpec(new this(), words);
   }
 
   /**
@@ -158,15 +166,17 @@ export class Rule {
    * Equivalent to: the rules `iptables -A CHAIN -s 10.0.0.1,10.0.0.2 -d 10.1.0.0/16 -j DROP` appends
    */
   static parseAll<R extends Rule>(this: new () => R, line: string | readonly string[]): R[] {
-    const spec = ruleSpecOf(line);
+    const words = specWords(ruleSpecOf(line));
+    const compiled = compileSpec((this as unknown as typeof Rule).family, words);
+    if (compiled) return [ruleOf(new this(), compiled)];
     const lists: AddressLists = { src: [], dst: [] };
-    const first = parseRuleSpec(new this(), spec, lists);
+    const first = parseRuleSpec(new this(), words, lists);
     if (lists.src.length <= 1 && lists.dst.length <= 1) return [first];
     const rules: R[] = [];
     for (const src of lists.src.length > 0 ? lists.src : [first.src]) {
       for (const dst of lists.dst.length > 0 ? lists.dst : [first.dst]) {
         // A parse of its own for each: the rules share no match or target object.
-        const rule = parseRuleSpec(new this(), spec, { src: [], dst: [] });
+        const rule = parseRuleSpec(new this(), words, { src: [], dst: [] });
         rule.src = src;
         rule.dst = dst;
         rules.push(rule);
@@ -181,17 +191,34 @@ export class Rule {
    */
   static fromEntry<R extends Rule>(this: new () => R, raw: KernelRule): R {
     const rule = new this();
-    checkEntry(rule.family, raw.entry);
+    if (raw.checked !== true) checkEntry(rule.family, raw.entry);
     rule.#raw = raw;
     return rule;
   }
 
   /** Decodes the kernel entry on first use of anything but the counters. */
   #ensure(): void {
+    if (this.#raw === null) return;
+    this.#ensureHeader();
+    this.#ensureExtensions();
+  }
+
+  /** Decodes the header fields alone: reading a field needs no Match or Target objects. */
+  #ensureHeader(): void {
     const raw = this.#raw;
-    if (raw === null) return;
-    this.#raw = null;
-    this.#decode(raw);
+    if (raw === null || this.#decoded & DECODED_HEADER) return;
+    this.#decodeHeader(raw);
+    this.#decoded |= DECODED_HEADER;
+    if (this.#decoded === DECODED_ALL) this.#raw = null;
+  }
+
+  /** Decodes the matches and target alone: reading them needs no header fields. */
+  #ensureExtensions(): void {
+    const raw = this.#raw;
+    if (raw === null || this.#decoded & DECODED_EXTENSIONS) return;
+    this.#decodeExtensions(raw);
+    this.#decoded |= DECODED_EXTENSIONS;
+    if (this.#decoded === DECODED_ALL) this.#raw = null;
   }
 
   /** @internal The entry header extensions' save() reads: the kernel's own while undecoded. */
@@ -200,27 +227,47 @@ export class Rule {
     return this.#kernelHeader ?? this.headerBuffer();
   }
 
-  #decode(raw: KernelRule): void {
+  #decodeHeader(raw: KernelRule): void {
     const family = this.family;
     const l = entryLayout(family);
-    const h = decodeHeader(family, raw.entry);
-    const masks = interfaceMasks(family, raw.entry);
-    this.#src = { addr: h.src, mask: h.smsk, invert: (h.invflags & INV.SRCIP) !== 0 };
-    this.#dst = { addr: h.dst, mask: h.dmsk, invert: (h.invflags & INV.DSTIP) !== 0 };
-    this.#in = { name: masks.in[0] === 0 ? '' : h.iniface, invert: (h.invflags & INV.VIA_IN) !== 0 };
-    this.#out = { name: masks.out[0] === 0 ? '' : h.outiface, invert: (h.invflags & INV.VIA_OUT) !== 0 };
-    const protoInvert = (h.invflags & INV.PROTO) !== 0;
-    this.#proto = { number: h.proto, invert: protoInvert, text: h.proto === 0 ? '' : protocolReadbackName(h.proto) };
-    if (l.fragFlag && h.flags & l.fragFlag) this.#fragment = h.invflags & INV.FRAG ? -1 : 1;
-    this.#gotoFlag = (h.flags & l.gotoFlag) !== 0;
-    this.#counters = { packets: h.packets, bytes: h.bytes };
-    const parts = splitEntry(family, raw.entry);
+    const e = raw.source ?? raw.entry;
+    const b = raw.source ? raw.at! : 0;
+    const inv = e[b + l.invflags]!;
+    // Shared specs where the fields hold nothing particular: a large table decodes thousands of rules.
+    this.#src = kernelAddress(family, e, b + l.src, b + l.smsk, (inv & INV.SRCIP) !== 0);
+    this.#dst = kernelAddress(family, e, b + l.dst, b + l.dmsk, (inv & INV.DSTIP) !== 0);
+    this.#in = kernelInterface(e, b + l.iniface, b + l.inifaceMask, (inv & INV.VIA_IN) !== 0);
+    this.#out = kernelInterface(e, b + l.outiface, b + l.outifaceMask, (inv & INV.VIA_OUT) !== 0);
+    this.#proto = kernelProtocol(e[b + l.proto]! | (e[b + l.proto + 1]! << 8), (inv & INV.PROTO) !== 0);
+    const flags = e[b + l.flags]!;
+    if (l.fragFlag && flags & l.fragFlag) this.#fragment = inv & INV.FRAG ? -1 : 1;
+    const packets = e.readBigUInt64LE(b + l.counters);
+    const bytes = e.readBigUInt64LE(b + l.counters + 8);
+    this.#counters = packets === 0n && bytes === 0n ? ZERO_COUNTERS : { packets, bytes };
     this.#header = null;
-    this.#kernelHeader = parts.header;
-    this.#matches = parts.matches.map((blob) => new Match(this, '', undefined, blob));
+    this.#kernelHeader = e.subarray(b, b + l.header);
+  }
+
+  #decodeExtensions(raw: KernelRule): void {
+    const family = this.family;
+    const l = entryLayout(family);
+    const source = raw.source ?? raw.entry;
+    const base = raw.source ? raw.at! : 0;
+    // Slices, not views: a match's blob is viewed only when something needs its bytes.
+    const slices = extensionSlices(family, source, base);
+    const count = slices.length / 2;
+    // Printed with its chain: the extensions' texts need no save() of their own.
+    const printed = raw.printed && raw.printed.extensionCount(raw.index!) === count - (raw.standard ? 1 : 0) ? raw.printed : null;
+    // A dumped rule printed with its chain is its extensions' origin itself: one object fewer per rule.
+    const origin: KernelOrigin =
+      printed && raw instanceof DumpedRule ? raw : { family, source, base, printed, index: raw.index ?? 0 };
+    const matches = new Array<Match>(count - 1);
+    for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, { origin, k: i });
+    this.#matches = matches;
+    this.#gotoFlag = (source[base + l.flags]! & l.gotoFlag) !== 0;
     this.#target = raw.standard
       ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
-      : new Target(this, raw.label, { kernelBlob: parts.target });
+      : new Target(this, raw.label, { kernelBlob: { origin, k: count - 1 } });
   }
 
   #changed(): void {
@@ -229,13 +276,26 @@ export class Rule {
     this.#fieldFlags = -1;
   }
 
+  /** @internal Sets every header field at once, as a parse made them (see compile.ts). */
+  assignFields(fields: RuleFields): void {
+    this.#ensure();
+    this.#src = fields.src;
+    this.#dst = fields.dst;
+    this.#in = fields.in;
+    this.#out = fields.out;
+    this.#proto = fields.proto;
+    this.#fragment = fields.fragment;
+    this.#counters = fields.counters;
+    this.#changed();
+  }
+
   /**
    * Source address: `[!]addr[/mask|/prefix]`; reads back as `addr/mask` (dotted for IPv4).
    *
    * Equivalent to: `[!] -s addr[/mask]`
    */
   get src(): string {
-    this.#ensure();
+    this.#ensureHeader();
     return formatAddressSpec(this.family, this.#src);
   }
 
@@ -248,7 +308,7 @@ export class Rule {
 
   /** Destination address, as `src`. Equivalent to: `[!] -d addr[/mask]` */
   get dst(): string {
-    this.#ensure();
+    this.#ensureHeader();
     return formatAddressSpec(this.family, this.#dst);
   }
 
@@ -265,7 +325,7 @@ export class Rule {
    * Equivalent to: `[!] -i name`
    */
   get inInterface(): string | null {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#in.name === '' ? null : `${this.#in.invert ? '!' : ''}${this.#in.name}`;
   }
 
@@ -278,7 +338,7 @@ export class Rule {
 
   /** Output interface, as `inInterface`. Equivalent to: `[!] -o name` */
   get outInterface(): string | null {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#out.name === '' ? null : `${this.#out.invert ? '!' : ''}${this.#out.name}`;
   }
 
@@ -295,7 +355,7 @@ export class Rule {
    * Equivalent to: `[!] -p protocol`
    */
   get protocol(): string {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#proto.number === 0 ? '' : `${this.#proto.invert ? '!' : ''}${this.#proto.text}`;
   }
 
@@ -308,7 +368,7 @@ export class Rule {
 
   /** The rule matches second and further fragments only. Equivalent to: `-f` */
   get fragment(): boolean {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#fragment === 1;
   }
 
@@ -322,7 +382,7 @@ export class Rule {
 
   /** The rule matches unfragmented packets and first fragments only. Equivalent to: `! -f` */
   get fragmentInverted(): boolean {
-    this.#ensure();
+    this.#ensureHeader();
     return this.#fragment === -1;
   }
 
@@ -339,7 +399,7 @@ export class Rule {
    * of the spec
    */
   get matches(): Match[] {
-    this.#ensure();
+    this.#ensureExtensions();
     return [...this.#matches];
   }
 
@@ -380,7 +440,7 @@ export class Rule {
    * TARGET`
    */
   get target(): Target | null {
-    this.#ensure();
+    this.#ensureExtensions();
     return this.#target;
   }
 
@@ -429,8 +489,9 @@ export class Rule {
   get counters(): Counters {
     const raw = this.#raw;
     if (raw) {
-      const at = entryLayout(this.family).counters;
-      return { packets: raw.entry.readBigUInt64LE(at), bytes: raw.entry.readBigUInt64LE(at + 8) };
+      const source = raw.source ?? raw.entry;
+      const at = (raw.source ? raw.at! : 0) + entryLayout(this.family).counters;
+      return { packets: source.readBigUInt64LE(at), bytes: source.readBigUInt64LE(at + 8) };
     }
     return { ...this.#counters };
   }
@@ -447,24 +508,23 @@ export class Rule {
     this.#header = null;
   }
 
+  #asFields(): RuleFields {
+    return {
+      src: this.#src,
+      dst: this.#dst,
+      in: this.#in,
+      out: this.#out,
+      proto: this.#proto,
+      fragment: this.#fragment,
+      counters: this.#counters,
+    };
+  }
+
   /** flags and invflags of the header, from the fields: flags in the low byte, invflags above. */
   #flagBytes(): number {
-    const l = entryLayout(this.family);
-    if (this.#fieldFlags < 0) {
-      let flags = 0;
-      let invflags = 0;
-      if (this.#src.invert) invflags |= INV.SRCIP;
-      if (this.#dst.invert) invflags |= INV.DSTIP;
-      if (this.#in.invert) invflags |= INV.VIA_IN;
-      if (this.#out.invert) invflags |= INV.VIA_OUT;
-      if (this.#proto.invert) invflags |= INV.PROTO;
-      if (this.#fragment !== 0) flags |= l.fragFlag;
-      if (this.#fragment === -1) invflags |= INV.FRAG;
-      if (this.#proto.number !== 0) flags |= l.protoFlag;
-      this.#fieldFlags = flags | (invflags << 8);
-    }
+    if (this.#fieldFlags < 0) this.#fieldFlags = flagBytes(this.family, this.#asFields());
     // The goto flag belongs to the target, which can change on its own.
-    return this.#target?.goto ? this.#fieldFlags | l.gotoFlag : this.#fieldFlags;
+    return withGoto(this.family, this.#fieldFlags, this.#target?.goto === true);
   }
 
   #fields(): EntryHeader {
@@ -484,7 +544,7 @@ export class Rule {
     };
   }
 
-  /** @internal See ExtensionOwner.parseKey. */
+  /** @internal See ExtensionOwner.parseKey (as parseKeyOf in fields.ts, without making the fields). */
   parseKey(): number {
     this.#ensure();
     const bytes = this.#flagBytes();
@@ -580,7 +640,12 @@ export class Rule {
    */
   toString(): string {
     const raw = this.#raw;
-    if (raw) return saveEntry(this.family, raw.entry, raw.label, raw.standard);
+    if (raw) {
+      const printed = raw.printed?.text(raw.index!);
+      const source = raw.source ?? raw.entry;
+      // A printed rule needs no label: the shim printed its target.
+      return saveEntry(this.family, source, raw.source ? raw.at! : 0, typeof printed === 'string' ? '' : raw.label, raw.standard, printed);
+    }
     const masks = interfaceMasks(this.family, this.#kernelHeader ?? this.headerBuffer());
     let text = saveAddress(this.family, 's', this.#src) + saveAddress(this.family, 'd', this.#dst);
     text += saveInterface('i', this.#in.name, masks.in, this.#in.invert);

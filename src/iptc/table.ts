@@ -14,6 +14,7 @@ import { SeenRules } from './positions.js';
 import { Rule, Rule6, type Counters } from './rule.js';
 import { refuseOtherNetns } from '../netns/setns.js';
 import { decodeBytes, encodeText } from '../xtables/text.js';
+import { saveChainLines } from './save.js';
 import { chainExists, clearAndDeleteChain, clearChain } from './idempotent.js';
 import { deleteOwned, type DeletedOwned } from './owned.js';
 
@@ -26,8 +27,6 @@ const BUILTIN_CHAINS: Record<string, readonly string[]> = {
 };
 
 const ENOENT = 2;
-/** Each snapshot's chains by name, made when a chain is first looked up. */
-const chainIndex = new WeakMap<RawChain[], Map<string, RawChain>>();
 
 /** How a Table works: commits, waits for the xtables lock, and in which network namespace. */
 export interface TableOptions {
@@ -110,6 +109,8 @@ export class Table {
   /** Without autocommit: the changes waiting for commit() and the pending copy they are applied to. */
   readonly #batch: Batch;
   #snapshot: RawChain[] | null = null;
+  /** The chains of the last snapshot read by name. */
+  #byName: { chains: RawChain[]; map: Map<string, RawChain> } | null = null;
   #closed = false;
 
   /**
@@ -264,11 +265,10 @@ export class Table {
 
   /** @internal The snapshot of one chain; throws IPTCError if there is no such chain. */
   rawChain(name: string): RawChain {
+    // By name: a table of thousands of chains (kube-proxy's) is read chain by chain.
     const chains = this.#chains();
-    // By name: reading every chain of a table of thousands (kube-proxy's nat) would be quadratic.
-    let byName = chainIndex.get(chains);
-    if (!byName) chainIndex.set(chains, (byName = new Map(chains.map((c) => [c.name, c]))));
-    const chain = byName.get(name);
+    if (this.#byName?.chains !== chains) this.#byName = { chains, map: new Map(chains.map((c) => [c.name, c])) };
+    const chain = this.#byName.map.get(name);
     if (!chain) throw new IPTCError(`chain \`${name}' does not exist in table \`${this.name}'`, ENOENT);
     return chain;
   }
@@ -553,25 +553,17 @@ export class Table {
   save(options?: SaveOptions): string;
   save(options: SaveOptions = {}): string | Buffer {
     const counters = options.counters === true;
-    const lines = [`*${this.name}`];
+    const parts = [`*${this.name}\n`];
     const chains = this.#chains();
     for (const c of chains) {
       const policy = c.policy ? c.policy.name : '-';
       // iptables-save prints policy counters with or without -c.
       const cnt = c.policy ? `[${c.policy.packets}:${c.policy.bytes}]` : '[0:0]';
-      lines.push(`:${c.name} ${policy} ${cnt}`);
+      parts.push(`:${c.name} ${policy} ${cnt}\n`);
     }
-    const RuleClass = this.ruleClass;
-    for (const c of chains) {
-      for (const raw of c.rules) {
-        const rule = RuleClass.fromEntry(raw);
-        const prefix = counters ? `[${rule.counters.packets}:${rule.counters.bytes}] ` : '';
-        const spec = rule.toString();
-        lines.push(`${prefix}-A ${c.name}${spec === '' ? '' : ` ${spec}`}`);
-      }
-    }
-    lines.push('COMMIT', '');
-    const text = lines.join('\n');
+    for (const c of chains) saveChainLines(this.family, c, counters, parts);
+    parts.push('COMMIT\n');
+    const text = parts.join('');
     return options.encoding === 'buffer' ? encodeText(text) : text;
   }
 

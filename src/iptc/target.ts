@@ -1,13 +1,32 @@
-import { extensionUserspacesize, isTargetExtension, type ExtensionKind } from '../xtables/shim.js';
+import { extensionUserspacesize, isTargetExtension, type ExtensionKind, type Family } from '../xtables/shim.js';
 import { EXTENSION_HEADER, extensionRevision, standardTarget, STANDARD_TARGET_USERSPACESIZE } from '../xtables/entry.js';
 import { wideNflogBlob, XT_NFLOG } from '../xtables/blobs.js';
 import { XTablesError } from '../xtables/errors.js';
-import { Extension, type BuiltBlob, type ExtensionOwner } from './extension.js';
+import { Extension, type BuiltBlob, type ExtensionOwner, type KernelSlice } from './extension.js';
 import type { ParameterValue } from './parameters.js';
 import { checkChainName } from './names.js';
 import type { Rule } from './rule.js';
 
 const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN', '']);
+/**
+ * Whether `-j NAME` (`-g NAME` with goto) names a standard target (a verdict, a user chain, or `''` for
+ * none) rather than a target extension; throws as iptables refuses the name (a chain name it cannot
+ * be, or goto to anything but a chain).
+ */
+export function isStandardTarget(family: Family, name: string, goto: boolean): boolean {
+  let standard: boolean;
+  if (VERDICTS.has(name)) {
+    standard = true;
+  } else if (isTargetExtension(family, name)) {
+    standard = false;
+  } else {
+    checkChainName(name);
+    standard = true;
+  }
+  if (goto && (!standard || VERDICTS.has(name))) throw new TypeError(`goto needs a user chain as target, not \`${name}'`);
+  return standard;
+}
+
 /** The built standard targets by label: shared, never modified. */
 const standardBlobs = new Map<string, BuiltBlob>();
 
@@ -18,7 +37,7 @@ export interface TargetOptions {
   /** The revision of the target extension to use; the newest this kernel supports by default. */
   revision?: number;
   /** @internal A target extension read back from the kernel. */
-  kernelBlob?: Buffer;
+  kernelBlob?: Buffer | KernelSlice;
   /** @internal A verdict, jump or fall-through read back from the kernel. */
   kernelLabel?: boolean;
 }
@@ -31,7 +50,9 @@ export interface TargetOptions {
  */
 export class Target extends Extension {
   /** @internal */
-  protected readonly kind: ExtensionKind = 'target';
+  protected get kind(): ExtensionKind {
+    return 'target';
+  }
   /** The label of a verdict, chain jump or fall-through; null for a target extension. */
   #standard: string | null;
   #goto: boolean;
@@ -49,17 +70,11 @@ export class Target extends Extension {
     super(rule, name, opts.revision, opts.kernelBlob);
     if (opts.kernelBlob) {
       this.#standard = null;
-    } else if (opts.kernelLabel || VERDICTS.has(name)) {
+    } else if (opts.kernelLabel) {
       this.#standard = name;
-    } else if (isTargetExtension(rule.family, name)) {
-      this.#standard = null;
-      this.checkExists();
     } else {
-      checkChainName(name);
-      this.#standard = name;
-    }
-    if (opts.goto && !opts.kernelLabel && (this.#standard === null || VERDICTS.has(this.#standard))) {
-      throw new TypeError(`goto needs a user chain as target, not \`${name}'`);
+      this.#standard = isStandardTarget(rule.family, name, opts.goto === true) ? name : null;
+      if (this.#standard === null) this.checkExists();
     }
     this.#goto = opts.goto === true;
   }

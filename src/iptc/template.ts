@@ -3,10 +3,6 @@
 import { entryLayout } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
 import { parseAddressAsIptables } from './command-line.js';
-import { jumpLabel } from './chain.js';
-import { guardBits } from './guards.js';
-import type { Rule } from './rule.js';
-import type { EntryForm } from './table-backend.js';
 
 const LONG_ADDRESS_OPTIONS: [string, 'src' | 'dst'][] = [
   ['--source', 'src'], ['--src', 'src'], ['--destination', 'dst'], ['--dst', 'dst'],
@@ -27,6 +23,16 @@ function addressOption(text: string, start: number, end: number): 'src' | 'dst' 
   return null;
 }
 
+/** Whether a word is not empty and holds no white space, quote or backslash (it joins a plain spec). */
+function plainWord(word: string): boolean {
+  if (word.length === 0) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13) || c === 34 || c === 39 || c === 92 || c === 0xa0 || c > 0x7f) return false;
+  }
+  return true;
+}
+
 /** Whether words are separated by single spaces and nothing needs unquoting. */
 export function isPlainSpec(text: string): boolean {
   return (
@@ -36,16 +42,17 @@ export function isPlainSpec(text: string): boolean {
 }
 
 export interface CompiledRule {
-  /** Valid until the next compile of the same shape: hand it to libiptc (which copies it) at once. */
+  /** Valid until the next compile: hand it to libiptc (which copies it) at once. */
   entry: Buffer;
   mask: Buffer;
-  /** The template's rule: the same target and matches as this line (not its addresses or counters). */
-  rule: Rule;
   /** The user chain the rule jumps or goes to, to check before libiptc takes it; null for none. */
   jump: string | null;
   /** The rule's guard bits (see guards.ts), to check against the chain of each line. */
   guard: number;
 }
+
+/** A rule spec's entry, in a buffer of its own, or null when the spec is not a rule (the caller says why). */
+export type CompileSpec = (words: string[]) => CompiledRule | null;
 
 interface Template extends CompiledRule {
   /** The entry parsed with every address left out. */
@@ -57,28 +64,29 @@ interface Template extends CompiledRule {
 const MAX_TEMPLATES = 10_000;
 
 export class RuleTemplates {
-  readonly #parse: (words: string[]) => Rule;
+  readonly #compile: CompileSpec;
   readonly #family: Family;
   readonly #templates = new Map<string, Template>();
+  /** The shapes seen once and not made templates yet. */
+  readonly #seen = new Set<string>();
   /** The template of the previous spec: runs of lines of one shape find it without a key. */
   #last: Template | null = null;
   /** [start, end) of each address value of the spec being compiled, and its field. */
   readonly #cuts: number[] = [];
   readonly #fields: ('src' | 'dst')[] = [];
-  readonly #form: EntryForm;
 
-  constructor(family: Family, parse: (words: string[]) => Rule, form: EntryForm = 'xtables') {
+  constructor(family: Family, compile: CompileSpec) {
     this.#family = family;
-    this.#parse = parse;
-    this.#form = form;
+    this.#compile = compile;
   }
 
   /**
    * The entry of rule spec words, from a template when one fits. Returns null when the spec cannot share
-   * a template (the caller parses it in full, which also gives the right error for a bad spec).
+   * a template, or has not yet (the caller parses it in full, which also gives the right error for a bad
+   * spec).
    */
   compile(words: readonly string[], start = 0): CompiledRule | null {
-    for (let i = start; i < words.length; i++) if (/[\s"'\\]|^$/.test(words[i]!)) return null;
+    for (let i = start; i < words.length; i++) if (!plainWord(words[i]!)) return null;
     return this.compileText(words.slice(start).join(' '), 0);
   }
 
@@ -135,15 +143,18 @@ export class RuleTemplates {
     const key = segments.join('\0');
     let template = this.#templates.get(key);
     if (template) return template;
-    let rule: Rule;
-    try {
-      rule = this.#parse(segments.join(this.#family === 4 ? '0.0.0.0/0' : '::/0').split(' '));
-    } catch {
+    // A shape seen once is compiled as it is (null here); the second time it becomes a template. Rule
+    // sets where each rule has its own comment or port need none.
+    if (!this.#seen.has(key)) {
+      if (this.#seen.size >= MAX_TEMPLATES) this.#seen.clear();
+      this.#seen.add(key);
       return null;
     }
-    const { entry, mask } = rule.toEntryWithMask(this.#form);
+    this.#seen.delete(key);
+    const compiled = this.#compile(segments.join(this.#family === 4 ? '0.0.0.0/0' : '::/0').split(' '));
+    if (!compiled) return null;
     // `entry` is handed out for each spec: libiptc copies it, so one buffer serves every line.
-    template = { base: entry, entry: Buffer.from(entry), mask, rule, jump: jumpLabel(rule), guard: guardBits(rule), segments };
+    template = { ...compiled, base: compiled.entry, entry: Buffer.from(compiled.entry), segments };
     if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();
     this.#templates.set(key, template);
     return template;

@@ -73,3 +73,22 @@ export function splitRuleWords(text: string): SplitWords {
   }
   return { words, quoted };
 }
+
+/**
+ * splitRuleWords for a text without double quotes, where nothing is quoted or escaped: the words between
+ * spaces, tabs and newlines.
+ */
+export function splitPlainWords(text: string): string[] {
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : SPACE;
+    if (c === SPACE || c === TAB || c === NEWLINE) {
+      if (start >= 0) words.push(text.slice(start, i));
+      start = -1;
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  return words;
+}

@@ -224,6 +224,26 @@ export function splitEntry(family: Family, entry: Buffer): {
 }
 
 /**
+ * Where each match blob of an entry (in `source` from `base`) is, then its target blob: offset (in
+ * `source`) and size pairs. The entry passed checkEntry.
+ */
+export function extensionSlices(family: Family, source: Buffer, base = 0): number[] {
+  const l = LAYOUTS[family];
+  const u16 = (at: number) => source[base + at]! | (source[base + at + 1]! << 8);
+  const targetOffset = u16(l.targetOffset);
+  const nextOffset = u16(l.nextOffset);
+  const slices: number[] = [];
+  for (let at = l.header; at < targetOffset; ) {
+    const size = u16(at);
+    if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
+    slices.push(base + at, size);
+    at += size;
+  }
+  slices.push(base + targetOffset, nextOffset - targetOffset);
+  return slices;
+}
+
+/**
  * Checks that an entry's offsets and sizes hold together (each match at least an extension header and
  * inside the matches, the target after them, the entry inside the buffer), so that walking it ends.
  * Throws RangeError naming what is wrong.
@@ -232,17 +252,18 @@ export function checkEntry(family: Family, entry: Buffer): void {
   const l = LAYOUTS[family];
   const bad = (what: string) => new RangeError(`corrupt rule entry: ${what}`);
   if (entry.length < l.header + EXTENSION_HEADER) throw bad(`${entry.length} bytes is too short for a rule`);
-  const targetOffset = entry.readUInt16LE(l.targetOffset);
-  const nextOffset = entry.readUInt16LE(l.nextOffset);
+  // Byte reads: this runs for every rule read, and Buffer's readers check their arguments each time.
+  const targetOffset = entry[l.targetOffset]! | (entry[l.targetOffset + 1]! << 8);
+  const nextOffset = entry[l.nextOffset]! | (entry[l.nextOffset + 1]! << 8);
   if (targetOffset < l.header || nextOffset > entry.length || nextOffset < targetOffset + EXTENSION_HEADER) {
     throw bad(`target offset ${targetOffset} and size ${nextOffset} do not fit a ${entry.length}-byte entry`);
   }
   for (let at = l.header; at < targetOffset; ) {
-    const size = entry.readUInt16LE(at);
+    const size = entry[at]! | (entry[at + 1]! << 8);
     if (size < EXTENSION_HEADER || at + size > targetOffset) throw bad(`match size ${size} at offset ${at}`);
     at += size;
   }
-  const targetSize = entry.readUInt16LE(targetOffset);
+  const targetSize = entry[targetOffset]! | (entry[targetOffset + 1]! << 8);
   if (targetSize < EXTENSION_HEADER || targetOffset + targetSize > nextOffset) throw bad(`target size ${targetSize}`);
 }
 
@@ -286,30 +307,34 @@ export function deleteMask(family: Family, matches: readonly { blob: Buffer; use
     last.matches.every((m, i) => m === matches[i])) {
     return last.mask;
   }
-  let key = family === 6 ? '6' : '4';
-  for (const part of matches) key += `,${part.blob.length}:${part.userspacesize}`;
-  key += `;${target.blob.length}:${target.userspacesize}`;
-  let mask = deleteMasks.get(key);
-  if (!mask) {
-    const l = LAYOUTS[family];
-    let total = l.header + target.blob.length;
-    for (const part of matches) total += part.blob.length;
-    mask = Buffer.alloc(total);
-    mask.fill(0xff, 0, l.header);
-    let at = l.header;
-    for (const part of [...matches, target]) {
-      const size = part.blob.length;
-      mask.fill(0xff, at, at + Math.min(size, EXTENSION_HEADER + part.userspacesize));
-      at += size;
-    }
-    if (deleteMasks.size >= 10_000) deleteMasks.clear();
-    deleteMasks.set(key, mask);
-  }
+  const mask = deleteMaskOfSizes(family, [...matches, target].map((p) => ({ size: p.blob.length, userspacesize: p.userspacesize })));
   lastMask = { family, matches: [...matches], target, mask };
   return mask;
 }
 
 let lastMask: { family: Family; matches: readonly object[]; target: object; mask: Buffer } | null = null;
+
+/** deleteMask by the size and userspacesize of each match and of the target (the last part). */
+export function deleteMaskOfSizes(family: Family, parts: readonly { size: number; userspacesize: number }[]): Buffer {
+  let key = family === 6 ? '6' : '4';
+  for (const part of parts) key += `,${part.size}:${part.userspacesize}`;
+  let mask = deleteMasks.get(key);
+  if (!mask) {
+    const l = LAYOUTS[family];
+    let total = l.header;
+    for (const part of parts) total += part.size;
+    mask = Buffer.alloc(total);
+    mask.fill(0xff, 0, l.header);
+    let at = l.header;
+    for (const part of parts) {
+      mask.fill(0xff, at, at + Math.min(part.size, EXTENSION_HEADER + part.userspacesize));
+      at += part.size;
+    }
+    if (deleteMasks.size >= 10_000) deleteMasks.clear();
+    deleteMasks.set(key, mask);
+  }
+  return mask;
+}
 
 /** Masks by rule shape; shared and never modified (libiptc only reads them). */
 const deleteMasks = new Map<string, Buffer>();

@@ -5,6 +5,8 @@ import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
 import { EXTENSION_MAXNAMELEN, entryLayout } from './entry.js';
 import { appendEntries, dumpChain, dumpTable, type Family } from './shim.js';
+import type { PrintedRules } from './printed.js';
+import { DumpedChain } from './dumped.js';
 
 type Ptr = bigint;
 
@@ -78,6 +80,16 @@ export interface RawRule {
   label: string;
   /** A verdict, jump or fall-through rather than a target extension. */
   standard: boolean;
+  /** @internal The rule's chain printed by the shim as it is read (see printed.ts). */
+  printed?: PrintedRules;
+  /** @internal The rule's index in `printed`. */
+  index?: number;
+  /** @internal The bytes `entry` is a view of, from `at` (read without making the view). */
+  source?: Buffer;
+  /** @internal Where `entry` starts in `source`. */
+  at?: number;
+  /** @internal Whether the entry's sizes were found holding together already (as checkEntry checks them). */
+  checked?: boolean;
 }
 
 /** One chain as libiptc holds it, copied into JS memory. */
@@ -99,26 +111,6 @@ export interface RawChain {
   rules: RawRule[];
 }
 
-/** A chain of a dump whose rules are decoded on first use: reading counters or names of a large table
- * should not pay for every rule. */
-class DumpedChain implements RawChain {
-  #rules: RawRule[] | null = null;
-
-  constructor(
-    readonly name: string,
-    readonly builtin: boolean,
-    readonly policy: RawChain['policy'],
-    private readonly dump: Buffer,
-    private readonly first: number,
-    private readonly count: number,
-  ) {}
-
-  get rules(): RawRule[] {
-    this.#rules ??= decodeRules(this.dump, this.first, this.count);
-    return this.#rules;
-  }
-}
-
 /** The edits of a table that a restore makes: what a TableHandle does, and a ScratchTable too. */
 export type TableEdits = Pick<
   TableHandle,
@@ -131,7 +123,7 @@ export type TableEdits = Pick<
 function decodeRules(dump: Buffer, at: number, count: number): RawRule[] {
   const rules: RawRule[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const standard = dump[at] === 1;
+    const standard = (dump[at]! & 1) !== 0;
     const labelLength = dump[at + 1]!;
     const label = dump.toString('latin1', at + 2, at + 2 + labelLength);
     at += 2 + labelLength;
@@ -261,7 +253,7 @@ export class TableHandle {
         at += 2 + dump.readUInt16LE(at);
       }
       const policy = builtin ? { name: policyName, packets, bytes } : null;
-      chains.push(new DumpedChain(name, builtin, policy, dump, first, count));
+      chains.push(new DumpedChain(name, builtin, policy, this.family, dump, first, count));
     }
     return chains;
   }

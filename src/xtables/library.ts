@@ -44,7 +44,7 @@ export function systemLibrary(which: keyof typeof SONAMES): LibraryHandle {
   return lib;
 }
 
-const SHIM_ABI = 3;
+const SHIM_ABI = 5;
 
 /** How to get a shim that fits, for the errors below. */
 const REBUILD = 'run `npm rebuild iptc` to compile it (it says what to install if it cannot), or set IPTC_SHIM_PATH to a libxtwrap.so';

@@ -66,7 +66,7 @@ type BuildFn = (
 ) => number;
 type SaveFn = (family: number, ip: Buffer, blob: Buffer, nameOut: Buffer, out: Buffer, outlen: number) => number;
 
-interface ShimFunctions {
+export interface ShimFunctions {
   setup: () => number;
   errmsg: () => string;
   errstatus: () => number;
@@ -80,6 +80,12 @@ interface ShimFunctions {
   dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
+  compileRule: (family: number, text: Buffer, textLen: number, plan: Int32Array, planLen: number, out: Buffer,
+    outLen: number, info: Int32Array, infoLen: number) => number;
+  printRules: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, out: Buffer, outLen: number,
+    spans: Int32Array, spansLen: number, result: Float64Array) => number;
+  printLines: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, chain: string, counters: number,
+    out: Buffer, outLen: number, result: Float64Array) => number;
   dumpChain: (family: number, handle: bigint, chain: string, from: number, count: number, out: Buffer, outlen: number) => number;
   lastTargetUdata: (out: Buffer, outlen: number) => number;
   setRevisionProbe: (probe: unknown) => void;
@@ -90,7 +96,8 @@ let fns: ShimFunctions | undefined;
 /** The C type of libxtables' revision check, as the shim lets a caller replace it. */
 let revisionProbeType: ReturnType<typeof koffi.proto> | undefined;
 
-function shim(): ShimFunctions {
+/** The shim's functions, the shim loaded and set up on first use. */
+export function shim(): ShimFunctions {
   if (fns) return fns;
   const lib = shimLibrary();
   revisionProbeType ??= koffi.proto('int xtw_revision_probe(const char *name, int revision, int opt)');
@@ -123,6 +130,18 @@ function shim(): ShimFunctions {
     options: lib.func(
       'int xtw_options(int is_target, int family, const char *name, int revision, void *out, int outlen)',
     ) as ShimFunctions['options'],
+    compileRule: lib.func(
+      'long xtw_compile_rule(int family, const void *text, int text_len, const int32_t *plan, int plan_len, ' +
+        'void *out, int outlen, int32_t *info, int info_len)',
+    ) as ShimFunctions['compileRule'],
+    printRules: lib.func(
+      'int xtw_print_rules(int family, const void *dump, long dump_len, long at, int count, void *out, long outlen, ' +
+        'int32_t *spans, int spans_len, double *result)',
+    ) as ShimFunctions['printRules'],
+    printLines: lib.func(
+      'int xtw_print_lines(int family, const void *dump, long dump_len, long at, int count, const char *chain, ' +
+        'int counters, void *out, long outlen, double *result)',
+    ) as ShimFunctions['printLines'],
     lastTargetUdata: lib.func('int xtw_last_target_udata(void *out, int outlen)') as ShimFunctions['lastTargetUdata'],
     setRevisionProbe: lib.func('void xtw_set_revision_probe(xtw_revision_probe *probe)') as ShimFunctions['setRevisionProbe'],
   };
@@ -327,12 +346,21 @@ function saveUncached(kind: ExtensionKind, family: Family, ipHeader: Buffer, blo
   }
 }
 
+/**
+ * What isTargetExtension answered, by family. libxtables keeps the answer too (a loaded target stays
+ * loaded, a name that failed to load is remembered as no target), so asking again changes nothing.
+ */
+const targetExtensions: Record<Family, Map<string, boolean>> = { 4: new Map(), 6: new Map() };
+
 /** Whether `name` is a target extension of this family (as opposed to a chain to jump to). */
 export function isTargetExtension(family: Family, name: string): boolean {
+  const known = targetExtensions[family].get(name);
+  if (known !== undefined) return known;
   checkText('target name', name);
   const { isTarget, errmsg } = shim();
   const found = isTarget(NFPROTO[family], name);
   if (found < 0) throw extensionError(name, errmsg());
+  if (targetExtensions[family].size < 10_000) targetExtensions[family].set(name, found === 1);
   return found === 1;
 }
 
@@ -366,14 +394,17 @@ export interface OptionSpec {
   code: number;
 }
 
-const optionLists = new Map<string, OptionSpec[]>();
+/** By kind and family, then by name and revision (-1: the newest). */
+const optionLists: Record<ExtensionKind, Record<Family, Map<string, Map<number, OptionSpec[]>>>> = {
+  match: { 4: new Map(), 6: new Map() },
+  target: { 4: new Map(), 6: new Map() },
+};
 
 /** The options an extension revision takes, as getopt_long would see them. */
 export function extensionOptions(kind: ExtensionKind, family: Family, name: string, revision?: number): OptionSpec[] {
-  checkText(`${kind} name`, name);
-  const key = `${kind}/${family}/${name}/${revision ?? -1}`;
-  const cached = optionLists.get(key);
+  const cached = optionLists[kind][family].get(name)?.get(revision ?? -1);
   if (cached) return cached;
+  checkText(`${kind} name`, name);
   const { options, errmsg } = shim();
   for (;;) {
     const len = options(kind === 'target' ? 1 : 0, NFPROTO[family], name, revision ?? -1, textBuffer, textBuffer.length);
@@ -390,12 +421,21 @@ export function extensionOptions(kind: ExtensionKind, family: Family, name: stri
         const [optName, hasArg, code] = line.split(' ');
         return { name: optName!, hasArg: Number(hasArg) as 0 | 1 | 2, code: Number(code) };
       });
-    optionLists.set(key, list);
+    const byName = optionLists[kind][family];
+    let byRevision = byName.get(name);
+    if (!byRevision) {
+      if (byName.size >= 10_000) byName.clear();
+      byRevision = new Map();
+      byName.set(name, byRevision);
+    }
+    byRevision.set(revision ?? -1, list);
     return list;
   }
 }
 
-let dumpBuffer = Buffer.alloc(1 << 20);
+/** The size of the last dump, by family: the next is most likely about as large. */
+const lastDumpSize: Record<Family, number> = { 4: 0, 6: 0 };
+const DUMP_SLACK = 1 << 16;
 
 /**
  * Every chain, policy and rule of a libiptc handle in one call, as xtw_dump_table serialises them. The
@@ -405,10 +445,17 @@ let dumpBuffer = Buffer.alloc(1 << 20);
 export function dumpTable(family: Family, handle: bigint, counters = true): Buffer {
   const fns = shim();
   const dump = counters ? fns.dumpTable : fns.dumpRules;
+  // Written straight into the buffer returned: a large table's dump is megabytes, not worth a second copy.
+  let size = lastDumpSize[family] + DUMP_SLACK;
   for (;;) {
-    const len = dump(NFPROTO[family], handle, dumpBuffer, dumpBuffer.length);
-    if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
-    dumpBuffer = Buffer.alloc(len);
+    const out = Buffer.allocUnsafeSlow(size);
+    const len = dump(NFPROTO[family], handle, out, out.length);
+    if (len <= out.length) {
+      lastDumpSize[family] = len;
+      // A table much smaller than the last is not worth holding the larger buffer for.
+      return len < out.length / 2 && out.length > DUMP_SLACK ? Buffer.from(out.subarray(0, len)) : out.subarray(0, len);
+    }
+    size = len;
   }
 }
 
@@ -419,11 +466,13 @@ export function dumpTable(family: Family, handle: bigint, counters = true): Buff
 export function dumpChain(family: Family, handle: bigint, chain: string, from: number, count: number): Buffer | null {
   checkText('chain name', chain);
   const fns = shim();
+  let size = 4096;
   for (;;) {
-    const len = fns.dumpChain(NFPROTO[family], handle, chain, from, count, dumpBuffer, dumpBuffer.length);
+    const out = Buffer.allocUnsafeSlow(size);
+    const len = fns.dumpChain(NFPROTO[family], handle, chain, from, count, out, out.length);
     if (len < 0) return null;
-    if (len <= dumpBuffer.length) return Buffer.from(dumpBuffer.subarray(0, len));
-    dumpBuffer = Buffer.alloc(len);
+    if (len <= out.length) return out.subarray(0, len);
+    size = len;
   }
 }
 

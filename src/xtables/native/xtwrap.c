@@ -31,16 +31,17 @@
 #include <xtables.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
+#include "xtwrap.h"
 
-#define XTW_ABI 3
+#define XTW_ABI 5
 
 /* Exported by libxtables.so.12 but not declared in xtables.h. */
 extern struct xtables_target *xtables_pending_targets;
 
-static sigjmp_buf jump_point;
-static bool protected_call;
-static char errmsg[2048];
-static int errstatus;
+sigjmp_buf jump_point;
+bool protected_call;
+char errmsg[2048];
+int errstatus;
 
 /*
  * The owner thread. libxtables' state (xt_params, afinfo, the extension lists, each extension's m/t,
@@ -54,7 +55,7 @@ static int errstatus;
 #define WRONG_THREAD_MSG "iptc's xtables layer is in use by another thread; use it from one thread"
 static pid_t owner_tid;
 static __thread pid_t my_tid;
-static __thread bool refused;
+__thread bool refused;
 
 /*
  * An owner thread gives the layer up as it exits (a thread-specific key's destructor runs in the exiting
@@ -87,7 +88,7 @@ static bool claim(pid_t *owner)
 	return true;
 }
 
-static bool owner_thread(void)
+bool owner_thread(void)
 {
 	pid_t owner;
 
@@ -112,12 +113,12 @@ static unsigned char last_udata[256];
 static int last_udata_len;
 
 /* What a failed call must release: the blob under construction and the redirected stdout. */
-static struct xtables_match *building_match;
-static struct xtables_target *building_target;
-static FILE *real_stdout;
-static FILE *capture;
-static char *capture_buf;
-static size_t capture_len;
+struct xtables_match *building_match;
+struct xtables_target *building_target;
+FILE *real_stdout;
+FILE *capture;
+char *capture_buf;
+size_t capture_len;
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
 xtw_exit_err(enum xtables_exittype status, const char *fmt, ...)
@@ -172,8 +173,7 @@ static struct xtables_globals globals = {
 	.compat_rev = compatible_revision,
 };
 
-static void fail(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
-static void fail(int status, const char *fmt, ...)
+void fail(int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -184,7 +184,7 @@ static void fail(int status, const char *fmt, ...)
 	siglongjmp(jump_point, 1);
 }
 
-static void release_build_state(void)
+void release_build_state(void)
 {
 	if (building_match != NULL) {
 		free(building_match->m);
@@ -211,29 +211,6 @@ static void release_build_state(void)
 		capture_buf = NULL;
 	}
 }
-
-/* The jump point must live in the frame of the exported function, hence macros. */
-#define PROTECT(failure)                                                          \
-	do {                                                                      \
-		refused = !owner_thread();                                        \
-		if (refused)                                                      \
-			return failure;                                           \
-		if (protected_call) {                                             \
-			snprintf(errmsg, sizeof(errmsg), "nested libxtables call refused"); \
-			errstatus = OTHER_PROBLEM;                                \
-			return failure;                                           \
-		}                                                                 \
-		errmsg[0] = '\0';                                                 \
-		errstatus = 0;                                                    \
-		protected_call = true;                                            \
-		if (sigsetjmp(jump_point, 0) != 0) {                              \
-			release_build_state();                                    \
-			protected_call = false;                                   \
-			return failure;                                           \
-		}                                                                 \
-	} while (0)
-
-#define UNPROTECT() (protected_call = false)
 
 int xtw_abi(void) { return XTW_ABI; }
 const char *xtw_errmsg(void) { return refused ? WRONG_THREAD_MSG : errmsg; }
@@ -274,7 +251,7 @@ static struct {
 static int ncopies;
 static int current_family = NFPROTO_IPV4;
 
-static void use_family(int family)
+void use_family(int family)
 {
 	if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6)
 		fail(PARAMETER_PROBLEM, "unsupported family %d", family);
@@ -346,7 +323,7 @@ static bool family_plugin_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-static struct xtables_target *lookup_target(const char *name, enum xtables_tryload tryload)
+struct xtables_target *lookup_target(const char *name, enum xtables_tryload tryload)
 {
 	struct xtables_target *other;
 	Dl_info info;
@@ -369,7 +346,7 @@ static struct xtables_target *lookup_target(const char *name, enum xtables_trylo
 	return xtables_find_target(name, tryload);
 }
 
-static struct xtables_match *lookup_match(const char *name, int revision)
+struct xtables_match *lookup_match(const char *name, int revision)
 {
 	struct xtables_match *m = xtables_find_match(name, XTF_LOAD_MUST_SUCCEED, NULL);
 
@@ -382,7 +359,7 @@ static struct xtables_match *lookup_match(const char *name, int revision)
 	return m;
 }
 
-static struct xtables_target *lookup_target_revision(const char *name, int revision)
+struct xtables_target *lookup_target_revision(const char *name, int revision)
 {
 	struct xtables_target *t = lookup_target(name, XTF_LOAD_MUST_SUCCEED);
 
@@ -443,20 +420,20 @@ static bool find_option(const char *ext, const struct xt_option_entry *x6, const
 }
 
 /*
- * Options arrive flattened: for option i, words[pos] is its name (no dashes) followed by counts[i]
- * values; inverts[i] says whether a `!` preceded it.
+ * The argv an extension's parser sees for one option, as getopt_long would leave it: `--name` and the
+ * values, a required argument in optarg and optind after it; otherwise no optarg and optind on the next
+ * word, which some parsers read themselves (rateest). Old-style parsers read further words from argv
+ * (`--tcp-flags MASK COMP`): how many values a parser took is optind - 1 afterwards.
  */
 struct option_call {
 	char *argv[64];
 	unsigned int code;
-	bool invert;
 };
 
 static void prepare_option(const char *ext, const struct xt_option_entry *x6, const struct option *old,
-			   const char **words, int *pos, int count, bool invert, struct option_call *call)
+			   const char *name, char **values, int count, struct option_call *call)
 {
 	static char optname[256];
-	const char *name = words[*pos];
 	int has_arg;
 
 	if (count < 0 || count > 60)
@@ -467,45 +444,18 @@ static void prepare_option(const char *ext, const struct xt_option_entry *x6, co
 	snprintf(optname, sizeof(optname), "--%s", name);
 	call->argv[0] = optname;
 	for (int i = 0; i < count; i++)
-		call->argv[i + 1] = (char *)words[*pos + 1 + i];
+		call->argv[i + 1] = values[i];
 	call->argv[count + 1] = NULL;
-	call->invert = invert;
-	*pos += count + 1;
-	/*
-	 * What getopt_long leaves behind for the parser: a required argument in optarg and optind after it;
-	 * otherwise no optarg and optind on the next word, which some parsers read themselves (rateest).
-	 */
 	optarg = has_arg == required_argument ? call->argv[1] : NULL;
 	optind = has_arg == required_argument ? 2 : 1;
 }
 
-static int copy_out(const void *blob, size_t size, void *out, int outlen)
+/* iptables' command_match: the match's blob allocated and initialised, ready for its options. */
+struct xtables_match *start_match(const char *name, int revision)
 {
-	if (size <= (size_t)outlen)
-		memcpy(out, blob, size);
-	return (int)size;
-}
+	struct xtables_match *m = lookup_match(name, revision);
+	size_t size = XT_ALIGN(sizeof(struct xt_entry_match)) + m->size;
 
-/*
- * Builds an xt_entry_match blob for `name` from options, as iptables' command_match + option parsing
- * would. `fw` is the rule's entry header (ipt_entry/ip6t_entry), which some parsers inspect. With
- * `final`, the extension's final check runs too. Returns the blob size (copied to out when it fits) or
- * -1. info[0] receives userspacesize (for delete masks), info[1] the revision used; consumed[i] how many
- * values option i's parser took (old-style parsers read extra words from argv, as `--tcp-flags` does).
- */
-int xtw_build_match(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
-		    const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
-		    int *consumed)
-{
-	struct xtables_match *m;
-	struct option_call call;
-	size_t size;
-	int pos = 0, ret;
-
-	PROTECT(-1);
-	use_family(family);
-	m = lookup_match(name, revision);
-	size = XT_ALIGN(sizeof(struct xt_entry_match)) + m->size;
 	building_match = m;
 	m->m = xtables_calloc(1, size);
 	m->m->u.match_size = size;
@@ -518,36 +468,31 @@ int xtw_build_match(int family, const char *name, int revision, const void *fw, 
 	}
 	if (m->init != NULL)
 		m->init(m->m);
-	for (int i = 0; i < nopts; i++) {
-		prepare_option(m->name, m->x6_parse != NULL ? m->x6_options : NULL, m->extra_opts, words, &pos,
-			       counts[i], inverts[i] != 0, &call);
-		xtables_option_mpcall(call.code, call.argv, call.invert, m, (void *)fw);
-		consumed[i] = optind - 1;
-	}
-	if (final)
-		xtables_option_mfcall(m);
-	info[0] = (int)m->userspacesize;
-	info[1] = m->revision;
-	ret = copy_out(m->m, m->m->u.match_size, out, outlen);
-	release_build_state();
-	UNPROTECT();
-	return ret;
+	return m;
 }
 
-/* The target counterpart of xtw_build_match (iptables' command_jump). */
-int xtw_build_target(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
-		     const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
-		     int *consumed)
+/* One option through the match's parser; returns how many values it took. */
+int match_option(struct xtables_match *m, const void *fw, const char *option, char **values, int count, bool invert)
 {
-	struct xtables_target *t;
 	struct option_call call;
-	size_t size;
-	int pos = 0, ret;
 
-	PROTECT(-1);
-	use_family(family);
-	t = lookup_target_revision(name, revision);
-	size = XT_ALIGN(sizeof(struct xt_entry_target)) + t->size;
+	prepare_option(m->name, m->x6_parse != NULL ? m->x6_options : NULL, m->extra_opts, option, values, count, &call);
+	xtables_option_mpcall(call.code, call.argv, invert, m, (void *)fw);
+	return optind - 1;
+}
+
+void finish_match(struct xtables_match *m, bool final)
+{
+	if (final)
+		xtables_option_mfcall(m);
+}
+
+/* iptables' command_jump for a target extension. */
+struct xtables_target *start_target(const char *name, int revision)
+{
+	struct xtables_target *t = lookup_target_revision(name, revision);
+	size_t size = XT_ALIGN(sizeof(struct xt_entry_target)) + t->size;
+
 	building_target = t;
 	t->t = xtables_calloc(1, size);
 	t->t->u.target_size = size;
@@ -560,14 +505,87 @@ int xtw_build_target(int family, const char *name, int revision, const void *fw,
 	}
 	if (t->init != NULL)
 		t->init(t->t);
-	for (int i = 0; i < nopts; i++) {
-		prepare_option(t->name, t->x6_parse != NULL ? t->x6_options : NULL, t->extra_opts, words, &pos,
-			       counts[i], inverts[i] != 0, &call);
-		xtables_option_tpcall(call.code, call.argv, call.invert, t, (void *)fw);
-		consumed[i] = optind - 1;
-	}
+	return t;
+}
+
+int target_option(struct xtables_target *t, const void *fw, const char *option, char **values, int count,
+		  bool invert)
+{
+	struct option_call call;
+
+	prepare_option(t->name, t->x6_parse != NULL ? t->x6_options : NULL, t->extra_opts, option, values, count, &call);
+	xtables_option_tpcall(call.code, call.argv, invert, t, (void *)fw);
+	return optind - 1;
+}
+
+void finish_target(struct xtables_target *t, bool final)
+{
 	if (final)
 		xtables_option_tfcall(t);
+}
+
+static int copy_out(const void *blob, size_t size, void *out, int outlen)
+{
+	if (size <= (size_t)outlen)
+		memcpy(out, blob, size);
+	return (int)size;
+}
+
+/*
+ * Builds an xt_entry_match blob for `name` from options, as iptables' command_match + option parsing
+ * would. `fw` is the rule's entry header (ipt_entry/ip6t_entry), which some parsers inspect. Options
+ * arrive flattened: for option i, words[pos] is its name (no dashes) followed by counts[i] values;
+ * inverts[i] says whether a `!` preceded it. With `final`, the extension's final check runs too.
+ * Returns the blob size (copied to out when it fits) or -1. info[0] receives userspacesize (for delete
+ * masks), info[1] the revision used; consumed[i] how many values option i's parser took.
+ */
+static int build_match(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
+		       const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
+		       int *consumed)
+{
+	struct xtables_match *m;
+	int pos = 0, ret;
+
+	use_family(family);
+	m = start_match(name, revision);
+	for (int i = 0; i < nopts; i++) {
+		consumed[i] = match_option(m, fw, words[pos], (char **)words + pos + 1, counts[i], inverts[i] != 0);
+		pos += counts[i] + 1;
+	}
+	finish_match(m, final);
+	info[0] = (int)m->userspacesize;
+	info[1] = m->revision;
+	ret = copy_out(m->m, m->m->u.match_size, out, outlen);
+	release_build_state();
+	return ret;
+}
+
+int xtw_build_match(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
+		    const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
+		    int *consumed)
+{
+	int ret;
+
+	PROTECT(-1);
+	ret = build_match(family, name, revision, fw, nopts, words, counts, inverts, final, out, outlen, info, consumed);
+	UNPROTECT();
+	return ret;
+}
+
+static int build_target(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
+			const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
+			int *consumed)
+{
+	struct xtables_target *t;
+	int pos = 0, ret;
+
+	use_family(family);
+	t = start_target(name, revision);
+	for (int i = 0; i < nopts; i++) {
+		consumed[i] = target_option(t, fw, words[pos], (char **)words + pos + 1, counts[i], inverts[i] != 0);
+		pos += counts[i] + 1;
+	}
+	finish_target(t, final);
 	info[0] = (int)t->userspacesize;
 	info[1] = t->revision;
 	last_udata_len = 0;
@@ -577,6 +595,18 @@ int xtw_build_target(int family, const char *name, int revision, const void *fw,
 	}
 	ret = copy_out(t->t, t->t->u.target_size, out, outlen);
 	release_build_state();
+	return ret;
+}
+
+/* The target counterpart of xtw_build_match (iptables' command_jump). */
+int xtw_build_target(int family, const char *name, int revision, const void *fw, int nopts, const char **words,
+		     const int *counts, const unsigned char *inverts, int final, void *out, int outlen, int *info,
+		     int *consumed)
+{
+	int ret;
+
+	PROTECT(-1);
+	ret = build_target(family, name, revision, fw, nopts, words, counts, inverts, final, out, outlen, info, consumed);
 	UNPROTECT();
 	return ret;
 }
@@ -606,7 +636,7 @@ int xtw_is_target(int family, const char *name)
 	return t != NULL;
 }
 
-static void begin_capture(void)
+void begin_capture(void)
 {
 	fflush(stdout);
 	capture = open_memstream(&capture_buf, &capture_len);
@@ -616,14 +646,20 @@ static void begin_capture(void)
 	stdout = capture;
 }
 
-static int end_capture(char *out, int outlen)
+/* Gives stdout back; the text stays in capture_buf (capture_len bytes) for the caller to free. */
+void close_capture(void)
 {
-	int len;
-
 	fflush(capture);
 	stdout = real_stdout;
 	fclose(capture);
 	capture = NULL;
+}
+
+static int end_capture(char *out, int outlen)
+{
+	int len;
+
+	close_capture();
 	len = (int)capture_len;
 	if (len < outlen)
 		memcpy(out, capture_buf, len + 1);
@@ -633,56 +669,125 @@ static int end_capture(char *out, int outlen)
 }
 
 /*
- * Prints a match blob as iptables-save does (print_match_save): the printed name (the alias where the
- * extension has one, e.g. `state` for conntrack revision 3) into name_out[32], the parameters text into
- * out. Returns the text length (copied when it fits) or -1.
+ * The extensions that print blobs, by name and revision: printing a large table looks the same few up
+ * thousands of times, and each lookup walks libxtables' lists. libxtables never unregisters an
+ * extension, so a pointer found stays good; the family is part of the key (lookups depend on it).
+ */
+#define PRINTER_CACHE 16
+static struct printer {
+	char name[XT_EXTENSION_MAXNAMELEN];
+	uint8_t revision;
+	int family;
+	bool target;
+	void *ext, *rev_ext;
+} printers[PRINTER_CACHE];
+static unsigned next_printer;
+
+static struct printer *find_printer(const char *name, uint8_t revision, bool target)
+{
+	struct printer *p;
+
+	for (int i = 0; i < PRINTER_CACHE; i++) {
+		p = &printers[i];
+		if (p->ext != NULL && p->target == target && p->revision == revision && p->family == current_family &&
+		    strncmp(p->name, name, sizeof(p->name)) == 0)
+			return p;
+	}
+	p = &printers[next_printer++ % PRINTER_CACHE];
+	p->ext = NULL;
+	if (target) {
+		struct xtables_target *t = lookup_target(name, XTF_TRY_LOAD);
+
+		if (t == NULL)
+			fail(OTHER_PROBLEM, "Can't find library for target `%s'", name);
+		p->rev_ext = xtables_find_target_revision(name, XTF_TRY_LOAD, t, revision);
+		p->ext = t;
+	} else {
+		struct xtables_match *m = xtables_find_match(name, XTF_TRY_LOAD, NULL);
+
+		if (m == NULL)
+			fail(OTHER_PROBLEM, "Can't find library for match `%s'", name);
+		p->rev_ext = xtables_find_match_revision(name, XTF_TRY_LOAD, m, revision);
+		p->ext = m;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->revision = revision;
+	p->family = current_family;
+	p->target = target;
+	return p;
+}
+
+/*
+ * Prints a match blob's parameters to stdout as iptables-save does (print_match_save) and returns the
+ * name it is printed under: the alias where the extension has one (`state` for conntrack revision 3).
+ * With `before`, that and the name come first.
+ */
+const char *save_match(const void *ip, const struct xt_entry_match *e, const char *before)
+{
+	struct printer *p = find_printer(e->u.user.name, e->u.user.revision, false);
+	struct xtables_match *match = p->ext, *mt = p->rev_ext;
+	const char *printed;
+
+	printed = (mt != NULL ? mt : match)->alias != NULL ? (mt != NULL ? mt : match)->alias(e) : e->u.user.name;
+	if (before != NULL) {
+		fputs(before, stdout);
+		fputs(printed, stdout);
+	}
+	if (mt != NULL && mt->save != NULL)
+		mt->save(ip, e);
+	else if (match->save != NULL)
+		fputs(" [unsupported revision]", stdout);
+	return printed;
+}
+
+/*
+ * The target counterpart of save_match (print_target_save / the target part of print_rule); `before` is
+ * followed by the stored name where the printed one is empty.
+ */
+const char *save_target(const void *ip, const struct xt_entry_target *e, const char *before)
+{
+	struct printer *p = find_printer(e->u.user.name, e->u.user.revision, true);
+	struct xtables_target *target = p->ext, *tg = p->rev_ext;
+	const char *printed;
+
+	printed = (tg != NULL ? tg : target)->alias != NULL ? (tg != NULL ? tg : target)->alias(e) : e->u.user.name;
+	if (before != NULL) {
+		fputs(before, stdout);
+		fputs(printed[0] != '\0' ? printed : e->u.user.name, stdout);
+	}
+	if (tg != NULL && tg->save != NULL)
+		tg->save(ip, e);
+	else if (target->save != NULL)
+		fputs(" [unsupported revision]", stdout);
+	return printed;
+}
+
+/*
+ * Prints a match blob as iptables-save does: the printed name into name_out[32], the parameters text
+ * into out. Returns the text length (copied when it fits) or -1.
  */
 int xtw_save_match(int family, const void *ip, const void *blob, char *name_out, char *out, int outlen)
 {
-	const struct xt_entry_match *e = blob;
-	struct xtables_match *match, *mt;
-	const char *printed;
 	int ret;
 
 	PROTECT(-1);
 	use_family(family);
-	match = xtables_find_match(e->u.user.name, XTF_TRY_LOAD, NULL);
-	if (match == NULL)
-		fail(OTHER_PROBLEM, "Can't find library for match `%s'", e->u.user.name);
-	mt = xtables_find_match_revision(e->u.user.name, XTF_TRY_LOAD, match, e->u.user.revision);
-	printed = (mt != NULL ? mt : match)->alias != NULL ? (mt != NULL ? mt : match)->alias(e) : e->u.user.name;
-	snprintf(name_out, 32, "%s", printed);
 	begin_capture();
-	if (mt != NULL && mt->save != NULL)
-		mt->save(ip, e);
-	else if (match->save != NULL)
-		printf(" [unsupported revision]");
+	snprintf(name_out, 32, "%s", save_match(ip, blob, NULL));
 	ret = end_capture(out, outlen);
 	UNPROTECT();
 	return ret;
 }
 
-/* The target counterpart of xtw_save_match (print_target_save / the target part of print_rule). */
+/* The target counterpart of xtw_save_match. */
 int xtw_save_target(int family, const void *ip, const void *blob, char *name_out, char *out, int outlen)
 {
-	const struct xt_entry_target *e = blob;
-	struct xtables_target *target, *tg;
-	const char *printed;
 	int ret;
 
 	PROTECT(-1);
 	use_family(family);
-	target = lookup_target(e->u.user.name, XTF_TRY_LOAD);
-	if (target == NULL)
-		fail(OTHER_PROBLEM, "Can't find library for target `%s'", e->u.user.name);
-	tg = xtables_find_target_revision(e->u.user.name, XTF_TRY_LOAD, target, e->u.user.revision);
-	printed = (tg != NULL ? tg : target)->alias != NULL ? (tg != NULL ? tg : target)->alias(e) : e->u.user.name;
-	snprintf(name_out, 32, "%s", printed);
 	begin_capture();
-	if (tg != NULL && tg->save != NULL)
-		tg->save(ip, e);
-	else if (target->save != NULL)
-		printf(" [unsupported revision]");
+	snprintf(name_out, 32, "%s", save_target(ip, blob, NULL));
 	ret = end_capture(out, outlen);
 	UNPROTECT();
 	return ret;
@@ -818,6 +923,30 @@ static void clear_name_padding(unsigned char *e, size_t header_size, uint16_t ta
 	}
 }
 
+/* A rule's flag byte in a dump: bit 0 a standard target, DUMP_MALFORMED an entry whose sizes do not hold together. */
+#define DUMP_MALFORMED 2
+
+/*
+ * Whether an entry's offsets and sizes hold together, as JS's checkEntry asks (each match at least an
+ * extension header and inside the matches, the target after them), so that walking it ends: every rule
+ * of a dump is checked here once, not by JS rule by rule.
+ */
+static bool entry_holds_together(const unsigned char *e, size_t header, uint16_t target_offset, uint16_t size)
+{
+	const size_t ext = sizeof(struct xt_entry_match);
+	uint16_t ext_size;
+
+	if (size < header + ext || target_offset < header || size < (size_t)target_offset + ext)
+		return false;
+	for (size_t at = header; at < target_offset; at += ext_size) {
+		memcpy(&ext_size, e + at, 2);
+		if (ext_size < ext || at + ext_size > target_offset)
+			return false;
+	}
+	memcpy(&ext_size, e + target_offset, 2);
+	return ext_size >= ext && (size_t)target_offset + ext_size <= size;
+}
+
 struct writer {
 	unsigned char *out;
 	size_t len, cap;
@@ -847,8 +976,11 @@ static void put_rule(struct writer *w, const struct iptc_ops *o, void *h, const 
 	memcpy(&size, e + o->next_offset_at, 2);
 	if (label == NULL)
 		label = "";
-	standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 || strcmp(label, "DROP") == 0 ||
-		   strcmp(label, "QUEUE") == 0 || strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
+	if (!entry_holds_together(e, o->header_size, target_offset, size))
+		standard = DUMP_MALFORMED;
+	else
+		standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 || strcmp(label, "DROP") == 0 ||
+			   strcmp(label, "QUEUE") == 0 || strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
 	put_u8(w, standard);
 	put_str(w, label);
 	put_u16(w, size);
@@ -865,9 +997,10 @@ static void put_rule(struct writer *w, const struct iptc_ops *o, void *h, const 
 /*
  * Serialises every chain of a libiptc handle into out (little-endian):
  *   per chain: u8 builtin, str name, str policy ("" for user chains), u64 packets, u64 bytes, u32 rules;
- *   per rule:  u8 standard, str label, u16 size, the entry bytes.
- * `standard` marks a verdict, jump or fall-through: the kernel names such targets "", while an entry
- * added in this handle still carries its label until commit. Returns the bytes needed; they were
+ *   per rule:  u8 flags, str label, u16 size, the entry bytes.
+ * Flag bit 0 marks a verdict, jump or fall-through (the kernel names such targets "", while an entry
+ * added in this handle still carries its label until commit); DUMP_MALFORMED an entry that does not hold
+ * together (see entry_holds_together). Returns the bytes needed; they were
  * written when they fit in outlen.
  */
 static long dump_table(int family, void *h, unsigned char *out, long outlen, bool with_counters)

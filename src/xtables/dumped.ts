@@ -1,0 +1,133 @@
+// A table's chains and rules as xtw_dump_table copied them into one JS buffer. A rule is an object only
+// once its chain's rules are asked for, and even then its entry is the dump's bytes, viewed and its label
+// decoded only when something reads them: reading the counters of a large table should not pay for more.
+import { PrintedRules } from './printed.js';
+import type { Family } from './shim.js';
+
+/** A rule's flag byte in a dump (see xtw_dump_table): a standard target; an entry that does not hold together. */
+const STANDARD = 1;
+const MALFORMED = 2;
+
+/** The last few labels read, so that thousands of rules jumping to ACCEPT share one string. */
+const recentLabels: string[] = [];
+
+/** One rule of a dump (a RawRule of libiptc.ts): its record starts at `record` in the dump. */
+export class DumpedRule {
+  readonly #chain: DumpedChain;
+  /** Where the rule's record (flags, label, size, entry) starts in the dump. */
+  readonly record: number;
+  readonly index: number;
+  #entry: Buffer | null = null;
+  #label: string | null = null;
+
+  constructor(chain: DumpedChain, record: number, index: number) {
+    this.#chain = chain;
+    this.record = record;
+    this.index = index;
+  }
+
+  /** The dump the entry is in, from `at` on. */
+  get source(): Buffer {
+    return this.#chain.dump;
+  }
+
+  get at(): number {
+    return this.record + 4 + this.#chain.dump[this.record + 1]!;
+  }
+
+  get size(): number {
+    const dump = this.#chain.dump;
+    const at = this.record + 2 + dump[this.record + 1]!;
+    return dump[at]! | (dump[at + 1]! << 8);
+  }
+
+  /** The whole entry (header, matches, target), a view of the dump. */
+  get entry(): Buffer {
+    if (this.#entry === null) {
+      const at = this.at;
+      this.#entry = this.#chain.dump.subarray(at, at + this.size);
+    }
+    return this.#entry;
+  }
+
+  /** What libiptc calls the target: a verdict, a chain name, or a target extension name. */
+  get label(): string {
+    if (this.#label === null) {
+      const dump = this.#chain.dump;
+      const start = this.record + 2;
+      const end = start + dump[this.record + 1]!;
+      for (const known of recentLabels) {
+        if (known.length !== end - start) continue;
+        let i = 0;
+        while (i < known.length && known.charCodeAt(i) === dump[start + i]) i++;
+        if (i === known.length) return (this.#label = known);
+      }
+      this.#label = dump.toString('latin1', start, end);
+      if (recentLabels.unshift(this.#label) > 8) recentLabels.pop();
+    }
+    return this.#label;
+  }
+
+  get standard(): boolean {
+    return (this.#chain.dump[this.record]! & STANDARD) !== 0;
+  }
+
+  /** Whether the shim found the entry's sizes holding together, as checkEntry would. */
+  get checked(): boolean {
+    return (this.#chain.dump[this.record]! & MALFORMED) === 0;
+  }
+
+  get printed(): PrintedRules {
+    return this.#chain.printed;
+  }
+
+  get family(): Family {
+    return this.#chain.family;
+  }
+
+  /** Where the entry starts in `source` (as `at`): the rule is the origin of its extensions (see KernelOrigin). */
+  get base(): number {
+    return this.at;
+  }
+}
+
+/** A chain of a dump, its rules made on first use. */
+export class DumpedChain {
+  #rules: DumpedRule[] | null = null;
+  #printed: PrintedRules | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly builtin: boolean,
+    readonly policy: { name: string; packets: bigint; bytes: bigint } | null,
+    readonly family: Family,
+    readonly dump: Buffer,
+    private readonly first: number,
+    private readonly count: number,
+  ) {}
+
+  get rules(): DumpedRule[] {
+    if (this.#rules) return this.#rules;
+    const { dump, count } = this;
+    const rules: DumpedRule[] = new Array(count);
+    let at = this.first;
+    for (let i = 0; i < count; i++) {
+      rules[i] = new DumpedRule(this, at, i);
+      at += 2 + dump[at + 1]!;
+      at += 2 + (dump[at]! | (dump[at + 1]! << 8));
+    }
+    this.#rules = rules;
+    return rules;
+  }
+
+  /** The chain's rules as the shim prints them, a chunk at a time. */
+  get printed(): PrintedRules {
+    if (this.#printed === null) {
+      const rules = this.rules;
+      const offsets = new Array<number>(rules.length);
+      for (let i = 0; i < rules.length; i++) offsets[i] = rules[i]!.record;
+      this.#printed = new PrintedRules(this.family, this.dump, offsets);
+    }
+    return this.#printed;
+  }
+}

@@ -1,0 +1,83 @@
+/*
+ * What the shim's C files share. xtwrap.c owns the state (the jump point, the error, the extension being
+ * built, the redirected stdout); rule.c compiles whole rules and print.c prints them. Nothing declared
+ * here is exported from the shared object.
+ */
+#ifndef XTWRAP_H
+#define XTWRAP_H
+
+#include <getopt.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <xtables.h>
+
+#define XTW_HIDDEN __attribute__((visibility("hidden")))
+
+extern XTW_HIDDEN sigjmp_buf jump_point;
+extern XTW_HIDDEN bool protected_call;
+extern XTW_HIDDEN char errmsg[2048];
+extern XTW_HIDDEN int errstatus;
+extern XTW_HIDDEN __thread bool refused;
+/* The extension being built and the redirected stdout: what a failed call releases. */
+extern XTW_HIDDEN struct xtables_match *building_match;
+extern XTW_HIDDEN struct xtables_target *building_target;
+extern XTW_HIDDEN FILE *real_stdout;
+extern XTW_HIDDEN FILE *capture;
+extern XTW_HIDDEN char *capture_buf;
+extern XTW_HIDDEN size_t capture_len;
+
+XTW_HIDDEN bool owner_thread(void);
+XTW_HIDDEN void release_build_state(void);
+XTW_HIDDEN void fail(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+XTW_HIDDEN void use_family(int family);
+XTW_HIDDEN struct xtables_match *lookup_match(const char *name, int revision);
+XTW_HIDDEN struct xtables_target *lookup_target(const char *name, enum xtables_tryload tryload);
+XTW_HIDDEN struct xtables_target *lookup_target_revision(const char *name, int revision);
+
+/* Building one extension blob: start, one call per option, then finish (the blob stays in m->m / t->t). */
+XTW_HIDDEN struct xtables_match *start_match(const char *name, int revision);
+XTW_HIDDEN int match_option(struct xtables_match *m, const void *fw, const char *option, char **values, int count,
+			    bool invert);
+XTW_HIDDEN void finish_match(struct xtables_match *m, bool final);
+XTW_HIDDEN struct xtables_target *start_target(const char *name, int revision);
+XTW_HIDDEN int target_option(struct xtables_target *t, const void *fw, const char *option, char **values, int count,
+			     bool invert);
+XTW_HIDDEN void finish_target(struct xtables_target *t, bool final);
+
+/*
+ * Printing an extension the way iptables-save does: save_match/save_target print the parameters to
+ * stdout (redirected to capture_buf between begin_capture and close_capture) and return the name they
+ * are printed under.
+ */
+XTW_HIDDEN void begin_capture(void);
+XTW_HIDDEN void close_capture(void);
+XTW_HIDDEN const char *save_match(const void *ip, const struct xt_entry_match *e, const char *before);
+XTW_HIDDEN const char *save_target(const void *ip, const struct xt_entry_target *e, const char *before);
+
+/* The jump point must live in the frame of the exported function, hence macros. */
+#define PROTECT(failure)                                                          \
+	do {                                                                      \
+		refused = !owner_thread();                                        \
+		if (refused)                                                      \
+			return failure;                                           \
+		if (protected_call) {                                             \
+			snprintf(errmsg, sizeof(errmsg), "nested libxtables call refused"); \
+			errstatus = OTHER_PROBLEM;                                \
+			return failure;                                           \
+		}                                                                 \
+		errmsg[0] = '\0';                                                 \
+		errstatus = 0;                                                    \
+		protected_call = true;                                            \
+		if (sigsetjmp(jump_point, 0) != 0) {                              \
+			release_build_state();                                    \
+			protected_call = false;                                   \
+			return failure;                                           \
+		}                                                                 \
+	} while (0)
+
+#define UNPROTECT() (protected_call = false)
+
+#endif
