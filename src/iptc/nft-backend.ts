@@ -2,6 +2,7 @@
 // snapshot and changed by one incremental batch per commit, tagged with the snapshot's generation
 // (src/iptc/nft-view.ts). Nothing here touches the legacy ip_tables: no lock (iptables-nft takes none),
 // no getsockopt revision probe (nft_compat is asked instead), no legacy table made as a side effect.
+import { readlinkSync } from 'node:fs';
 import { IPTCError } from '../xtables/errors.js';
 import type { Family } from '../xtables/shim.js';
 import { NetlinkSocket } from '../netlink/socket.js';
@@ -40,11 +41,21 @@ export class NftIncompatibleTableError extends IPTCError {
   }
 }
 
-let socket: NetlinkSocket | null = null;
+const sockets = new Map<string, NetlinkSocket>();
 
-/** One netlink socket per process for every nft table (calls are synchronous, one at a time). */
+/**
+ * One netlink socket per network namespace for every nft table of this thread (calls are synchronous,
+ * one at a time). A socket talks to the namespace it was made in, and iptc/async's owner thread enters
+ * other namespaces (setns), so the socket is chosen by the namespace the thread is in now. Sockets are
+ * kept for the life of the thread: a view made on one may still commit through it.
+ */
 function sock(): NetlinkSocket {
-  if (socket === null || socket.closed) socket = new NetlinkSocket();
+  const netns = readlinkSync('/proc/thread-self/ns/net');
+  let socket = sockets.get(netns);
+  if (socket === undefined || socket.closed) {
+    socket = new NetlinkSocket();
+    sockets.set(netns, socket);
+  }
   return socket;
 }
 
