@@ -130,7 +130,13 @@ function unshareHint(status: number | null): string {
 }
 
 function runJob<T>(job: Job, options: NetnsOptions): Promise<T> {
-  const p = prepare(job, options);
+  let p: Prepared;
+  try {
+    p = prepare(job, options);
+  } catch (e) {
+    // Bad options reject, as everything else this call can fail with.
+    return Promise.reject(e as Error);
+  }
   return new Promise<T>((resolvePromise, reject) => {
     const child = spawn('unshare', p.argv, p.options);
     const chunks: Buffer[] = [];
