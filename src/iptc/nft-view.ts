@@ -8,11 +8,11 @@ import type { Family } from '../xtables/shim.js';
 import type { NetlinkSocket } from '../netlink/socket.js';
 import { BUILTIN_TABLES, type NftChain } from '../nft/chain.js';
 import { NF_DROP } from '../nft/constants.js';
-import { NftOpaqueRuleError } from '../nft/errors.js';
+import { NftBatchError, NftGenerationError, NftOpaqueRuleError } from '../nft/errors.js';
 import { decoderFor, type NftRule } from '../nft/rule.js';
 import { rulesOf, type NftSnapshot } from '../nft/snapshot.js';
 import type { RawChain, RawRule, TableView } from './table-backend.js';
-import { buildBatch } from './nft-commit.js';
+import { buildBatch, buildReplaceBatch, nftCommitError } from './nft-commit.js';
 
 const ENOENT = 2;
 const EPERM = 1;
@@ -20,6 +20,7 @@ const EEXIST = 17;
 const EINVAL = 22;
 const EMLINK = 31;
 const ENOTEMPTY = 39;
+const EOPNOTSUPP = 95;
 const VERDICTS = new Set(['', 'ACCEPT', 'DROP', 'RETURN', 'QUEUE']);
 
 /**
@@ -76,6 +77,8 @@ export class NftTableView implements TableView {
   readonly #snap: NftSnapshot;
   #chains: ViewChain[] = [];
   #spent = false;
+  /** Deleted and rebuilt at commit (a restore without --noflush), rather than changed in place. */
+  #replace = false;
 
   constructor(sock: NetlinkSocket, family: Family, snap: NftSnapshot) {
     this.#sock = sock;
@@ -349,15 +352,46 @@ export class NftTableView implements TableView {
     }
   }
 
+  /**
+   * A restore without --noflush, once the view is empty: the commit deletes the table and builds it
+   * again, as iptables-nft-restore does (new handles, every counter and policy as the restore gives it,
+   * builtin chains it does not declare gone). Refused while the table holds what iptables cannot
+   * express (another program's rules, sets or objects), which deleting the table would drop.
+   */
+  replaceTable(): void {
+    this.#live();
+    for (const c of this.#chains) for (const r of c.rules) this.#raw(c, r);
+    const table = this.#snap.table;
+    if (table !== null && table.use > this.#snap.chains.length) {
+      throw new IPTCError(
+        `table \`${this.table}' holds nf_tables objects iptables does not know (sets, maps or stateful objects ` +
+          'of another program): a restore without --noflush would delete them with the table; use --noflush, or nft',
+        EOPNOTSUPP,
+      );
+    }
+    this.#replace = true;
+    this.#chains = this.#chains.map((c) => ({
+      ...c, kernel: null, rules: [], policy: c.builtin ? 'ACCEPT' : null, policyCounters: { packets: 0n, bytes: 0n },
+      newPolicy: false, zeroPolicy: false, touched: !c.builtin,
+    }));
+  }
+
   free(): void {
     this.#spent = true;
   }
 
   commit(): void {
     this.#live();
-    const batch = buildBatch(this.family, this.table, this.#snap, this.#chains);
+    const build = this.#replace ? buildReplaceBatch : buildBatch;
+    const batch = build(this.family, this.table, this.#snap, this.#chains);
     this.#spent = true;
-    batch.commit(this.#sock, { genid: this.#snap.genid });
+    try {
+      batch.commit(this.#sock, { genid: this.#snap.genid });
+    } catch (e) {
+      // A stale generation is the object model's to handle (it re-reads and applies again).
+      if (e instanceof NftBatchError && !(e instanceof NftGenerationError)) throw nftCommitError(this.table, e);
+      throw e;
+    }
   }
 }
 

@@ -165,6 +165,7 @@ export function applyBlock(
     const names = handle.chainNames();
     for (const name of names) handle.flushEntries(name);
     for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
+    handle.replaceTable?.();
   }
   const templates = new RuleTemplates(handle.family, parseRule);
   const run = new AppendRun(handle);

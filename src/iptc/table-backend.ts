@@ -72,6 +72,12 @@ export interface TableView {
   flushEntries(chain: string): void;
   zeroEntries(chain: string): void;
 
+  /**
+   * Optional: called by a restore without --noflush once it has emptied the view, when the backend's own
+   * restore replaces the table whole (nft: deleted and rebuilt in the commit, as iptables-nft-restore).
+   */
+  replaceTable?(): void;
+
   /** Replaces the kernel table with the view, atomically. The view is spent afterwards. */
   commit(): void;
   /** Releases what the view holds (memory, sockets). Safe to call twice. */
@@ -86,7 +92,7 @@ export type TableEdits = Pick<
   TableView,
   | 'family' | 'table' | 'chainNames' | 'isChain' | 'isBuiltin' | 'rules' | 'references' | 'appendEntry'
   | 'appendEntries' | 'insertEntry' | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries'
-  | 'zeroEntries' | 'createChain' | 'deleteChain' | 'renameChain' | 'setPolicy'
+  | 'zeroEntries' | 'createChain' | 'deleteChain' | 'renameChain' | 'setPolicy' | 'replaceTable'
 >;
 
 export interface TableBackend {
