@@ -10,7 +10,12 @@ import type { RawChain, TableBackend, TableView, ViewOrigin } from './table-back
 /** A change to a view; self-contained, so that it can be applied again to a fresh view. */
 export type Change<T = unknown> = (view: TableView) => T;
 
-const COMMIT_RETRIES = 5;
+/**
+ * Commits refused because the table moved (legacy EAGAIN, nft ERESTART) that are tried again. On
+ * nf_tables nobody takes a lock: with 4 iptc processes and an iptables-nft loop in the same table, a
+ * batch commit measurably met more than 5 newer generations in a row (test/nft-concurrency.test.ts).
+ */
+const COMMIT_RETRIES = 50;
 
 /**
  * Runs `change` on a fresh view and commits it, guarded by the backend from the read to the commit

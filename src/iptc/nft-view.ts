@@ -313,7 +313,10 @@ export class NftTableView implements TableView {
   }
 
   #index(c: ViewChain, entry: Buffer, mask: Buffer): number {
-    return c.rules.findIndex((r) => sameEntry(this.family, entry, inputForm(this.family, this.#raw(c, r)), mask));
+    // The entry may sit in a larger scratch buffer (a batch's deletes: Rule.scratchEntry); it ends at
+    // its next_offset, as libiptc reads it.
+    const own = entry.subarray(0, entry.readUInt16LE(entryLayout(this.family).nextOffset));
+    return c.rules.findIndex((r) => sameEntry(this.family, own, inputForm(this.family, this.#raw(c, r)), mask));
   }
 
   deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
