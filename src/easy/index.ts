@@ -508,7 +508,7 @@ export function batchBegin(table?: string | null | EasyOptions, options?: EasyOp
 
 /**
  * Ends the batch and commits it (python: `batch_end`): one atomic commit per table changed, all or
- * nothing, under one hold of the xtables lock. If the kernel refuses a table, the tables already
+ * nothing, under one hold of the xtables lock (on nft: every table in one nf_tables transaction). If the kernel refuses a table, the tables already
  * committed by this batch are put back, so the kernel is left as it was (rules other programs added are
  * never removed); the batch ends either way and the error is thrown. Outside a batch it does nothing.
  */

@@ -169,6 +169,11 @@ export class Batch {
   }
 
   static #commitGuarded(batches: readonly Batch[]): void {
+    const backend = batches.length > 1 ? batches[0]!.#backend : undefined;
+    if (backend?.commitTogether) {
+      Batch.#commitTogether(backend, batches);
+      return;
+    }
     const last = batches.length - 1;
     const staged: Staged[] = [];
     /** Tables committed so far (all but the last), with the kernel state each commit left. */
@@ -196,6 +201,26 @@ export class Batch {
       }
     } finally {
       for (const s of staged) s.batch.#release(s);
+    }
+  }
+
+  /**
+   * Commits several tables in one kernel transaction (the backend's commitTogether): nothing to put
+   * back, since the kernel applies all of them or none. A transaction refused because the ruleset moved
+   * is staged again on fresh views (every change applied again) and retried.
+   */
+  static #commitTogether(backend: TableBackend, batches: readonly Batch[]): void {
+    for (let attempt = 1; ; attempt++) {
+      const staged: Staged[] = [];
+      try {
+        for (const batch of batches) staged.push(batch.#stage(attempt === 1, false));
+        backend.commitTogether!(staged.map((s) => s.view));
+        return;
+      } catch (e) {
+        if (!(backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+      } finally {
+        for (const s of staged) s.batch.#release(s);
+      }
     }
   }
 

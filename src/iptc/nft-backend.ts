@@ -106,6 +106,10 @@ export const nftBackend: TableBackend = {
     }
   },
 
+  commitTogether(views) {
+    NftTableView.commitTogether(views as NftTableView[]);
+  },
+
   announce() {
     if (!probing) {
       // Extension revisions are asked of nft_compat from now on, never of the legacy getsockopt.

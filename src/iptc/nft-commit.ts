@@ -51,6 +51,8 @@ export function nftCommitError(table: string, e: NftBatchError<BatchOp<Command>>
   const failures = e.failures.filter((f) => f.op !== undefined);
   const first = failures[0] ?? e.failures[0];
   if (first === undefined) return new CommitError(table, e.errno, e.message);
+  // Several tables in one transaction (Table.commitAll): the refused operation's.
+  table = first.op?.table ?? table;
   const name = (f: typeof first) => f.op?.tag?.();
   const why = (f: typeof first) => `${errnoText(f.errno)}${f.extAck.message ? ` (${f.extAck.message})` : ''}`;
   const others = failures.slice(1).map((f) => `\`${name(f) ?? f.op!.kind}': ${why(f)}`);
@@ -75,8 +77,9 @@ const policyCode = (policy: string | null): number => (policy === 'DROP' ? NF_DR
  * chains, rule deletes and zeroes (on the chains' old names), chains deleted, renamed and created,
  * policies, then replaced and new rules, each placed after the rule before it.
  */
-export function buildBatch(family: Family, table: string, snap: NftSnapshot, chains: ViewChain[]): NftBatch<Command> {
-  const batch = new NftBatch<Command>(family);
+export function buildBatch(family: Family, table: string, snap: NftSnapshot, chains: ViewChain[],
+  batch = new NftBatch<Command>(family)): NftBatch<Command> {
+  batch.setFamily(family);
   const kept = new Set<bigint>();
   for (const c of chains) for (const r of c.rules) if (r.kind !== 'new') kept.add(r.nft.handle);
   const survivors = new Set(chains.map((c) => c.kernel?.name).filter((n) => n !== undefined));
@@ -142,8 +145,9 @@ function addBuiltin(batch: NftBatch<Command>, table: string, c: ViewChain): void
  * chain, rule, handle and counter of it) and built again from the view. Only the builtin chains the
  * restore declared or added to exist afterwards (an undeclared one reads as `ACCEPT [0:0]`).
  */
-export function buildReplaceBatch(family: Family, table: string, snap: NftSnapshot, chains: ViewChain[]): NftBatch<Command> {
-  const batch = new NftBatch<Command>(family);
+export function buildReplaceBatch(family: Family, table: string, snap: NftSnapshot, chains: ViewChain[],
+  batch = new NftBatch<Command>(family)): NftBatch<Command> {
+  batch.setFamily(family);
   if (snap.table !== null) batch.deleteTable(table, () => `*${table}`);
   batch.addTable(table, () => `*${table}`);
   for (const c of chains) {

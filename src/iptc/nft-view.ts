@@ -12,7 +12,8 @@ import { NftBatchError, NftGenerationError, NftOpaqueRuleError } from '../nft/er
 import { decoderFor, type NftRule } from '../nft/rule.js';
 import { rulesOf, type NftSnapshot } from '../nft/snapshot.js';
 import type { RawChain, RawRule, TableView } from './table-backend.js';
-import { buildBatch, buildReplaceBatch, nftCommitError } from './nft-commit.js';
+import type { NftBatch } from '../nft/batch.js';
+import { buildBatch, buildReplaceBatch, nftCommitError, type Command } from './nft-commit.js';
 
 const ENOENT = 2;
 const EPERM = 1;
@@ -384,15 +385,31 @@ export class NftTableView implements TableView {
   }
 
   commit(): void {
-    this.#live();
-    const build = this.#replace ? buildReplaceBatch : buildBatch;
-    const batch = build(this.family, this.table, this.#snap, this.#chains);
-    this.#spent = true;
+    NftTableView.commitTogether([this]);
+  }
+
+  /**
+   * Commits several views (tables of either family, of one network namespace) in ONE nf_tables
+   * transaction: all or nothing. Views read at different generations mean the ruleset moved between
+   * their reads: NftGenerationError, as the kernel's ERESTART, and nothing is sent. The views are spent.
+   */
+  static commitTogether(views: readonly NftTableView[]): void {
+    const first = views[0];
+    if (first === undefined) return;
+    for (const v of views) v.#live();
+    const genid = first.#snap.genid;
+    if (views.some((v) => v.#snap.genid !== genid)) throw new NftGenerationError(genid);
+    if (views.some((v) => v.#sock !== first.#sock)) {
+      throw new IPTCError('tables of different network namespaces cannot be committed in one transaction', EINVAL);
+    }
+    let batch: NftBatch<Command> | undefined;
+    for (const v of views) batch = (v.#replace ? buildReplaceBatch : buildBatch)(v.family, v.table, v.#snap, v.#chains, batch);
+    for (const v of views) v.#spent = true;
     try {
-      batch.commit(this.#sock, { genid: this.#snap.genid });
+      batch!.commit(first.#sock, { genid });
     } catch (e) {
       // A stale generation is the object model's to handle (it re-reads and applies again).
-      if (e instanceof NftBatchError && !(e instanceof NftGenerationError)) throw nftCommitError(this.table, e);
+      if (e instanceof NftBatchError && !(e instanceof NftGenerationError)) throw nftCommitError(first.table, e);
       throw e;
     }
   }

@@ -118,4 +118,10 @@ export interface TableBackend {
   isAvailable(family: Family, name: string): boolean;
   /** Called for each Table made on this backend (a backend may warn, once per process). */
   announce(): void;
+  /**
+   * Optional: commits views of several tables as ONE kernel transaction, all or nothing (nft: one
+   * nf_tables batch). Throws what commit() throws; moved() tells a stale one. Without it, Table.commitAll
+   * commits table by table and puts back the tables committed before a refused one.
+   */
+  commitTogether?(views: TableView[]): void;
 }
