@@ -5,6 +5,7 @@
 import { readlinkSync } from 'node:fs';
 import { IPTCError } from '../xtables/errors.js';
 import type { Family } from '../xtables/shim.js';
+import { NetlinkDumpInterrupted } from '../netlink/errors.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NftGenerationError } from '../nft/errors.js';
 import { useNftRevisionProbe } from '../nft/compat.js';
@@ -59,6 +60,21 @@ function sock(): NetlinkSocket {
   return socket;
 }
 
+/**
+ * The nf_tables tables of a family. A dump the kernel flags as interrupted (a commit by another writer
+ * while it was read) is read again: the 4 processes and the iptables-nft loop of
+ * test/nft-concurrency.test.ts met it.
+ */
+function tableNames(family: Family): string[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return dumpTables(sock(), nfproto(family)).map((t) => t.name);
+    } catch (e) {
+      if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+    }
+  }
+}
+
 let probing = false;
 let warned = false;
 
@@ -92,14 +108,14 @@ export const nftBackend: TableBackend = {
   },
 
   tables(family) {
-    const present = new Set(dumpTables(sock(), nfproto(family)).map((t) => t.name));
+    const present = new Set(tableNames(family));
     return SAVE_ORDER.filter((name) => present.has(name));
   },
 
   isAvailable(family, name) {
     if (!SAVE_ORDER.includes(name)) return false;
     try {
-      dumpTables(sock(), nfproto(family));
+      tableNames(family);
       return true;
     } catch {
       return false;

@@ -1,6 +1,7 @@
 // Every nf_tables table of the network namespace, of every family, by name: what `iptc backend` tells
 // apart as iptables' tables (ip/ip6 with iptables' names, which the nft backend works on) and other
 // programs' (inet, bridge, netdev, or other names), which iptc never touches.
+import { NetlinkDumpInterrupted } from '../netlink/errors.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NFT_MSG } from '../nft/constants.js';
 import { nftRequest } from '../nft/request.js';
@@ -23,14 +24,21 @@ export interface NftTableName {
 export function listNftTables(): NftTableName[] {
   const sock = new NetlinkSocket();
   try {
-    const tables: NftTableName[] = [];
-    // NFPROTO_UNSPEC (0) dumps the tables of every family.
-    nftRequest(sock, NFT_MSG.GETTABLE, 0, true, null, (m) => {
-      if ((m.type & 0xff) !== NFT_MSG.NEWTABLE) return;
-      const t = parseTable(m);
-      tables.push({ family: FAMILY_NAMES.get(t.family) ?? String(t.family), name: t.name });
-    });
-    return tables;
+    for (let attempt = 1; ; attempt++) {
+      const tables: NftTableName[] = [];
+      try {
+        // NFPROTO_UNSPEC (0) dumps the tables of every family.
+        nftRequest(sock, NFT_MSG.GETTABLE, 0, true, null, (m) => {
+          if ((m.type & 0xff) !== NFT_MSG.NEWTABLE) return;
+          const t = parseTable(m);
+          tables.push({ family: FAMILY_NAMES.get(t.family) ?? String(t.family), name: t.name });
+        });
+        return tables;
+      } catch (e) {
+        // Another writer committed while the dump was read: read again.
+        if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+      }
+    }
   } finally {
     sock.close();
   }
