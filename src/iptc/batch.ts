@@ -11,11 +11,24 @@ import type { RawChain, TableBackend, TableView, ViewOrigin } from './table-back
 export type Change<T = unknown> = (view: TableView) => T;
 
 /**
- * Commits refused because the table moved (legacy EAGAIN, nft ERESTART) that are tried again. On
- * nf_tables nobody takes a lock: with 4 iptc processes and an iptables-nft loop in the same table, a
- * batch commit measurably met more than 5 newer generations in a row (test/nft-concurrency.test.ts).
+ * How long a commit refused because the table moved (legacy EAGAIN, nft ERESTART) keeps being tried on
+ * fresh reads. On nf_tables nobody takes a lock (iptables-nft retries without end): with 4 iptc
+ * processes and an iptables-nft loop in one table, a batch commit measurably lost to newer generations
+ * more than 50 times in a row (test/nft-concurrency.test.ts, IPTC_STRESS=1).
  */
-const COMMIT_RETRIES = 50;
+const MOVED_BUDGET_MS = 30_000;
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Whether to try again after the table moved under attempt `attempt` (started at `since`): while within
+ * the budget, after a short random pause that grows with the attempts (up to 20 ms), so that writers
+ * that keep meeting each other stop doing so in lockstep.
+ */
+function againAfterMove(attempt: number, since: number): boolean {
+  if (performance.now() - since > MOVED_BUDGET_MS) return false;
+  Atomics.wait(pauseCell, 0, 0, Math.random() * Math.min(20, attempt));
+  return true;
+}
 
 /**
  * Runs `change` on a fresh view and commits it, guarded by the backend from the read to the commit
@@ -24,6 +37,7 @@ const COMMIT_RETRIES = 50;
  */
 export function transaction<T>(backend: TableBackend, wait: LockWait, open: () => TableView, change: Change<T>): T {
   return backend.guard(wait, () => {
+    const since = performance.now();
     for (let attempt = 1; ; attempt++) {
       const view = open();
       try {
@@ -31,7 +45,7 @@ export function transaction<T>(backend: TableBackend, wait: LockWait, open: () =
         view.commit();
         return result;
       } catch (e) {
-        if (!(backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+        if (!(backend.moved(e) && againAfterMove(attempt, since))) throw e;
       } finally {
         view.free();
       }
@@ -210,6 +224,7 @@ export class Batch {
    * is staged again on fresh views (every change applied again) and retried.
    */
   static #commitTogether(backend: TableBackend, batches: readonly Batch[]): void {
+    const since = performance.now();
     for (let attempt = 1; ; attempt++) {
       const staged: Staged[] = [];
       try {
@@ -217,7 +232,7 @@ export class Batch {
         backend.commitTogether!(staged.map((s) => s.view));
         return;
       } catch (e) {
-        if (!(backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+        if (!(backend.moved(e) && againAfterMove(attempt, since))) throw e;
       } finally {
         for (const s of staged) s.batch.#release(s);
       }
@@ -251,12 +266,13 @@ export class Batch {
 
   /** Commits a staged table; a table that moved meanwhile is staged again on a fresh view. */
   #commitStaged(staged: Staged): void {
+    const since = performance.now();
     for (let attempt = 1; ; attempt++) {
       try {
         staged.view.commit();
         return;
       } catch (e) {
-        if (!(this.#backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+        if (!(this.#backend.moved(e) && againAfterMove(attempt, since))) throw e;
       }
       this.#release(staged);
       const again = this.#stage(false, staged.before !== null);
@@ -281,6 +297,7 @@ export class Batch {
    * go back to their values in `before`.
    */
   #putBack(before: RawChain[], after: ViewOrigin): void {
+    const since = performance.now();
     for (let attempt = 1; ; attempt++) {
       const fresh = this.#open();
       try {
@@ -301,7 +318,7 @@ export class Batch {
         fresh.commit();
         return;
       } catch (e) {
-        if (!(this.#backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+        if (!(this.#backend.moved(e) && againAfterMove(attempt, since))) throw e;
       } finally {
         fresh.free();
       }
