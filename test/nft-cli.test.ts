@@ -104,7 +104,8 @@ describe('iptc backend', () => {
     iptNft(['-t', 'nat', '-A', 'POSTROUTING', '-j', 'ACCEPT']);
     iptNft(['-A', 'OUTPUT', '-j', 'ACCEPT'], 6);
     run('nft', ['add table inet fw']);
-    const json = JSON.parse(iptc(['backend', '--json']).stdout) as Record<string, unknown>;
+    const auto = { IPTC_BACKEND: '' };
+    const json = JSON.parse(iptc(['backend', '--json'], undefined, auto).stdout) as Record<string, unknown>;
     expect(json.legacyTables).toMatchObject({ ipv4: expect.arrayContaining(['filter']) });
     expect(json.nftTables).toEqual({ ipv4: ['nat'], ipv6: ['filter'] });
     expect(json.otherNftTables).toEqual(['inet fw']);
@@ -115,7 +116,7 @@ describe('iptc backend', () => {
     expect((JSON.parse(iptc(['backend', '--json'], undefined, { IPTC_BACKEND: 'legacy' }).stdout) as Record<string, unknown>).selected)
       .toEqual({ choice: 'legacy', backend: 'legacy' });
 
-    const text = iptc(['backend']);
+    const text = iptc(['backend'], undefined, auto);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^The system's `iptables` command is iptables-(nft|legacy)/);
     expect(text.stdout).toMatch(/^ {2}nft {5}nf_tables.*\n.*\n {10}Tables in use: IPv4 nat; IPv6 filter\.$/m);
