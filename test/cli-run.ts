@@ -12,8 +12,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function iptc(args: string[], input?: string): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 30_000 });
+export function iptc(args: string[], input?: string, env?: Record<string, string>): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 30_000, env: env && { ...process.env, ...env } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

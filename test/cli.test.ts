@@ -165,7 +165,7 @@ describe('iptc backend', () => {
     const r = iptc(['backend']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/The system's `iptables` command is iptables-(legacy|nft)|No `iptables` command/);
-    expect(r.stdout).toMatch(/^Legacy tables in use in this network namespace: IPv4 (filter|[a-z, ]*filter[a-z, ]*); IPv6 /m);
+    expect(r.stdout).toMatch(/^  legacy  ip_tables.*\n {10}Tables in use: IPv4 [a-z, ]*filter[a-z, ]*; IPv6 /m);
     const json = JSON.parse(iptc(['backend', '--json']).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ legacyTablesPresent: true });
     expect((json.legacyTables as { ipv4: string[] }).ipv4).toContain('filter');

@@ -34,7 +34,7 @@ afterAll(() => {
 /** A whole scrape of the bulk chain (fetch has checked the chunked framing to its end). */
 const expectWhole = (text: string) => {
   const tail = text.slice(-300);
-  expect(text.includes(`iptc_chain_rules{family="ipv4",table="filter",chain="bulk"} ${RULES}\n`), tail).toBe(true);
+  expect(text.includes(`iptc_chain_rules{backend="legacy",family="ipv4",table="filter",chain="bulk"} ${RULES}\n`), tail).toBe(true);
   expect(text.match(/^iptc_rule_packets_total\{[^\n]*chain="bulk"/gm)?.length, tail).toBe(RULES);
   expect(/^iptc_up 1$/m.test(text), tail).toBe(true);
   expect(/\niptc_scrape_duration_seconds [0-9.e-]+\n$/.test(text), tail).toBe(true);
@@ -129,9 +129,9 @@ describe('iptc export under clients that never read', () => {
   });
 
   it('drops the clients of the oldest readings when the readings in progress exceed the budget', async () => {
-    // Each reading of the 8,000 rules keeps its counters and labels (about 4 MB) for its clients: three
-    // fit in 10 MB, six do not.
-    const server = createExporter({ families: [4], ipset: false }, () => {}, { maxPendingBytes: 10_000_000, idleTimeout: 600_000 });
+    // Each reading of the 8,000 rules keeps its counters and labels (about 5 MB) for its clients: the
+    // newest two fit in 11 MB, six do not.
+    const server = createExporter({ families: [4], ipset: false }, () => {}, { maxPendingBytes: 11_000_000, idleTimeout: 600_000 });
     const port = await listening(server);
     const sockets: Socket[] = [];
     try {

@@ -3,6 +3,7 @@
 // rules of a chain column-wise.
 import type { RuleDict } from '../easy/dict.js';
 import type { TableOptions } from '../iptc/table.js';
+import type { BackendName } from '../iptc/table-backend.js';
 import { PortEntry, PortRange } from '../ipset/ports.js';
 import type { WireError } from './errors.js';
 
@@ -27,6 +28,7 @@ export type Reply = { id: number; value: unknown } | { id: number; error: WireEr
 export interface OpenedTable {
   handle: number;
   autocommit: boolean;
+  backend: BackendName;
 }
 
 /** The rules of a chain, column-wise: a few objects to receive, whatever the number of rules. */

@@ -1,4 +1,6 @@
+import { checkBackendChoice, defaultBackend } from '../iptc/backend-choice.js';
 import { Table, type SaveOptions, type TableOptions } from '../iptc/table.js';
+import type { BackendName } from '../iptc/table-backend.js';
 import type { RestoreOptions } from '../iptc/restore.js';
 import type { DeletedOwned } from '../iptc/owned.js';
 import { IPTCError } from '../xtables/errors.js';
@@ -42,13 +44,16 @@ export class AsyncTable {
   /** The network namespace it works in, as given; undefined for the caller's own. */
   readonly netns: string | undefined;
   readonly #link: Link;
+  /** The backend the table uses: 'legacy' or 'nft' (Table's `backend`). */
+  readonly backend: BackendName;
   #autocommit: boolean;
   #wait: LockWait;
 
   /** @internal Use AsyncTable.open(). */
-  constructor(link: (holder: AsyncTable) => Link, name: string, netns: string | undefined, autocommit: boolean, wait: LockWait) {
+  constructor(link: (holder: AsyncTable) => Link, name: string, netns: string | undefined, autocommit: boolean, wait: LockWait, backend: BackendName) {
     this.name = name;
     this.netns = netns;
+    this.backend = backend;
     this.#link = link(this);
     links.set(this, this.#link);
     this.#autocommit = autocommit;
@@ -247,8 +252,10 @@ async function openTable<T extends AsyncTable>(Class: TableClass<T>, name: strin
   const netns = options.netns === undefined ? undefined : checkNetnsPath(options.netns);
   const wait = options.wait ?? Table.defaultWait;
   waitMilliseconds(wait);
+  // The caller's default (Table.defaultBackend, IPTC_BACKEND as it is now), not the owner thread's.
+  const backend = options.backend === undefined ? defaultBackend() : checkBackendChoice(options.backend, 'backend');
   const owner = ownerThread();
-  const opened = (await owner.request({ op: 'openTable', family: Class.family === 6 ? 6 : 4, name, options: { ...options, wait } })) as OpenedTable;
+  const opened = (await owner.request({ op: 'openTable', family: Class.family === 6 ? 6 : 4, name, options: { ...options, wait, backend } })) as OpenedTable;
   const closed = () => new IPTCError(`table \`${name}' is closed`);
-  return new Class((holder) => new Link(holder, owner, opened.handle, closed), name, netns, opened.autocommit, wait);
+  return new Class((holder) => new Link(holder, owner, opened.handle, closed), name, netns, opened.autocommit, wait, opened.backend);
 }

@@ -47,7 +47,7 @@ function run(request: Request): unknown {
       const [place, table] = opened(netns, () => new TableClass(request.name, { ...options, wait: ownerWait(wait ?? false) }));
       const handle = nextHandle++;
       handles.set(handle, { kind: 'table', place, table });
-      return { handle, autocommit: table.autocommit } satisfies OpenedTable;
+      return { handle, autocommit: table.autocommit, backend: table.backend } satisfies OpenedTable;
     }
     case 'openIPSet': {
       const [place, ipset] = opened(request.netns, () => new IPSet());

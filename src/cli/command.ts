@@ -1,5 +1,7 @@
 // What every subcommand provides, and the options they share.
-import type { OptionSpec, Parsed } from './args.js';
+import { backendFor, checkBackendChoice, defaultBackend } from '../iptc/backend-choice.js';
+import type { BackendChoice, BackendName } from '../iptc/table-backend.js';
+import { UsageError, type OptionSpec, type Parsed } from './args.js';
 
 export interface Command {
   name: string;
@@ -36,4 +38,28 @@ export function familyOf(args: Parsed): 4 | 6 {
 export function tableOf(args: Parsed): string | undefined {
   const t = args.options.table;
   return typeof t === 'string' ? t : undefined;
+}
+
+export const BACKEND: OptionSpec = {
+  key: 'backend',
+  long: 'backend',
+  value: true,
+  meta: 'legacy|nft|auto',
+  help: 'the tables to work on: legacy (ip_tables) or nft (nf_tables, as iptables-nft); default: $IPTC_BACKEND, else auto (see `iptc backend`)',
+};
+
+/** The backend a command works on: --backend, else $IPTC_BACKEND, else `auto`, resolved to legacy or nft. */
+export function backendOf(args: Parsed): { choice: BackendChoice; name: BackendName } {
+  const option = args.options.backend;
+  let choice: BackendChoice;
+  if (typeof option === 'string') {
+    try {
+      choice = checkBackendChoice(option, '--backend');
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  } else {
+    choice = defaultBackend();
+  }
+  return { choice, name: backendFor(choice).name };
 }

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countOption, secondsOption } from './args.js';
 import type { Command } from './command.js';
-import { HELP, IPV4, IPV6, TABLE, familyOf, tableOf } from './command.js';
+import { BACKEND, HELP, IPV4, IPV6, TABLE, backendOf, familyOf, tableOf } from './command.js';
 import { columns, human, rate } from './format.js';
 import { readTables, type TableRow } from './snapshot.js';
 
@@ -67,7 +67,7 @@ function render(rows: Row[], previous: Sample | null, now: number, exact: boolea
 export const counters: Command = {
   name: 'counters',
   summary: 'per-rule packets and bytes with rates (--watch: refreshed in place)',
-  usage: 'counters [-6] [-t TABLE] [--watch] [--interval SECONDS] [--count N] [--policies] [-x] [CHAIN]',
+  usage: 'counters [-6] [-t TABLE] [--backend B] [--watch] [--interval SECONDS] [--count N] [--policies] [-x] [CHAIN]',
   description:
     'Shows each rule\'s packet and byte counters and their rates per second, named by the rule\'s comment ' +
     '(or its spec without one). Without --watch it takes two readings --interval seconds apart (default 1; ' +
@@ -77,6 +77,7 @@ export const counters: Command = {
     IPV6,
     IPV4,
     TABLE,
+    BACKEND,
     { key: 'watch', long: 'watch', short: 'w', help: 'keep refreshing in place' },
     { key: 'interval', long: 'interval', short: 'i', value: true, meta: 'SECONDS', help: 'seconds between readings (default 1)' },
     { key: 'count', long: 'count', short: 'n', value: true, meta: 'N', help: 'stop after N readings (--watch)' },
@@ -89,15 +90,16 @@ export const counters: Command = {
     if (extra !== undefined) throw new Error(`counters takes at most one chain, got \`${extra}' too`);
     const family = familyOf(args);
     const table = tableOf(args);
+    const { name: backend } = backendOf(args);
     const watch = args.options.watch === true;
     const interval = secondsOption(args.options.interval, 'interval', 1, watch ? 0.05 : 0);
     const limit = countOption(args.options.count, 'count', Infinity, 1);
     const exact = args.options.exact === true;
     const policies = args.options.policies === true;
     const read = (): { rows: Row[]; sample: Sample } => {
-      let tables = readTables(family, table);
+      let tables = readTables(family, table, backend);
       // With no table in use yet, the (empty) filter table, as `list` shows; reading it does not create it.
-      if (tables.length === 0) tables = readTables(family, 'filter');
+      if (tables.length === 0) tables = readTables(family, 'filter', backend);
       if (chain !== undefined && !tables.some((t) => t.chains.some((c) => c.name === chain))) {
         throw new Error(`no chain \`${chain}' in ${tables.length === 1 ? `table \`${tables[0]!.table}'` : `any ${family === 6 ? 'IPv6' : 'IPv4'} table in use`}`);
       }

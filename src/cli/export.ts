@@ -4,6 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { backendFor, checkBackendChoice, defaultBackend } from '../iptc/backend-choice.js';
+import { listNftTables } from '../iptc/nft-tables.js';
+import type { BackendName } from '../iptc/table-backend.js';
 import { countOption, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { HELP } from './command.js';
@@ -182,20 +185,61 @@ class SourceLog {
   }
 }
 
+/**
+ * The backends a scrape reads: `--backend` (legacy, nft, auto, or all), else $IPTC_BACKEND when set,
+ * else all: the legacy tables in use and, where the kernel has nf_tables, iptables' tables there (what
+ * iptables-nft manages, and `iptables` shows on most current distributions). Both filter packets.
+ */
+/**
+ * Whether the kernel has nf_tables. A refusal for want of rights counts as yes: the exporter then
+ * reports that source down with the reason, rather than leaving it out unseen.
+ */
+function nftAnswers(): boolean {
+  try {
+    listNftTables();
+    return true;
+  } catch (e) {
+    const errno = (e as { errno?: unknown }).errno;
+    return errno === 1 || errno === 13;
+  }
+}
+
+export function exportedBackends(option: string | boolean | undefined): BackendName[] {
+  let choice: string;
+  if (typeof option === 'string') choice = option;
+  else if (process.env.IPTC_BACKEND) choice = defaultBackend();
+  else choice = 'all';
+  if (choice === 'all') return nftAnswers() ? ['legacy', 'nft'] : ['legacy'];
+  try {
+    return [backendFor(checkBackendChoice(choice, '--backend')).name];
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(" or 'auto'", ", 'auto' or 'all'")}`);
+  }
+}
+
 export const exporter: Command = {
   name: 'export',
   summary: `Prometheus exporter for rule, policy and ipset counters (default ${DEFAULT_LISTEN})`,
-  usage: 'export [--listen HOST:PORT] [-4 | -6] [--position] [--no-rule-info] [--no-ipset] [--set-entries [--max-set-entries N]]',
+  usage: 'export [--listen HOST:PORT] [--backend B] [-4 | -6] [--position] [--no-rule-info] [--no-ipset] [--set-entries [--max-set-entries N]]',
   description:
     'Serves the kernel\'s counters at http://HOST:PORT/metrics: per-rule packets and bytes labelled with ' +
-    'family, table, chain, comment, target and, where the comment does not name the rule alone, an id (a hash ' +
+    'backend, family, table, chain, comment, target and, where the comment does not name the rule alone, an id (a hash ' +
     'of the rule spec), so that a rule keeps its series when others move; iptc_rule_info with each rule\'s spec; ' +
     'chain policy counters; per-ipset entries, maxelem, memory and references; iptc_up and, per source that ' +
     'cannot be read, iptc_source_error with the reason. Every scrape reads the kernel afresh (scrapes arriving ' +
     'together share one reading) and decodes only the rules that are new; nothing is ever written or zeroed. ' +
+    'Reads the legacy tables in use and, where the kernel has nf_tables, iptables\' tables there (what ' +
+    'iptables-nft manages), unless --backend (or IPTC_BACKEND) names one. ' +
     'Listens on loopback unless --listen names another address.',
   options: [
     { key: 'listen', long: 'listen', short: 'l', value: true, meta: 'HOST:PORT', help: `address to listen on (default ${DEFAULT_LISTEN}; port 0 picks one)` },
+    {
+      key: 'backend',
+      long: 'backend',
+      value: true,
+      meta: 'legacy|nft|auto|all',
+      help: 'the tables to read (default: $IPTC_BACKEND, else all: legacy and, where the kernel has it, nf_tables)',
+    },
     { key: 'ipv4', long: 'ipv4', short: '4', help: 'IPv4 rules only' },
     { key: 'ipv6', long: 'ipv6', short: '6', help: 'IPv6 rules only' },
     { key: 'position', long: 'position', help: 'label rule series with their position too (every rule below an inserted one then changes series)' },
@@ -215,6 +259,7 @@ export const exporter: Command = {
     }
     if (setEntries && args.options.noIpset === true) throw new UsageError('--set-entries and --no-ipset contradict each other');
     const options: CollectOptions = {
+      backends: exportedBackends(args.options.backend),
       families,
       position: args.options.position === true,
       ruleInfo: args.options.noRuleInfo !== true,

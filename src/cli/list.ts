@@ -1,6 +1,6 @@
 // `iptc list`: chains and rules with their counters, for people (columns) or programs (--json).
 import type { Command } from './command.js';
-import { HELP, IPV4, IPV6, JSON_OUT, TABLE, familyOf, tableOf } from './command.js';
+import { BACKEND, HELP, IPV4, IPV6, JSON_OUT, TABLE, backendOf, familyOf, tableOf } from './command.js';
 import { columns, human, toJson } from './format.js';
 import { readTables, type TableRow } from './snapshot.js';
 
@@ -34,7 +34,7 @@ function text(tables: TableRow[], exact: boolean): string {
 export const list: Command = {
   name: 'list',
   summary: 'list chains and rules with their counters',
-  usage: 'list [-6] [-t TABLE] [-x] [--json] [CHAIN]',
+  usage: 'list [-6] [-t TABLE] [--backend B] [-x] [--json] [CHAIN]',
   description:
     'Lists the chains of every table in use (or of one, with -t), with policy and per-rule packet and ' +
     'byte counters, the target, the comment and the rule as iptables-save writes it. Positions count from ' +
@@ -43,6 +43,7 @@ export const list: Command = {
     IPV6,
     IPV4,
     TABLE,
+    BACKEND,
     { key: 'exact', long: 'exact', short: 'x', help: 'exact counters instead of K/M/G units' },
     JSON_OUT,
     HELP,
@@ -50,10 +51,11 @@ export const list: Command = {
   run(args) {
     const [chain, extra] = args.positionals;
     if (extra !== undefined) throw new Error(`list takes at most one chain, got \`${extra}' too`);
-    let tables = readTables(familyOf(args), tableOf(args) ?? (chain ? 'filter' : undefined));
+    const { name: backend } = backendOf(args);
+    let tables = readTables(familyOf(args), tableOf(args) ?? (chain ? 'filter' : undefined), backend);
     // With no table in use yet, show the (empty) filter table rather than nothing; reading it does
     // not create it.
-    if (tables.length === 0) tables = readTables(familyOf(args), 'filter');
+    if (tables.length === 0) tables = readTables(familyOf(args), 'filter', backend);
     if (chain) {
       tables = tables.map((t) => ({ ...t, chains: t.chains.filter((c) => c.name === chain) }));
       if (tables.every((t) => t.chains.length === 0)) {

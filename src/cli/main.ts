@@ -31,10 +31,11 @@ function mainHelp(): string {
   return [
     'usage: iptc COMMAND [OPTIONS]',
     '',
-    'Linux netfilter rules (legacy xtables backend) and ipsets, natively. Commands:',
+    'Linux netfilter rules (legacy ip_tables or nf_tables, as iptables-nft) and ipsets, natively. Commands:',
     ...rows.map(([n, s]) => `  ${n.padEnd(width)}  ${s}`),
     '',
-    'Common options: -6 (IPv6), -t TABLE, --json, -h/--help (per command). `iptc --version`.',
+    'Common options: -6 (IPv6), -t TABLE, --backend legacy|nft|auto (default: $IPTC_BACKEND, else auto;',
+    'see `iptc backend`), --json, -h/--help (per command). `iptc --version`.',
     'Changing rules and reading counters needs root (CAP_NET_ADMIN).',
     '',
   ].join('\n');
@@ -64,7 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if ('code' in w && w.code === 'IPTC_NFT_BACKEND') {
       // `iptc backend` explains this at length; here one line is enough.
       if (!backendCommand) {
-        process.stderr.write('iptc: warning: the system iptables is iptables-nft; iptc works on the legacy tables, which `iptables` and `nft` do not show (see `iptc backend`)\n');
+        process.stderr.write('iptc: warning: the system iptables is iptables-nft; iptc works on the legacy tables here, which `iptables` and `nft` do not show (--backend nft works on nf_tables; see `iptc backend`)\n');
       }
       return;
     }

@@ -7,10 +7,18 @@ import { IPSet, IPSetError, type IPSetInfo } from '../ipset/index.js';
 import { forgetSavedExtensions } from '../xtables/shim.js';
 import { TableScanner, type ScannedChain } from '../xtables/table-scan.js';
 import { ChunkWriter, labelText, type MetricType } from './exposition.js';
-import { familyLabel, RuleLabels, type ChainLabels } from './rule-series.js';
+import type { BackendName } from '../iptc/table-backend.js';
+import { IPTCError } from '../xtables/errors.js';
+import { NftTableScanner } from './nft-scan.js';
+import { chainLabels, RuleLabels, type ChainLabels } from './rule-series.js';
 import { liveTables, type Family } from './snapshot.js';
 
 export interface CollectOptions {
+  /**
+   * Backends to read (default legacy): `legacy` the ip_tables tables in use, `nft` iptables' tables in
+   * nf_tables (what iptables-nft manages). Their series carry a `backend` label.
+   */
+  backends?: BackendName[];
   /** Families to read (default both). */
   families?: Family[];
   /** Read ipsets (default true). */
@@ -71,6 +79,7 @@ export interface Reading {
  */
 export class Collector {
   readonly #scanner = new TableScanner();
+  readonly #nftScanner = new NftTableScanner();
   readonly #labels: RuleLabels;
   readonly #options: Required<CollectOptions>;
   readonly #collect: () => void;
@@ -81,7 +90,7 @@ export class Collector {
    * had grown much further. (The exporter passes a full collection.)
    */
   constructor(options: CollectOptions = {}, collectGarbage?: () => void) {
-    this.#options = { families: [4, 6], ipset: true, setEntries: 0, position: false, ruleInfo: true, ...options };
+    this.#options = { backends: ['legacy'], families: [4, 6], ipset: true, setEntries: 0, position: false, ruleInfo: true, ...options };
     // Decoding leaves the printed blobs in xtables' memo, which helps a reader that prints the same rules
     // again; the exporter never does, so each batch's are forgotten.
     this.#collect = () => {
@@ -107,15 +116,22 @@ export class Collector {
         return false;
       }
     };
-    for (const family of this.#options.families) {
-      const chains: ChainReading[] = [];
-      const read = source(family === 6 ? 'ip6tables' : 'iptables', () => {
-        for (const table of liveTables(family)) {
-          for (const chain of this.#scanner.read(family, table)) chains.push(this.#chain(family, table, chain));
-        }
-      });
-      if (read) reading.chains.push(...chains);
-      else this.#labels.keep(family);
+    for (const backend of this.#options.backends) {
+      for (const family of this.#options.families) {
+        const chains: ChainReading[] = [];
+        const read = source(sourceName(backend, family), () => {
+          try {
+            for (const table of liveTables(family, backend)) {
+              const scanned = backend === 'nft' ? this.#nftScanner.read(family, table) : this.#scanner.read(family, table);
+              for (const chain of scanned) chains.push(this.#chain(backend, family, table, chain));
+            }
+          } catch (e) {
+            throw backend === 'nft' ? withRightsHint(e) : e;
+          }
+        });
+        if (read) reading.chains.push(...chains);
+        else this.#labels.keep(backend, family);
+      }
     }
     reading.decoded = this.#labels.readingDone();
     if (reading.decoded >= 2000) this.#collect();
@@ -127,14 +143,29 @@ export class Collector {
     return reading;
   }
 
-  #chain(family: Family, table: string, chain: ScannedChain): ChainReading {
+  #chain(backend: BackendName, family: Family, table: string, chain: ScannedChain): ChainReading {
     return {
-      labels: labelText({ family: familyLabel(family), table, chain: chain.name }),
+      labels: labelText(chainLabels(backend, family, table, chain.name)),
       policy: chain.policy,
-      rules: this.#labels.of(family, table, chain),
+      rules: this.#labels.of(backend, family, table, chain),
       counters: chain.counters,
     };
   }
+}
+
+/** nf_tables refuses every request without CAP_NET_ADMIN (EPERM): say so, as the legacy reader does. */
+function withRightsHint(e: unknown): unknown {
+  const errno = (e as { errno?: unknown }).errno;
+  if (errno !== 1 && errno !== 13) return e;
+  return new IPTCError(
+    `cannot read the nf_tables tables: ${(e as Error).message}; reading them needs root (or CAP_NET_ADMIN)`,
+    errno,
+  );
+}
+
+/** The source a backend's family is reported as: iptables / ip6tables (legacy), iptables-nft / ip6tables-nft. */
+export function sourceName(backend: BackendName, family: Family): string {
+  return `${family === 6 ? 'ip6tables' : 'iptables'}${backend === 'nft' ? '-nft' : ''}`;
 }
 
 function readSets(maxEntries: number): SetReading[] {
@@ -197,7 +228,7 @@ export function errorReason(e: unknown): string {
 }
 
 const HELP: Record<string, [MetricType, string]> = {
-  iptc_up: ['gauge', 'Whether every source (iptables, ip6tables, ipset) was read in this scrape (1) or not (0).'],
+  iptc_up: ['gauge', 'Whether every source (iptables, ip6tables, iptables-nft, ip6tables-nft, ipset) was read in this scrape (1) or not (0).'],
   iptc_source_up: ['gauge', 'Whether one source was read in this scrape (1) or not (0).'],
   iptc_rule_packets_total: ['counter', "Packets matched by a rule: the kernel's counter, read at scrape time."],
   iptc_rule_bytes_total: ['counter', "Bytes matched by a rule: the kernel's counter, read at scrape time."],

@@ -3,7 +3,7 @@ import { restoreAll } from '../iptc/index.js';
 import { splitTables, type TableBlock } from '../iptc/restore.js';
 import { checkBlock } from './restore-check.js';
 import type { Command } from './command.js';
-import { HELP, IPV4, IPV6, PROGRESS, QUIET, TABLE, familyOf, tableOf } from './command.js';
+import { BACKEND, HELP, IPV4, IPV6, PROGRESS, QUIET, TABLE, backendOf, familyOf, tableOf } from './command.js';
 import { readInput } from './input.js';
 import { Progress } from './progress.js';
 
@@ -35,7 +35,7 @@ function blocks(text: string): Block[] {
 export const restore: Command = {
   name: 'restore',
   summary: 'apply iptables-save text, one atomic commit per table',
-  usage: 'restore [-6] [-t TABLE] [-n] [-c] [--test] [FILE]',
+  usage: 'restore [-6] [-t TABLE] [--backend B] [-n] [-c] [--test] [FILE]',
   description:
     'Reads iptables-restore input from FILE or standard input. Each table is replaced in one atomic ' +
     'commit, in the order of the input; a bad line stops the restore with its line number and leaves its ' +
@@ -45,6 +45,7 @@ export const restore: Command = {
     IPV6,
     IPV4,
     TABLE,
+    BACKEND,
     { key: 'noflush', long: 'noflush', short: 'n', help: 'keep the existing rules and chains, apply the input on top' },
     { key: 'counters', long: 'counters', short: 'c', help: 'install the [packets:bytes] counters of the input' },
     { key: 'test', long: 'test', help: 'parse and check everything against the kernel tables, commit nothing, create no table' },
@@ -56,6 +57,7 @@ export const restore: Command = {
     const text = readInput(args.positionals, 'restore', true);
     const family = familyOf(args);
     const only = tableOf(args);
+    const { choice: backend } = backendOf(args);
     const options = { noflush: args.options.noflush === true, counters: args.options.counters === true };
     const found = blocks(text);
     const todo = only ? found.filter((b) => b.table === only) : found;
@@ -65,9 +67,9 @@ export const restore: Command = {
       progress.step(i + 1, todo.length, `${args.options.test ? 'checking' : 'restoring'} ${block.table}`, block.rules);
       try {
         if (args.options.test === true) {
-          checkBlock(family, block.block, block.text, options);
+          checkBlock(family, block.block, block.text, options, backend);
         } else {
-          restoreAll(block.text, { ...options, ipv6: family === 6 });
+          restoreAll(block.text, { ...options, ipv6: family === 6, backend });
         }
       } catch (e) {
         progress.failed();

@@ -10,6 +10,8 @@
 // object per rule would cost the garbage collector more than the text itself.
 import { createHash } from 'node:crypto';
 import { Rule, Rule6 } from '../iptc/index.js';
+import { NftForeignRuleError } from '../iptc/nft-view.js';
+import type { BackendName } from '../iptc/table-backend.js';
 import type { Family } from '../xtables/shim.js';
 import type { ScannedChain, ScannedRule } from '../xtables/table-scan.js';
 import { escapeLabel, labelText, type Texts } from './exposition.js';
@@ -122,7 +124,7 @@ export class ChainLabels {
 
 export const familyLabel = (f: Family): string => (f === 6 ? 'ipv6' : 'ipv4');
 
-/** Labels of every chain seen in the last reading, by family, table and chain. */
+/** Labels of every chain seen in the last reading, by backend, family, table and chain. */
 export class RuleLabels {
   #chains = new Map<string, ChainLabels>();
   #seen = new Map<string, ChainLabels>();
@@ -143,17 +145,18 @@ export class RuleLabels {
   };
 
   /** The labels of `chain`'s rules as they are now: the kept ones if its rules did not change. */
-  of(family: Family, table: string, chain: ScannedChain): ChainLabels {
-    const key = `${family}\0${table}\0${chain.name}`;
+  of(backend: BackendName, family: Family, table: string, chain: ScannedChain): ChainLabels {
+    const key = `${backend}\0${family}\0${table}\0${chain.name}`;
     const kept = this.#chains.get(key);
-    const labels = kept?.digest === chain.digest ? kept : build(family, table, chain, kept, this.#decoding, this.specs);
+    const labels = kept?.digest === chain.digest ? kept : build(backend, family, table, chain, kept, this.#decoding, this.specs);
     this.#seen.set(key, labels);
     return labels;
   }
 
-  /** Keeps the labels of a family whose rules could not be read this time, for when they can again. */
-  keep(family: Family): void {
-    for (const [key, labels] of this.#chains) if (key.startsWith(`${family}\0`) && !this.#seen.has(key)) this.#seen.set(key, labels);
+  /** Keeps the labels of a backend's family whose rules could not be read this time, for when they can again. */
+  keep(backend: BackendName, family: Family): void {
+    const prefix = `${backend}\0${family}\0`;
+    for (const [key, labels] of this.#chains) if (key.startsWith(prefix) && !this.#seen.has(key)) this.#seen.set(key, labels);
   }
 
   /** Call after each reading: the chains it did not see (nor keep) are forgotten. Returns the rules it decoded. */
@@ -167,6 +170,7 @@ export class RuleLabels {
 }
 
 function build(
+  backend: BackendName,
   family: Family,
   table: string,
   chain: ScannedChain,
@@ -198,7 +202,7 @@ function build(
       continue;
     }
     decoding();
-    const rule = decode(family, chain.rule(i));
+    const rule = decode(family, chain, i);
     hashes.write(rule.hash, i * HASH_LENGTH, 'latin1');
     names.text(`comment="${rule.comment}",target="${escapeLabel(rule.target)}"`);
     commentEnds[i] = COMMENT_AT + Buffer.byteLength(rule.comment);
@@ -211,7 +215,7 @@ function build(
   const byComment = new Map<string, number>();
   for (let i = 0; i < count; i++) byComment.set(comment(i), (byComment.get(comment(i)) ?? 0) + 1);
   const seen = new Map<string, number>();
-  const base = Buffer.from(`${labelText({ family: familyLabel(family), table, chain: chain.name })},`);
+  const base = Buffer.from(`${labelText(chainLabels(backend, family, table, chain.name))},`);
   const labels = new TextsBuilder(count, named.bytes.length / Math.max(1, count) + base.length + 8);
   const nameEnds = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
@@ -233,8 +237,24 @@ function build(
   return new ChainLabels(chain.digest, base.length, digests, hashes, labels.done(), nameEnds, commentEnds, specs.done());
 }
 
-/** What names a rule, decoded from its entry. */
-function decode(family: Family, raw: ScannedRule): { comment: string; target: string; spec: string; hash: string } {
+/** The labels of a chain's own series, which every rule's series of the chain starts with. */
+export function chainLabels(backend: BackendName, family: Family, table: string, chain: string): Record<string, string> {
+  return { backend, family: familyLabel(family), table, chain };
+}
+
+/**
+ * What names a rule, decoded from its entry. A rule iptables cannot express (another program's, in an
+ * nf_tables chain) has no comment or target to show: its spec says what it is and names its handle.
+ */
+function decode(family: Family, chain: ScannedChain, i: number): { comment: string; target: string; spec: string; hash: string } {
+  let raw: ScannedRule;
+  try {
+    raw = chain.rule(i);
+  } catch (e) {
+    if (!(e instanceof NftForeignRuleError)) throw e;
+    const spec = `# nft rule handle ${e.handle}: ${e.rule.message}`;
+    return { comment: '', target: '', spec, hash: ruleHash(spec) };
+  }
   const rule = (family === 6 ? Rule6 : Rule).fromEntry(raw);
   const spec = rule.toString();
   const target = rule.target;

@@ -1,8 +1,9 @@
 // One fresh read of the kernel's rule sets as plain data: what `list`, `counters` and the exporter
-// show. Only tables the kernel has instantiated are read unless one is named, so that looking never
+// show, on one backend. Only tables that exist are read unless one is named, so that looking never
 // creates a table (and never loads a module the host did not already use).
-import { instantiatedTables } from '../iptc/backend.js';
+import { backendFor } from '../iptc/backend-choice.js';
 import { Table, Table6 } from '../iptc/index.js';
+import type { BackendName } from '../iptc/table-backend.js';
 
 export type Family = 4 | 6;
 
@@ -35,9 +36,14 @@ export interface TableRow {
   chains: ChainRow[];
 }
 
-/** The legacy tables of a family that exist in this network namespace; IPTCError if that cannot be read. */
-export function liveTables(family: Family): string[] {
-  return instantiatedTables(family).sort(byIptablesOrder);
+/**
+ * The tables of a family that exist in this network namespace on a backend (legacy: instantiated
+ * ip_tables; nft: iptables' tables in nf_tables), in a stable order; IPTCError if that cannot be read.
+ */
+export function liveTables(family: Family, backend: BackendName = 'legacy'): string[] {
+  const tables = backendFor(backend).tables(family);
+  // nft lists them in iptables-nft-save's fixed order already.
+  return backend === 'legacy' ? tables.sort(byIptablesOrder) : tables;
 }
 
 // iptables-save prints tables in the kernel's order, which varies with load order; a stable order
@@ -51,8 +57,8 @@ function byIptablesOrder(a: string, b: string): number {
 }
 
 /** Reads one table (fresh handle, closed before returning). */
-export function readTable(family: Family, name: string): TableRow {
-  const table = family === 6 ? new Table6(name) : new Table(name);
+export function readTable(family: Family, name: string, backend: BackendName = 'legacy'): TableRow {
+  const table = family === 6 ? new Table6(name, { backend }) : new Table(name, { backend });
   try {
     const chains = table.chains.map((chain): ChainRow => {
       const policy = chain.getPolicy();
@@ -85,7 +91,7 @@ export function readTable(family: Family, name: string): TableRow {
 }
 
 /** The named table, or every live table of the family. */
-export function readTables(family: Family, table?: string): TableRow[] {
-  const names = table ? [table] : liveTables(family);
-  return names.map((name) => readTable(family, name));
+export function readTables(family: Family, table?: string, backend: BackendName = 'legacy'): TableRow[] {
+  const names = table ? [table] : liveTables(family, backend);
+  return names.map((name) => readTable(family, name, backend));
 }

@@ -1,6 +1,7 @@
 // Rule dictionaries in python-iptables' `iptc.easy` format: a Rule built from a dictionary (encode) and a
 // dictionary read from a Rule (decode), with python-iptables' conventions for every kind of value.
 import { Rule, Rule6, type Match, type Parameters, type ParameterValue } from '../iptc/index.js';
+import type { BackendChoice } from '../iptc/table-backend.js';
 
 /** Any value a rule dictionary may hold (what JSON gives, plus bigint counters). */
 export type EasyValue =
@@ -30,6 +31,11 @@ export type DictCounters = [number | bigint, number | bigint];
 export interface EasyOptions {
   /** Work on the IPv6 tables (ip6tables) instead of IPv4. */
   ipv6?: boolean;
+  /**
+   * The backend (as Table's `backend` option): 'legacy', 'nft' or 'auto'. Default: Table.defaultBackend
+   * (`IPTC_BACKEND`, else 'auto'), read at each call.
+   */
+  backend?: BackendChoice;
 }
 
 /** The header fields of a rule, set before any match or target (extensions parse against them). */

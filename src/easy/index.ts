@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Chain, IPTCError, Rule, Rule6, Table, Table6, isTable6Available, isTableAvailable } from '../iptc/index.js';
+import { Chain, IPTCError, Rule, Rule6, Table, Table6 } from '../iptc/index.js';
 import { checkRulePlacement } from '../iptc/guards.js';
 import { SeenRules } from '../iptc/positions.js';
 import {
@@ -33,7 +33,9 @@ import {
   transaction,
   writeTable,
   type Family,
+  type Scope,
 } from './tables.js';
+import { backendFor, checkBackendChoice, defaultBackend } from '../iptc/backend-choice.js';
 
 export { decodeRule, encodeRule };
 export type { DecodedParams, DictCounters, EasyOptions, EasyValue, RuleDict } from './dict.js';
@@ -75,6 +77,12 @@ function opts<T extends EasyOptions>(options: T | undefined): T {
 function familyOf(options: EasyOptions): Family {
   if (options.ipv6 !== undefined && typeof options.ipv6 !== 'boolean') throw new TypeError('ipv6 must be a boolean');
   return options.ipv6 === true ? 6 : 4;
+}
+
+/** The family and backend an easy call works on: its `backend` option, else Table.defaultBackend. */
+function scopeOf(options: EasyOptions): Scope {
+  const choice = options.backend === undefined ? defaultBackend() : checkBackendChoice(options.backend, 'backend');
+  return { family: familyOf(options), backend: backendFor(choice).name };
 }
 
 function checkChain(chain: unknown): string {
@@ -157,21 +165,21 @@ function insertAt(t: Table, chain: string, rule: Rule, position: number): void {
  */
 export function getTables(options?: EasyOptions): string[] {
   const o = opts(options);
-  const family = familyOf(o);
+  const { family, backend } = scopeOf(o);
   const all = family === 6 ? Table6.ALL : Table.ALL;
-  return all.filter((name) => (family === 6 ? isTable6Available(name) : isTableAvailable(name)));
+  return all.filter((name) => backendFor(backend).isAvailable(family, name));
 }
 
 /** The chains of a table, built-in ones first, as iptables lists them (python: `get_chains`). */
 export function getChains(table: string, options?: EasyOptions): string[] {
   const o = opts(options);
-  return readTable(familyOf(o), table).chains.map((c) => c.name);
+  return readTable(scopeOf(o), table).chains.map((c) => c.name);
 }
 
 /** Whether `chain` exists in `table` (python: `has_chain`). */
 export function hasChain(table: string, chain: string, options?: EasyOptions): boolean {
   const o = opts(options);
-  return readTable(familyOf(o), table).isChain(checkChain(chain));
+  return readTable(scopeOf(o), table).isChain(checkChain(chain));
 }
 
 /**
@@ -181,7 +189,7 @@ export function hasChain(table: string, chain: string, options?: EasyOptions): b
 export function addChain(table: string, chain: string, options?: RaiseOptions): boolean {
   const o = opts(options);
   return guarded(o, false, () => {
-    writeTable(familyOf(o), table).createChain(checkChain(chain));
+    writeTable(scopeOf(o), table).createChain(checkChain(chain));
     return true;
   });
 }
@@ -194,7 +202,7 @@ export function deleteChain(table: string, chain: string, options?: DeleteChainO
   const o = opts(options);
   guarded(o, undefined, () => {
     const name = checkChain(chain);
-    const t = writeTable(familyOf(o), table);
+    const t = writeTable(scopeOf(o), table);
     t.edit((h) => {
       if (!h.isChain(name)) throw noChain(t, name);
       if (h.isBuiltin(name)) throw new IPTCError(`cannot delete built-in chain \`${name}'`, 1);
@@ -207,7 +215,7 @@ export function deleteChain(table: string, chain: string, options?: DeleteChainO
 /** Flushes every chain of every table of the family and deletes user chains (python: `flush_all`). */
 export function flushAll(options?: EasyOptions): void {
   const o = opts(options);
-  const live = liveTables(familyOf(o));
+  const live = liveTables(scopeOf(o));
   // A table the kernel has not instantiated is empty: flushing it would only instantiate it.
   for (const name of getTables(o)) if (live.includes(name)) flushTable(name, o);
 }
@@ -215,13 +223,13 @@ export function flushAll(options?: EasyOptions): void {
 /** Flushes every chain of a table and deletes its user chains, in one commit (python: `flush_table`). */
 export function flushTable(table: string, options?: RaiseOptions): void {
   const o = opts(options);
-  guarded(o, undefined, () => writeTable(familyOf(o), table).flush());
+  guarded(o, undefined, () => writeTable(scopeOf(o), table).flush());
 }
 
 /** Deletes every rule of a chain (python: `flush_chain`). Equivalent to: `iptables -F CHAIN` */
 export function flushChain(table: string, chain: string, options?: RaiseOptions): void {
   const o = opts(options);
-  guarded(o, undefined, () => new Chain(writeTable(familyOf(o), table), checkChain(chain)).flush());
+  guarded(o, undefined, () => new Chain(writeTable(scopeOf(o), table), checkChain(chain)).flush());
 }
 
 /**
@@ -232,21 +240,21 @@ export function zeroAll(options?: EasyOptions): void;
 export function zeroAll(table: string | null | undefined, options?: EasyOptions): void;
 export function zeroAll(first?: string | null | EasyOptions, second?: EasyOptions): void {
   const o = opts(typeof first === 'object' && first !== null ? first : second);
-  const live = liveTables(familyOf(o));
+  const live = liveTables(scopeOf(o));
   for (const name of getTables(o)) if (live.includes(name)) zeroTable(name, o);
 }
 
 /** Zeroes the counters of every chain of a table, rules and policies (python: `zero_table`). */
 export function zeroTable(table: string, options?: EasyOptions): void {
   const o = opts(options);
-  writeTable(familyOf(o), table).zeroEntries();
+  writeTable(scopeOf(o), table).zeroEntries();
 }
 
 /** Zeroes the counters of a chain's rules and policy (python: `zero_chain`). Equivalent to: `iptables -Z CHAIN` */
 export function zeroChain(table: string, chain: string, options?: EasyOptions): void {
   const o = opts(options);
   const name = checkChain(chain);
-  const t = writeTable(familyOf(o), table);
+  const t = writeTable(scopeOf(o), table);
   t.edit((h) => {
     if (!h.isChain(name)) throw noChain(t, name);
     h.zeroEntries(name);
@@ -256,7 +264,7 @@ export function zeroChain(table: string, chain: string, options?: EasyOptions): 
 /** The policy of a built-in chain, e.g. 'ACCEPT'; null for a user chain (python: `get_policy`). */
 export function getPolicy(table: string, chain: string, options?: EasyOptions): string | null {
   const o = opts(options);
-  const t = readTable(familyOf(o), table);
+  const t = readTable(scopeOf(o), table);
   const name = checkChain(chain);
   if (!t.isChain(name)) throw noChain(t, name);
   return t.chain(name).getPolicy()?.name ?? null;
@@ -268,7 +276,7 @@ export function setPolicy(table: string, chain: string, policy: string, options?
 export function setPolicy(table: string, chain: string, third?: string | EasyOptions, fourth?: EasyOptions): void {
   const policy = typeof third === 'string' ? third : 'ACCEPT';
   const o = opts(typeof third === 'object' ? third : fourth);
-  new Chain(writeTable(familyOf(o), table), checkChain(chain)).setPolicy(policy);
+  new Chain(writeTable(scopeOf(o), table), checkChain(chain)).setPolicy(policy);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -278,7 +286,7 @@ export function setPolicy(table: string, chain: string, third?: string | EasyOpt
 export function hasRule(table: string, chain: string, ruleD: RuleDict, options?: EasyOptions): boolean {
   const o = opts(options);
   const rule = encodeRule(ruleD, o);
-  const t = readTable(familyOf(o), table);
+  const t = readTable(scopeOf(o), table);
   return indexOfRule(t, rawRules(t, checkChain(chain)), rule) >= 0;
 }
 
@@ -300,7 +308,7 @@ export function addRule(
   const o = opts(typeof fourth === 'object' ? fourth : fifth);
   const name = checkChain(chain);
   const rule = encodeRule(ruleD, o);
-  insertAt(writeTable(familyOf(o), table), name, rule, position);
+  insertAt(writeTable(scopeOf(o), table), name, rule, position);
 }
 
 /** Adds a rule at the top of the chain (python: `insert_rule`). Equivalent to: `iptables -I CHAIN` */
@@ -313,7 +321,7 @@ export function deleteRule(table: string, chain: string, ruleD: RuleDict, option
   const o = opts(options);
   guarded(o, undefined, () => {
     const rule = encodeRule(ruleD, o);
-    new Chain(writeTable(familyOf(o), table), checkChain(chain)).deleteRule(rule);
+    new Chain(writeTable(scopeOf(o), table), checkChain(chain)).deleteRule(rule);
   });
 }
 
@@ -334,7 +342,7 @@ export function getRule(
   return guarded<RuleDict | RuleDict[] | null>(o, null, () => {
     const position = checkPosition(typeof third === 'number' ? third : 0);
     if (position === 0) return dumpChain(table, chain, o);
-    const t = readTable(familyOf(o), table);
+    const t = readTable(scopeOf(o), table);
     const raws = rawRules(t, checkChain(chain));
     const index = position > 0 ? position - 1 : raws.length + position;
     if (index < 0 || index >= raws.length) {
@@ -359,7 +367,7 @@ export function replaceRule(
   const name = checkChain(chain);
   const oldRule = encodeRule(oldRuleD, o);
   const newRule = encodeRule(newRuleD, o);
-  const t = writeTable(familyOf(o), table);
+  const t = writeTable(scopeOf(o), table);
   const entry = newRule.toEntry(t.entryForm);
   checkRulePlacement(t.name, name, newRule);
   t.edit((h) => {
@@ -379,7 +387,7 @@ export function replaceRule(
 export function getRuleCounters(table: string, chain: string, ruleD: RuleDict, options?: EasyOptions): DictCounters {
   const o = opts(options);
   const rule = encodeRule(ruleD, o);
-  const t = readTable(familyOf(o), table);
+  const t = readTable(scopeOf(o), table);
   const raws = rawRules(t, checkChain(chain));
   const index = indexOfRule(t, raws, rule);
   if (index < 0) throw ruleNotFound(table, chain, ruleD);
@@ -395,7 +403,7 @@ export function getRuleCounters(table: string, chain: string, ruleD: RuleDict, o
 export function getRulePosition(table: string, chain: string, ruleD: RuleDict, options?: EasyOptions): number {
   const o = opts(options);
   const rule = encodeRule(ruleD, o);
-  const t = readTable(familyOf(o), table);
+  const t = readTable(scopeOf(o), table);
   const index = indexOfRule(t, rawRules(t, checkChain(chain)), rule);
   if (index < 0) throw ruleNotFound(table, chain, ruleD);
   return index;
@@ -457,7 +465,7 @@ export function testTarget(name: string, value: EasyValue, options?: EasyOptions
 /** Every rule of a chain as dictionaries, in order (python: `dump_chain`). */
 export function dumpChain(table: string, chain: string, options?: EasyOptions): RuleDict[] {
   const o = opts(options);
-  const t = readTable(familyOf(o), table);
+  const t = readTable(scopeOf(o), table);
   const RuleClass = t.ruleClass;
   return rawRules(t, checkChain(chain)).map((raw) => decodeRule(RuleClass.fromEntry(raw)));
 }
@@ -468,7 +476,7 @@ export function dumpChain(table: string, chain: string, options?: EasyOptions): 
  */
 export function dumpTable(table: string, options?: EasyOptions): Record<string, RuleDict[]> {
   const o = opts(options);
-  const t = readTable(familyOf(o), table);
+  const t = readTable(scopeOf(o), table);
   const RuleClass = t.ruleClass;
   const out = Object.create(null) as Record<string, RuleDict[]>;
   for (const c of t.chains) out[c.name] = t.rawChain(c.name).rules.map((raw) => decodeRule(RuleClass.fromEntry(raw)));
@@ -494,19 +502,19 @@ export function dumpAll(options?: EasyOptions): Record<string, Record<string, Ru
  */
 export function batchBegin(table?: string | null | EasyOptions, options?: EasyOptions): void {
   const o = opts(typeof table === 'object' && table !== null ? table : options);
-  familyOf(o);
+  scopeOf(o);
   beginBatch([]);
 }
 
 /**
  * Ends the batch and commits it (python: `batch_end`): one atomic commit per table changed, all or
- * nothing, under one hold of the xtables lock. If the kernel refuses a table, the tables already
+ * nothing, under one hold of the xtables lock (on nft: every table in one nf_tables transaction). If the kernel refuses a table, the tables already
  * committed by this batch are put back, so the kernel is left as it was (rules other programs added are
  * never removed); the batch ends either way and the error is thrown. Outside a batch it does nothing.
  */
 export function batchEnd(table?: string | null | EasyOptions, options?: EasyOptions): void {
   const o = opts(typeof table === 'object' && table !== null ? table : options);
-  familyOf(o);
+  scopeOf(o);
   endBatch();
 }
 
@@ -528,7 +536,7 @@ export function batchAddChains(table: string, chains: readonly string[], options
   const o = opts(options);
   if (!Array.isArray(chains)) throw new TypeError('chains must be a list of chain names');
   const names = chains.map(checkChain);
-  transaction(familyOf(o), table, (t) => {
+  transaction(scopeOf(o), table, (t) => {
     for (const name of names) {
       const exists = t.edit((h) => h.isChain(name));
       if (!exists) t.createChain(name);
@@ -545,7 +553,7 @@ export function batchDeleteChains(table: string, chains: readonly string[], opti
   const o = opts(options);
   if (!Array.isArray(chains)) throw new TypeError('chains must be a list of chain names');
   const names = chains.map(checkChain);
-  transaction(familyOf(o), table, (t) => {
+  transaction(scopeOf(o), table, (t) => {
     t.edit((h) => {
       const present = names.filter((name) => h.isChain(name));
       for (const name of present) {
@@ -570,7 +578,7 @@ export function batchAddRules(table: string, batchRules: readonly BatchRule[], o
     const [chain, ruleD, position] = item as unknown as BatchRule;
     return { chain: checkChain(chain), rule: encodeRule(ruleD, o), position: checkPosition(position ?? 0) };
   });
-  transaction(familyOf(o), table, (t) => {
+  transaction(scopeOf(o), table, (t) => {
     for (const { chain, rule, position } of encoded) insertAt(t, chain, rule, position);
   });
 }
@@ -592,7 +600,7 @@ export function batchDeleteRules(
       const [chain, ruleD] = item;
       return { chain: checkChain(chain), rule: encodeRule(ruleD, o) };
     });
-    transaction(familyOf(o), table, (t) => {
+    transaction(scopeOf(o), table, (t) => {
       for (const { chain, rule } of encoded) new Chain(t, chain).deleteRule(rule);
     });
   });

@@ -1,14 +1,21 @@
 // Which Table an easy call works on: a fresh view of the kernel outside a batch, the batch's own
 // uncommitted copy inside one.
 import { IPTCError, Table, Table6 } from '../iptc/index.js';
-import { backendFor, defaultBackend } from '../iptc/backend-choice.js';
+import { backendFor } from '../iptc/backend-choice.js';
+import type { BackendName } from '../iptc/table-backend.js';
 
 export type Family = 4 | 6;
 
+/** Where an easy call works: a family's tables on one backend. */
+export interface Scope {
+  family: Family;
+  backend: BackendName;
+}
+
 const ENOENT = 2;
 
-function key(family: Family, name: string): string {
-  return `${family}\0${name}`;
+function key({ family, backend }: Scope, name: string): string {
+  return `${backend}\0${family}\0${name}`;
 }
 
 function checkName(name: unknown): string {
@@ -16,8 +23,8 @@ function checkName(name: unknown): string {
   return name;
 }
 
-function open(family: Family, name: string, autocommit: boolean): Table {
-  return family === 6 ? new Table6(name, { autocommit }) : new Table(name, { autocommit });
+function open({ family, backend }: Scope, name: string, autocommit: boolean): Table {
+  return family === 6 ? new Table6(name, { autocommit, backend }) : new Table(name, { autocommit, backend });
 }
 
 /**
@@ -39,21 +46,21 @@ export function inBatch(): boolean {
   return batch !== null;
 }
 
-function batchTable(family: Family, name: string): Table {
-  const k = key(family, name);
+function batchTable(scope: Scope, name: string): Table {
+  const k = key(scope, name);
   let t = batch!.tables.get(k);
   if (!t) {
-    t = open(family, name, false);
+    t = open(scope, name, false);
     batch!.tables.set(k, t);
   }
   return t;
 }
 
-function view(family: Family, name: string): Table {
-  const k = key(family, name);
+function view(scope: Scope, name: string): Table {
+  const k = key(scope, name);
   let t = views.get(k);
   if (!t) {
-    t = open(family, name, true);
+    t = open(scope, name, true);
     views.set(k, t);
   }
   return t;
@@ -63,30 +70,30 @@ function view(family: Family, name: string): Table {
  * A table to read from: the kernel table as it is now, or inside a batch the batch's copy (which shows
  * the batch's uncommitted changes).
  */
-export function readTable(family: Family, name: string): Table {
+export function readTable(scope: Scope, name: string): Table {
   checkName(name);
-  if (batch) return batchTable(family, name);
-  const t = view(family, name);
+  if (batch) return batchTable(scope, name);
+  const t = view(scope, name);
   t.refresh();
   return t;
 }
 
 /** A table to change: autocommitted at once, or inside a batch collected until batchEnd(). */
-export function writeTable(family: Family, name: string): Table {
+export function writeTable(scope: Scope, name: string): Table {
   checkName(name);
   if (batch) {
-    const t = batchTable(family, name);
-    batch.dirty.add(key(family, name));
+    const t = batchTable(scope, name);
+    batch.dirty.add(key(scope, name));
     return t;
   }
-  return view(family, name);
+  return view(scope, name);
 }
 
 /** Runs `fn` on a table with autocommit off and commits once; nothing is committed if it throws. */
-export function transaction<T>(family: Family, name: string, fn: (t: Table) => T): T {
+export function transaction<T>(scope: Scope, name: string, fn: (t: Table) => T): T {
   checkName(name);
-  if (batch) return fn(writeTable(family, name));
-  const t = open(family, name, false);
+  if (batch) return fn(writeTable(scope, name));
+  const t = open(scope, name, false);
   try {
     const result = fn(t);
     t.commit();
@@ -96,9 +103,9 @@ export function transaction<T>(family: Family, name: string, fn: (t: Table) => T
   }
 }
 
-export function beginBatch(tables: { family: Family; name: string }[]): void {
+export function beginBatch(tables: { scope: Scope; name: string }[]): void {
   batch ??= { tables: new Map(), dirty: new Set() };
-  for (const { family, name } of tables) batchTable(family, checkName(name));
+  for (const { scope, name } of tables) batchTable(scope, checkName(name));
 }
 
 /**
@@ -125,9 +132,9 @@ export function abortBatch(): void {
   if (b) for (const t of b.tables.values()) t.close();
 }
 
-/** The tables the kernel has instantiated (others are empty: flushing or zeroing them is a no-op). */
-export function liveTables(family: Family): string[] {
-  return backendFor(defaultBackend()).tables(family);
+/** The tables that exist on the scope's backend (others are empty: flushing or zeroing them is a no-op). */
+export function liveTables({ family, backend }: Scope): string[] {
+  return backendFor(backend).tables(family);
 }
 
 export function noChain(table: Table, chain: string): IPTCError {

@@ -12,7 +12,25 @@ import { checkJumpLabel } from './chain.js';
 /** A change to a view; self-contained, so that it can be applied again to a fresh view. */
 export type Change<T = unknown> = (view: TableView) => T;
 
-const COMMIT_RETRIES = 5;
+/**
+ * How long a commit refused because the table moved (legacy EAGAIN, nft ERESTART) keeps being tried on
+ * fresh reads. On nf_tables nobody takes a lock (iptables-nft retries without end): with 4 iptc
+ * processes and an iptables-nft loop in one table, a batch commit measurably lost to newer generations
+ * more than 50 times in a row (test/nft-concurrency.test.ts, IPTC_STRESS=1).
+ */
+const MOVED_BUDGET_MS = 30_000;
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Whether to try again after the table moved under attempt `attempt` (started at `since`): while within
+ * the budget, after a short random pause that grows with the attempts (up to 20 ms), so that writers
+ * that keep meeting each other stop doing so in lockstep.
+ */
+function againAfterMove(attempt: number, since: number): boolean {
+  if (performance.now() - since > MOVED_BUDGET_MS) return false;
+  Atomics.wait(pauseCell, 0, 0, Math.random() * Math.min(20, attempt));
+  return true;
+}
 
 /**
  * Runs `change` on a fresh view and commits it, guarded by the backend from the read to the commit
@@ -21,6 +39,7 @@ const COMMIT_RETRIES = 5;
  */
 export function transaction<T>(backend: TableBackend, wait: LockWait, open: () => TableView, change: Change<T>): T {
   return backend.guard(wait, () => {
+    const since = performance.now();
     for (let attempt = 1; ; attempt++) {
       const view = open();
       try {
@@ -28,7 +47,7 @@ export function transaction<T>(backend: TableBackend, wait: LockWait, open: () =
         view.commit();
         return result;
       } catch (e) {
-        if (!(backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+        if (!(backend.moved(e) && againAfterMove(attempt, since))) throw e;
       } finally {
         view.free();
       }
@@ -202,6 +221,11 @@ export class Batch {
   }
 
   static #commitGuarded(batches: readonly Batch[]): void {
+    const backend = batches.length > 1 ? batches[0]!.#backend : undefined;
+    if (backend?.commitTogether) {
+      Batch.#commitTogether(backend, batches);
+      return;
+    }
     const last = batches.length - 1;
     const staged: Staged[] = [];
     /** Tables committed so far (all but the last), with the kernel state each commit left. */
@@ -229,6 +253,27 @@ export class Batch {
       }
     } finally {
       for (const s of staged) s.batch.#release(s);
+    }
+  }
+
+  /**
+   * Commits several tables in one kernel transaction (the backend's commitTogether): nothing to put
+   * back, since the kernel applies all of them or none. A transaction refused because the ruleset moved
+   * is staged again on fresh views (every change applied again) and retried.
+   */
+  static #commitTogether(backend: TableBackend, batches: readonly Batch[]): void {
+    const since = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      const staged: Staged[] = [];
+      try {
+        for (const batch of batches) staged.push(batch.#stage(attempt === 1, false));
+        backend.commitTogether!(staged.map((s) => s.view));
+        return;
+      } catch (e) {
+        if (!(backend.moved(e) && againAfterMove(attempt, since))) throw e;
+      } finally {
+        for (const s of staged) s.batch.#release(s);
+      }
     }
   }
 
@@ -266,12 +311,13 @@ export class Batch {
 
   /** Commits a staged table; a table that moved meanwhile is staged again on a fresh view. */
   #commitStaged(staged: Staged): void {
+    const since = performance.now();
     for (let attempt = 1; ; attempt++) {
       try {
         staged.view.commit();
         return;
       } catch (e) {
-        if (!(this.#backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+        if (!(this.#backend.moved(e) && againAfterMove(attempt, since))) throw e;
       }
       this.#release(staged);
       const again = this.#stage(false, staged.before !== null);
@@ -296,6 +342,7 @@ export class Batch {
    * go back to their values in `before`.
    */
   #putBack(before: RawChain[], after: ViewOrigin): void {
+    const since = performance.now();
     for (let attempt = 1; ; attempt++) {
       const fresh = this.#open();
       try {
@@ -316,7 +363,7 @@ export class Batch {
         fresh.commit();
         return;
       } catch (e) {
-        if (!(this.#backend.moved(e) && attempt < COMMIT_RETRIES)) throw e;
+        if (!(this.#backend.moved(e) && againAfterMove(attempt, since))) throw e;
       } finally {
         fresh.free();
       }

@@ -2,8 +2,10 @@
 // snapshot and changed by one incremental batch per commit, tagged with the snapshot's generation
 // (src/iptc/nft-view.ts). Nothing here touches the legacy ip_tables: no lock (iptables-nft takes none),
 // no getsockopt revision probe (nft_compat is asked instead), no legacy table made as a side effect.
+import { readlinkSync } from 'node:fs';
 import { IPTCError } from '../xtables/errors.js';
 import type { Family } from '../xtables/shim.js';
+import { NetlinkDumpInterrupted } from '../netlink/errors.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NftGenerationError } from '../nft/errors.js';
 import { useNftRevisionProbe } from '../nft/compat.js';
@@ -40,12 +42,37 @@ export class NftIncompatibleTableError extends IPTCError {
   }
 }
 
-let socket: NetlinkSocket | null = null;
+const sockets = new Map<string, NetlinkSocket>();
 
-/** One netlink socket per process for every nft table (calls are synchronous, one at a time). */
+/**
+ * One netlink socket per network namespace for every nft table of this thread (calls are synchronous,
+ * one at a time). A socket talks to the namespace it was made in, and iptc/async's owner thread enters
+ * other namespaces (setns), so the socket is chosen by the namespace the thread is in now. Sockets are
+ * kept for the life of the thread: a view made on one may still commit through it.
+ */
 function sock(): NetlinkSocket {
-  if (socket === null || socket.closed) socket = new NetlinkSocket();
+  const netns = readlinkSync('/proc/thread-self/ns/net');
+  let socket = sockets.get(netns);
+  if (socket === undefined || socket.closed) {
+    socket = new NetlinkSocket();
+    sockets.set(netns, socket);
+  }
   return socket;
+}
+
+/**
+ * The nf_tables tables of a family. A dump the kernel flags as interrupted (a commit by another writer
+ * while it was read) is read again: the 4 processes and the iptables-nft loop of
+ * test/nft-concurrency.test.ts met it.
+ */
+function tableNames(family: Family): string[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return dumpTables(sock(), nfproto(family)).map((t) => t.name);
+    } catch (e) {
+      if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+    }
+  }
 }
 
 let probing = false;
@@ -82,18 +109,22 @@ export const nftBackend: TableBackend = {
   },
 
   tables(family) {
-    const present = new Set(dumpTables(sock(), nfproto(family)).map((t) => t.name));
+    const present = new Set(tableNames(family));
     return SAVE_ORDER.filter((name) => present.has(name));
   },
 
   isAvailable(family, name) {
     if (!SAVE_ORDER.includes(name)) return false;
     try {
-      dumpTables(sock(), nfproto(family));
+      tableNames(family);
       return true;
     } catch {
       return false;
     }
+  },
+
+  commitTogether(views) {
+    NftTableView.commitTogether(views as NftTableView[]);
   },
 
   announce() {

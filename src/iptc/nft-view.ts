@@ -8,11 +8,12 @@ import type { Family } from '../xtables/shim.js';
 import type { NetlinkSocket } from '../netlink/socket.js';
 import { BUILTIN_TABLES, type NftChain } from '../nft/chain.js';
 import { NF_DROP } from '../nft/constants.js';
-import { NftOpaqueRuleError } from '../nft/errors.js';
+import { NftBatchError, NftGenerationError, NftOpaqueRuleError } from '../nft/errors.js';
 import { decoderFor, type NftRule } from '../nft/rule.js';
 import { rulesOf, type NftSnapshot } from '../nft/snapshot.js';
 import type { RawChain, RawRule, TableView } from './table-backend.js';
-import { buildBatch } from './nft-commit.js';
+import type { NftBatch } from '../nft/batch.js';
+import { buildBatch, buildReplaceBatch, nftCommitError, type Command } from './nft-commit.js';
 
 const ENOENT = 2;
 const EPERM = 1;
@@ -20,6 +21,7 @@ const EEXIST = 17;
 const EINVAL = 22;
 const EMLINK = 31;
 const ENOTEMPTY = 39;
+const EOPNOTSUPP = 95;
 const VERDICTS = new Set(['', 'ACCEPT', 'DROP', 'RETURN', 'QUEUE']);
 
 /**
@@ -81,6 +83,8 @@ export class NftTableView implements TableView {
   /** The chains by name: a ruleset of thousands of chains (kube-proxy's) is looked up once per rule. */
   readonly #byName = new Map<string, ViewChain>();
   #spent = false;
+  /** Deleted and rebuilt at commit (a restore without --noflush), rather than changed in place. */
+  #replace = false;
 
   constructor(sock: NetlinkSocket, family: Family, snap: NftSnapshot) {
     this.#sock = sock;
@@ -347,7 +351,10 @@ export class NftTableView implements TableView {
   }
 
   #index(c: ViewChain, entry: Buffer, mask: Buffer): number {
-    return c.rules.findIndex((r) => sameEntry(this.family, entry, inputForm(this.family, this.#raw(c, r)), mask));
+    // The entry may sit in a larger scratch buffer (a batch's deletes: Rule.scratchEntry); it ends at
+    // its next_offset, as libiptc reads it.
+    const own = entry.subarray(0, entry.readUInt16LE(entryLayout(this.family).nextOffset));
+    return c.rules.findIndex((r) => sameEntry(this.family, own, inputForm(this.family, this.#raw(c, r)), mask));
   }
 
   deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
@@ -386,15 +393,62 @@ export class NftTableView implements TableView {
     }
   }
 
+  /**
+   * A restore without --noflush, once the view is empty: the commit deletes the table and builds it
+   * again, as iptables-nft-restore does (new handles, every counter and policy as the restore gives it,
+   * builtin chains it does not declare gone). Refused while the table holds what iptables cannot
+   * express (another program's rules, sets or objects), which deleting the table would drop.
+   */
+  replaceTable(): void {
+    this.#live();
+    for (const c of this.#chains) for (const r of c.rules) this.#raw(c, r);
+    const table = this.#snap.table;
+    if (table !== null && table.use > this.#snap.chains.length) {
+      throw new IPTCError(
+        `table \`${this.table}' holds nf_tables objects iptables does not know (sets, maps or stateful objects ` +
+          'of another program): a restore without --noflush would delete them with the table; use --noflush, or nft',
+        EOPNOTSUPP,
+      );
+    }
+    this.#replace = true;
+    this.#chains = this.#chains.map((c) => ({
+      ...c, kernel: null, rules: [], policy: c.builtin ? 'ACCEPT' : null, policyCounters: { packets: 0n, bytes: 0n },
+      newPolicy: false, zeroPolicy: false, touched: !c.builtin,
+    }));
+  }
+
   free(): void {
     this.#spent = true;
   }
 
   commit(): void {
-    this.#live();
-    const batch = buildBatch(this.family, this.table, this.#snap, this.#chains);
-    this.#spent = true;
-    batch.commit(this.#sock, { genid: this.#snap.genid });
+    NftTableView.commitTogether([this]);
+  }
+
+  /**
+   * Commits several views (tables of either family, of one network namespace) in ONE nf_tables
+   * transaction: all or nothing. Views read at different generations mean the ruleset moved between
+   * their reads: NftGenerationError, as the kernel's ERESTART, and nothing is sent. The views are spent.
+   */
+  static commitTogether(views: readonly NftTableView[]): void {
+    const first = views[0];
+    if (first === undefined) return;
+    for (const v of views) v.#live();
+    const genid = first.#snap.genid;
+    if (views.some((v) => v.#snap.genid !== genid)) throw new NftGenerationError(genid);
+    if (views.some((v) => v.#sock !== first.#sock)) {
+      throw new IPTCError('tables of different network namespaces cannot be committed in one transaction', EINVAL);
+    }
+    let batch: NftBatch<Command> | undefined;
+    for (const v of views) batch = (v.#replace ? buildReplaceBatch : buildBatch)(v.family, v.table, v.#snap, v.#chains, batch);
+    for (const v of views) v.#spent = true;
+    try {
+      batch!.commit(first.#sock, { genid });
+    } catch (e) {
+      // A stale generation is the object model's to handle (it re-reads and applies again).
+      if (e instanceof NftBatchError && !(e instanceof NftGenerationError)) throw nftCommitError(first.table, e);
+      throw e;
+    }
   }
 }
 

@@ -163,6 +163,7 @@ export function applyBlock(
     const names = handle.chainNames();
     for (const name of names) handle.flushEntries(name);
     for (const name of names) if (!handle.isBuiltin(name)) handle.deleteChain(name);
+    handle.replaceTable?.();
   }
   const rules = new RuleEntries(handle.family, parseRule, handle.entryForm);
   const run = new AppendRun(handle);

@@ -81,6 +81,12 @@ export interface TableView {
   flushEntries(chain: string): void;
   zeroEntries(chain: string): void;
 
+  /**
+   * Optional: called by a restore without --noflush once it has emptied the view, when the backend's own
+   * restore replaces the table whole (nft: deleted and rebuilt in the commit, as iptables-nft-restore).
+   */
+  replaceTable?(): void;
+
   /** Replaces the kernel table with the view, atomically. The view is spent afterwards. */
   commit(): void;
   /** Releases what the view holds (memory, sockets). Safe to call twice. */
@@ -95,7 +101,7 @@ export type TableEdits = Pick<
   TableView,
   | 'family' | 'table' | 'entryForm' | 'chainNames' | 'isChain' | 'isBuiltin' | 'rules' | 'references' | 'appendEntry'
   | 'appendEntries' | 'insertEntry' | 'replaceEntry' | 'deleteEntry' | 'deleteNumEntry' | 'flushEntries'
-  | 'zeroEntries' | 'createChain' | 'deleteChain' | 'renameChain' | 'setPolicy'
+  | 'zeroEntries' | 'createChain' | 'deleteChain' | 'renameChain' | 'setPolicy' | 'replaceTable'
 >;
 
 export interface TableBackend {
@@ -123,4 +129,10 @@ export interface TableBackend {
   isAvailable(family: Family, name: string): boolean;
   /** Called for each Table made on this backend (a backend may warn, once per process). */
   announce(): void;
+  /**
+   * Optional: commits views of several tables as ONE kernel transaction, all or nothing (nft: one
+   * nf_tables batch). Throws what commit() throws; moved() tells a stale one. Without it, Table.commitAll
+   * commits table by table and puts back the tables committed before a refused one.
+   */
+  commitTogether?(views: TableView[]): void;
 }

@@ -362,8 +362,8 @@ export class Table {
 
   /**
    * @internal Commits the pending changes of several tables as one, all or nothing (see
-   * Batch.commitAll): the xtables lock is held across all of them, waiting as long as the longest wait
-   * of the tables asks.
+   * Batch.commitAll): on legacy the xtables lock is held across all of them, waiting as long as the
+   * longest wait of the tables asks; on nft they are one nf_tables transaction.
    */
   static commitAll(tables: readonly Table[]): void {
     for (const t of tables) if (t.#closed) throw new IPTCError(`table \`${t.name}' is closed`);

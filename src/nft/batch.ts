@@ -78,7 +78,8 @@ const BEGIN_SIZE = 28;
  * operation's index; commit() sends them all at once.
  */
 export class NftBatch<Tag = unknown> {
-  readonly family: number;
+  /** The family of the operations added from now on (NFPROTO_IPV4 or NFPROTO_IPV6); see setFamily. */
+  family: number;
   readonly ops: BatchOp<Tag>[] = [];
   readonly #w = new NlaWriter(64 * 1024);
   #committed = false;
@@ -87,6 +88,14 @@ export class NftBatch<Tag = unknown> {
     this.family = family === 6 || family === NFPROTO_IPV6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
     // BATCH_BEGIN's place: written at commit, when the generation and sequence numbers are known.
     this.#w.pos = BEGIN_SIZE;
+  }
+
+  /**
+   * Switches the family of the operations added from now on: one transaction may change the tables of
+   * both families (Table.commitAll of an IPv4 and an IPv6 table).
+   */
+  setFamily(family: Family | number): void {
+    this.family = family === 6 || family === NFPROTO_IPV6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
   }
 
   get size(): number {

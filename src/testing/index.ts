@@ -24,6 +24,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as EasyModule from '../easy/index.js';
 import type * as IptcModule from '../iptc/index.js';
 import type * as IPSetModule from '../ipset/index.js';
+import { checkBackendChoice } from '../iptc/backend-choice.js';
+import type { BackendChoice } from '../iptc/table-backend.js';
 import { decode, encode, RESULT_FD, type Job, type Outcome } from './protocol.js';
 
 /** How inNetns() runs its child process. */
@@ -34,6 +36,11 @@ export interface NetnsOptions {
   env?: Record<string, string>;
   /** Working directory of the child (default: the current one). */
   cwd?: string;
+  /**
+   * The backend every Table (iptc/easy, iptc/async) in the child uses unless told otherwise: its
+   * IPTC_BACKEND. Default: the child inherits this process's IPTC_BACKEND (or `env`'s).
+   */
+  backend?: BackendChoice;
 }
 
 /** What a function run by inNetns() receives first: the library's modules and two helpers. */
@@ -89,10 +96,12 @@ interface Prepared {
 }
 
 function prepare(job: Job, options: NetnsOptions): Prepared {
+  const backend = options.backend === undefined ? undefined : checkBackendChoice(options.backend, 'backend');
   const lockDir = mkdtempSync(join(tmpdir(), 'iptc-testing-'));
   const env = {
     ...process.env,
     ...options.env,
+    ...(backend === undefined ? {} : { IPTC_BACKEND: backend }),
     IPTC_TESTING_PARENT_NETNS: readlinkSync('/proc/self/ns/net'),
     IPTC_HOST_NETNS: process.env.IPTC_HOST_NETNS ?? readlinkSync('/proc/self/ns/net'),
     // A private xtables lock: the child never waits for (or blocks) the host's iptables.
@@ -121,7 +130,13 @@ function unshareHint(status: number | null): string {
 }
 
 function runJob<T>(job: Job, options: NetnsOptions): Promise<T> {
-  const p = prepare(job, options);
+  let p: Prepared;
+  try {
+    p = prepare(job, options);
+  } catch (e) {
+    // Bad options reject, as everything else this call can fail with.
+    return Promise.reject(e as Error);
+  }
   return new Promise<T>((resolvePromise, reject) => {
     const child = spawn('unshare', p.argv, p.options);
     const chunks: Buffer[] = [];
