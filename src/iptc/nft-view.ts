@@ -415,6 +415,8 @@ export class NftTableView implements TableView {
       ...c, kernel: null, rules: [], policy: c.builtin ? 'ACCEPT' : null, policyCounters: { packets: 0n, bytes: 0n },
       newPolicy: false, zeroPolicy: false, touched: !c.builtin,
     }));
+    this.#byName.clear();
+    for (const c of this.#chains) this.#byName.set(c.name, c);
   }
 
   free(): void {
