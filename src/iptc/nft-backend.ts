@@ -9,7 +9,7 @@ import { NftGenerationError } from '../nft/errors.js';
 import { useNftRevisionProbe } from '../nft/compat.js';
 import { incompatibleChains, readSnapshot } from '../nft/snapshot.js';
 import { dumpTables } from '../nft/table.js';
-import { instantiatedTables } from './backend.js';
+import { warnLegacyTablesPresent } from './backend-warnings.js';
 import { NftTableView } from './nft-view.js';
 import type { TableBackend } from './table-backend.js';
 
@@ -49,13 +49,6 @@ function sock(): NetlinkSocket {
 }
 
 let probing = false;
-let warned = false;
-
-/** IPTC_NO_BACKEND_WARNING silences the backend warnings: any value but empty or `0`. */
-function warningSilenced(): boolean {
-  const value = process.env.IPTC_NO_BACKEND_WARNING;
-  return value !== undefined && value !== '' && value !== '0';
-}
 
 export const nftBackend: TableBackend = {
   name: 'nft',
@@ -101,15 +94,6 @@ export const nftBackend: TableBackend = {
       useNftRevisionProbe();
       probing = true;
     }
-    if (warned || warningSilenced()) return;
-    warned = true;
-    const legacy = [...instantiatedTables(4), ...instantiatedTables(6).map((t) => `${t} (IPv6)`)];
-    if (legacy.length === 0) return;
-    process.emitWarning(
-      `Legacy iptables tables are also present (${legacy.join(', ')}): their rules filter packets too but are ` +
-        'not shown by `iptables` (nft) or by this nf_tables table; inspect them with `iptables-legacy-save`. ' +
-        'Set IPTC_NO_BACKEND_WARNING=1 to silence this.',
-      { code: 'IPTC_LEGACY_TABLES', type: 'IptcBackendWarning' },
-    );
+    warnLegacyTablesPresent();
   },
 };
