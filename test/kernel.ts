@@ -1,5 +1,6 @@
-// Helpers that read and reset what the kernel holds, through the iptables-legacy and ipset CLI tools
-// (the oracle), inside the private namespace made by scripts/netns-run.mjs.
+// Helpers that read and reset what the kernel holds, through the iptables tools of the backend under test
+// (iptables-legacy* or iptables-nft*, the oracle; $IPTC_BACKEND, pinned by vitest.config.ts and
+// test/setup.ts) and ipset, inside the private namespace made by scripts/netns-run.mjs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
@@ -20,14 +21,27 @@ export function attempt(file: string, args: string[]): { status: number; stdout:
   }
 }
 
-const tool = (family: Family, suffix = '') => `${family === 6 ? 'ip6tables' : 'iptables'}-legacy${suffix}`;
+/** The backend every Table of this test run uses unless it chooses one: `legacy` or `nft`. */
+export const BACKEND: 'legacy' | 'nft' = process.env.IPTC_BACKEND === 'nft' ? 'nft' : 'legacy';
 
-/** `iptables-legacy ARGS` (or ip6tables). */
+const tool = (family: Family, suffix = '') => `${family === 6 ? 'ip6tables' : 'iptables'}-${BACKEND}${suffix}`;
+
+/**
+ * The iptables commands of the backend under test: `iptables-legacy` or `iptables-nft` (`ip6tables-...`
+ * for family 6), and their `-save` and `-restore`.
+ */
+export const tools = {
+  iptables: (family: Family = 4): string => tool(family),
+  save: (family: Family = 4): string => tool(family, '-save'),
+  restore: (family: Family = 4): string => tool(family, '-restore'),
+};
+
+/** `iptables-legacy ARGS` or `iptables-nft ARGS` (or ip6tables), as the backend under test. */
 export function ipt(args: string[], family: Family = 4): string {
   return run(tool(family), args);
 }
 
-/** `iptables-legacy-save -t TABLE [-c]` without its `#` comment lines. */
+/** `iptables-legacy-save -t TABLE [-c]` (or iptables-nft-save) without its `#` comment lines. */
 export function save(table = 'filter', opts: { family?: Family; counters?: boolean } = {}): string {
   const args = ['-t', table];
   if (opts.counters) args.push('-c');
@@ -37,7 +51,7 @@ export function save(table = 'filter', opts: { family?: Family; counters?: boole
     .join('\n');
 }
 
-/** The `-A CHAIN ...` lines of one chain, as iptables-legacy-save prints them (without `-A CHAIN `). */
+/** The `-A CHAIN ...` lines of one chain, as the backend's iptables-save prints them (without `-A CHAIN `). */
 export function rules(table: string, chain: string, opts: { family?: Family; counters?: boolean } = {}): string[] {
   const prefix = `-A ${chain} `;
   return save(table, opts)
@@ -55,21 +69,40 @@ export const BUILTIN_CHAINS: Record<string, string[]> = {
   security: ['INPUT', 'FORWARD', 'OUTPUT'],
 };
 
-/** The tables the kernel has instantiated for a family in this namespace. */
-export function liveTables(family: Family = 4): string[] {
+/** The legacy tables the kernel has instantiated for a family in this namespace. */
+export function legacyTables(family: Family = 4): string[] {
   const file = family === 6 ? '/proc/net/ip6_tables_names' : '/proc/net/ip_tables_names';
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter(Boolean);
 }
 
-/** Empties every instantiated table of both families (policies ACCEPT, counters 0) and destroys all sets. */
+/** The nf_tables tables of family `ip` (4) or `ip6` (6) in this namespace (`nft list tables ip`). */
+export function nftTables(family: Family = 4): string[] {
+  const nfFamily = family === 6 ? 'ip6' : 'ip';
+  return run('nft', ['list', 'tables', nfFamily])
+    .split('\n')
+    .map((line) => line.replace(`table ${nfFamily} `, '').trim())
+    .filter(Boolean);
+}
+
+/** The tables of a family that exist in this namespace on the backend under test. */
+export function liveTables(family: Family = 4): string[] {
+  return BACKEND === 'nft' ? nftTables(family) : legacyTables(family);
+}
+
+/**
+ * Empties every instantiated legacy table of both families (policies ACCEPT, counters 0; a legacy table
+ * cannot be removed), removes every nf_tables table (which is how iptables-nft leaves a namespace it never
+ * touched), and destroys all sets.
+ */
 export function resetKernel(): void {
   for (const family of [4, 6] as const) {
-    const text = liveTables(family)
+    const text = legacyTables(family)
       .map((t) => [`*${t}`, ...BUILTIN_CHAINS[t]!.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'].join('\n'))
       .join('\n');
-    if (text) run(tool(family, '-restore'), [], `${text}\n`);
+    if (text) run(family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore', [], `${text}\n`);
   }
+  run('nft', ['flush', 'ruleset']);
   run('ipset', ['destroy']);
 }
 

@@ -27,12 +27,16 @@ function silenced(): boolean {
 
 const SILENCE = 'Set Table.backendWarnings = false or IPTC_NO_BACKEND_WARNING=1 to silence this.';
 
-/** Gives the warning `code` once per process, unless silenced now; `message` is asked only then. */
+/**
+ * Gives the warning `code` once per process, unless silenced now. `message` says whether it is due (null:
+ * not now); it is asked again at the next Table until the warning has been given.
+ */
 function warnOnce(code: string, message: () => string | null): void {
   if (given.has(code) || silenced()) return;
-  given.add(code);
   const text = message();
-  if (text !== null) process.emitWarning(`${text} ${SILENCE}`, { code, type: 'IptcBackendWarning' });
+  if (text === null) return;
+  given.add(code);
+  process.emitWarning(`${text} ${SILENCE}`, { code, type: 'IptcBackendWarning' });
 }
 
 /**
