@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { ConcurrentChangeError, IPTCError, Rule, Rule6, Table, Table6, XTablesLockError } from '../src/iptc/index.js';
-import { closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family, tools } from './kernel.js';
 
 const open = closedAfterEach();
 const lockfile = process.env.XTABLES_LOCKFILE!;
@@ -154,7 +154,7 @@ describe('an easy batch over several tables', () => {
     const ADMIN = 120;
     // An administrator's iptables -w loop, while this process ends batches whose second table fails.
     const admin = spawn('sh', ['-c',
-      `i=0; while [ $i -lt ${ADMIN} ]; do iptables-legacy -w -A INPUT -m comment --comment admin-$i -j ACCEPT || exit 1; ` +
+      `i=0; while [ $i -lt ${ADMIN} ]; do ${tools.iptables()} -w -A INPUT -m comment --comment admin-$i -j ACCEPT || exit 1; ` +
       'i=$((i+1)); done'], { stdio: 'ignore' });
     let code: number | null | undefined;
     const exited = new Promise<void>((resolve) => admin.on('close', (c) => { code = c; resolve(); }));

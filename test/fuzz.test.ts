@@ -22,7 +22,7 @@ import {
   restoreAll,
 } from '../src/iptc/index.js';
 import { decodeBytes, encodeText } from '../src/xtables/text.js';
-import { attempt, ipt, resetKernel, rules, run } from './kernel.js';
+import { attempt, ipt, resetKernel, rules, run, tools } from './kernel.js';
 import { kernelState, LONG, Prng, profile, seedOf } from './stress.js';
 
 const TYPED = [IPTCError, XTablesError, RuleSyntaxError, RestoreError, IPSetError, TypeError, RangeError] as const;
@@ -552,7 +552,7 @@ function trickySpec(g: Prng, family: Family): string[] {
 }
 
 const binarySave = (family: Family) =>
-  execFileSync(family === 6 ? 'ip6tables-legacy-save' : 'iptables-legacy-save', ['-t', 'filter']);
+  execFileSync(tools.save(family), ['-t', 'filter']);
 const withoutComments = (b: Buffer) => decodeBytes(b).split('\n').filter((l) => !l.startsWith('#')).join('\n');
 
 describe('fuzz: round trips', () => {
@@ -604,7 +604,7 @@ describe('fuzz: round trips', () => {
       }
       for (let i = 0; i < ORACLE_CHECKS / 2; i++) {
         const words = trickySpec(g, family);
-        const cli = attempt(family === 6 ? 'ip6tables-legacy' : 'iptables-legacy', ['-A', 'fzo', ...words]);
+        const cli = attempt(tools.iptables(family), ['-A', 'fzo', ...words]);
         let ours: string | null = null;
         try {
           if (g.chance(0.3)) t.restore(`-A fzp ${words.join(' ')}\n`, { noflush: true });
@@ -660,7 +660,7 @@ describe('fuzz: round trips', () => {
 // the kernel as it was. (ipset keeps ipset's own documented semantics: a malformed entry or line changes
 // nothing, a kernel refusal stops at that element with the earlier ones applied, as `ipset restore`.)
 describe('atomicity', () => {
-  const filterSave = () => run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, '');
+  const filterSave = () => run(tools.save(), ['-t', 'filter']).replace(/^#.*\n/gm, '');
 
   it('Table.restore with a bad last line: nothing applied, not even the flush', () => {
     const before = filterSave();

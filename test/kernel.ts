@@ -38,7 +38,31 @@ export const tools = {
 
 /** `iptables-legacy ARGS` or `iptables-nft ARGS` (or ip6tables), as the backend under test. */
 export function ipt(args: string[], family: Family = 4): string {
+  const c = args.findIndex((a) => a === '-c' || a === '--set-counters');
+  if (BACKEND === 'nft' && family === 6 && c >= 0) return ip6tablesNftWithCounters(args, c);
   return run(tool(family), args);
+}
+
+/**
+ * ip6tables-nft 1.8.9 drops `-c PACKETS BYTES` (the rule's counter starts at 0, measured; iptables-nft keeps
+ * them; ip6tables-nft-restore -c drops `[P:B]` too): an `-A CHAIN ... -c P B` is made without them, then nft
+ * replaces the new rule with itself as nft lists it, its counter set (the other expressions stay as
+ * ip6tables-nft wrote them).
+ */
+function ip6tablesNftWithCounters(args: string[], c: number): string {
+  const [packets, bytes] = [args[c + 1]!, args[c + 2]!];
+  const rest = [...args.slice(0, c), ...args.slice(c + 3)];
+  const t = rest.indexOf('-t');
+  const table = t >= 0 ? rest[t + 1]! : 'filter';
+  const a = rest.indexOf('-A');
+  if (a < 0) throw new Error(`ipt(): counters on ip6tables-nft only with -A, got ${args.join(' ')}`);
+  const chain = rest[a + 1]!;
+  const out = run(tool(6), rest);
+  const listed = run('nft', ['-a', 'list', 'chain', 'ip6', table, chain]).split('\n').filter((l) => !l.includes('{') && / # handle \d+$/.test(l));
+  const last = /^\s*(.*) # handle (\d+)$/.exec(listed[listed.length - 1]!)!;
+  const rule = last[1]!.replace(/counter packets \d+ bytes \d+/, `counter packets ${packets} bytes ${bytes}`);
+  run('nft', ['replace', 'rule', 'ip6', table, chain, 'handle', last[2]!, rule]);
+  return out;
 }
 
 /** `iptables-legacy-save -t TABLE [-c]` (or iptables-nft-save) without its `#` comment lines. */

@@ -7,7 +7,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { IPSet } from '../src/ipset/index.js';
 import { RestoreError, Rule, Rule6, RuleSyntaxError, Table, Table6, XTablesError } from '../src/iptc/index.js';
-import { attempt, closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { attempt, closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family, tools } from './kernel.js';
 
 const open = closedAfterEach();
 function table(name = 'filter', family: Family = 4): Table {
@@ -70,7 +70,7 @@ describe('set names come from the kernel when printed and when built (item 11)',
 describe("iptables' guard rails (item 13)", () => {
   /** iptables-legacy refuses `args` with status 2; iptc refuses the same rule with RuleSyntaxError, kernel unchanged. */
   function bothRefuse(family: Family, tableName: string, args: string[], ours: () => unknown, message: RegExp): void {
-    const cli = attempt(family === 6 ? 'ip6tables-legacy' : 'iptables-legacy', ['-t', tableName, ...args]);
+    const cli = attempt(tools.iptables(family), ['-t', tableName, ...args]);
     expect(cli.status, `${args.join(' ')}: ${cli.stderr}`).toBe(2);
     const before = save(tableName, { family });
     const err = thrown(ours);

@@ -15,6 +15,7 @@ import type { RawChain, RawRule, TableView } from './table-backend.js';
 import { buildBatch } from './nft-commit.js';
 
 const ENOENT = 2;
+const E2BIG = 7;
 const EPERM = 1;
 const EEXIST = 17;
 const EINVAL = 22;
@@ -102,6 +103,8 @@ export class NftTableView implements TableView {
       newPolicy: false, zeroPolicy: false, touched: false,
     };
   }
+
+  #committed: number | null = null;
 
   /** The generation the view was read at. */
   origin(): number {
@@ -291,7 +294,9 @@ export class NftTableView implements TableView {
 
   #at(c: ViewChain, position: number, what: string): void {
     if (!Number.isInteger(position) || position < 0 || position >= c.rules.length) {
-      throw new IPTCError(`cannot ${what} rule ${position + 1} of chain \`${c.name}' in table \`${this.table}': Index of ${what} too big`, ENOENT);
+      // E2BIG, as libiptc and iptables-nft (nft_rule_delete_num, nft_rule_replace, nft_rule_insert) set it.
+      const noun = what === 'insert' ? 'insertion' : what === 'replace' ? 'replacement' : 'deletion';
+      throw new IPTCError(`cannot ${what} rule ${position + 1} of chain \`${c.name}' in table \`${this.table}': Index of ${noun} too big`, E2BIG);
     }
   }
 
@@ -310,7 +315,10 @@ export class NftTableView implements TableView {
   }
 
   #index(c: ViewChain, entry: Buffer, mask: Buffer): number {
-    return c.rules.findIndex((r) => sameEntry(this.family, entry, inputForm(this.family, this.#raw(c, r)), mask));
+    // The entry may sit at the start of a larger (scratch) buffer, as libiptc takes it: its own size is
+    // next_offset.
+    const own = entry.subarray(0, entry.readUInt16LE(entryLayout(this.family).nextOffset));
+    return c.rules.findIndex((r) => sameEntry(this.family, own, inputForm(this.family, this.#raw(c, r)), mask));
   }
 
   deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
@@ -358,6 +366,14 @@ export class NftTableView implements TableView {
     const batch = buildBatch(this.family, this.table, this.#snap, this.#chains);
     this.#spent = true;
     batch.commit(this.#sock, { genid: this.#snap.genid });
+    // The kernel took the transaction only at the view's generation, and each transaction it takes moves
+    // the generation on by one (a u32 that skips 0, nf_tables_commit); an empty batch sends nothing.
+    this.#committed = batch.size === 0 ? this.#snap.genid : ((this.#snap.genid + 1) >>> 0) || 1;
+  }
+
+  committedOrigin(): number {
+    if (this.#committed === null) throw new IPTCError(`the view of table \`${this.table}' was not committed`);
+    return this.#committed;
   }
 }
 
