@@ -45,23 +45,57 @@ export function ipt(args: string[], family: Family = 4): string {
 
 /**
  * ip6tables-nft 1.8.9 drops `-c PACKETS BYTES` (the rule's counter starts at 0, measured; iptables-nft keeps
- * them; ip6tables-nft-restore -c drops `[P:B]` too): an `-A CHAIN ... -c P B` is made without them, then nft
- * replaces the new rule with itself as nft lists it, its counter set (the other expressions stay as
- * ip6tables-nft wrote them).
+ * them; ip6tables-nft-restore -c drops `[P:B]` too): an `-A CHAIN ... -c P B` is made without them, then its
+ * counter is set through nft (setIp6NftCounters).
  */
 function ip6tablesNftWithCounters(args: string[], c: number): string {
-  const [packets, bytes] = [args[c + 1]!, args[c + 2]!];
+  const counters: [string, string] = [args[c + 1]!, args[c + 2]!];
   const rest = [...args.slice(0, c), ...args.slice(c + 3)];
   const t = rest.indexOf('-t');
-  const table = t >= 0 ? rest[t + 1]! : 'filter';
   const a = rest.indexOf('-A');
   if (a < 0) throw new Error(`ipt(): counters on ip6tables-nft only with -A, got ${args.join(' ')}`);
-  const chain = rest[a + 1]!;
   const out = run(tool(6), rest);
-  const listed = run('nft', ['-a', 'list', 'chain', 'ip6', table, chain]).split('\n').filter((l) => !l.includes('{') && / # handle \d+$/.test(l));
-  const last = /^\s*(.*) # handle (\d+)$/.exec(listed[listed.length - 1]!)!;
-  const rule = last[1]!.replace(/counter packets \d+ bytes \d+/, `counter packets ${packets} bytes ${bytes}`);
-  run('nft', ['replace', 'rule', 'ip6', table, chain, 'handle', last[2]!, rule]);
+  setIp6NftCounters(t >= 0 ? rest[t + 1]! : 'filter', rest[a + 1]!, [counters]);
+  return out;
+}
+
+/**
+ * Sets the counters of the last `counters.length` rules of an ip6 chain, in order: nft replaces each rule
+ * with itself as nft lists it, its counter set (the other expressions stay as ip6tables-nft wrote them).
+ */
+function setIp6NftCounters(table: string, chain: string, counters: [string, string][]): void {
+  const listed = run('nft', ['-a', 'list', 'chain', 'ip6', table, chain])
+    .split('\n')
+    .filter((l) => !l.includes('{') && / # handle \d+$/.test(l))
+    .slice(-counters.length);
+  for (const [i, line] of listed.entries()) {
+    const [packets, bytes] = counters[i]!;
+    const m = /^\s*(.*) # handle (\d+)$/.exec(line)!;
+    const rule = m[1]!.replace(/counter packets \d+ bytes \d+/, `counter packets ${packets} bytes ${bytes}`);
+    run('nft', ['replace', 'rule', 'ip6', table, chain, 'handle', m[2]!, rule]);
+  }
+}
+
+/**
+ * `iptables-restore ARGS` of the backend under test with `text` as input. With counters, on nft IPv6 the
+ * `[P:B]` of each `-A` line is set afterwards, as ip6tables-nft-restore 1.8.9 drops them (see
+ * ip6tablesNftWithCounters); such a text may only append, one rule per line, to chains it lists in order.
+ */
+export function restoreCli(family: Family, args: string[], text: string): string {
+  const out = run(tool(family, '-restore'), args, text);
+  if (BACKEND !== 'nft' || family !== 6 || !args.some((a) => a === '-c' || a === '--counters')) return out;
+  let table = 'filter';
+  const byChain = new Map<string, [string, string][]>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    const m = /^\[(\d+):(\d+)\] -A (\S+) /.exec(line);
+    if (m) byChain.set(`${table} ${m[3]}`, [...(byChain.get(`${table} ${m[3]}`) ?? []), [m[1]!, m[2]!]]);
+    else if (/^(\[\d+:\d+\] )?-[IRD] /.test(line)) throw new Error(`restoreCli(): counters on ip6tables-nft only with -A lines, got ${line}`);
+  }
+  for (const [key, counters] of byChain) {
+    const [t, chain] = key.split(' ') as [string, string];
+    setIp6NftCounters(t, chain, counters);
+  }
   return out;
 }
 

@@ -2,7 +2,7 @@
 // restore -> save is the identity, and Rule.parse(line).toString() === line for every saved line.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { restoreAll, Rule, Rule6, saveAll, Table, Table6, RestoreError, XTablesError } from '../src/iptc/index.js';
-import { resetKernel, run, save, thrown, type Family, tools } from './kernel.js';
+import { BACKEND, resetKernel, run, save, thrown, type Family, tools } from './kernel.js';
 
 /** Rule specs valid in any filter chain, by family; `N` is replaced by a running number. */
 const FILTER_SPECS: Record<Family, string[]> = {
@@ -241,7 +241,17 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
       const table = new T('filter');
       table.restore(text, { counters });
       table.close();
-      expect(save('filter', { family, counters: true })).toBe(expected);
+      const got = save('filter', { family, counters: true });
+      if (BACKEND === 'nft' && family === 6 && counters) {
+        // ip6tables-nft-restore 1.8.9 drops every rule's [P:B] (measured; iptables-nft-restore keeps them);
+        // iptc keeps them: the tool's rules with the counters of the text's `[N:N00] -A INPUT -s 2001:db8:b::N`.
+        const counted = expected.replace(/^\[0:0\] (-A INPUT -s 2001:db8:b::([0-9]+)\/128 -j ACCEPT)$/gm,
+          (_, rule: string, n: string) => `[${n}:${Number(n) * 100}] ${rule}`);
+        expect(counted).not.toBe(expected);
+        expect(got).toBe(counted);
+      } else {
+        expect(got).toBe(expected);
+      }
     }
   });
 

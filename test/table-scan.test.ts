@@ -8,7 +8,7 @@ import { IPTCError } from '../src/xtables/errors.js';
 import { entryLayout } from '../src/xtables/entry.js';
 import { TableHandle, type RawChain } from '../src/xtables/libiptc.js';
 import { TableScanner, type ScannedChain } from '../src/xtables/table-scan.js';
-import { ipt, liveTables, resetKernel, run, type Family, tools } from './kernel.js';
+import { ipt, liveTables, resetKernel, run, type Family, restoreCli, tools } from './kernel.js';
 
 const BASELINE = join(import.meta.dirname, 'fixtures', 'conformance', 'baseline-legacy-1.8.9.tsv');
 const unescape = (s: string) => s.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c] ?? c);
@@ -108,7 +108,7 @@ describe('TableScanner', () => {
       t(['-A', 'alpha', '-j', 'zeta']);
       t(['-A', 'zeta', '-j', 'RETURN']);
       t(['-Z']);
-      run(tools.restore(family), ['-c', '--noflush'], '*filter\n:FORWARD DROP [12:3456]\n[7:8] -A empty -j RETURN\nCOMMIT\n');
+      restoreCli(family, ['-c', '--noflush'], '*filter\n:FORWARD DROP [12:3456]\n[7:8] -A empty -j RETURN\nCOMMIT\n');
     }
     const scanner = new TableScanner();
     let rules = 0;

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { TableHandle } from '../src/xtables/libiptc.js';
-import { closedAfterEach, ipt, resetKernel, rules, run, save, thrown, type Family, tools } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, run, save, thrown, type Family, restoreCli } from './kernel.js';
 
 const open = closedAfterEach();
 
@@ -255,9 +255,8 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
     });
 
     it('a batch committed as it is keeps the counters the kernel has then, zeroed meanwhile or not', () => {
-      const restore = tools.restore(family);
       const text = `*filter\n[5:500] -A INPUT ${accept(1)}\n[7:700] -A OUTPUT ${accept(2)}\nCOMMIT\n`;
-      run(restore, ['--counters', '--noflush'], text);
+      restoreCli(family, ['--counters', '--noflush'], text);
       const t = table('filter', { autocommit: false });
       t.chain('INPUT').appendRule(rule(3));
       cli(['-Z', 'OUTPUT']);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
+import { NetlinkDumpInterrupted } from '../netlink/errors.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NFT_MSG } from '../nft/constants.js';
 import { readGeneration } from '../nft/gen.js';
@@ -131,10 +132,19 @@ function nftTablesPresent(): boolean {
   const sock = new NetlinkSocket();
   let found = false;
   try {
-    // Family 0 (NFPROTO_UNSPEC) dumps the tables of every family.
-    nftRequest(sock, NFT_MSG.GETTABLE, 0, true, null, (m) => {
-      if ((m.type & 0xff) === NFT_MSG.NEWTABLE) found = true;
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Family 0 (NFPROTO_UNSPEC) dumps the tables of every family.
+        nftRequest(sock, NFT_MSG.GETTABLE, 0, true, null, (m) => {
+          if ((m.type & 0xff) === NFT_MSG.NEWTABLE) found = true;
+        });
+        break;
+      } catch (e) {
+        // A concurrent commit interrupted the dump: read it again.
+        if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+        found = false;
+      }
+    }
   } catch (e) {
     // Without CAP_NET_ADMIN nothing can tell no table from one that could not be listed.
     const errno = (e as { errno?: number }).errno ?? 0;

@@ -8,7 +8,8 @@ import { NetlinkSocket } from '../netlink/socket.js';
 import { NftGenerationError } from '../nft/errors.js';
 import { useNftRevisionProbe } from '../nft/compat.js';
 import { incompatibleChains, readSnapshot } from '../nft/snapshot.js';
-import { dumpTables } from '../nft/table.js';
+import { dumpTables, type NftTable } from '../nft/table.js';
+import { NetlinkDumpInterrupted } from '../netlink/errors.js';
 import { warnLegacyTablesPresent } from './backend-warnings.js';
 import { NftTableView } from './nft-view.js';
 import type { TableBackend } from './table-backend.js';
@@ -50,6 +51,17 @@ function sock(): NetlinkSocket {
 
 let probing = false;
 
+/** The tables of a family, the dump read again when a concurrent commit interrupted it (NLM_F_DUMP_INTR). */
+function tablesOf(family: Family): NftTable[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return dumpTables(sock(), nfproto(family));
+    } catch (e) {
+      if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+    }
+  }
+}
+
 export const nftBackend: TableBackend = {
   name: 'nft',
 
@@ -74,14 +86,14 @@ export const nftBackend: TableBackend = {
   },
 
   tables(family) {
-    const present = new Set(dumpTables(sock(), nfproto(family)).map((t) => t.name));
+    const present = new Set(tablesOf(family).map((t) => t.name));
     return SAVE_ORDER.filter((name) => present.has(name));
   },
 
   isAvailable(family, name) {
     if (!SAVE_ORDER.includes(name)) return false;
     try {
-      dumpTables(sock(), nfproto(family));
+      tablesOf(family);
       return true;
     } catch {
       return false;
