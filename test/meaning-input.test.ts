@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { RestoreError, Rule, Rule6, RuleSyntaxError, Table, Table6, XTablesError } from '../src/iptc/index.js';
-import { attempt, closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family, tools } from './kernel.js';
+import { attempt, closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family, tools, BACKEND } from './kernel.js';
 
 const open = closedAfterEach();
 function table(family: Family = 4, name = 'filter'): Table {
@@ -155,9 +155,19 @@ describe('numbers mean what iptables makes of them (item 7)', () => {
       '-D x 011',
     ].join('\n');
     const text = `*filter\n:x - [0:0]\n${body}\nCOMMIT\n`;
-    execFileSync(tools.restore(), ['--noflush'], { input: text });
-    const expected = save('filter');
-    ipt(['-F', 'x']);
+    let expected: string;
+    if (BACKEND === 'nft') {
+      // iptables-nft-restore 1.8.9 crashes on this text (SIGSEGV, measured): iptables-legacy-restore reads
+      // it as the oracle, in the legacy table, whose save text is the same for these rules.
+      const legacySave = () => execFileSync('iptables-legacy-save', ['-t', 'filter'], { encoding: 'utf8' }).replace(/^#.*\n/gm, '');
+      execFileSync('iptables-legacy-restore', ['--noflush'], { input: text });
+      expected = legacySave();
+      execFileSync('iptables-legacy-restore', ['--noflush'], { input: '*filter\n-F x\n-X x\nCOMMIT\n' });
+    } else {
+      execFileSync(tools.restore(), ['--noflush'], { input: text });
+      expected = save('filter');
+      ipt(['-F', 'x']);
+    }
     t.restore(text, { noflush: true });
     expect(save('filter')).toBe(expected);
     expect(expected).toContain('-A x -s 10.1.0.0/32 -j RETURN');

@@ -5,7 +5,7 @@
 import { IPTCError } from '../xtables/errors.js';
 import { entryLayout, extensionName, sameEntry, standardTarget } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
-import type { NetlinkSocket } from '../netlink/socket.js';
+import { NetlinkSocket } from '../netlink/socket.js';
 import { BUILTIN_TABLES, type NftChain } from '../nft/chain.js';
 import { NF_DROP } from '../nft/constants.js';
 import { NftOpaqueRuleError } from '../nft/errors.js';
@@ -277,12 +277,23 @@ export class NftTableView implements TableView {
   }
 
   appendEntries(chain: string, entries: Buffer, count: number): number {
-    const c = this.#editable(chain);
+    // As libiptc: a refusal ends the run and says how far it got; the caller appends the refused entry
+    // alone for its error (and the restore line that made it).
+    let c: ViewChain;
+    try {
+      c = this.#editable(chain);
+    } catch {
+      return 0;
+    }
     const l = entryLayout(this.family);
     let at = 0;
     for (let i = 0; i < count; i++) {
       const size = entries.readUInt16LE(at + l.nextOffset);
-      c.rules.push(this.#newRule(entries.subarray(at, at + size)));
+      try {
+        c.rules.push(this.#newRule(entries.subarray(at, at + size)));
+      } catch {
+        return i;
+      }
       at += size;
     }
     return count;
@@ -366,6 +377,7 @@ export class NftTableView implements TableView {
     const batch = buildBatch(this.family, this.table, this.#snap, this.#chains);
     this.#spent = true;
     batch.commit(this.#sock, { genid: this.#snap.genid });
+    if (batch.ops.some((op) => RELEASES.has(op.kind))) releaseRemoved();
     // The kernel took the transaction only at the view's generation, and each transaction it takes moves
     // the generation on by one (a u32 that skips 0, nf_tables_commit); an empty batch sends nothing.
     this.#committed = batch.size === 0 ? this.#snap.genid : ((this.#snap.genid + 1) >>> 0) || 1;
@@ -375,6 +387,20 @@ export class NftTableView implements TableView {
     if (this.#committed === null) throw new IPTCError(`the view of table \`${this.table}' was not committed`);
     return this.#committed;
   }
+}
+
+/** Operations that take rules out of the kernel (a replaced rule's old expressions go too). */
+const RELEASES = new Set(['deleteRule', 'flushRules', 'replaceRule', 'deleteChain', 'deleteTable']);
+
+/**
+ * The kernel frees the expressions of removed rules in deferred work, and until then they still hold
+ * what they refer to: an `ipset destroy` of a set a deleted rule used gets EBUSY now and then (measured:
+ * 16 of 20 times at once after the commit). Releasing a NETLINK_NETFILTER socket makes the kernel finish
+ * that work first, which is why iptables-nft, whose socket goes when it exits, never shows it: so does
+ * a throwaway socket here, before commit() returns.
+ */
+function releaseRemoved(): void {
+  new NetlinkSocket().close();
 }
 
 const copyRule = (raw: RawRule): RawRule => ({ entry: Buffer.from(raw.entry), label: raw.label, standard: raw.standard });
