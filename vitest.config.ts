@@ -13,6 +13,8 @@ const ONCE = [
   'nft-backend', 'nft-batch', 'nft-compat', 'nft-read', 'nft-write',
   // Runs the extension corpus through both backends itself.
   'conformance',
+  // Legacy internals: libiptc handles and their sockets, TableScanner reading the ip_tables blob.
+  'handles', 'table-scan',
   // The backend choice, detectBackend() and the warnings: they set the backend (and $IPTC_BACKEND of the
   // processes they start) themselves.
   'backend', 'backend-choice',

@@ -15,8 +15,10 @@ import { NftTableView } from './nft-view.js';
 import type { TableBackend } from './table-backend.js';
 
 const EOPNOTSUPP = 95;
+const ENOENT = 2;
 /** iptables' tables in the order iptables-nft-save prints them (enum nft_table_type, iptables/nft.h). */
 const SAVE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
+const TABLE_NAMES = 'filter, nat, mangle, raw and security';
 const nfproto = (family: Family): number => (family === 6 ? 10 : 2);
 
 /**
@@ -66,6 +68,13 @@ export const nftBackend: TableBackend = {
   name: 'nft',
 
   open(family, table) {
+    // iptables-nft knows its own tables only (nft_table_builtin_find), whatever nf_tables holds.
+    if (!SAVE_ORDER.includes(table)) {
+      throw new IPTCError(
+        `cannot open table \`${table}': Table does not exist (iptables knows ${TABLE_NAMES}); perhaps iptables or your kernel needs to be upgraded`,
+        ENOENT,
+      );
+    }
     const snap = readSnapshot(sock(), nfproto(family), table);
     const foreign = incompatibleChains(snap);
     if (foreign.length > 0) throw new NftIncompatibleTableError(table, foreign.map((c) => c.name));
