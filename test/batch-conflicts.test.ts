@@ -159,11 +159,15 @@ describe('an easy batch over several tables', () => {
     let code: number | null | undefined;
     const exited = new Promise<void>((resolve) => admin.on('close', (c) => { code = c; resolve(); }));
     let batches = 0;
+    /** The batches whose committed table could not be put back (said in their error). */
+    const leftCommitted: string[] = [];
     while (code === undefined) {
       easy.batchBegin();
       easy.addRule('filter', 'OUTPUT', { comment: { comment: `batch-${batches}` }, target: 'ACCEPT' });
       easy.addRule('nat', 'OUTPUT', refusedAtCommit);
-      expect(thrown(() => easy.batchEnd())).toBeInstanceOf(IPTCError);
+      const err = thrown(() => easy.batchEnd());
+      expect(err).toBeInstanceOf(IPTCError);
+      if (/it is left as committed/.test((err as Error).message)) leftCommitted.push(`-m comment --comment batch-${batches} -j ACCEPT`);
       batches++;
       await new Promise((r) => setImmediate(r));
     }
@@ -172,10 +176,18 @@ describe('an easy batch over several tables', () => {
     expect(batches).toBeGreaterThan(0);
     const expected = Array.from({ length: ADMIN }, (_, i) => `-m comment --comment admin-${i} -j ACCEPT`);
     expect(rules('filter', 'INPUT')).toEqual(expected);
-    expect(rules('filter', 'OUTPUT')).toEqual([]);
+    if (BACKEND === 'legacy') {
+      // The lock keeps the administrator out between the tables' commits: every batch is put back.
+      expect(leftCommitted).toEqual([]);
+    } else {
+      // nft has no lock and commits one transaction per table: a batch whose first table another writer
+      // committed after is left as committed, and its error says so (never is another's rule removed).
+      expect(leftCommitted.length).toBeLessThan(batches);
+    }
+    expect(rules('filter', 'OUTPUT')).toEqual(leftCommitted);
     expect(rules('nat', 'OUTPUT')).toEqual([]);
     console.log(`easy rollback: ${batches} failed two-table batches next to ${ADMIN} ${tools.iptables()} -w appends: ` +
-      `0 of ${ADMIN} appends lost, 0 batch rules left`);
+      `0 of ${ADMIN} appends lost, ${leftCommitted.length} batch rules left as committed (their errors say so)`);
   }, 60_000);
 
   it('with the lock busy now and then, every batch is committed whole or not at all', async () => {
