@@ -8,7 +8,7 @@ import { IPTCError } from '../src/xtables/errors.js';
 import { entryLayout } from '../src/xtables/entry.js';
 import { TableHandle, type RawChain } from '../src/xtables/libiptc.js';
 import { TableScanner, type ScannedChain } from '../src/xtables/table-scan.js';
-import { ipt, liveTables, resetKernel, run, type Family, restoreCli, tools } from './kernel.js';
+import { ipt, liveTables, resetKernel, run, type Family } from './kernel.js';
 
 const BASELINE = join(import.meta.dirname, 'fixtures', 'conformance', 'baseline-legacy-1.8.9.tsv');
 const unescape = (s: string) => s.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c] ?? c);
@@ -34,7 +34,7 @@ function corpus(): Map<string, string[]> {
 function load(family: Family, table: string, lines: string[]): number {
   const restore = (batch: string[]): number => {
     try {
-      run(tools.restore(family), ['--noflush'], `*${table}\n${batch.join('\n')}\nCOMMIT\n`);
+      run(family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore', ['--noflush'], `*${table}\n${batch.join('\n')}\nCOMMIT\n`);
       return batch.length;
     } catch {
       // Rules that need something else first (rateest needs its estimators): only alone can they fail.
@@ -108,7 +108,7 @@ describe('TableScanner', () => {
       t(['-A', 'alpha', '-j', 'zeta']);
       t(['-A', 'zeta', '-j', 'RETURN']);
       t(['-Z']);
-      restoreCli(family, ['-c', '--noflush'], '*filter\n:FORWARD DROP [12:3456]\n[7:8] -A empty -j RETURN\nCOMMIT\n');
+      run(family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore', ['-c', '--noflush'], '*filter\n:FORWARD DROP [12:3456]\n[7:8] -A empty -j RETURN\nCOMMIT\n');
     }
     const scanner = new TableScanner();
     let rules = 0;
@@ -138,7 +138,7 @@ describe('TableScanner', () => {
     ipt(['-I', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT']);
     ipt(['-N', 'aaa']);
     ipt(['-A', 'aaa', '-j', 'RETURN']);
-    run(tools.restore(), ['-c', '--noflush'], '*filter\n[5:500] -A svc -p icmp -j DROP\nCOMMIT\n');
+    run('iptables-legacy-restore', ['-c', '--noflush'], '*filter\n[5:500] -A svc -p icmp -j DROP\nCOMMIT\n');
     ipt(['-D', 'svc', '3']);
     const moved = svc();
     expect(moved.digest).toBe(first.digest);
