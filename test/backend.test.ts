@@ -1,6 +1,9 @@
-// Backends: detectBackend(), read-only use that never instantiates a legacy table (checked through
-// /proc/net/ip_tables_names and ip6_tables_names, here and in a child process in a brand-new network
-// namespace where no table exists yet), and the once-per-process nft warning (code IPTC_NFT_BACKEND).
+// Backends: detectBackend(), read-only use of the legacy backend (which the suite pins for this file) that
+// never instantiates a legacy table (checked through /proc/net/ip_tables_names and ip6_tables_names, here
+// and in a child process in a brand-new network namespace where no table exists yet), and the
+// once-per-process backend warnings (IPTC_NFT_BACKEND on legacy where iptables is iptables-nft,
+// IPTC_LEGACY_TABLES on nft where legacy tables exist), silenced by Table.backendWarnings or
+// $IPTC_NO_BACKEND_WARNING; `auto` picks the system's backend and gives neither.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -180,16 +183,17 @@ describe('isTableAvailable() and isTable6Available()', () => {
 describe('detectBackend()', () => {
   it('has the documented shape and reports the system iptables by the realpath of `which iptables`', () => {
     const info = detectBackend();
-    expect(Object.keys(info).sort()).toEqual(['iptables', 'legacyTablesPresent', 'nftTablesPresent']);
+    expect(Object.keys(info).sort()).toEqual(['auto', 'iptables', 'legacyTablesPresent', 'nftTablesPresent']);
     expect(['legacy', 'nft', 'unknown']).toContain(info.iptables);
+    expect(info.auto).toBe(info.iptables === 'unknown' ? 'nft' : info.iptables);
     expect(typeof info.legacyTablesPresent).toBe('boolean');
     expect(typeof info.nftTablesPresent).toBe('boolean');
     expect(info.iptables).toBe(systemIptables());
   });
 
-  it('reports this machine (iptables is iptables-nft) as nft', () => {
+  it('reports this machine (iptables is iptables-nft) as nft, and auto as nft', () => {
     expect(realpathSync(execFileSync('sh', ['-c', 'command -v iptables'], { encoding: 'utf8' }).trim())).toMatch(/nft/);
-    expect(detectBackend().iptables).toBe('nft');
+    expect(detectBackend()).toMatchObject({ iptables: 'nft', auto: 'nft' });
   });
 
   it('reports legacy tables present exactly when /proc/net lists some, without creating any', () => {
@@ -306,5 +310,87 @@ describe('the nft backend warning', () => {
     const out = res.result as { result: boolean; warnings: { code: string }[] };
     expect(out.result).toBe(true);
     expect(out.warnings).toEqual([]);
+  });
+});
+
+describe('the backend warnings when auto picks the system backend (nft here)', () => {
+  // Each in a new network namespace (no legacy table yet) with $IPTC_BACKEND unset: `auto`.
+  const auto = { IPTC_BACKEND: '' };
+  const legacyRule = `(await import('node:child_process')).execFileSync('iptables-legacy', ['-A', 'INPUT', '-j', 'ACCEPT']);`;
+
+  it('gives no warning where no legacy table exists', () => {
+    const res = runFresh(
+      `const t = new iptc.Table('filter'); const t6 = new iptc.Table6('filter');
+       t.chain('INPUT').appendRule(iptc.Rule.parse('-j ACCEPT'));
+       const out = [t.backend, t6.backend]; t.close(); t6.close(); return out;`,
+      auto,
+      { newNetns: true },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.result).toEqual({ result: ['nft', 'nft'], warnings: [] });
+    expect(res.stderr).not.toMatch(/IPTC_/);
+  });
+
+  it('warns once with IPTC_LEGACY_TABLES where legacy tables hold rules too, naming them', () => {
+    const res = runFresh(
+      `${legacyRule}
+       for (let i = 0; i < 3; i++) new iptc.Table(i === 1 ? 'nat' : 'filter').close();
+       new iptc.Table6('filter').close();
+       return 'done';`,
+      auto,
+      { newNetns: true },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    const out = res.result as { warnings: { code: string; message: string }[] };
+    expect(out.warnings.map((w) => w.code)).toEqual(['IPTC_LEGACY_TABLES']);
+    expect(out.warnings[0]!.message).toMatch(/Legacy iptables tables are also present \(filter\)/);
+    expect(out.warnings[0]!.message).toMatch(/iptables-legacy-save/);
+    expect(out.warnings[0]!.message).toMatch(/Table\.backendWarnings = false/);
+    expect(res.stderr.match(/\[IPTC_LEGACY_TABLES\]/g)).toHaveLength(1);
+  });
+
+  it('is due at the first Table after legacy tables appear, not only at the first Table', () => {
+    const res = runFresh(
+      `new iptc.Table('filter').close();
+       ${legacyRule}
+       new iptc.Table('filter').close();
+       new iptc.Table('filter').close();
+       return 'done';`,
+      auto,
+      { newNetns: true },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    expect((res.result as { warnings: { code: string }[] }).warnings.map((w) => w.code)).toEqual(['IPTC_LEGACY_TABLES']);
+  });
+
+  it('Table.backendWarnings = false silences both warnings; true gives them again; anything else is a TypeError', () => {
+    const res = runFresh(
+      `${legacyRule}
+       const out = { initial: iptc.Table.backendWarnings };
+       iptc.Table.backendWarnings = false;
+       out.off = iptc.Table.backendWarnings;
+       new iptc.Table('filter').close();
+       new iptc.Table('filter', { backend: 'legacy' }).close();
+       await new Promise((r) => setImmediate(r));
+       out.silent = true;
+       try { iptc.Table.backendWarnings = 'no'; } catch (e) { out.bad = e.name; }
+       iptc.Table.backendWarnings = true;
+       new iptc.Table6('filter').close();
+       new iptc.Table6('filter', { backend: 'legacy' }).close();
+       return out;`,
+      auto,
+      { newNetns: true },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    const out = res.result as { result: Record<string, unknown>; warnings: { code: string }[] };
+    expect(out.result).toEqual({ initial: true, off: false, silent: true, bad: 'TypeError' });
+    // Given only after backendWarnings was true again, each once.
+    expect(out.warnings.map((w) => w.code)).toEqual(['IPTC_LEGACY_TABLES', 'IPTC_NFT_BACKEND']);
+  });
+
+  it('IPTC_NO_BACKEND_WARNING=1 silences IPTC_LEGACY_TABLES too', () => {
+    const res = runFresh(`${legacyRule} new iptc.Table('filter').close(); return 'done';`, { ...auto, IPTC_NO_BACKEND_WARNING: '1' }, { newNetns: true });
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.result).toEqual({ result: 'done', warnings: [] });
   });
 });

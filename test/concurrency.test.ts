@@ -1,7 +1,7 @@
 // Concurrency: the xtables lock (the flock iptables takes on $XTABLES_LOCKFILE) and lost updates.
 // Deterministic cases first (a busy lock, waiting, iptables refused while iptc holds the lock, the
 // `iptables -R` that a stale batch used to overwrite), then the race: several processes running this
-// checkout's iptc plus an `iptables-legacy -w` loop append, insert, replace and delete in the same chains
+// checkout's iptc plus an `iptables -w` loop (iptables-legacy or iptables-nft, as the backend) append, insert, replace and delete in the same chains
 // at once. Every change carries a unique comment, so at the end the kernel must hold exactly the changes
 // that reported success, each once, and nothing else.
 import { spawn, spawnSync, execFile } from 'node:child_process';
@@ -11,7 +11,9 @@ import { IPTCError, Rule, Table } from '../src/iptc/index.js';
 import { TableHandle } from '../src/xtables/libiptc.js';
 import { XTablesLockError } from '../src/xtables/lock.js';
 import { cleanFresh } from './fresh-process.js';
-import { ipt, resetKernel, rules, save } from './kernel.js';
+import { BACKEND, ipt, resetKernel, rules, save, tools } from './kernel.js';
+import { nftBackend } from '../src/iptc/nft-backend.js';
+import { NftGenerationError } from '../src/nft/errors.js';
 import { LONG, Prng, profile, seedOf, spawnIptc } from './stress.js';
 
 const execFileP = promisify(execFile);
@@ -66,7 +68,8 @@ async function holdLock(ms: number): Promise<{ release: () => Promise<void> }> {
   };
 }
 
-describe('the xtables lock', () => {
+// The xtables lock is the legacy backend's: iptables-nft takes none, and neither does iptc on nft (below).
+describe.runIf(BACKEND === 'legacy')('the xtables lock', () => {
   it('uses $XTABLES_LOCKFILE (the private one of this namespace, never the host /run/xtables.lock)', () => {
     expect(lockfile).toMatch(/iptc-netns-.*\/xtables\.lock$/);
   });
@@ -185,6 +188,22 @@ describe('the xtables lock', () => {
   });
 });
 
+describe.runIf(BACKEND === 'nft')('no xtables lock on nft', () => {
+  it('a change while another program holds the xtables lock succeeds at once, even with wait: false, as with iptables-nft', async () => {
+    const lock = await holdLock(5000);
+    try {
+      const t = table({ wait: false });
+      t.chain('INPUT').appendRule(tagged('unlocked'));
+      const cli = spawnSync(tools.iptables(), ['-w', '1', '-A', 'OUTPUT', '-j', 'ACCEPT'], { encoding: 'utf8', timeout: 10_000 });
+      expect(cli.status, cli.stderr).toBe(0);
+    } finally {
+      await lock.release();
+    }
+    expect(rules('filter', 'INPUT')).toEqual(['-m comment --comment unlocked -j ACCEPT']);
+    expect(rules('filter', 'OUTPUT')).toEqual(['-j ACCEPT']);
+  });
+});
+
 describe('no lost update', () => {
   it('a batch committed after a concurrent `iptables -R` (same rule count) keeps the replacement', () => {
     ipt(['-A', 'INPUT', '-m', 'comment', '--comment', 'old', '-j', 'ACCEPT']);
@@ -197,16 +216,26 @@ describe('no lost update', () => {
     expect(rules('filter', 'INPUT')).toEqual(['-m comment --comment new -j ACCEPT']);
     expect(rules('filter', 'OUTPUT')).toEqual(['-m comment --comment batch -j ACCEPT']);
 
-    // Control: committing a stale libiptc copy (what python-iptables does) loses the replacement.
-    const stale = TableHandle.open(4, 'filter');
-    try {
+    if (BACKEND === 'legacy') {
+      // Control: committing a stale libiptc copy (what python-iptables does) loses the replacement.
+      const stale = TableHandle.open(4, 'filter');
+      try {
+        stale.appendEntry('OUTPUT', tagged('stale').toEntry());
+        ipt(['-R', 'INPUT', '1', '-m', 'comment', '--comment', 'newer', '-j', 'ACCEPT']);
+        stale.commit();
+      } finally {
+        stale.free();
+      }
+      expect(rules('filter', 'INPUT')).toEqual(['-m comment --comment new -j ACCEPT']);
+    } else {
+      // Control: on nf_tables the kernel itself refuses a stale view's transaction (ERESTART).
+      const stale = nftBackend.open(4, 'filter');
       stale.appendEntry('OUTPUT', tagged('stale').toEntry());
       ipt(['-R', 'INPUT', '1', '-m', 'comment', '--comment', 'newer', '-j', 'ACCEPT']);
-      stale.commit();
-    } finally {
-      stale.free();
+      expect(() => stale.commit()).toThrow(NftGenerationError);
+      expect(rules('filter', 'INPUT')).toEqual(['-m comment --comment newer -j ACCEPT']);
+      expect(rules('filter', 'OUTPUT')).toEqual(['-m comment --comment batch -j ACCEPT']);
     }
-    expect(rules('filter', 'INPUT')).toEqual(['-m comment --comment new -j ACCEPT']);
   });
 
   it('a pending change that no longer applies fails the commit as a whole, kernel as the other writer left it', () => {
@@ -284,7 +313,7 @@ return log;
 `;
 }
 
-/** The iptables-legacy -w loop: the same kinds of changes, plus `-R shared 1` of the anchor rule. */
+/** The iptables -w loop (of the backend under test): the same kinds of changes, plus `-R shared 1` of the anchor rule. */
 async function cliActor(seed: number, ops: number): Promise<Op[]> {
   const rnd = new Prng(seed);
   const log: Op[] = [];
@@ -309,7 +338,7 @@ async function cliActor(seed: number, ops: number): Promise<Op[]> {
       args = rnd.chance(0.5) ? ['-A', chain, ...comment(tag)] : ['-I', chain, chain === 'shared' ? '2' : '1', ...comment(tag)];
     }
     try {
-      await execFileP('iptables-legacy', ['-w', ...args]);
+      await execFileP(tools.iptables(), ['-w', ...args]);
       if (entry.op === 'add') live.push([entry.tag, entry.chain]);
     } catch (e) {
       entry.ok = false;
@@ -320,7 +349,7 @@ async function cliActor(seed: number, ops: number): Promise<Op[]> {
   return log;
 }
 
-describe('iptc processes and an iptables-legacy -w loop changing the same chains at once', () => {
+describe(`iptc processes and an ${tools.iptables()} -w loop changing the same chains at once`, () => {
   const PROCS = profile(3, 4);
   const OPS = profile(60, 500);
   const CLI_OPS = profile(80, 600);
@@ -372,7 +401,7 @@ describe('iptc processes and an iptables-legacy -w loop changing the same chains
 
     const counts = { iptc: logs.filter((o) => o.actor !== 'cli').length, cli: cliLog!.length };
     console.log(
-      `concurrency: ${PROCS} iptc processes (${counts.iptc} changes, half in batches) + iptables-legacy -w ` +
+      `concurrency: ${PROCS} iptc processes (${counts.iptc} changes, half in batches) + ${tools.iptables()} -w ` +
         `(${counts.cli} changes, ${cliLog!.filter((o) => o.op === 'anchor').length} of them -R) in ${elapsed} ms: ` +
         `${logs.length - failed.length} succeeded, ${failed.length} failed, ${expected.size} rules expected, ` +
         `0 lost, 0 extra, 0 duplicated`,

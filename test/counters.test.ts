@@ -116,6 +116,9 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
   });
 
   it('reads policy counters after traffic with chain.getCounters(), equal to save -c', async () => {
+    // The built-in chains must be there to count (on nft a chain is made when first used: `-P` makes it).
+    cli(['-P', 'INPUT', 'ACCEPT']);
+    cli(['-P', 'OUTPUT', 'ACCEPT']);
     const t = table();
     await sendUdp(family, 9999, 7, 20);
     t.refresh();

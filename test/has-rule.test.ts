@@ -5,7 +5,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, RuleSyntaxError, Table, Table6 } from '../src/iptc/index.js';
 import { cleanFresh, runFresh } from './fresh-process.js';
-import { attempt, closedAfterEach, ipt, resetKernel, run, save, thrown, type Family } from './kernel.js';
+import { attempt, closedAfterEach, ipt, resetKernel, run, save, thrown, type Family, tools } from './kernel.js';
 
 const open = closedAfterEach();
 
@@ -18,7 +18,7 @@ afterAll(() => cleanFresh());
 describe.each([4, 6] as const)('IPv%i', (family: Family) => {
   const T = family === 6 ? Table6 : Table;
   const R = family === 6 ? Rule6 : Rule;
-  const tool = family === 6 ? 'ip6tables-legacy' : 'iptables-legacy';
+  const tool = tools.iptables(family);
   const net = (n: number) => (family === 6 ? `2001:db8:${n}::/64` : `10.${n}.0.0/16`);
 
   function table(name = 'filter', opts?: { autocommit?: boolean }): Table {

@@ -81,3 +81,27 @@ describe('ipsets from iptc/ipset in rules from the iptc core', () => {
     expect(rules('filter', 'OUTPUT')).toEqual(['-m set --match-set referenced dst -j ACCEPT']);
   });
 });
+
+describe('a set freed by the rules that used it', () => {
+  it('can be destroyed as soon as the delete, flush or replace that dropped its last rule returns', () => {
+    // On nft the kernel frees removed rules' expressions (and their set references) in deferred work;
+    // iptc lets it finish before commit() returns, as iptables-nft's exit does (16 of 20 at once failed).
+    const t = new Table('filter');
+    try {
+      for (let i = 0; i < 20; i++) {
+        ipset.create('freed', { stype: 'hash:ip' });
+        const r = Rule.parse('-m set --match-set freed src -j ACCEPT');
+        const chain = t.chain('INPUT');
+        chain.appendRule(r);
+        if (i % 3 === 0) chain.deleteRule(r);
+        else if (i % 3 === 1) chain.flush();
+        else chain.replaceRule(Rule.parse('-j ACCEPT'), 0);
+        ipset.destroy('freed');
+        chain.flush();
+      }
+    } finally {
+      t.close();
+    }
+    expect(run('ipset', ['list', '-n'])).toBe('');
+  });
+});

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { RestoreError, Rule, Rule6, RuleSyntaxError, Table, Table6, XTablesError } from '../src/iptc/index.js';
-import { attempt, closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { attempt, closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family, tools, BACKEND } from './kernel.js';
 
 const open = closedAfterEach();
 function table(family: Family = 4, name = 'filter'): Table {
@@ -106,7 +106,7 @@ describe('a missing value never widens a rule (item 6)', () => {
 function sameAsIptables(family: Family, args: string[]): { iptables: string | null; iptc: string | null } {
   const t = table(family);
   if (!t.isChain('y')) t.createChain('y');
-  const cli = attempt(family === 6 ? 'ip6tables-legacy' : 'iptables-legacy', ['-A', 'x', ...args]);
+  const cli = attempt(tools.iptables(family), ['-A', 'x', ...args]);
   let iptc: string | null = null;
   try {
     t.chain('y').appendRule(family === 6 ? Rule6.parse(args) : Rule.parse(args));
@@ -155,9 +155,19 @@ describe('numbers mean what iptables makes of them (item 7)', () => {
       '-D x 011',
     ].join('\n');
     const text = `*filter\n:x - [0:0]\n${body}\nCOMMIT\n`;
-    execFileSync('iptables-legacy-restore', ['--noflush'], { input: text });
-    const expected = save('filter');
-    ipt(['-F', 'x']);
+    let expected: string;
+    if (BACKEND === 'nft') {
+      // iptables-nft-restore 1.8.9 crashes on this text (SIGSEGV, measured): iptables-legacy-restore reads
+      // it as the oracle, in the legacy table, whose save text is the same for these rules.
+      const legacySave = () => execFileSync('iptables-legacy-save', ['-t', 'filter'], { encoding: 'utf8' }).replace(/^#.*\n/gm, '');
+      execFileSync('iptables-legacy-restore', ['--noflush'], { input: text });
+      expected = legacySave();
+      execFileSync('iptables-legacy-restore', ['--noflush'], { input: '*filter\n-F x\n-X x\nCOMMIT\n' });
+    } else {
+      execFileSync(tools.restore(), ['--noflush'], { input: text });
+      expected = save('filter');
+      ipt(['-F', 'x']);
+    }
     t.restore(text, { noflush: true });
     expect(save('filter')).toBe(expected);
     expect(expected).toContain('-A x -s 10.1.0.0/32 -j RETURN');
@@ -168,7 +178,7 @@ describe('numbers mean what iptables makes of them (item 7)', () => {
     const t = table();
     for (const line of ['-A x -s 10.0.0.08 -j ACCEPT', '-A x -p 08 -j ACCEPT', '-I x 08 -j ACCEPT', '-D x 0', '-I x abc -j ACCEPT']) {
       const text = `*filter\n${line}\nCOMMIT\n`;
-      expect(attempt('sh', ['-c', `printf '%s' '${text}' | iptables-legacy-restore --noflush`]).status, line).not.toBe(0);
+      expect(attempt('sh', ['-c', `printf '%s' '${text}' | ${tools.restore()} --noflush`]).status, line).not.toBe(0);
       const before = save('filter');
       expect(() => t.restore(text, { noflush: true }), line).toThrow(RestoreError);
       expect(save('filter')).toBe(before);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { Rule, Table, saveAll, restoreAll } from '../src/iptc/index.js';
-import { closedAfterEach, ipt, resetKernel, rules, save } from './kernel.js';
+import { closedAfterEach, ipt, resetKernel, rules, save, tools } from './kernel.js';
 
 const open = closedAfterEach();
 function filter(): Table {
@@ -115,7 +115,7 @@ describe('values read back exactly as written (items 9 and 10)', () => {
       ipt(['-F', 'x']);
       let cli: string | null = null;
       try {
-        execFileSync('iptables-legacy-restore', ['--noflush'], { input: text, stdio: 'pipe' });
+        execFileSync(tools.restore(), ['--noflush'], { input: text, stdio: 'pipe' });
         cli = rules('filter', 'x').join('\n');
       } catch {
         // refused: iptc must refuse it too
@@ -140,12 +140,12 @@ describe('values read back exactly as written (items 9 and 10)', () => {
 function binaryComment(): { bytes: Buffer; text: string } {
   const bytes = Buffer.from([0x61, 0xff, 0xc3, 0x28, 0x80, 0x62, 0xe2, 0x82]); // 'a', bad bytes, 'b', a cut sequence
   const line = Buffer.concat([Buffer.from('*filter\n-A x -m comment --comment "'), bytes, Buffer.from('" -j ACCEPT\nCOMMIT\n')]);
-  execFileSync('iptables-legacy-restore', ['--noflush'], { input: line });
+  execFileSync(tools.restore(), ['--noflush'], { input: line });
   return { bytes, text: 'a\udcff\udcc3(\udc80b\udce2\udc82' };
 }
 
 const cliSave = () =>
-  execFileSync('iptables-legacy-save', ['-t', 'filter'])
+  execFileSync(tools.save(), ['-t', 'filter'])
     .toString('latin1')
     .split('\n')
     .filter((l) => !l.startsWith('#'))

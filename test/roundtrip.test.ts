@@ -2,7 +2,7 @@
 // restore -> save is the identity, and Rule.parse(line).toString() === line for every saved line.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { restoreAll, Rule, Rule6, saveAll, Table, Table6, RestoreError, XTablesError } from '../src/iptc/index.js';
-import { resetKernel, run, save, thrown, type Family } from './kernel.js';
+import { BACKEND, resetKernel, run, save, thrown, type Family, tools } from './kernel.js';
 
 /** Rule specs valid in any filter chain, by family; `N` is replaced by a running number. */
 const FILTER_SPECS: Record<Family, string[]> = {
@@ -108,7 +108,7 @@ function generate(family: Family, rules: number): string {
 }
 
 function cliSaveAll(family: Family, counters = false): string {
-  return run(family === 6 ? 'ip6tables-legacy-save' : 'iptables-legacy-save', counters ? ['-c'] : [])
+  return run(tools.save(family), counters ? ['-c'] : [])
     .split('\n')
     .filter((l) => !l.startsWith('#'))
     .join('\n');
@@ -124,7 +124,7 @@ describe.each([4, 6] as const)('IPv%i round trips', (family) => {
     run('ipset', ['create', 'roundtrip4', 'hash:ip']);
     run('ipset', ['create', 'roundtrip6', 'hash:ip', 'family', 'inet6']);
     text = generate(family, family === 4 ? 4000 : 2500);
-    run(family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore', [], text);
+    run(tools.restore(family), [], text);
   });
 
   it('saves every table exactly as iptables-legacy-save', () => {
@@ -231,7 +231,7 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
     // Every shape twice in a row too, and interleaved: the previous line's parse must fit or be dropped.
     for (let n = 31; n <= 40; n++) for (const line of SPELLINGS[family](n)) lines.push(line, line);
     const text = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':user - [0:0]', ...lines, 'COMMIT', ''].join('\n');
-    const cli = family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore';
+    const cli = tools.restore(family);
     for (const counters of [false, true]) {
       resetKernel();
       run(cli, counters ? ['--counters'] : [], text);
@@ -241,7 +241,17 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
       const table = new T('filter');
       table.restore(text, { counters });
       table.close();
-      expect(save('filter', { family, counters: true })).toBe(expected);
+      const got = save('filter', { family, counters: true });
+      if (BACKEND === 'nft' && family === 6 && counters) {
+        // ip6tables-nft-restore 1.8.9 drops every rule's [P:B] (measured; iptables-nft-restore keeps them);
+        // iptc keeps them: the tool's rules with the counters of the text's `[N:N00] -A INPUT -s 2001:db8:b::N`.
+        const counted = expected.replace(/^\[0:0\] (-A INPUT -s 2001:db8:b::([0-9]+)\/128 -j ACCEPT)$/gm,
+          (_, rule: string, n: string) => `[${n}:${Number(n) * 100}] ${rule}`);
+        expect(counted).not.toBe(expected);
+        expect(got).toBe(counted);
+      } else {
+        expect(got).toBe(expected);
+      }
     }
   });
 
@@ -256,7 +266,7 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
       'COMMIT',
       '',
     ].join('\n');
-    const cli = family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore';
+    const cli = tools.restore(family);
     resetKernel();
     run(cli, [], text);
     const expected = save('filter', { family });
@@ -298,7 +308,7 @@ describe.each([4, 6] as const)('IPv%i restore spellings', (family) => {
     const R = family === 6 ? Rule6 : Rule;
     const [a, b, c] = family === 6 ? ['2001:db8::1', '2001:db8::2/64', '2001:db8:1::/48'] : ['10.0.0.1', '10.0.0.2/24', '10.1.0.0/16'];
     const specs = [`-s ${a},${b} -d ${c} -p tcp --dport 22 -j DROP`, `-d ${a},${c} -j ACCEPT`, `-s ${a} -j RETURN`];
-    const cli = family === 6 ? 'ip6tables-legacy' : 'iptables-legacy';
+    const cli = tools.iptables(family);
     resetKernel();
     for (const spec of specs) run(cli, ['-A', 'INPUT', ...spec.split(' ')]);
     const expected = save('filter', { family });

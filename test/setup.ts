@@ -13,3 +13,10 @@ if (!host || host === here || !process.env.XTABLES_LOCKFILE) {
 // warnings. Child processes the tests start inherit this; test/backend.test.ts turns the warning back on
 // and asserts it.
 process.env.IPTC_NO_BACKEND_WARNING = '1';
+
+// vitest.config.ts runs the kernel suite once per backend and pins it here: $IPTC_BACKEND is `legacy` or
+// `nft` (never `auto`), so that test/kernel.ts reads back with the tools of the backend every Table uses.
+const backend = process.env.IPTC_BACKEND;
+if (backend !== 'legacy' && backend !== 'nft') {
+  throw new Error(`IPTC_BACKEND must be 'legacy' or 'nft' in the test suite (a vitest project), got ${String(backend)}`);
+}

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { TableHandle } from '../src/xtables/libiptc.js';
-import { closedAfterEach, ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
+import { BACKEND, closedAfterEach, ipt, resetKernel, rules, run, save, thrown, type Family, restoreCli } from './kernel.js';
 
 const open = closedAfterEach();
 
@@ -56,7 +56,9 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
   /** A rule with several extensions, to check snapshots. */
   function rich(): Rule {
     const r = new R();
-    r.src = `${host(7)}/${family === 6 ? 120 : 24}`;
+    // nf_tables compares the address under its mask as iptables-nft writes it: iptc refuses an IPv6
+    // address with bits outside the mask there (NftTranslateError) rather than drop them.
+    r.src = BACKEND === 'nft' && family === 6 ? '2001:db8::/120' : `${host(7)}/${family === 6 ? 120 : 24}`;
     r.inInterface = 'eth+';
     r.protocol = 'tcp';
     r.createMatch('tcp', { dport: '22', syn: true });
@@ -255,9 +257,8 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
     });
 
     it('a batch committed as it is keeps the counters the kernel has then, zeroed meanwhile or not', () => {
-      const restore = family === 6 ? 'ip6tables-legacy-restore' : 'iptables-legacy-restore';
       const text = `*filter\n[5:500] -A INPUT ${accept(1)}\n[7:700] -A OUTPUT ${accept(2)}\nCOMMIT\n`;
-      run(restore, ['--counters', '--noflush'], text);
+      restoreCli(family, ['--counters', '--noflush'], text);
       const t = table('filter', { autocommit: false });
       t.chain('INPUT').appendRule(rule(3));
       cli(['-Z', 'OUTPUT']);
@@ -447,7 +448,8 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
     });
   });
 
-  describe('views', () => {
+  // libiptc's own views (legacy); the nft backend's views are compared by generation (test/nft-backend.test.ts).
+  describe.runIf(BACKEND === 'legacy')('views', () => {
     it('give equal rule fingerprints for an unchanged table, so that a batch commits without re-applying', () => {
       cli(['-N', 'sub']);
       for (let n = 1; n <= 50; n++) {
@@ -493,7 +495,7 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
       expect(rl('INPUT')).toEqual([snap.text]);
       expect(snapshotOf(read[0]!)).toEqual(snap);
       expect(read[0]!.toString()).toBe(rl('INPUT')[0]);
-      expect(read[0]!.src).toBe(family === 6 ? '2001:db8::7/120' : '10.0.0.0/255.255.255.0');
+      expect(read[0]!.src).toBe(family === 4 ? '10.0.0.0/255.255.255.0' : BACKEND === 'nft' ? '2001:db8::/120' : '2001:db8::7/120');
       expect(read[0]!.matches.map((m) => m.name)).toEqual(['tcp', 'comment']);
       expect(read[0]!.matches[1]!.parameters).toEqual({ comment: 'keep me around' });
       expect(read[0]!.target?.name).toBe('LOG');

@@ -1,5 +1,6 @@
 // Which backend a table uses: its `backend` option, else Table.defaultBackend, else $IPTC_BACKEND, else
 // `auto`. The choice is made once, when the table is made; everything after talks to that TableBackend.
+import { autoBackend } from './backend.js';
 import { legacyBackend } from './legacy-backend.js';
 import { nftBackend } from './nft-backend.js';
 import type { BackendChoice, TableBackend } from './table-backend.js';
@@ -28,15 +29,16 @@ export function setDefaultBackend(choice: BackendChoice): void {
 }
 
 /**
- * The backend for a choice. `auto` is legacy for now: the nf_tables backend does not yet pass the whole
- * suite and the conformance corpus (docs/backends.md).
+ * The backend for a choice. `auto` is the one the system's `iptables` uses (where it cannot tell:
+ * nf_tables when the kernel has it, else legacy), resolved once per process (src/iptc/backend.ts).
  */
 export function backendFor(choice: BackendChoice): TableBackend {
   switch (choice) {
     case 'legacy':
-    case 'auto':
       return legacyBackend;
     case 'nft':
       return nftBackend;
+    case 'auto':
+      return autoBackend() === 'nft' ? nftBackend : legacyBackend;
   }
 }

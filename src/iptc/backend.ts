@@ -1,38 +1,106 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
+import { NetlinkDumpInterrupted } from '../netlink/errors.js';
+import { NetlinkSocket } from '../netlink/socket.js';
+import { NFT_MSG } from '../nft/constants.js';
+import { readGeneration } from '../nft/gen.js';
+import { nftRequest } from '../nft/request.js';
 import { IPTCError } from '../xtables/errors.js';
+import type { BackendName } from './table-backend.js';
 
 /** What detectBackend() found: which backend the system's iptables uses, and which holds tables here. */
 export interface BackendInfo {
-  /** What the system's `iptables` command drives. */
+  /** What the system's `iptables` command drives (`unknown` where there is none, or it cannot tell). */
   iptables: 'legacy' | 'nft' | 'unknown';
+  /**
+   * What `auto` (the default backend) resolves to in this process: the system iptables' backend, and
+   * where that is unknown, `nft` when the kernel has nf_tables, else `legacy`.
+   */
+  auto: BackendName;
   /** Whether any legacy (ip_tables / ip6_tables) table is instantiated in this network namespace. */
   legacyTablesPresent: boolean;
-  /** Whether nftables holds any table in this network namespace (`nft list tables`). */
+  /** Whether nftables holds any table, of any family, in this network namespace (`nft list tables`). */
   nftTablesPresent: boolean;
 }
 
-function systemIptables(): BackendInfo['iptables'] {
+/** The first `iptables` on $PATH (then /usr/sbin, /sbin), as iptables' own users find it. */
+function iptablesCommand(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
   for (const dir of dirs) {
+    if (dir === '') continue;
     const path = join(dir, 'iptables');
-    if (!existsSync(path)) continue;
-    let real: string;
-    try {
-      real = realpathSync(path);
-    } catch {
-      continue;
-    }
-    if (/nft/.test(real)) return 'nft';
-    if (/legacy/.test(real)) return 'legacy';
-    const version = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 5000 });
-    if (/nf_tables/.test(version.stdout ?? '')) return 'nft';
-    if (/legacy/.test(version.stdout ?? '')) return 'legacy';
+    if (existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+function readSystemIptables(): BackendInfo['iptables'] {
+  const path = iptablesCommand();
+  if (path === undefined) return 'unknown';
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
     return 'unknown';
   }
+  // Distributions link iptables to xtables-nft-multi or xtables-legacy-multi (directly or through
+  // /etc/alternatives): the link says it without starting a process.
+  const name = basename(real);
+  if (/nft/.test(name)) return 'nft';
+  if (/legacy/.test(name)) return 'legacy';
+  // A plain binary (iptables < 1.8, or built with one backend only) says it in its version line.
+  const version = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  if (/nf_tables/.test(version.stdout ?? '')) return 'nft';
+  if (/legacy/.test(version.stdout ?? '')) return 'legacy';
+  // iptables before 1.8 knows only the legacy tables and does not name its backend.
+  if (/^iptables v1\.[0-7]\./.test(version.stdout ?? '')) return 'legacy';
   return 'unknown';
+}
+
+// The system's iptables and the kernel do not change under a running process: each is looked up once.
+let systemCache: BackendInfo['iptables'] | undefined;
+let kernelNftCache: boolean | undefined;
+
+/** What the system's `iptables` command drives, looked up once per process. */
+export function systemIptables(): BackendInfo['iptables'] {
+  systemCache ??= readSystemIptables();
+  return systemCache;
+}
+
+const EPERM = 1;
+const EACCES = 13;
+
+/**
+ * Whether the kernel offers nf_tables: asks for the ruleset generation, which reads and creates nothing.
+ * A kernel without nf_tables refuses the request (EOPNOTSUPP, or no NETLINK_NETFILTER at all); one that
+ * refuses it for want of CAP_NET_ADMIN has the subsystem all the same.
+ */
+function kernelHasNfTables(): boolean {
+  if (kernelNftCache !== undefined) return kernelNftCache;
+  let sock: NetlinkSocket | undefined;
+  try {
+    sock = new NetlinkSocket();
+    readGeneration(sock);
+    kernelNftCache = true;
+  } catch (e) {
+    const errno = (e as { errno?: number }).errno;
+    kernelNftCache = errno === EPERM || errno === EACCES;
+  } finally {
+    sock?.close();
+  }
+  return kernelNftCache;
+}
+
+/**
+ * The backend `auto` stands for: the one the system's `iptables` uses, so that rules made here are the
+ * ones `iptables` shows; without an iptables that says, nf_tables when the kernel has it, else legacy.
+ */
+export function autoBackend(): BackendName {
+  const system = systemIptables();
+  if (system !== 'unknown') return system;
+  return kernelHasNfTables() ? 'nft' : 'legacy';
 }
 
 /**
@@ -58,50 +126,46 @@ export function instantiatedTables(family: 4 | 6): string[] {
   }
 }
 
+/** Whether nftables holds any table here; a kernel without nf_tables holds none. */
 function nftTablesPresent(): boolean {
-  const nft = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8', timeout: 5000 });
-  if (nft.error || nft.status !== 0) return false;
-  return nft.stdout.trim() !== '';
+  if (!kernelHasNfTables()) return false;
+  const sock = new NetlinkSocket();
+  let found = false;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Family 0 (NFPROTO_UNSPEC) dumps the tables of every family.
+        nftRequest(sock, NFT_MSG.GETTABLE, 0, true, null, (m) => {
+          if ((m.type & 0xff) === NFT_MSG.NEWTABLE) found = true;
+        });
+        break;
+      } catch (e) {
+        // A concurrent commit interrupted the dump: read it again.
+        if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+        found = false;
+      }
+    }
+  } catch (e) {
+    // Without CAP_NET_ADMIN nothing can tell no table from one that could not be listed.
+    const errno = (e as { errno?: number }).errno ?? 0;
+    throw new IPTCError(`cannot list the nftables tables: ${(e as Error).message}; listing them needs CAP_NET_ADMIN`, errno);
+  } finally {
+    sock.close();
+  }
+  return found;
 }
 
 /**
- * Which iptables backend the system uses and which kinds of tables exist. Reads only: it creates no
- * table of either kind.
+ * Which iptables backend the system uses, what `auto` resolves to, and which kinds of tables exist in
+ * this network namespace. Reads only: it creates no table of either kind.
+ *
+ * Equivalent to: `iptables --version`, `cat /proc/net/ip_tables_names` and `nft list tables`
  */
 export function detectBackend(): BackendInfo {
   return {
     iptables: systemIptables(),
+    auto: autoBackend(),
     legacyTablesPresent: instantiatedTables(4).length > 0 || instantiatedTables(6).length > 0,
     nftTablesPresent: nftTablesPresent(),
   };
-}
-
-let warned = false;
-
-/**
- * The environment variable that silences the nft backend warning: any value but empty or `0`. Read at
- * each Table until the warning has been given, so a program can still decide before its first Table.
- */
-const NO_BACKEND_WARNING_ENV = 'IPTC_NO_BACKEND_WARNING';
-
-function warningSilenced(): boolean {
-  const value = process.env[NO_BACKEND_WARNING_ENV];
-  return value !== undefined && value !== '' && value !== '0';
-}
-
-/**
- * Warns once per process when the system's iptables is the nft variant: rules made through libiptc
- * live in the legacy tables, which `iptables` (nft) and `nft` do not show. Silenced by
- * `IPTC_NO_BACKEND_WARNING=1`.
- */
-export function warnIfNftBackend(): void {
-  if (warned || warningSilenced()) return;
-  warned = true;
-  if (systemIptables() !== 'nft') return;
-  process.emitWarning(
-    'The system iptables uses the nf_tables backend, but iptc drives the legacy xtables backend: rules made ' +
-      'here are invisible to `iptables` and `nft`. Inspect them with `iptables-legacy-save`. Both backends ' +
-      'filter packets, so check that the two rule sets do not contradict each other.',
-    { code: 'IPTC_NFT_BACKEND', type: 'IptcBackendWarning' },
-  );
 }

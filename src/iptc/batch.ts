@@ -235,7 +235,7 @@ export class Batch {
       try {
         for (const [i, s] of staged.entries()) {
           s.batch.#commitStaged(s);
-          if (i < last) committed.push({ staged: s, after: s.batch.#kernelOrigin() });
+          if (i < last) committed.push({ staged: s, after: s.view.committedOrigin?.() ?? s.batch.#kernelOrigin() });
         }
       } catch (e) {
         const problems: string[] = [];

@@ -6,7 +6,8 @@ import { IPTCError } from '../xtables/errors.js';
 import { TableHandle } from '../xtables/libiptc.js';
 import { withXtablesLock } from '../xtables/lock.js';
 import { loadKernelModule, type Family } from '../xtables/shim.js';
-import { instantiatedTables, warnIfNftBackend } from './backend.js';
+import { instantiatedTables } from './backend.js';
+import { warnLegacyOnNftSystem } from './backend-warnings.js';
 import type { TableBackend } from './table-backend.js';
 
 const EAGAIN = 11;
@@ -89,5 +90,5 @@ export const legacyBackend: TableBackend = {
     }
   },
 
-  announce: warnIfNftBackend,
+  announce: warnLegacyOnNftSystem,
 };

@@ -10,14 +10,16 @@ import { NetlinkSocket } from '../netlink/socket.js';
 import { NftGenerationError } from '../nft/errors.js';
 import { useNftRevisionProbe } from '../nft/compat.js';
 import { incompatibleChains, readSnapshot } from '../nft/snapshot.js';
-import { dumpTables } from '../nft/table.js';
-import { instantiatedTables } from './backend.js';
+import { dumpTables, type NftTable } from '../nft/table.js';
+import { warnLegacyTablesPresent } from './backend-warnings.js';
 import { NftTableView } from './nft-view.js';
 import type { TableBackend } from './table-backend.js';
 
 const EOPNOTSUPP = 95;
+const ENOENT = 2;
 /** iptables' tables in the order iptables-nft-save prints them (enum nft_table_type, iptables/nft.h). */
 const SAVE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
+const TABLE_NAMES = 'filter, nat, mangle, raw and security';
 const nfproto = (family: Family): number => (family === 6 ? 10 : 2);
 
 /**
@@ -60,28 +62,17 @@ function sock(): NetlinkSocket {
   return socket;
 }
 
-/**
- * The nf_tables tables of a family. A dump the kernel flags as interrupted (a commit by another writer
- * while it was read) is read again: the 4 processes and the iptables-nft loop of
- * test/nft-concurrency.test.ts met it.
- */
-function tableNames(family: Family): string[] {
+let probing = false;
+
+/** The tables of a family, the dump read again when a concurrent commit interrupted it (NLM_F_DUMP_INTR). */
+function tablesOf(family: Family): NftTable[] {
   for (let attempt = 1; ; attempt++) {
     try {
-      return dumpTables(sock(), nfproto(family)).map((t) => t.name);
+      return dumpTables(sock(), nfproto(family));
     } catch (e) {
       if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
     }
   }
-}
-
-let probing = false;
-let warned = false;
-
-/** IPTC_NO_BACKEND_WARNING silences the backend warnings: any value but empty or `0`. */
-function warningSilenced(): boolean {
-  const value = process.env.IPTC_NO_BACKEND_WARNING;
-  return value !== undefined && value !== '' && value !== '0';
 }
 
 export const nftBackend: TableBackend = {
@@ -89,6 +80,13 @@ export const nftBackend: TableBackend = {
   entryForm: 'nft',
 
   open(family, table) {
+    // iptables-nft knows its own tables only (nft_table_builtin_find), whatever nf_tables holds.
+    if (!SAVE_ORDER.includes(table)) {
+      throw new IPTCError(
+        `cannot open table \`${table}': Table does not exist (iptables knows ${TABLE_NAMES}); perhaps iptables or your kernel needs to be upgraded`,
+        ENOENT,
+      );
+    }
     const snap = readSnapshot(sock(), nfproto(family), table);
     const foreign = incompatibleChains(snap);
     if (foreign.length > 0) throw new NftIncompatibleTableError(table, foreign.map((c) => c.name));
@@ -109,14 +107,14 @@ export const nftBackend: TableBackend = {
   },
 
   tables(family) {
-    const present = new Set(tableNames(family));
+    const present = new Set(tablesOf(family).map((t) => t.name));
     return SAVE_ORDER.filter((name) => present.has(name));
   },
 
   isAvailable(family, name) {
     if (!SAVE_ORDER.includes(name)) return false;
     try {
-      tableNames(family);
+      tablesOf(family);
       return true;
     } catch {
       return false;
@@ -133,15 +131,6 @@ export const nftBackend: TableBackend = {
       useNftRevisionProbe();
       probing = true;
     }
-    if (warned || warningSilenced()) return;
-    warned = true;
-    const legacy = [...instantiatedTables(4), ...instantiatedTables(6).map((t) => `${t} (IPv6)`)];
-    if (legacy.length === 0) return;
-    process.emitWarning(
-      `Legacy iptables tables are also present (${legacy.join(', ')}): their rules filter packets too but are ` +
-        'not shown by `iptables` (nft) or by this nf_tables table; inspect them with `iptables-legacy-save`. ' +
-        'Set IPTC_NO_BACKEND_WARNING=1 to silence this.',
-      { code: 'IPTC_LEGACY_TABLES', type: 'IptcBackendWarning' },
-    );
+    warnLegacyTablesPresent();
   },
 };

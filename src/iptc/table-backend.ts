@@ -89,6 +89,12 @@ export interface TableView {
 
   /** Replaces the kernel table with the view, atomically. The view is spent afterwards. */
   commit(): void;
+  /**
+   * After commit(): the kernel state the commit itself made, where another writer may have come in
+   * before it can be read (nft: the generation the transaction produced; no lock keeps iptables-nft out).
+   * Without it (legacy, whose lock is still held) the object model reads the state after the commit.
+   */
+  committedOrigin?(): ViewOrigin;
   /** Releases what the view holds (memory, sockets). Safe to call twice. */
   free(): void;
 }

@@ -2,6 +2,7 @@ import { IPTCError } from '../xtables/errors.js';
 import { checkXtablesThread, isTargetExtension, type Family } from '../xtables/shim.js';
 import { waitMilliseconds, type LockWait } from '../xtables/lock.js';
 import { backendFor, checkBackendChoice, defaultBackend, setDefaultBackend } from './backend-choice.js';
+import { backendWarningsEnabled, setBackendWarnings } from './backend-warnings.js';
 import type { BackendChoice, BackendName, EntryForm, RawChain, TableBackend, TableView } from './table-backend.js';
 import { Chain, checkJumpLabel, jumpLabel } from './chain.js';
 import { checkChainName } from './names.js';
@@ -47,8 +48,9 @@ export interface TableOptions {
   netns?: string;
   /**
    * The kernel interface the table is read and changed through: `legacy` (libiptc, ip_tables), `nft`
-   * (nf_tables as iptables-nft keeps it; docs/backends.md) or `auto` (legacy, for now). Default:
-   * `Table.defaultBackend`.
+   * (nf_tables as iptables-nft keeps it; docs/backends.md) or `auto` (the backend the system's
+   * `iptables` command uses; without one, nf_tables when the kernel has it). Default: `Table.defaultBackend`.
+   * Equivalent to: choosing between `iptables-legacy` and `iptables-nft`
    */
   backend?: BackendChoice;
 }
@@ -149,7 +151,7 @@ export class Table {
     return (this.constructor as typeof Table).family;
   }
 
-  /** The backend this table uses: 'legacy' or 'nft'. */
+  /** The backend this table uses: 'legacy' or 'nft' (what `auto` resolved to). Equivalent to: `iptables --version` */
   get backend(): BackendName {
     return this.#backend.name;
   }
@@ -170,6 +172,21 @@ export class Table {
   /** Sets the backend of Tables made from now on without a `backend` option (a TypeError for other values). */
   static set defaultBackend(value: BackendChoice) {
     setDefaultBackend(value);
+  }
+
+  /**
+   * Whether a Table may warn (once per process) that the other backend holds rules too: code
+   * `IPTC_LEGACY_TABLES` on nft when legacy tables exist, `IPTC_NFT_BACKEND` on legacy when the system's
+   * `iptables` is iptables-nft (docs/backends.md). True unless set; `false` silences both, as the
+   * environment variable `IPTC_NO_BACKEND_WARNING=1` does.
+   */
+  static get backendWarnings(): boolean {
+    return backendWarningsEnabled();
+  }
+
+  /** Gives (true) or silences (false) the backend warnings of Tables made from now on (a TypeError for other values). */
+  static set backendWarnings(value: boolean) {
+    setBackendWarnings(value);
   }
 
   /** The rule class of this table's family (Rule or Rule6). */

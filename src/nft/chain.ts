@@ -38,7 +38,9 @@ export const BUILTIN_TABLES: Readonly<Record<string, Readonly<Record<string, Bui
 
 /** The builtin definition of `table`/`chain`, or undefined for a user chain or an unknown table. */
 export function builtinChain(table: string, chain: string): BuiltinChain | undefined {
-  return Object.hasOwn(BUILTIN_TABLES, table) ? BUILTIN_TABLES[table]![chain] : undefined;
+  const chains = Object.hasOwn(BUILTIN_TABLES, table) ? BUILTIN_TABLES[table]! : undefined;
+  // Own keys only: a user chain named `__proto__` or `constructor` is no builtin chain.
+  return chains && Object.hasOwn(chains, chain) ? chains[chain] : undefined;
 }
 
 export interface NftChain {

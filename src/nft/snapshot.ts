@@ -43,8 +43,13 @@ export function readSnapshot(sock: NetlinkSocket, family: number, tableName: str
   for (let attempt = 0; attempt < attempts; attempt++) {
     const genid = readGeneration(sock);
     try {
-      const table = dumpTables(sock, family).find((t) => t.name === tableName) ?? null;
+      const tables = dumpTables(sock, family).filter((t) => t.name === tableName);
+      const table = tables[0] ?? null;
       const chains = table ? dumpChains(sock, family, tableName) : [];
+      // A dump may run while a transaction that replaces the table (iptables-nft-restore: DELTABLE and
+      // a rebuild) is being applied, under its new generation: the old and the new table or chains show
+      // side by side (measured: two INPUT chains without rules). Such a view is read again.
+      if (tables.length > 1 || new Set(chains.map((c) => c.name)).size !== chains.length) continue;
       const rules = new Map<string, NftRule[]>();
       for (const c of chains) rules.set(c.name, []);
       if (table) {
