@@ -93,14 +93,14 @@ export interface Exporter {
 
 /**
  * Starts `iptc export ARGS` on a free loopback port (on its default address with `listen: null`),
- * through `setpriv SETPRIV` when given, and resolves when it listens.
+ * through `setpriv SETPRIV` when given, with `env` added to the environment, and resolves when it listens.
  */
-export async function startExporter(args: string[], opts: { setpriv?: string[]; listen?: string | null } = {}): Promise<Exporter> {
+export async function startExporter(args: string[], opts: { setpriv?: string[]; listen?: string | null; env?: NodeJS.ProcessEnv } = {}): Promise<Exporter> {
   const listen = opts.listen === undefined ? '127.0.0.1:0' : opts.listen;
   // Another user may not read the checkout, so that process runs a copy it can read.
   const full = [opts.setpriv ? readableBin() : BIN, 'export', ...(listen === null ? [] : ['--listen', listen]), ...args];
   const [file, argv] = opts.setpriv ? ['setpriv', [...opts.setpriv, '--', process.execPath, ...full]] : [process.execPath, full];
-  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   for (let i = 0; i < 600 && !/listening on (http:\S+)/.test(err) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));

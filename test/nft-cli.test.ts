@@ -127,3 +127,23 @@ describe('iptc backend', () => {
     expect(run('nft', ['list', 'tables'])).toBe('table ip nat\ntable ip6 filter\ntable inet fw\n');
   });
 });
+
+describe('the backend warning in the CLI', () => {
+  it('is one line of `iptc list` when legacy tables hold rules too, and not printed by save, counters or restore', () => {
+    resetKernel();
+    run('iptables-legacy', ['-A', 'INPUT', '-s', '192.0.2.1', '-j', 'DROP']);
+    const env = { IPTC_BACKEND: 'nft', IPTC_NO_BACKEND_WARNING: '' };
+    const listed = iptc(['list'], undefined, env);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stderr.split('\n').filter((l) => l.startsWith('iptc: warning:'))).toEqual([expect.stringMatching(/Legacy iptables tables are also present \(.*filter/)]);
+    for (const args of [['save'], ['counters', '--interval', '0'], ['backend']]) {
+      const r = iptc(args, undefined, env);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, args.join(' ')).not.toMatch(/warning/);
+    }
+    const restored = iptc(['restore', '--noflush'], '*filter\n-A INPUT -s 192.0.2.2 -j ACCEPT\nCOMMIT\n', env);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stderr).not.toMatch(/warning/);
+    resetKernel();
+  });
+});

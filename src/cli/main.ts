@@ -57,16 +57,20 @@ function oneLine(e: unknown): string {
 
 /** Runs the command line `argv` (without `node` and the script); resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
-  // The library's backend warning is part of the output people must see, but as one line.
+  // The library's backend warnings (IPTC_NFT_BACKEND, IPTC_LEGACY_TABLES: the other backend holds rules
+  // too) are for the person reading `iptc list`, as one line; `iptc backend` explains them at length.
+  // Scripts that save, restore or count every minute would print the same line each run.
   process.removeAllListeners('warning');
-  const backendCommand = argv[0] === 'backend';
+  const showsBackendWarnings = argv[0] === 'list';
   process.on('warning', (w) => {
     if (w.name === 'ExperimentalWarning') return;
-    if ('code' in w && w.code === 'IPTC_NFT_BACKEND') {
-      // `iptc backend` explains this at length; here one line is enough.
-      if (!backendCommand) {
-        process.stderr.write('iptc: warning: the system iptables is iptables-nft; iptc works on the legacy tables here, which `iptables` and `nft` do not show (--backend nft works on nf_tables; see `iptc backend`)\n');
-      }
+    const code = 'code' in w ? w.code : undefined;
+    if (code === 'IPTC_NFT_BACKEND' || code === 'IPTC_LEGACY_TABLES') {
+      if (!showsBackendWarnings) return;
+      const line = code === 'IPTC_NFT_BACKEND'
+        ? 'the system iptables is iptables-nft; iptc works on the legacy tables here, which `iptables` and `nft` do not show (--backend nft works on nf_tables; see `iptc backend`)'
+        : w.message.replace(/\s*\n\s*/g, ' ');
+      process.stderr.write(`iptc: warning: ${line}\n`);
       return;
     }
     process.stderr.write(`iptc: warning: ${w.message.replace(/\s*\n\s*/g, ' ')}\n`);
