@@ -16,6 +16,8 @@ const ONCE = [
   'conformance',
   // Legacy internals: libiptc handles and their sockets, TableScanner reading the ip_tables blob.
   'handles', 'table-scan',
+  // Rules printed by the shim a chunk at a time, against iptables-legacy-save.
+  'read-printed',
   // The backend choice, detectBackend() and the warnings: they set the backend (and $IPTC_BACKEND of the
   // processes they start) themselves.
   'backend', 'backend-choice',

@@ -370,14 +370,19 @@ describe(`iptc processes and an ${tools.iptables()} -w loop changing the same ch
       expect(r.status, `iptc process p${i} failed: ${r.stderr}`).toBe(0);
       logs.push(...(r.result as Op[]));
     }
-    const failed = logs.filter((o) => !o.ok);
-    // Every actor waits for the lock, so every change must succeed.
+    // iptables-nft takes no lock: its `-I CHAIN 2` places the rule after the handle it read at position 1,
+    // and when that rule went meanwhile the kernel refuses it (ENOENT) and iptables-nft 1.8.9 does not
+    // try again. That is the tool's own race; the refused change did nothing.
+    const toolRace = (o: Op) => BACKEND === 'nft' && o.actor === 'cli' && /failed \(No such file or directory\)/.test(o.error ?? '');
+    const failed = logs.filter((o) => !o.ok && !toolRace(o));
+    // Every iptc change must succeed (on legacy every actor waits for the lock; on nft iptc reads again).
     expect(failed, JSON.stringify(failed.slice(0, 5))).toEqual([]);
 
     // What must be there: per actor, its adds minus its deletes (each actor deletes only its own).
     const expected = new Map<string, string>();
     let anchor = 'anchor-init';
     for (const o of logs) {
+      if (!o.ok) continue;
       if (o.op === 'add') expected.set(o.tag, o.chain);
       else if (o.op === 'del') expected.delete(o.tag);
       else anchor = o.tag;

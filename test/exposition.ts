@@ -94,13 +94,14 @@ export interface Exporter {
 /**
  * Starts `iptc export ARGS` on a free loopback port (on its default address with `listen: null`),
  * through `setpriv SETPRIV` when given, with `env` added to the environment, and resolves when it listens.
+ * Its backend is the exporter's default (IPTC_BACKEND empty), not the one the suite pins, unless `env` says.
  */
 export async function startExporter(args: string[], opts: { setpriv?: string[]; listen?: string | null; env?: NodeJS.ProcessEnv } = {}): Promise<Exporter> {
   const listen = opts.listen === undefined ? '127.0.0.1:0' : opts.listen;
   // Another user may not read the checkout, so that process runs a copy it can read.
   const full = [opts.setpriv ? readableBin() : BIN, 'export', ...(listen === null ? [] : ['--listen', listen]), ...args];
   const [file, argv] = opts.setpriv ? ['setpriv', [...opts.setpriv, '--', process.execPath, ...full]] : [process.execPath, full];
-  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
+  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IPTC_BACKEND: '', ...opts.env } });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   for (let i = 0; i < 600 && !/listening on (http:\S+)/.test(err) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));

@@ -31,8 +31,7 @@ describe('iptc export on nf_tables', () => {
     iptNft(['-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'], 6);
     ipt(['-A', 'INPUT', '-p', 'udp', '--dport', '7200', '-m', 'comment', '--comment', 'legacy probe', '-j', 'ACCEPT']);
     await udp(7100, 3);
-    // The default, whatever backend the suite pins for the library (IPTC_BACKEND empty: not set).
-    exporter = await startExporter([], { env: { IPTC_BACKEND: '' } });
+    exporter = await startExporter([]);
     const { samples } = await scrape(exporter.url);
     for (const source of ['iptables', 'ip6tables', 'iptables-nft', 'ip6tables-nft']) expect(find(samples, 'iptc_source_up', { source })?.value, source).toBe(1);
 
