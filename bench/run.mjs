@@ -15,6 +15,10 @@ import { IPSet } from '../dist/ipset/index.js';
 import { kubeProxy, uniform, varied } from './rulesets.mjs';
 import { exporterWorkloads } from './exporter.mjs';
 
+// The legacy backend's workloads, against iptables-legacy: every Table here and every `iptc` process this
+// starts (the exporter) uses legacy, whatever `auto` picks on this machine (bench/nft.mjs measures nft).
+process.env.IPTC_BACKEND = 'legacy';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const short = process.argv.includes('--short');
 const onlyArg = process.argv.indexOf('--only');
