@@ -87,6 +87,29 @@ static bool printable_entry(const unsigned char *e, uint16_t size, const struct 
 	return holds_together(e, size, l, extensions, false);
 }
 
+/* One rule record of a dump (xtw_dump_rules, xtw_dump_chain): its standard bit, its label and its entry; false past the end. */
+struct dump_record {
+	bool standard;
+	unsigned char label_len;
+	const char *label;
+	uint16_t size;
+	const unsigned char *entry;
+};
+
+static bool read_record(const unsigned char *dump, long dump_len, long at, struct dump_record *r)
+{
+	if (at + 4 > dump_len)
+		return false;
+	r->standard = dump[at] & 1;
+	r->label_len = dump[at + 1];
+	r->label = (const char *)dump + at + 2;
+	if (at + 4 + r->label_len > dump_len)
+		return false;
+	memcpy(&r->size, dump + at + 2 + r->label_len, 2);
+	r->entry = dump + at + 4 + r->label_len;
+	return at + 4 + r->label_len + r->size <= dump_len;
+}
+
 /* Where an extension printed after `before` has its name and its text, from where it started. */
 static void extension_span(int32_t *span, long start, const char *before, const char *name)
 {
@@ -151,6 +174,7 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 	use_family(family);
 	begin_capture();
 	for (; done < count; done++) {
+		struct dump_record r;
 		const unsigned char *e;
 		unsigned char standard, label_len;
 		const char *label;
@@ -159,17 +183,13 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 		int extensions = 0;
 		bool ok;
 
-		if (at + 2 > dump_len)
+		if (!read_record(dump, dump_len, at, &r))
 			break;
-		standard = dump[at] & 1;
-		label_len = dump[at + 1];
-		label = (const char *)dump + at + 2;
-		if (at + 4 + label_len > dump_len)
-			break;
-		memcpy(&size, dump + at + 2 + label_len, 2);
-		e = dump + at + 4 + label_len;
-		if (at + 4 + label_len + size > dump_len)
-			break;
+		standard = r.standard;
+		label_len = r.label_len;
+		label = r.label;
+		size = r.size;
+		e = r.entry;
 		ok = printable(e, size, l, &extensions) && ascii((const unsigned char *)label, label_len);
 		if (used + RULE_SPAN + (ok ? extensions + !standard : 0) * EXTENSION_SPAN > spans_len)
 			break;
@@ -330,23 +350,20 @@ static int print_lines(int family, const unsigned char *dump, long dump_len, lon
 	use_family(family);
 	begin_capture();
 	for (; done < count; done++) {
+		struct dump_record r;
 		const unsigned char *e;
 		unsigned char standard, label_len;
 		const char *label;
 		uint16_t size;
 		int extensions;
 
-		if (at + 4 > dump_len)
+		if (!read_record(dump, dump_len, at, &r))
 			break;
-		standard = dump[at] & 1;
-		label_len = dump[at + 1];
-		label = (const char *)dump + at + 2;
-		if (at + 4 + label_len > dump_len)
-			break;
-		memcpy(&size, dump + at + 2 + label_len, 2);
-		e = dump + at + 4 + label_len;
-		if (at + 4 + label_len + size > dump_len)
-			break;
+		standard = r.standard;
+		label_len = r.label_len;
+		label = r.label;
+		size = r.size;
+		e = r.entry;
 		/*
 		 * Left to JS: an entry that does not hold together (JS words the refusal), bytes that are not
 		 * ASCII where JS reads them as Latin-1 (a label, an interface name).
