@@ -11,7 +11,7 @@ const ONCE = [
   'ipset-unset', 'ipset-wiset', 'netlink', 'public-api', 'quickstart', 'demo', 'experiments',
   // The nf_tables binding and the nft backend's own tests choose `backend: 'nft'` in each table.
   'nft-backend', 'nft-batch', 'nft-compat', 'nft-read', 'nft-write', 'nft-commit', 'nft-commitall', 'nft-restore',
-  'nft-nflog-prefix', 'nft-concurrency', 'nft-cli', 'nft-export', 'nft-easy', 'nft-async',
+  'nft-nflog-prefix', 'nft-cli', 'nft-export', 'nft-easy', 'nft-async',
   // Runs the extension corpus through both backends itself.
   'conformance',
   // Legacy internals: libiptc handles and their sockets, TableScanner reading the ip_tables blob.
