@@ -7,7 +7,7 @@
 // applies a refused one again on a fresh read. Every change carries a unique comment, so at the end the
 // kernel must hold exactly the changes that reported success, each once, and nothing else: 0 lost, 0
 // extra, 0 duplicated. IPTC_STRESS=1 runs the long profile (`npm run stress`).
-import { spawn, spawnSync, execFile } from 'node:child_process';
+import { spawnSync, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Table } from '../src/iptc/index.js';
@@ -18,6 +18,7 @@ import { BACKEND, ipt, resetKernel, rules, save, tools } from './kernel.js';
 import { nftBackend } from '../src/iptc/nft-backend.js';
 import { NftGenerationError } from '../src/nft/errors.js';
 import { LONG, Prng, profile, seedOf, spawnIptc } from './stress.js';
+import { holdLock } from './xtables-lock.js';
 
 const execFileP = promisify(execFile);
 const lockfile = process.env.XTABLES_LOCKFILE!;
@@ -44,32 +45,6 @@ function table(opts?: ConstructorParameters<typeof Table>[1]): Table {
 }
 
 const tagged = (tag: string) => Rule.parse(`-m comment --comment ${tag} -j ACCEPT`);
-
-/**
- * Holds the xtables lock from another process (util-linux flock) for `ms`, or until release(). The
- * holder runs in a process group of its own so that release() ends flock and its sleep together.
- */
-async function holdLock(ms: number): Promise<{ release: () => Promise<void> }> {
-  const child = spawn('flock', ['-x', lockfile, 'sh', '-c', `echo held; exec sleep ${ms / 1000}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
-  const exited = new Promise<void>((r) => child.on('close', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
-    child.on('error', reject);
-  });
-  return {
-    release: async () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await exited;
-    },
-  };
-}
 
 // The xtables lock is the legacy backend's: iptables-nft takes none, and neither does iptc on nft (below).
 describe.runIf(BACKEND === 'legacy')('the xtables lock', () => {

@@ -2,13 +2,13 @@
 // ChainExists, ClearChain, ClearAndDeleteChain) and Table.deleteOwned, for IPv4 and IPv6, checked against
 // iptables-legacy-save / ip6tables-legacy-save. "Commits nothing" is shown by holding the xtables lock
 // from another process: a call that commits fails at once with XTablesLockError, one that does not passes.
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { IPTCError, Rule, Rule6, Table, Table6, XTablesLockError } from '../src/iptc/index.js';
 import { ruleExists } from '../src/iptc/idempotent.js';
 import { cleanFresh, iptcEntry, runFresh } from './fresh-process.js';
 import { BACKEND, closedAfterEach, ipt, resetKernel, rules, save, thrown, type Family } from './kernel.js';
+import { withLockHeld } from './xtables-lock.js';
 
 const open = closedAfterEach();
 const ERRNO = { EPERM: 1, ENOENT: 2, EINVAL: 22, EMLINK: 31 };
@@ -17,25 +17,6 @@ beforeEach(() => {
   resetKernel();
 });
 afterAll(() => cleanFresh());
-
-/** Runs fn while another process holds the xtables lock (flock on $XTABLES_LOCKFILE). */
-async function withLockHeld<T>(fn: () => T): Promise<T> {
-  const child = spawn('flock', ['-x', process.env.XTABLES_LOCKFILE!, 'sh', '-c', 'echo held; exec sleep 30'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
-  const exited = new Promise<void>((r) => child.on('close', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
-    child.on('error', reject);
-  });
-  try {
-    return fn();
-  } finally {
-    process.kill(-child.pid!, 'SIGKILL');
-    await exited;
-  }
-}
 
 describe.each([4, 6] as const)('IPv%i', (family: Family) => {
   const T = family === 6 ? Table6 : Table;

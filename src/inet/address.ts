@@ -10,9 +10,10 @@ export interface ParsedIP {
 
 /**
  * Dotted quad by char codes, of `s` or of its [start, end) (this runs once per element of every batch,
- * so no split/regex).
+ * so no split/regex). With `noLeadingZeros`, a part such as `010` is refused: the ipset tool reads it as
+ * octal, iptables as decimal.
  */
-export function parseIPv4(s: string, start = 0, end = s.length): Uint8Array | undefined {
+export function parseIPv4(s: string, start = 0, end = s.length, noLeadingZeros = false): Uint8Array | undefined {
   const out = new Uint8Array(4);
   let part = 0;
   let value = 0;
@@ -20,6 +21,7 @@ export function parseIPv4(s: string, start = 0, end = s.length): Uint8Array | un
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
+      if (noLeadingZeros && digits > 0 && value === 0) return undefined;
       value = value * 10 + (c - 48);
       if (++digits > 3 || value > 255) return undefined;
     } else if (c === 46 && digits > 0 && part < 3) {

@@ -4,31 +4,11 @@
 // 10.0.0.1, 1.2.3.4-5 is the range from 0.0.0.5); any other text is looked up as a host name (0x0a.0.0.1
 // too). Here IPv4 is the four-part dotted decimal without leading zeros, IPv6 is inet_pton's form (which the
 // tool uses as well); leading zeros, short forms and host names are refused with a message that says why.
-import { parseIPv6, type ParsedIP } from '../inet/address.js';
+import { parseIPv4, parseIPv6, type ParsedIP } from '../inet/address.js';
 import { parseNumberText } from './numbers.js';
 
 /** Dotted quad, decimal parts without leading zeros, over [start, end) of `s`; undefined if not exactly that. */
-function strictIPv4(s: string, start: number, end: number): Uint8Array | undefined {
-  const out = new Uint8Array(4);
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return undefined; // a leading zero
-      value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return undefined;
-    } else if (c === 46 && digits > 0 && part < 3) {
-      out[part++] = value;
-      value = 0;
-      digits = 0;
-    } else return undefined;
-  }
-  if (part !== 3 || digits === 0) return undefined;
-  out[3] = value;
-  return out;
-}
+const strictIPv4 = (s: string, start: number, end: number) => parseIPv4(s, start, end, true);
 
 /** Why the ipset tool and this library do not agree on an IPv4-looking text (only called on failure). */
 function whyNotIPv4(s: string): string {
