@@ -26,15 +26,12 @@ const ONCE = [
 ];
 
 /**
- * Files that run on legacy only, although they are about tables: the CLI, the exporter, iptc/easy and
- * iptc/async, whose tests read back with the legacy tools or start CLI processes that do. Their nft
- * behaviour has files of its own (nft-cli, nft-export, nft-easy, nft-async above).
+ * Files that run on legacy only, although they are about tables: the exporter and iptc/async, whose tests
+ * read back with the legacy tools or start CLI processes that do. Their nft behaviour has files of its own
+ * (nft-export, nft-async above).
  */
 const LEGACY_UNTIL_MOVED = [
-  'async', 'cli', 'easy', 'easy-functions', 'event-loop', 'exporter', 'exporter-clients', 'netns',
-  // The docs' code blocks read back with iptables-legacy-save in places (docs/async.md, docs/monitoring.md)
-  // and run the CLI; the blocks of docs/backends.md choose their backend themselves.
-  'docs', 'monitoring-docs',
+  'async', 'event-loop', 'exporter', 'exporter-clients', 'netns',
 ];
 
 const files = (names: string[]) => names.map((name) => `test/${name}.test.ts`);

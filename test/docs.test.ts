@@ -4,12 +4,17 @@
 // with bash, with the `iptc` command on PATH; all from the top of the checkout. A block whose info string says `no-run` is skipped (a
 // server that never returns, installation steps). Blocks of one file share the kernel state; each file
 // starts from empty tables and no sets.
+//
+// The docs are written for a reader whose tables use `auto`, the backend of the system's `iptables`, so
+// their blocks read back with plain `iptables-save` (or name a backend's tool where they are about one
+// backend). The blocks run as on a system whose iptables is the backend under test: `iptables`,
+// `iptables-save`, `iptables-restore` and the ip6tables ones on PATH are those of $IPTC_BACKEND.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetKernel } from './kernel.js';
+import { BACKEND, resetKernel, tools } from './kernel.js';
 
 const root = join(import.meta.dirname, '..');
 // Inside the package, so that `import ... from 'iptc'` resolves to this package (self-reference).
@@ -50,6 +55,11 @@ beforeAll(() => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(binDir, { recursive: true });
   symlinkSync(join(root, 'bin', 'iptc.js'), join(binDir, 'iptc'));
+  for (const family of [4, 6] as const) {
+    for (const tool of [tools.iptables(family), tools.save(family), tools.restore(family)]) {
+      writeFileSync(join(binDir, tool.replace(`-${BACKEND}`, '')), `#!/bin/sh\nexec ${tool} "$@"\n`, { mode: 0o755 });
+    }
+  }
   const tsBlocks = byFile.flatMap((f) => f.blocks).filter((b) => b.lang === 'ts');
   for (const b of tsBlocks) writeFileSync(join(work, `${b.id}.ts`), `${b.code}\nexport {};\n`);
   writeFileSync(

@@ -1,12 +1,12 @@
-// iptc/easy rule dictionaries against the kernel: dictionary -> kernel -> iptables-legacy-save line ->
-// dictionary, for every kind of value, python-iptables' own examples (README, the recent + REJECT test),
-// bad dictionaries that must throw and leave the kernel as it was, and a JSON file of rules written for
-// python-iptables loading unchanged.
+// iptc/easy rule dictionaries against the kernel: dictionary -> kernel -> line of the backend's iptables-save
+// (iptables-legacy-save or iptables-nft-save, test/kernel.ts) -> dictionary, for every kind of value,
+// python-iptables' own examples (README, the recent + REJECT test), bad dictionaries that must throw and leave
+// the kernel as it was, and a JSON file of rules written for python-iptables loading unchanged.
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';
 import { IPTCError, Rule, Rule6, XTablesError } from '../src/iptc/index.js';
-import { ipt, resetKernel, rules, run, save, thrown, type Family } from './kernel.js';
+import { ipt, resetKernel, rules, run, save, thrown, tools, type Family } from './kernel.js';
 
 const { decodeRule, encodeRule } = easy;
 
@@ -27,7 +27,7 @@ function withoutCounters(d: easy.RuleDict | easy.RuleDict[] | null): easy.RuleDi
 }
 
 describe('python-iptables examples', () => {
-  it('README: encode, insert, iptables-legacy-save, decode', () => {
+  it('README: encode, insert, iptables-save, decode', () => {
     const ruleD = { comment: { comment: 'Match tcp.22' }, protocol: 'tcp', target: 'ACCEPT', tcp: { dport: '22' } };
     const rule = encodeRule(ruleD);
     expect(rule).toBeInstanceOf(Rule);
@@ -175,7 +175,7 @@ const cases: Case[] = [
   },
 ];
 
-describe('round trips: dictionary -> kernel -> iptables-legacy-save -> dictionary', () => {
+describe('round trips: dictionary -> kernel -> iptables-save -> dictionary', () => {
   it.each(cases)('$what', (c) => {
     const family = c.family ?? 4;
     const table = c.table ?? 'filter';
@@ -196,8 +196,7 @@ describe('round trips: dictionary -> kernel -> iptables-legacy-save -> dictionar
     expect(rules(table, chain, { family })).toEqual([]);
 
     // The same line given to the CLI decodes to the same dictionary.
-    const tool = family === 6 ? 'ip6tables-legacy' : 'iptables-legacy';
-    run('sh', ['-c', `${tool} -t ${table} -A ${chain} ${c.line}`]);
+    run('sh', ['-c', `${tools.iptables(family)} -t ${table} -A ${chain} ${c.line}`]);
     expect(rules(table, chain, { family })).toEqual([c.line]);
     expect(easy.getRule(table, chain, -1, { ipv6 })).toEqual(canonical);
   });

@@ -1,6 +1,8 @@
-// iptc/easy and iptc/testing on the nf_tables backend: the `backend` option (and Table.defaultBackend)
-// reach every easy call and batch, and a namespace child of iptc/testing uses the backend it is given;
-// read back with iptables-nft-save and nft.
+// iptc/easy and iptc/testing choosing the nf_tables backend: the `backend` option (and Table.defaultBackend)
+// reach every easy call and batch (this file runs with the suite's pin at legacy), nothing lands in or is
+// made on the legacy side, and a namespace child of iptc/testing uses the backend it is given; read back
+// with iptables-nft-save and nft. What each easy function does on nft is test/easy.test.ts's and
+// test/easy-functions.test.ts's, which run on both backends.
 import { createSocket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as easy from '../src/easy/index.js';

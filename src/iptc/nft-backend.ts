@@ -17,6 +17,8 @@ import type { TableBackend } from './table-backend.js';
 
 const EOPNOTSUPP = 95;
 const ENOENT = 2;
+const EPERM = 1;
+const EACCES = 13;
 /** iptables' tables in the order iptables-nft-save prints them (enum nft_table_type, iptables/nft.h). */
 const SAVE_ORDER = ['mangle', 'security', 'raw', 'filter', 'nat'];
 const TABLE_NAMES = 'filter, nat, mangle, raw and security';
@@ -64,15 +66,34 @@ function sock(): NetlinkSocket {
 
 let probing = false;
 
+/**
+ * nf_tables answers every request, reads included, with EPERM without CAP_NET_ADMIN: an IPTCError that
+ * says so, as the legacy backend's (a bare netlink error would not say what is missing).
+ */
+function withRights<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const errno = (e as { errno?: unknown }).errno;
+    if (e instanceof IPTCError || (errno !== EPERM && errno !== EACCES)) throw e;
+    throw new IPTCError(
+      `${what}: permission denied; reading or changing the nf_tables tables needs root (or CAP_NET_ADMIN)`,
+      errno,
+    );
+  }
+}
+
 /** The tables of a family, the dump read again when a concurrent commit interrupted it (NLM_F_DUMP_INTR). */
 function tablesOf(family: Family): NftTable[] {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return dumpTables(sock(), nfproto(family));
-    } catch (e) {
-      if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+  return withRights(`cannot list the ${family === 6 ? 'IPv6' : 'IPv4'} tables`, () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return dumpTables(sock(), nfproto(family));
+      } catch (e) {
+        if (!(e instanceof NetlinkDumpInterrupted) || attempt >= 10) throw e;
+      }
     }
-  }
+  });
 }
 
 export const nftBackend: TableBackend = {
@@ -87,7 +108,7 @@ export const nftBackend: TableBackend = {
         ENOENT,
       );
     }
-    const snap = readSnapshot(sock(), nfproto(family), table);
+    const snap = withRights(`cannot open table \`${table}'`, () => readSnapshot(sock(), nfproto(family), table));
     const foreign = incompatibleChains(snap);
     if (foreign.length > 0) throw new NftIncompatibleTableError(table, foreign.map((c) => c.name));
     return new NftTableView(sock(), family, snap);
@@ -116,7 +137,9 @@ export const nftBackend: TableBackend = {
     try {
       tablesOf(family);
       return true;
-    } catch {
+    } catch (e) {
+      // Not being allowed to look is no answer about the table.
+      if (e instanceof IPTCError && (e.errno === EPERM || e.errno === EACCES)) throw e;
       return false;
     }
   },

@@ -101,10 +101,11 @@ export function buildBatch(family: Family, table: string, snap: NftSnapshot, cha
   for (const c of chains) {
     for (const r of c.rules) if (r.kind === 'kernel' && r.zero && hasCounts(r.nft)) body.push(() => batch.rewriteRule(r.nft, undefined, () => `-Z ${c.name}`));
   }
-  for (const k of snap.chains) {
-    if (survivors.has(k.name)) continue;
-    body.push(() => batch.flushRules(table, k.name, () => `-F ${k.name}`), () => batch.deleteChain(table, k.name, () => `-X ${k.name}`));
-  }
+  // Every deleted chain is flushed before any is deleted: the kernel refuses (EBUSY) to delete a chain
+  // that a rule still jumps to, and deleted chains may jump to each other (a -> b, b -> a).
+  const deleted = snap.chains.filter((k) => !survivors.has(k.name));
+  for (const k of deleted) body.push(() => batch.flushRules(table, k.name, () => `-F ${k.name}`));
+  for (const k of deleted) body.push(() => batch.deleteChain(table, k.name, () => `-X ${k.name}`));
   for (const c of chains) if (c.kernel && c.kernel.name !== c.name) body.push(() => batch.renameChain(table, c.kernel!.handle, c.name, () => `-E ${c.kernel!.name} ${c.name}`));
   for (const c of chains) if (!c.builtin && c.kernel === null) body.push(() => batch.addChain(table, c.name, () => `-N ${c.name}`));
   for (const c of chains) {
