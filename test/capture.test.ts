@@ -44,8 +44,10 @@ function captureCheck(name: string, cc: string, flags: string[]): string[] {
   return lines;
 }
 
-const CHECKS = ['exact', 'offsets', 'large', 'afterwards', 'again', 'warning-text', 'warning-fd2', 'foreign-fd1-text', 'paused-write'];
-const PORTABLE_CHECKS = [...CHECKS, 'burst-refused', 'unpaused-write-refused', 'foreign-stdio-text', 'foreign-stdio-fd1'];
+const CHECKS = ['exact', 'offsets', 'large', 'afterwards', 'again', 'warning-text', 'warning-fd2', 'foreign-fd1-text',
+  'paused-write', 'thread-text'];
+const PORTABLE_CHECKS = [...CHECKS, 'burst-refused', 'unpaused-write-refused', 'foreign-stdio-text', 'foreign-stdio-fd1',
+  'thread-write-refused'];
 
 describe('the capture of stdout', () => {
   it('takes exactly what a fake extension prints, on glibc its own way', () => {

@@ -282,6 +282,44 @@ static void foreign(bool stdio)
 	free(got);
 }
 
+static void *capture_in_thread(void *unused)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int fd = open("/dev/null", O_WRONLY);
+	bool ok = capture_start();
+
+	(void)unused;
+	fputs(" from a worker", stdout);
+	ok = ok && capture_end(&text, &len);
+	check(ok && strcmp(text, " from a worker") == 0, "thread-text", "got \"%s\" (%s)", text ? text : "", capture_error());
+	free(text);
+	text = NULL;
+	if (PORTABLE) {
+		/* Its own writes are counted, not the first thread's: the count follows the thread that captures. */
+		ok = capture_start();
+		fputs(" x", stdout);
+		ok = ok && write(fd, "x", 1) == 1;
+		ok = ok && capture_end(&text, &len);
+		check(!ok && text == NULL, "thread-write-refused", "the capture returned \"%s\"", text ? text : "");
+		free(text);
+	}
+	close(fd);
+	return NULL;
+}
+
+/* The layer's owner thread changes (a worker_thread takes it over): captures there work the same. */
+static void other_thread(void)
+{
+	pthread_t thread;
+	size_t fd1_len;
+
+	pthread_create(&thread, NULL, capture_in_thread, NULL);
+	pthread_join(thread, NULL);
+	free(take_fd1(&fd1_len));
+	check(fd1_len == 0, "thread-nothing-on-fd1", "fd 1 received %zu bytes", fd1_len);
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
@@ -311,6 +349,7 @@ int main(int argc, char **argv)
 	foreign(false);
 	if (PORTABLE)
 		foreign(true);
+	other_thread();
 	fprintf(report, "%s\n", failures == 0 ? "all passed" : "some failed");
 	return failures == 0 ? 0 : 1;
 }

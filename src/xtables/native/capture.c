@@ -102,7 +102,7 @@ void capture_abandon(void)
  *
  * Were something to print more than the buffer holds in one go, stdio would flush to fd 1. Then the
  * text would be short and the rest on the real stdout: the capture counts this thread's write calls
- * (syscw in /proc/self/task/TID/io) and refuses a text during which there was one. So that libxtables'
+ * (syscw in /proc/thread-self/io) and refuses a text during which there was one. So that libxtables'
  * warnings (connlabel's, on stderr) are no such call, stderr is buffered too and written out once the
  * text is checked. Other threads' C stdio waits on stdout's lock meanwhile; writes to fd 1 that do not go
  * through stdio (Node's own) never reach the buffer, so no foreign byte enters the text. fd 1 is never
@@ -138,24 +138,22 @@ static bool write_calls(unsigned long long *count)
 	ssize_t n;
 
 	if (io_fd < 0 || io_tid != tid) {
-		char path[64];
-
 		if (io_fd >= 0)
 			close(io_fd);
-		snprintf(path, sizeof(path), "/proc/self/task/%d/io", (int)tid);
-		io_fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* thread-self names the calling thread whatever pid namespace /proc was mounted in. */
+		io_fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC);
 		if (io_fd < 0)
-			return failed("capturing stdout needs this thread's write count from /proc/self/task/TID/io "
+			return failed("capturing stdout needs this thread's write count from /proc/thread-self/io "
 				      "(a kernel with CONFIG_TASK_IO_ACCOUNTING, /proc mounted)", errno);
 		io_tid = tid;
 	}
 	n = pread(io_fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
-		return failed("reading /proc/self/task/TID/io", n < 0 ? errno : EIO);
+		return failed("reading /proc/thread-self/io", n < 0 ? errno : EIO);
 	buf[n] = '\0';
 	syscw = strstr(buf, "syscw: ");
 	if (syscw == NULL)
-		return failed("/proc/self/task/TID/io has no syscw line", 0);
+		return failed("/proc/thread-self/io has no syscw line", 0);
 	*count = strtoull(syscw + strlen("syscw: "), NULL, 10);
 	return true;
 }
@@ -191,8 +189,11 @@ static void give_back_stdout(void)
 {
 	__fpurge(stdout);
 	setvbuf(stdout, normal, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, sizeof(normal));
+	/* stderr's lock too: setvbuf takes none, and another thread may be writing to it. */
+	flockfile(stderr);
 	fflush(stderr);
 	setvbuf(stderr, NULL, _IONBF, 0);
+	funlockfile(stderr);
 	funlockfile(stdout);
 	capturing = false;
 }
@@ -237,14 +238,17 @@ static bool stayed(void)
 
 bool capture_start(void)
 {
-	long at;
+	long at, err_at;
 
 	flockfile(stdout);
 	fflush(stdout);
 	fflush(stderr);
 	clearerr(stdout);
 	at = buffer_in(stdout, area, AREA);
-	if (at < 0 || buffer_in(stderr, err_area, ERR_AREA) < 0) {
+	flockfile(stderr);
+	err_at = at < 0 ? -1 : buffer_in(stderr, err_area, ERR_AREA);
+	funlockfile(stderr);
+	if (at < 0 || err_at < 0) {
 		give_back_stdout();
 		return failed("capturing stdout: cannot buffer stdout and stderr (setvbuf)", 0);
 	}
@@ -258,6 +262,7 @@ bool capture_start(void)
 	capturing = true;
 	return true;
 }
+
 long capture_offset(void)
 {
 	size_t pending = __fpending(stdout);
