@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 const ONCE = [
   // No iptables table at all: ipset, netlink, the exports, the examples.
   'ipset', 'ipset-batch', 'ipset-errors', 'ipset-fuzz', 'ipset-save-words', 'ipset-sockets', 'ipset-text',
-  'ipset-unset', 'ipset-wiset', 'netlink', 'public-api', 'quickstart', 'demo', 'experiments',
+  'ipset-unset', 'ipset-wiset', 'netlink', 'libc', 'public-api', 'quickstart', 'demo', 'experiments',
   // The nf_tables binding and the nft backend's own tests choose `backend: 'nft'` in each table.
   'nft-backend', 'nft-batch', 'nft-compat', 'nft-read', 'nft-write', 'nft-commit', 'nft-commitall', 'nft-restore',
   'nft-nflog-prefix', 'nft-cli', 'nft-export', 'nft-easy', 'nft-async',
@@ -16,8 +16,9 @@ const ONCE = [
   'conformance',
   // Legacy internals: libiptc handles and their sockets, TableScanner reading the ip_tables blob.
   'handles', 'table-scan',
-  // Rules printed by the shim a chunk at a time, against iptables-legacy-save.
-  'read-printed',
+  // Rules printed by the shim a chunk at a time, against iptables-legacy-save; the shim's capture of
+  // stdout on glibc and musl, the portable way against iptables-legacy-save; npm's install step.
+  'read-printed', 'capture', 'shim-install',
   // The backend choice, detectBackend() and the warnings: they set the backend (and $IPTC_BACKEND of the
   // processes they start) themselves.
   'backend', 'backend-choice',

@@ -12,10 +12,10 @@
 //
 // Prebuilds load on glibc 2.28 and later (native/glibc-compat.h); build/libxtwrap.so is for this machine only.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const native = join(root, 'src', 'xtables', 'native');
@@ -112,25 +112,49 @@ function fail(message) {
   process.exit(1);
 }
 
-/** What to install to compile the shim on this distribution, from /etc/os-release. */
-function installHint() {
-  let ids = '';
+/** This distribution's ID and ID_LIKE words, from /etc/os-release ('' without one). */
+function osIds() {
   try {
     const release = readFileSync('/etc/os-release', 'utf8');
-    ids = [...release.matchAll(/^(?:ID|ID_LIKE)=["']?([^"'\n]*)/gm)].map((m) => m[1]).join(' ');
+    return [...release.matchAll(/^(?:ID|ID_LIKE)=["']?([^"'\n]*)/gm)].map((m) => m[1]).join(' ');
   } catch {
-    // No os-release: name the common ones below.
+    return '';
   }
+}
+
+/** What to install to compile the shim on a distribution, from its os-release IDs. */
+export function installHint(ids) {
   if (/\balpine\b/.test(ids)) return '`apk add build-base iptables-dev linux-headers`';
   if (/\b(debian|ubuntu)\b/.test(ids)) return '`apt-get install gcc libxtables-dev libiptc-dev`';
   if (/\b(rhel|fedora|centos)\b/.test(ids)) return '`dnf install gcc iptables-devel`';
-  return 'a C compiler with the libxtables and libiptc headers (Debian: `apt-get install gcc libxtables-dev libiptc-dev`)';
+  return 'a C compiler with the libxtables and libiptc headers (Debian: `apt-get install gcc libxtables-dev libiptc-dev`; Alpine: `apk add build-base iptables-dev linux-headers`)';
 }
 
 /** The C library this Node.js runs on: its glibc version, or undefined (musl and others). */
 function glibcRuntime() {
   const header = process.report?.getReport().header;
   return header?.glibcVersionRuntime;
+}
+
+/**
+ * What `npm install` does on a system: keep the prebuild (`compile: false`) where one fits (glibc 2.28 or
+ * later on a prebuilt architecture) unless this is `npm rebuild`, else compile. `system` names the system
+ * for the messages, `fits` whether a prebuild fits it.
+ *   facts: { arch, glibc (version or undefined: musl), hasPrebuild, command (npm_command) }
+ */
+export function installPlan({ arch, glibc, hasPrebuild, command }) {
+  const fits = glibc !== undefined && versionAtLeast(glibc, OLDEST_GLIBC) && hasPrebuild;
+  const system = `linux-${arch} ${glibc ? `glibc ${glibc}` : 'musl'}`;
+  return { compile: !fits || command === 'rebuild', fits, system };
+}
+
+/**
+ * The line `npm install` prints when the shim could not be compiled: what to install, then
+ * `npm rebuild iptc`.
+ */
+export function cannotCompileMessage({ cc, plan, ids }) {
+  const why = plan.fits ? '' : `no prebuilt shim fits ${plan.system} and `;
+  return `iptc: ${why}\`${cc}\` could not compile the xtables shim: install ${installHint(ids)}, then run \`npm rebuild iptc\``;
 }
 
 function install() {
@@ -140,19 +164,21 @@ function install() {
     console.error('iptc: netfilter is Linux only; the xtables shim is not built on this platform');
     return;
   }
-  const glibc = glibcRuntime();
-  const fits = glibc !== undefined && versionAtLeast(glibc, OLDEST_GLIBC) && existsSync(prebuildPath(process.arch));
   // `npm rebuild iptc`, which the library's errors advise, compiles for this machine even where a prebuild fits.
-  if (fits && process.env.npm_command !== 'rebuild') return;
+  const plan = installPlan({
+    arch: process.arch,
+    glibc: glibcRuntime(),
+    hasPrebuild: existsSync(prebuildPath(process.arch)),
+    command: process.env.npm_command,
+  });
+  if (!plan.compile) return;
   const cc = process.env.CC ?? 'cc';
-  const system = `linux-${process.arch} ${glibc ? `glibc ${glibc}` : 'musl'}`;
   const r = compileHere('pipe');
   if (!r.error && r.status === 0) {
-    console.error(`iptc: compiled build/libxtwrap.so for ${system}`);
+    console.error(`iptc: compiled build/libxtwrap.so for ${plan.system}`);
     return;
   }
-  const why = fits ? '' : `no prebuilt shim fits ${system} and `;
-  console.error(`iptc: ${why}\`${cc}\` could not compile the xtables shim: install ${installHint()}, then run \`npm rebuild iptc\``);
+  console.error(cannotCompileMessage({ cc, plan, ids: osIds() }));
   const said = r.error ? r.error.message : (r.stderr.split('\n').find((l) => /error/i.test(l)) ?? r.stderr.trim());
   if (said) console.error(`iptc: ${cc}: ${said}`);
   process.exit(1);
@@ -179,4 +205,5 @@ function main(argv) {
   }
 }
 
-main(process.argv.slice(2));
+// Run as a script (npm's hooks); imported (the tests), it only lends its functions.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(resolve(process.argv[1]))).href) main(process.argv.slice(2));

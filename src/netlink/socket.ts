@@ -17,6 +17,7 @@ import {
 } from './constants.js';
 import { NetlinkDumpInterrupted, NetlinkKernelError, NetlinkSocketError, type ExtAck } from './errors.js';
 import { forEachAttr, readStr } from './attributes.js';
+import { getLibc } from './libc.js';
 
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
@@ -31,33 +32,6 @@ const EINTR = 4;
 const EAGAIN = 11;
 /** What netlink keeps of sk_sndbuf for itself: a message must satisfy len <= sndbuf - 32. */
 const SNDBUF_OVERHEAD = 32;
-
-interface Libc {
-  socket: (domain: number, type: number, proto: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  send: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint;
-  recv: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint;
-  close: (fd: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
-  getsockopt: (fd: number, level: number, name: number, val: Buffer, len: Buffer) => number;
-}
-
-let libc: Libc | undefined;
-function getLibc(): Libc {
-  if (!libc) {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      socket: lib.func('int socket(int, int, int)'),
-      bind: lib.func('int bind(int, const void *, uint32_t)'),
-      send: lib.func('intptr_t send(int, const void *, size_t, int)'),
-      recv: lib.func('intptr_t recv(int, _Out_ void *, size_t, int)'),
-      close: lib.func('int close(int)'),
-      setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-      getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
-    } as Libc;
-  }
-  return libc;
-}
 
 /** A kernel reply: the receive buffer plus where this message sits in it. */
 export interface NlMessage {

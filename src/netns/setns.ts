@@ -3,6 +3,7 @@
 // the main thread stays where it is. Sockets keep the namespace they were created in.
 import { closeSync, openSync, statSync } from 'node:fs';
 import koffi from 'koffi';
+import { getLibc } from '../netlink/libc.js';
 import { NetnsError } from './errors.js';
 
 const CLONE_NEWNET = 0x40000000;
@@ -44,12 +45,9 @@ export function closeNetns(fd: number): void {
   closeSync(fd);
 }
 
-let setnsFn: ((fd: number, nstype: number) => number) | undefined;
-
 /** Moves the calling thread (only it) into the namespace open on `fd`; on failure it stays where it was. */
 export function enterNetns(fd: number, netns: string): void {
-  setnsFn ??= koffi.load('libc.so.6').func('int setns(int fd, int nstype)') as unknown as typeof setnsFn;
-  if (setnsFn!(fd, CLONE_NEWNET) === 0) return;
+  if (getLibc().setns(fd, CLONE_NEWNET) === 0) return;
   const errno = koffi.errno();
   const why =
     errno === EINVAL ? 'it is not a network namespace' : errno === EPERM ? 'not permitted (setns needs CAP_SYS_ADMIN)' : `setns failed with errno ${errno}`;

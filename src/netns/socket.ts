@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { libcPath } from '../netlink/libc.js';
 import { NetnsError } from './errors.js';
 import { checkNetnsPath } from './setns.js';
 
@@ -26,7 +27,7 @@ import('node:worker_threads').then(async ({ workerData: d }) => {
   try {
     fs = await import('node:fs');
     const koffi = (await import(d.koffi)).default;
-    const libc = koffi.load('libc.so.6');
+    const libc = koffi.load(d.libc);
     const setns = libc.func('int setns(int, int)');
     const socket = libc.func('int socket(int, int, int)');
     const close = libc.func('int close(int)');
@@ -75,7 +76,7 @@ export function socketInNetns(netns: string, domain: number, type: number, proto
   checkNetnsPath(netns);
   koffiUrl ??= pathToFileURL(createRequire(import.meta.url).resolve('koffi')).href;
   const state = new Int32Array(new SharedArrayBuffer(12));
-  const worker = new Worker(OPENER, { eval: true, workerData: { state, netns, koffi: koffiUrl, domain, type, protocol } });
+  const worker = new Worker(OPENER, { eval: true, workerData: { state, netns, koffi: koffiUrl, libc: libcPath(), domain, type, protocol } });
   worker.unref();
   // Everything the opener has to say is in `state`; an error event would only repeat it.
   worker.on('error', () => {});

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 
 type LibraryHandle = ReturnType<typeof koffi.load>;
+import { libcPath } from '../netlink/libc.js';
 import { LibraryError } from './errors.js';
 
 const SONAMES = {
@@ -37,7 +38,8 @@ export function systemLibrary(which: keyof typeof SONAMES): LibraryHandle {
   } catch (e) {
     throw new LibraryError(
       `cannot load ${soname}: ${(e as Error).message}. Install ${PACKAGES[which]}: ` +
-        '`apt-get install iptables` on Debian/Ubuntu, or set IPTABLES_LIBDIR to the directory that holds it.',
+        '`apt-get install iptables` on Debian/Ubuntu, `apk add iptables` on Alpine, or set IPTABLES_LIBDIR to ' +
+        'the directory that holds it.',
     );
   }
   loaded.set(which, lib);
@@ -69,11 +71,7 @@ function isIptcPackage(dir: string): boolean {
 
 /** True when this process runs on musl, for which the glibc prebuilds do not fit. */
 function onMusl(): boolean {
-  try {
-    return readFileSync('/proc/self/maps', 'utf8').includes('/ld-musl-');
-  } catch {
-    return false;
-  }
+  return libcPath() !== 'libc.so.6';
 }
 
 /**

@@ -3,6 +3,7 @@
 // commit. Two writers that both hold it can never interleave, so neither overwrites the other's change.
 import { closeSync, constants, openSync } from 'node:fs';
 import koffi from 'koffi';
+import { getLibc } from '../netlink/libc.js';
 import { IPTCError } from './errors.js';
 
 const LOCK_EX = 2;
@@ -52,11 +53,8 @@ export function waitMilliseconds(wait: LockWait): number {
   return wait * 1000;
 }
 
-let flockFn: ((fd: number, operation: number) => number) | undefined;
-
 function flock(fd: number, operation: number): { ok: boolean; errno: number } {
-  flockFn ??= koffi.load('libc.so.6').func('int flock(int fd, int operation)') as unknown as typeof flockFn;
-  const ok = flockFn!(fd, operation) === 0;
+  const ok = getLibc().flock(fd, operation) === 0;
   return { ok, errno: ok ? 0 : koffi.errno() };
 }
 

@@ -7,28 +7,10 @@
 import koffi from 'koffi';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:os';
+import { getLibc } from '../netlink/libc.js';
 import { entryLayout, EXTENSION_HEADER, type EntryLayout } from './entry.js';
 import { IPTCError } from './errors.js';
 import type { Family } from './shim.js';
-
-interface Libc {
-  socket: (domain: number, type: number, protocol: number) => number;
-  getsockopt: (fd: number, level: number, name: number, value: Buffer, length: Uint32Array) => number;
-  close: (fd: number) => number;
-}
-
-let libc: Libc | undefined;
-function getLibc(): Libc {
-  if (!libc) {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      socket: lib.func('int socket(int, int, int)'),
-      getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
-      close: lib.func('int close(int)'),
-    } as Libc;
-  }
-  return libc;
-}
 
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;

@@ -110,13 +110,31 @@ static bool read_record(const unsigned char *dump, long dump_len, long at, struc
 	return at + 4 + r->label_len + r->size <= dump_len;
 }
 
+/*
+ * Ends the capture of a print: result[0] receives the bytes of text (copied to `out` when they fit),
+ * result[1] the dump offset after the last rule printed. Returns `done`, or -2 when the text did not fit.
+ */
+static int hand_over(char *out, long outlen, long at, int done, double *result)
+{
+	size_t size;
+	char *text = end_capture(&size);
+	long len = (long)size;
+
+	result[0] = (double)len;
+	result[1] = (double)at;
+	if (len <= outlen)
+		memcpy(out, text, len);
+	free(text);
+	return len <= outlen ? done : -2;
+}
+
 /* Where an extension printed after `before` has its name and its text, from where it started. */
 static void extension_span(int32_t *span, long start, const char *before, const char *name)
 {
 	span[0] = start + strlen(before);
 	span[1] = span[0] + strlen(name);
 	span[2] = span[1];
-	span[3] = ftell(stdout);
+	span[3] = capture_at();
 }
 
 /*
@@ -131,7 +149,7 @@ static int print_extensions(const unsigned char *e, const struct layout *l, bool
 
 	memcpy(&target_offset, e + l->target_offset_at, 2);
 	for (size_t m = l->header; m < target_offset; m += ext_size) {
-		long start = ftell(stdout);
+		long start = capture_at();
 		const char *name = save_match(e, (const void *)(e + m), " -m ");
 
 		memcpy(&ext_size, e + m, 2);
@@ -141,7 +159,7 @@ static int print_extensions(const unsigned char *e, const struct layout *l, bool
 	}
 	if (!standard) {
 		const struct xt_entry_target *target = (const void *)(e + target_offset);
-		long start = ftell(stdout);
+		long start = capture_at();
 		const char *name = save_target(e, target, " -j ");
 
 		if (spans != NULL)
@@ -169,7 +187,6 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 {
 	const struct layout *l = family == NFPROTO_IPV6 ? &layout6 : &layout4;
 	int done = 0, used = 0;
-	long len;
 
 	use_family(family);
 	begin_capture();
@@ -194,24 +211,16 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 		if (used + RULE_SPAN + (ok ? extensions + !standard : 0) * EXTENSION_SPAN > spans_len)
 			break;
 		at += 4 + label_len + size;
-		span[0] = span[1] = ftell(stdout);
+		span[0] = span[1] = capture_at();
 		span[2] = ok ? 0 : RULE_NOT_PRINTED;
 		span[3] = ok ? extensions + !standard : 0;
 		used += RULE_SPAN;
 		if (!ok)
 			continue;
 		used += print_extensions(e, l, standard != 0, label, label_len, spans + used);
-		span[1] = ftell(stdout);
+		span[1] = capture_at();
 	}
-	close_capture();
-	len = (long)capture_len;
-	result[0] = (double)len;
-	result[1] = (double)at;
-	if (len <= outlen)
-		memcpy(out, capture_buf, len);
-	free(capture_buf);
-	capture_buf = NULL;
-	return len <= outlen ? done : -2;
+	return hand_over(out, outlen, at, done, result);
 }
 
 int xtw_print_rules(int family, const unsigned char *dump, long dump_len, long at, int count, char *out,
@@ -345,7 +354,6 @@ static int print_lines(int family, const unsigned char *dump, long dump_len, lon
 {
 	const struct layout *l = family == NFPROTO_IPV6 ? &layout6 : &layout4;
 	int done = 0;
-	long len;
 
 	use_family(family);
 	begin_capture();
@@ -385,15 +393,7 @@ static int print_lines(int family, const unsigned char *dump, long dump_len, lon
 		print_extensions(e, l, standard, label, label_len, NULL);
 		putchar('\n');
 	}
-	close_capture();
-	len = (long)capture_len;
-	result[0] = (double)len;
-	result[1] = (double)at;
-	if (len <= outlen)
-		memcpy(out, capture_buf, len);
-	free(capture_buf);
-	capture_buf = NULL;
-	return len <= outlen ? done : -2;
+	return hand_over(out, outlen, at, done, result);
 }
 
 /*

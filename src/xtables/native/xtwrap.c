@@ -3,8 +3,8 @@
  *
  * Why C at all: libxtables reports a bad parameter through xt_params->exit_err, which must never return.
  * Only a C frame can catch it (sigsetjmp here, siglongjmp from xtw_exit_err) without unwinding koffi or
- * V8 frames. Extensions also print their saved parameters with printf(), which only C can redirect safely
- * (swapping the C stdout for an open_memstream; fd 1 is never touched).
+ * V8 frames. Extensions also print their saved parameters with printf(), which only C can capture safely
+ * (capture.c; fd 1 is never touched).
  *
  * Every exported function is "protected": it takes the jump point, runs libxtables, and returns -1 (or
  * NULL) with xtw_errmsg() set when an extension called exit_err. All calls must come from one thread
@@ -31,6 +31,7 @@
 #include <xtables.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
+#include "capture.h"
 #include "xtwrap.h"
 
 #define XTW_ABI 5
@@ -112,13 +113,9 @@ bool owner_thread(void)
 static unsigned char last_udata[256];
 static int last_udata_len;
 
-/* What a failed call must release: the blob under construction and the redirected stdout. */
+/* What a failed call must release: the blob under construction and the capture of stdout. */
 struct xtables_match *building_match;
 struct xtables_target *building_target;
-FILE *real_stdout;
-FILE *capture;
-char *capture_buf;
-size_t capture_len;
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
 xtw_exit_err(enum xtables_exittype status, const char *fmt, ...)
@@ -202,14 +199,7 @@ void release_build_state(void)
 		building_target->udata = NULL;
 		building_target = NULL;
 	}
-	if (capture != NULL) {
-		fflush(capture);
-		stdout = real_stdout;
-		fclose(capture);
-		capture = NULL;
-		free(capture_buf);
-		capture_buf = NULL;
-	}
+	capture_abandon();
 }
 
 int xtw_abi(void) { return XTW_ABI; }
@@ -249,7 +239,7 @@ static struct {
 	int family;
 } copies[MAX_COPIES];
 static int ncopies;
-static int current_family = NFPROTO_IPV4;
+int current_family = NFPROTO_IPV4;
 
 void use_family(int family)
 {
@@ -634,163 +624,6 @@ int xtw_is_target(int family, const char *name)
 	t = lookup_target(name, XTF_TRY_LOAD);
 	UNPROTECT();
 	return t != NULL;
-}
-
-void begin_capture(void)
-{
-	fflush(stdout);
-	capture = open_memstream(&capture_buf, &capture_len);
-	if (capture == NULL)
-		fail(RESOURCE_PROBLEM, "open_memstream: %s", strerror(errno));
-	real_stdout = stdout;
-	stdout = capture;
-}
-
-/* Gives stdout back; the text stays in capture_buf (capture_len bytes) for the caller to free. */
-void close_capture(void)
-{
-	fflush(capture);
-	stdout = real_stdout;
-	fclose(capture);
-	capture = NULL;
-}
-
-static int end_capture(char *out, int outlen)
-{
-	int len;
-
-	close_capture();
-	len = (int)capture_len;
-	if (len < outlen)
-		memcpy(out, capture_buf, len + 1);
-	free(capture_buf);
-	capture_buf = NULL;
-	return len;
-}
-
-/*
- * The extensions that print blobs, by name and revision: printing a large table looks the same few up
- * thousands of times, and each lookup walks libxtables' lists. libxtables never unregisters an
- * extension, so a pointer found stays good; the family is part of the key (lookups depend on it).
- */
-#define PRINTER_CACHE 16
-static struct printer {
-	char name[XT_EXTENSION_MAXNAMELEN];
-	uint8_t revision;
-	int family;
-	bool target;
-	void *ext, *rev_ext;
-} printers[PRINTER_CACHE];
-static unsigned next_printer;
-
-static struct printer *find_printer(const char *name, uint8_t revision, bool target)
-{
-	struct printer *p;
-
-	for (int i = 0; i < PRINTER_CACHE; i++) {
-		p = &printers[i];
-		if (p->ext != NULL && p->target == target && p->revision == revision && p->family == current_family &&
-		    strncmp(p->name, name, sizeof(p->name)) == 0)
-			return p;
-	}
-	p = &printers[next_printer++ % PRINTER_CACHE];
-	p->ext = NULL;
-	if (target) {
-		struct xtables_target *t = lookup_target(name, XTF_TRY_LOAD);
-
-		if (t == NULL)
-			fail(OTHER_PROBLEM, "Can't find library for target `%s'", name);
-		p->rev_ext = xtables_find_target_revision(name, XTF_TRY_LOAD, t, revision);
-		p->ext = t;
-	} else {
-		struct xtables_match *m = xtables_find_match(name, XTF_TRY_LOAD, NULL);
-
-		if (m == NULL)
-			fail(OTHER_PROBLEM, "Can't find library for match `%s'", name);
-		p->rev_ext = xtables_find_match_revision(name, XTF_TRY_LOAD, m, revision);
-		p->ext = m;
-	}
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->revision = revision;
-	p->family = current_family;
-	p->target = target;
-	return p;
-}
-
-/*
- * Prints a match blob's parameters to stdout as iptables-save does (print_match_save) and returns the
- * name it is printed under: the alias where the extension has one (`state` for conntrack revision 3).
- * With `before`, that and the name come first.
- */
-const char *save_match(const void *ip, const struct xt_entry_match *e, const char *before)
-{
-	struct printer *p = find_printer(e->u.user.name, e->u.user.revision, false);
-	struct xtables_match *match = p->ext, *mt = p->rev_ext;
-	const char *printed;
-
-	printed = (mt != NULL ? mt : match)->alias != NULL ? (mt != NULL ? mt : match)->alias(e) : e->u.user.name;
-	if (before != NULL) {
-		fputs(before, stdout);
-		fputs(printed, stdout);
-	}
-	if (mt != NULL && mt->save != NULL)
-		mt->save(ip, e);
-	else if (match->save != NULL)
-		fputs(" [unsupported revision]", stdout);
-	return printed;
-}
-
-/*
- * The target counterpart of save_match (print_target_save / the target part of print_rule); `before` is
- * followed by the stored name where the printed one is empty.
- */
-const char *save_target(const void *ip, const struct xt_entry_target *e, const char *before)
-{
-	struct printer *p = find_printer(e->u.user.name, e->u.user.revision, true);
-	struct xtables_target *target = p->ext, *tg = p->rev_ext;
-	const char *printed;
-
-	printed = (tg != NULL ? tg : target)->alias != NULL ? (tg != NULL ? tg : target)->alias(e) : e->u.user.name;
-	if (before != NULL) {
-		fputs(before, stdout);
-		fputs(printed[0] != '\0' ? printed : e->u.user.name, stdout);
-	}
-	if (tg != NULL && tg->save != NULL)
-		tg->save(ip, e);
-	else if (target->save != NULL)
-		fputs(" [unsupported revision]", stdout);
-	return printed;
-}
-
-/*
- * Prints a match blob as iptables-save does: the printed name into name_out[32], the parameters text
- * into out. Returns the text length (copied when it fits) or -1.
- */
-int xtw_save_match(int family, const void *ip, const void *blob, char *name_out, char *out, int outlen)
-{
-	int ret;
-
-	PROTECT(-1);
-	use_family(family);
-	begin_capture();
-	snprintf(name_out, 32, "%s", save_match(ip, blob, NULL));
-	ret = end_capture(out, outlen);
-	UNPROTECT();
-	return ret;
-}
-
-/* The target counterpart of xtw_save_match. */
-int xtw_save_target(int family, const void *ip, const void *blob, char *name_out, char *out, int outlen)
-{
-	int ret;
-
-	PROTECT(-1);
-	use_family(family);
-	begin_capture();
-	snprintf(name_out, 32, "%s", save_target(ip, blob, NULL));
-	ret = end_capture(out, outlen);
-	UNPROTECT();
-	return ret;
 }
 
 /* Loads the kernel module for a family's tables (ip_tables / ip6_tables), as iptables does. */

@@ -1,7 +1,7 @@
 /*
  * What the shim's C files share. xtwrap.c owns the state (the jump point, the error, the extension being
- * built, the redirected stdout); rule.c compiles whole rules and print.c prints them. Nothing declared
- * here is exported from the shared object.
+ * built); rule.c compiles whole rules, save.c prints one extension into the capture of stdout (capture.c)
+ * and print.c prints whole rules. Nothing declared here is exported from the shared object.
  */
 #ifndef XTWRAP_H
 #define XTWRAP_H
@@ -21,13 +21,11 @@ extern XTW_HIDDEN bool protected_call;
 extern XTW_HIDDEN char errmsg[2048];
 extern XTW_HIDDEN int errstatus;
 extern XTW_HIDDEN __thread bool refused;
-/* The extension being built and the redirected stdout: what a failed call releases. */
+/* The extension being built: what a failed call releases (with the capture of stdout). */
 extern XTW_HIDDEN struct xtables_match *building_match;
 extern XTW_HIDDEN struct xtables_target *building_target;
-extern XTW_HIDDEN FILE *real_stdout;
-extern XTW_HIDDEN FILE *capture;
-extern XTW_HIDDEN char *capture_buf;
-extern XTW_HIDDEN size_t capture_len;
+/* The family libxtables looks extensions up for (use_family). */
+extern XTW_HIDDEN int current_family;
 
 XTW_HIDDEN bool owner_thread(void);
 XTW_HIDDEN void release_build_state(void);
@@ -48,12 +46,14 @@ XTW_HIDDEN int target_option(struct xtables_target *t, const void *fw, const cha
 XTW_HIDDEN void finish_target(struct xtables_target *t, bool final);
 
 /*
- * Printing an extension the way iptables-save does: save_match/save_target print the parameters to
- * stdout (redirected to capture_buf between begin_capture and close_capture) and return the name they
- * are printed under.
+ * Printing an extension the way iptables-save does (save.c): save_match/save_target print the parameters
+ * to stdout, captured between begin_capture and end_capture (which returns the text, for the caller to
+ * free, and its length; capture_at says how long it is so far), and return the name they are printed
+ * under. Each fails the protected call where the capture fails.
  */
 XTW_HIDDEN void begin_capture(void);
-XTW_HIDDEN void close_capture(void);
+XTW_HIDDEN long capture_at(void);
+XTW_HIDDEN char *end_capture(size_t *len);
 XTW_HIDDEN const char *save_match(const void *ip, const struct xt_entry_match *e, const char *before);
 XTW_HIDDEN const char *save_target(const void *ip, const struct xt_entry_target *e, const char *before);
 
