@@ -31,7 +31,7 @@ const ONCE = [
  * behaviour has files of its own (nft-cli, nft-export, nft-easy, nft-async above).
  */
 const LEGACY_UNTIL_MOVED = [
-  'async', 'cli', 'easy', 'easy-functions', 'event-loop', 'exporter', 'exporter-clients', 'netns',
+  'cli', 'easy', 'easy-functions',
   // The docs' code blocks read back with iptables-legacy-save in places (docs/async.md, docs/monitoring.md)
   // and run the CLI; the blocks of docs/backends.md choose their backend themselves.
   'docs', 'monitoring-docs',

@@ -1,10 +1,11 @@
 // iptc/async: the object model with promises, worked on by one owner thread. Each case runs in a fresh
 // Node process (which thread owns the xtables layer is per process) on the transpiled sources, and the
-// kernel is read back with iptables-legacy-save / ipset in the test's namespace.
+// kernel is read back with the tools of the backend under test (iptables-legacy-save or iptables-nft-save;
+// $IPTC_BACKEND, which the fresh processes inherit) and ipset in the test's namespace.
 import { dirname, join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanFresh, iptcEntry, runFresh } from './fresh-process.js';
-import { attempt, resetKernel, rules, save } from './kernel.js';
+import { attempt, BACKEND, resetKernel, rules, save, tools } from './kernel.js';
 
 beforeEach(() => resetKernel());
 afterAll(() => cleanFresh());
@@ -58,7 +59,7 @@ return {
     expect(kernel).toEqual(['-p tcp -m tcp --dport 80 -m comment --comment "plain http" -j ACCEPT', '-p udp -m udp --dport 53 -j ACCEPT']);
     expect(rules('filter', 'INPUT')).toEqual(['-j web']);
     expect(save('filter')).toContain(':FORWARD DROP');
-    // save() is iptables-legacy-save's text without its comment lines.
+    // save() is iptables-legacy-save's (or iptables-nft-save's) text without its comment lines.
     expect(result.saved).toBe(save('filter').replace(/\n+$/, '\n'));
   });
 
@@ -83,7 +84,7 @@ return { before, typeofPackets, afterChain, afterAll: (await t.chain('OUTPUT').r
   it('without autocommit changes wait for commit(); refresh() drops them; appendRules is one commit', () => {
     const result = runAsync(`
 const { execFileSync } = await import('node:child_process');
-const kernel = () => execFileSync('iptables-legacy', ['-S', 'INPUT'], { encoding: 'utf8' }).trim().split('\\n').slice(1);
+const kernel = () => execFileSync(${JSON.stringify(tools.iptables())}, ['-S', 'INPUT'], { encoding: 'utf8' }).trim().split('\\n').slice(1);
 const t = await A.AsyncTable.open('filter', { autocommit: false });
 await t.chain('INPUT').appendRule('-p tcp --dport 22 -j ACCEPT');
 const pending = { kernel: kernel(), table: (await t.chain('INPUT').rules()).map(String) };
@@ -212,10 +213,10 @@ const out = {
   badTable: await caught(() => A.AsyncTable.open('no such table!')),
   notCloneable: await caught(() => t.restore('-A INPUT -j ACCEPT', { counters: () => true })),
 };
-// The lock held by another program, as iptables -w would hold it.
+// The xtables lock held by another program, as iptables -w would hold it.
 const holder = spawn('flock', ['-o', process.env.XTABLES_LOCKFILE, 'sh', '-c', 'echo held; exec sleep 30 >/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
 await new Promise((r) => holder.stdout.once('data', r));
-// The lock is waited for by default (as iptables 1.8.9 does); fail fast here to see the error.
+// On legacy the lock is waited for by default (as iptables 1.8.9 does); fail fast here to see the error.
 await t.setWait(false);
 out.lock = await caught(() => t.chain('INPUT').appendRule('-j ACCEPT'));
 process.kill(-holder.pid);
@@ -235,10 +236,43 @@ return out;
     expect(result.badTable).toMatchObject({ typeError: true });
     expect(result.notCloneable).toMatchObject({ typeError: true });
     expect(String(result.notCloneable!.message)).toMatch(/cannot be passed to the owner thread/);
-    expect(result.lock).toMatchObject({ classes: ['XTablesLockError', 'IPTCError'], code: 'EWOULDBLOCK', lockfile: process.env.XTABLES_LOCKFILE });
     expect(result.closed).toMatchObject({ classes: ['IPTCError'], message: "table `filter' is closed" });
     expect(result.closedFlag).toBe(true);
-    expect(rules('filter', 'INPUT')).toEqual([]);
+    if (BACKEND === 'legacy') {
+      expect(result.lock).toMatchObject({ classes: ['XTablesLockError', 'IPTCError'], code: 'EWOULDBLOCK', lockfile: process.env.XTABLES_LOCKFILE });
+      expect(rules('filter', 'INPUT')).toEqual([]);
+    } else {
+      // nf_tables has no xtables lock (iptables-nft takes none; the generation id of each transaction
+      // keeps writers apart, see 'a change another program made ...' below): the change is made at once.
+      expect(result.lock).toBe('no error');
+      expect(rules('filter', 'INPUT')).toEqual(['-j ACCEPT']);
+    }
+  });
+});
+
+describe('another writer', () => {
+  it('a change another program made between the read and commit() is kept: the batch is applied again to a fresh read', () => {
+    const result = runAsync(`
+const { execFileSync } = await import('node:child_process');
+const ipt = (...args) => execFileSync(${JSON.stringify(tools.iptables())}, args, { encoding: 'utf8' });
+ipt('-A', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
+const t = await A.AsyncTable.open('filter', { autocommit: false });
+await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');
+// The rule read at position 0 is the one deleted, wherever the other writer's insert moves it.
+await t.chain('INPUT').deleteRuleAt(0);
+const pending = (await t.chain('INPUT').rules()).map(String);
+// Legacy: iptables-legacy takes the lock, which the batch does not hold between its read and its commit
+// (the kernel's table counter tells the commit); nft: the transaction names the generation it was built
+// on, and the kernel refuses it (ERESTART) after this one.
+ipt('-I', 'INPUT', '-s', '10.0.0.2', '-j', 'DROP');
+await t.commit();
+return { pending, after: (await t.chain('INPUT').rules()).map(String) };
+`);
+    expect(result).toEqual({
+      pending: ['-s 10.0.0.3/32 -j ACCEPT'],
+      after: ['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j ACCEPT'],
+    });
+    expect(rules('filter', 'INPUT')).toEqual(['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j ACCEPT']);
   });
 });
 
