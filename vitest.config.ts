@@ -26,9 +26,9 @@ const ONCE = [
 ];
 
 /**
- * Files that run on legacy only, although they are about tables: the CLI, the exporter, iptc/easy and
- * iptc/async, whose tests read back with the legacy tools or start CLI processes that do. Their nft
- * behaviour has files of its own (nft-cli, nft-export, nft-easy, nft-async above).
+ * Files that run on legacy only, although they are about tables: the CLI and iptc/easy, whose tests read
+ * back with the legacy tools or start CLI processes that do. Their nft behaviour has files of their own
+ * (nft-cli, nft-easy above).
  */
 const LEGACY_UNTIL_MOVED = [
   'cli', 'easy', 'easy-functions',
