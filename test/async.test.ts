@@ -261,9 +261,8 @@ await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');
 // The rule read at position 0 is the one deleted, wherever the other writer's insert moves it.
 await t.chain('INPUT').deleteRuleAt(0);
 const pending = (await t.chain('INPUT').rules()).map(String);
-// Legacy: iptables-legacy takes the lock, which the batch does not hold between its read and its commit
-// (the kernel's table counter tells the commit); nft: the transaction names the generation it was built
-// on, and the kernel refuses it (ERESTART) after this one.
+// Another program's change after the batch's read: commit() reads the table again and finds that it
+// moved (legacy: other rules; nft: a newer generation), and applies the batch's changes to that.
 ipt('-I', 'INPUT', '-s', '10.0.0.2', '-j', 'DROP');
 await t.commit();
 return { pending, after: (await t.chain('INPUT').rules()).map(String) };
