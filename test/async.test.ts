@@ -5,7 +5,7 @@
 import { dirname, join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanFresh, iptcEntry, runFresh } from './fresh-process.js';
-import { attempt, BACKEND, resetKernel, rules, save, tools } from './kernel.js';
+import { attempt, BACKEND, resetKernel, rules, run, save, tools } from './kernel.js';
 
 beforeEach(() => resetKernel());
 afterAll(() => cleanFresh());
@@ -250,6 +250,41 @@ return out;
   });
 });
 
+describe('errors of nf_tables', () => {
+  // Legacy tables hold iptables' rules only: no other program's rule or chain can be in them.
+  it.skipIf(BACKEND !== 'nft')('another program\'s rule and base chain arrive as NftForeignRuleError and NftIncompatibleTableError, with their fields; nothing changes', () => {
+    run('iptables-nft', ['-A', 'INPUT', '-j', 'ACCEPT']);
+    run('nft', ['add rule ip filter INPUT ip saddr { 192.0.2.1, 192.0.2.2 } accept']);
+    run('nft', ['add table ip nat']);
+    run('nft', ['add chain ip nat theirs { type filter hook input priority 5; }']);
+    const handle = /ip saddr .* # handle (\d+)/.exec(run('nft', ['-a', 'list', 'chain', 'ip', 'filter', 'INPUT']))![1];
+    const before = run('nft', ['-a', 'list', 'ruleset']);
+    const result = runAsync(`
+const caught = async (f) => {
+  try { await f(); return 'no error'; } catch (e) {
+    return { name: e.name, foreign: e instanceof iptc.NftForeignRuleError, incompatible: e instanceof iptc.NftIncompatibleTableError,
+      iptc: e instanceof iptc.IPTCError, code: e.code, table: e.table, chain: e.chain, handle: e.handle, chains: e.chains,
+      rule: e.rule && { opaque: e.rule instanceof iptc.NftOpaqueRuleError, reason: typeof e.rule.reason, message: e.rule.message } };
+  }
+};
+const t = await A.AsyncTable.open('filter');
+return {
+  read: await caught(() => t.chain('INPUT').rules()),
+  append: await caught(() => t.chain('INPUT').appendRule('-j DROP')),
+  open: await caught(() => A.AsyncTable.open('nat')),
+};
+`) as Record<string, Record<string, unknown>>;
+    expect(result.read).toMatchObject({
+      name: 'NftForeignRuleError', foreign: true, iptc: true, code: 'EOPNOTSUPP', table: 'filter', chain: 'INPUT', handle,
+      rule: { opaque: true, reason: 'string' },
+    });
+    expect(String((result.read!.rule as { message: string }).message)).toMatch(/^rule has no iptables form/);
+    expect(result.append).toMatchObject({ name: 'NftForeignRuleError', foreign: true, handle });
+    expect(result.open).toMatchObject({ name: 'NftIncompatibleTableError', incompatible: true, iptc: true, code: 'EOPNOTSUPP', table: 'nat', chains: ['theirs'] });
+    expect(run('nft', ['-a', 'list', 'ruleset'])).toBe(before);
+  });
+});
+
 describe('another writer', () => {
   it('a change another program made between the read and commit() is kept: the batch is applied again to a fresh read', () => {
     const result = runAsync(`
@@ -272,6 +307,23 @@ return { pending, after: (await t.chain('INPUT').rules()).map(String) };
       after: ['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j ACCEPT'],
     });
     expect(rules('filter', 'INPUT')).toEqual(['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j ACCEPT']);
+  });
+
+  it('a change by position whose rule another program deleted is refused with ConcurrentChangeError, with its fields; nothing is committed', () => {
+    const result = runAsync(`
+const { execFileSync } = await import('node:child_process');
+const ipt = (...args) => execFileSync(${JSON.stringify(tools.iptables())}, args, { encoding: 'utf8' });
+ipt('-A', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
+const t = await A.AsyncTable.open('filter', { autocommit: false });
+await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');
+await t.chain('INPUT').deleteRuleAt(0);
+ipt('-D', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
+try { await t.commit(); return 'committed'; } catch (e) {
+  return { concurrent: e instanceof iptc.ConcurrentChangeError, iptc: e instanceof iptc.IPTCError, code: e.code, table: e.table, chain: e.chain, position: e.position };
+}
+`);
+    expect(result).toEqual({ concurrent: true, iptc: true, code: 'ESTALE', table: 'filter', chain: 'INPUT', position: 0 });
+    expect(rules('filter', 'INPUT')).toEqual([]);
   });
 });
 
