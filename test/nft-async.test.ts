@@ -4,12 +4,14 @@
 // What iptc/async does on each backend is tested by test/async.test.ts and test/netns.test.ts, which run
 // on both. Each case runs in a fresh Node process (which thread owns the xtables layer is per process).
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanFresh, iptcEntry, runFresh } from './fresh-process.js';
-import { legacyTables } from './kernel.js';
+import { legacyTables, resetKernel } from './kernel.js';
 import { freshNftEachTest, savedRules } from './nft-kernel.js';
 
 freshNftEachTest();
+// The legacy tables too: the legacy table read below holds only its builtin chains.
+beforeEach(() => resetKernel());
 afterAll(() => cleanFresh());
 
 function runAsync(body: string, env: Record<string, string> = {}): unknown {
