@@ -26,14 +26,6 @@ const ONCE = [
   'consumers',
 ];
 
-/**
- * Files that run on legacy only, although they are about tables: the exporter and iptc/async, whose tests
- * read back with the legacy tools or start CLI processes that do. Their nft behaviour has files of its own
- * (nft-export, nft-async above).
- */
-const LEGACY_UNTIL_MOVED = [
-  'async', 'event-loop', 'exporter', 'exporter-clients', 'netns',
-];
 
 const files = (names: string[]) => names.map((name) => `test/${name}.test.ts`);
 
@@ -56,7 +48,7 @@ export default defineConfig({
         test: {
           name: 'nft',
           include: ['test/**/*.test.ts'],
-          exclude: files([...ONCE, ...LEGACY_UNTIL_MOVED]),
+          exclude: files(ONCE),
           env: { IPTC_BACKEND: 'nft' },
         },
       },

@@ -1,10 +1,11 @@
 // iptc/async: the object model with promises, worked on by one owner thread. Each case runs in a fresh
 // Node process (which thread owns the xtables layer is per process) on the transpiled sources, and the
-// kernel is read back with iptables-legacy-save / ipset in the test's namespace.
+// kernel is read back with the tools of the backend under test (iptables-legacy-save or iptables-nft-save;
+// $IPTC_BACKEND, which the fresh processes inherit) and ipset in the test's namespace.
 import { dirname, join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanFresh, iptcEntry, runFresh } from './fresh-process.js';
-import { attempt, resetKernel, rules, save } from './kernel.js';
+import { attempt, BACKEND, resetKernel, rules, run, save, tools } from './kernel.js';
 
 beforeEach(() => resetKernel());
 afterAll(() => cleanFresh());
@@ -58,7 +59,7 @@ return {
     expect(kernel).toEqual(['-p tcp -m tcp --dport 80 -m comment --comment "plain http" -j ACCEPT', '-p udp -m udp --dport 53 -j ACCEPT']);
     expect(rules('filter', 'INPUT')).toEqual(['-j web']);
     expect(save('filter')).toContain(':FORWARD DROP');
-    // save() is iptables-legacy-save's text without its comment lines.
+    // save() is iptables-legacy-save's (or iptables-nft-save's) text without its comment lines.
     expect(result.saved).toBe(save('filter').replace(/\n+$/, '\n'));
   });
 
@@ -83,7 +84,7 @@ return { before, typeofPackets, afterChain, afterAll: (await t.chain('OUTPUT').r
   it('without autocommit changes wait for commit(); refresh() drops them; appendRules is one commit', () => {
     const result = runAsync(`
 const { execFileSync } = await import('node:child_process');
-const kernel = () => execFileSync('iptables-legacy', ['-S', 'INPUT'], { encoding: 'utf8' }).trim().split('\\n').slice(1);
+const kernel = () => execFileSync(${JSON.stringify(tools.iptables())}, ['-S', 'INPUT'], { encoding: 'utf8' }).trim().split('\\n').slice(1);
 const t = await A.AsyncTable.open('filter', { autocommit: false });
 await t.chain('INPUT').appendRule('-p tcp --dport 22 -j ACCEPT');
 const pending = { kernel: kernel(), table: (await t.chain('INPUT').rules()).map(String) };
@@ -212,10 +213,10 @@ const out = {
   badTable: await caught(() => A.AsyncTable.open('no such table!')),
   notCloneable: await caught(() => t.restore('-A INPUT -j ACCEPT', { counters: () => true })),
 };
-// The lock held by another program, as iptables -w would hold it.
+// The xtables lock held by another program, as iptables -w would hold it.
 const holder = spawn('flock', ['-o', process.env.XTABLES_LOCKFILE, 'sh', '-c', 'echo held; exec sleep 30 >/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
 await new Promise((r) => holder.stdout.once('data', r));
-// The lock is waited for by default (as iptables 1.8.9 does); fail fast here to see the error.
+// On legacy the lock is waited for by default (as iptables 1.8.9 does); fail fast here to see the error.
 await t.setWait(false);
 out.lock = await caught(() => t.chain('INPUT').appendRule('-j ACCEPT'));
 process.kill(-holder.pid);
@@ -235,9 +236,93 @@ return out;
     expect(result.badTable).toMatchObject({ typeError: true });
     expect(result.notCloneable).toMatchObject({ typeError: true });
     expect(String(result.notCloneable!.message)).toMatch(/cannot be passed to the owner thread/);
-    expect(result.lock).toMatchObject({ classes: ['XTablesLockError', 'IPTCError'], code: 'EWOULDBLOCK', lockfile: process.env.XTABLES_LOCKFILE });
     expect(result.closed).toMatchObject({ classes: ['IPTCError'], message: "table `filter' is closed" });
     expect(result.closedFlag).toBe(true);
+    if (BACKEND === 'legacy') {
+      expect(result.lock).toMatchObject({ classes: ['XTablesLockError', 'IPTCError'], code: 'EWOULDBLOCK', lockfile: process.env.XTABLES_LOCKFILE });
+      expect(rules('filter', 'INPUT')).toEqual([]);
+    } else {
+      // nf_tables has no xtables lock (iptables-nft takes none; the generation id of each transaction
+      // keeps writers apart, see 'a change another program made ...' below): the change is made at once.
+      expect(result.lock).toBe('no error');
+      expect(rules('filter', 'INPUT')).toEqual(['-j ACCEPT']);
+    }
+  });
+});
+
+describe('errors of nf_tables', () => {
+  // Legacy tables hold iptables' rules only: no other program's rule or chain can be in them.
+  it.skipIf(BACKEND !== 'nft')('another program\'s rule and base chain arrive as NftForeignRuleError and NftIncompatibleTableError, with their fields; nothing changes', () => {
+    run('iptables-nft', ['-A', 'INPUT', '-j', 'ACCEPT']);
+    run('nft', ['add rule ip filter INPUT ip saddr { 192.0.2.1, 192.0.2.2 } accept']);
+    run('nft', ['add table ip nat']);
+    run('nft', ['add chain ip nat theirs { type filter hook input priority 5; }']);
+    const handle = /ip saddr .* # handle (\d+)/.exec(run('nft', ['-a', 'list', 'chain', 'ip', 'filter', 'INPUT']))![1];
+    const before = run('nft', ['-a', 'list', 'ruleset']);
+    const result = runAsync(`
+const caught = async (f) => {
+  try { await f(); return 'no error'; } catch (e) {
+    return { name: e.name, foreign: e instanceof iptc.NftForeignRuleError, incompatible: e instanceof iptc.NftIncompatibleTableError,
+      iptc: e instanceof iptc.IPTCError, code: e.code, table: e.table, chain: e.chain, handle: e.handle, chains: e.chains,
+      rule: e.rule && { opaque: e.rule instanceof iptc.NftOpaqueRuleError, reason: typeof e.rule.reason, message: e.rule.message } };
+  }
+};
+const t = await A.AsyncTable.open('filter');
+return {
+  read: await caught(() => t.chain('INPUT').rules()),
+  append: await caught(() => t.chain('INPUT').appendRule('-j DROP')),
+  open: await caught(() => A.AsyncTable.open('nat')),
+};
+`) as Record<string, Record<string, unknown>>;
+    expect(result.read).toMatchObject({
+      name: 'NftForeignRuleError', foreign: true, iptc: true, code: 'EOPNOTSUPP', table: 'filter', chain: 'INPUT', handle,
+      rule: { opaque: true, reason: 'string' },
+    });
+    expect(String((result.read!.rule as { message: string }).message)).toMatch(/^rule has no iptables form/);
+    expect(result.append).toMatchObject({ name: 'NftForeignRuleError', foreign: true, handle });
+    expect(result.open).toMatchObject({ name: 'NftIncompatibleTableError', incompatible: true, iptc: true, code: 'EOPNOTSUPP', table: 'nat', chains: ['theirs'] });
+    expect(run('nft', ['-a', 'list', 'ruleset'])).toBe(before);
+  });
+});
+
+describe('another writer', () => {
+  it('a change another program made between the read and commit() is kept: the batch is applied again to a fresh read', () => {
+    const result = runAsync(`
+const { execFileSync } = await import('node:child_process');
+const ipt = (...args) => execFileSync(${JSON.stringify(tools.iptables())}, args, { encoding: 'utf8' });
+ipt('-A', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
+const t = await A.AsyncTable.open('filter', { autocommit: false });
+await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');
+// The rule read at position 0 is the one deleted, wherever the other writer's insert moves it.
+await t.chain('INPUT').deleteRuleAt(0);
+const pending = (await t.chain('INPUT').rules()).map(String);
+// Another program's change after the batch's read: commit() reads the table again and finds that it
+// moved (legacy: other rules; nft: a newer generation), and applies the batch's changes to that.
+ipt('-I', 'INPUT', '-s', '10.0.0.2', '-j', 'DROP');
+await t.commit();
+return { pending, after: (await t.chain('INPUT').rules()).map(String) };
+`);
+    expect(result).toEqual({
+      pending: ['-s 10.0.0.3/32 -j ACCEPT'],
+      after: ['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j ACCEPT'],
+    });
+    expect(rules('filter', 'INPUT')).toEqual(['-s 10.0.0.2/32 -j DROP', '-s 10.0.0.3/32 -j ACCEPT']);
+  });
+
+  it('a change by position whose rule another program deleted is refused with ConcurrentChangeError, with its fields; nothing is committed', () => {
+    const result = runAsync(`
+const { execFileSync } = await import('node:child_process');
+const ipt = (...args) => execFileSync(${JSON.stringify(tools.iptables())}, args, { encoding: 'utf8' });
+ipt('-A', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
+const t = await A.AsyncTable.open('filter', { autocommit: false });
+await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');
+await t.chain('INPUT').deleteRuleAt(0);
+ipt('-D', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
+try { await t.commit(); return 'committed'; } catch (e) {
+  return { concurrent: e instanceof iptc.ConcurrentChangeError, iptc: e instanceof iptc.IPTCError, code: e.code, table: e.table, chain: e.chain, position: e.position };
+}
+`);
+    expect(result).toEqual({ concurrent: true, iptc: true, code: 'ESTALE', table: 'filter', chain: 'INPUT', position: 0 });
     expect(rules('filter', 'INPUT')).toEqual([]);
   });
 });
@@ -340,7 +425,8 @@ return error;
     expect(attempt('ipset', ['list', '-name']).stdout.trim()).toBe('still');
   });
 
-  it('waiting for the lock with wait: true does not keep process.exit() from ending the process', () => {
+  // nf_tables has no xtables lock (iptables-nft takes none): its wait is the next case.
+  it.skipIf(BACKEND !== 'legacy')('waiting for the lock with wait: true does not keep process.exit() from ending the process', () => {
     const entry = iptcEntry();
     const asyncEntry = join(dirname(dirname(entry)), 'async', 'index.js');
     const started = Date.now();
@@ -362,6 +448,40 @@ process.exit(0);
     const holder = /holder (\d+)/.exec(stdout);
     if (holder) process.kill(-Number(holder[1]));
     expect(status, stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(rules('filter', 'INPUT')).toEqual([]);
+  });
+
+  // The legacy equivalent is the lock wait above.
+  it.skipIf(BACKEND !== 'nft')('waiting for other programs\' commits to stop moving the ruleset does not keep process.exit() from ending the process (nft)', () => {
+    const entry = iptcEntry();
+    const asyncEntry = join(dirname(dirname(entry)), 'async', 'index.js');
+    const started = Date.now();
+    // While the generation keeps moving, the owner thread reads again and again, pausing in a sleep that
+    // ends when the process does (here the writer would go on for 60 s).
+    const { status, stdout, stderr } = runFresh(`
+const A = await import(${JSON.stringify(asyncEntry)});
+const { spawn } = await import('node:child_process');
+const t = await A.AsyncTable.open('filter');
+// A table whose every read takes longer than the writer's commits are apart (about a millisecond).
+await t.restore(Array.from({ length: 5000 }, (_, i) => '-A FORWARD -m comment --comment r' + i + ' -j ACCEPT').join('\\n'), { noflush: true });
+// Another program committing to a table of its own, one transaction per line. It tells when it has
+// started on a pipe that it closes: this process's output must end when this process does.
+const writer = spawn('sh', ['-c', 'nft add table ip busy && echo go >&3 && exec 3>&- && while :; do echo "add chain ip busy c"; echo "delete chain ip busy c"; done | nft -i >/dev/null'],
+  { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
+await new Promise((r) => writer.stdio[3].once('data', r));
+writer.stdio[3].destroy();
+await new Promise((r) => setTimeout(r, 100));
+t.chain('INPUT').appendRule('-j ACCEPT').then(() => console.log('appended'), (e) => console.log('failed: ' + e.message));
+await new Promise((r) => setTimeout(r, 500));
+// The writer still commits: the parent ends it once this process is gone.
+console.log('writer ' + writer.pid);
+process.exit(0);
+`);
+    const writer = /writer (\d+)/.exec(stdout);
+    if (writer) process.kill(-Number(writer[1]));
+    expect(status, stderr).toBe(0);
+    expect(stdout).not.toMatch(/appended|failed/);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(rules('filter', 'INPUT')).toEqual([]);
   });

@@ -1,7 +1,8 @@
 // `iptc export` under clients that do not behave: clients that never read, read half and stop, or send
 // their request a byte at a time. Loopback sockets would otherwise take megabytes into the kernel's
 // buffers and hide what the process holds: small buffers in this namespace make a response that is not
-// read stay in the exporter, as it does over a real network.
+// read stay in the exporter, as it does over a real network. The rules are made by the iptables-restore
+// of the backend under test; `iptc export` reads every backend, as by default, createExporter that one.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -10,7 +11,7 @@ import { createExporter } from '../src/cli/export.js';
 import { ResponseBudget } from '../src/cli/response-budget.js';
 import { StreamedBody } from '../src/cli/streamed-body.js';
 import { rss, startExporter, stopExporter } from './exposition.js';
-import { ipt, resetKernel, run } from './kernel.js';
+import { BACKEND, ipt, resetKernel, run, tools } from './kernel.js';
 
 const RULES = 8000;
 let buffers: string[] = [];
@@ -22,7 +23,7 @@ beforeAll(() => {
   const comment = 'x'.repeat(200);
   const lines = [':bulk - [0:0]'];
   for (let i = 0; i < RULES; i++) lines.push(`-A bulk -s 10.${(i >> 8) & 255}.${i & 255}.0/24 -m comment --comment "rule ${i} ${comment}" -j RETURN`);
-  run('iptables-legacy-restore', ['--noflush'], `*filter\n${lines.join('\n')}\nCOMMIT\n`);
+  run(tools.restore(), ['--noflush'], `*filter\n${lines.join('\n')}\nCOMMIT\n`);
 });
 
 afterAll(() => {
@@ -34,7 +35,7 @@ afterAll(() => {
 /** A whole scrape of the bulk chain (fetch has checked the chunked framing to its end). */
 const expectWhole = (text: string) => {
   const tail = text.slice(-300);
-  expect(text.includes(`iptc_chain_rules{backend="legacy",family="ipv4",table="filter",chain="bulk"} ${RULES}\n`), tail).toBe(true);
+  expect(text.includes(`iptc_chain_rules{backend="${BACKEND}",family="ipv4",table="filter",chain="bulk"} ${RULES}\n`), tail).toBe(true);
   expect(text.match(/^iptc_rule_packets_total\{[^\n]*chain="bulk"/gm)?.length, tail).toBe(RULES);
   expect(/^iptc_up 1$/m.test(text), tail).toBe(true);
   expect(/\niptc_scrape_duration_seconds [0-9.e-]+\n$/.test(text), tail).toBe(true);
@@ -131,7 +132,7 @@ describe('iptc export under clients that never read', () => {
   it('drops the clients of the oldest readings when the readings in progress exceed the budget', async () => {
     // Each reading of the 8,000 rules keeps its counters and labels (about 5 MB) for its clients: the
     // newest two fit in 11 MB, six do not.
-    const server = createExporter({ families: [4], ipset: false }, () => {}, { maxPendingBytes: 11_000_000, idleTimeout: 600_000 });
+    const server = createExporter({ backends: [BACKEND], families: [4], ipset: false }, () => {}, { maxPendingBytes: 11_000_000, idleTimeout: 600_000 });
     const port = await listening(server);
     const sockets: Socket[] = [];
     try {
@@ -158,7 +159,7 @@ describe('iptc export under clients that never read', () => {
   });
 
   it('drops a client that stalls, and one that takes too long to send its request', async () => {
-    const server = createExporter({ families: [4], ipset: false }, () => {}, { idleTimeout: 300, requestTimeout: 500 });
+    const server = createExporter({ backends: [BACKEND], families: [4], ipset: false }, () => {}, { idleTimeout: 300, requestTimeout: 500 });
     const port = await listening(server);
     const stalled = await deaf(port);
     const slow = connect(port, '127.0.0.1');
@@ -185,7 +186,7 @@ describe('iptc export under clients that never read', () => {
 
 describe('a response cut short', () => {
   it('never looks whole, even to a client that asked to close the connection after it', async () => {
-    const server = createExporter({ families: [4], ipset: false }, () => {}, { idleTimeout: 300 });
+    const server = createExporter({ backends: [BACKEND], families: [4], ipset: false }, () => {}, { idleTimeout: 300 });
     const port = await listening(server);
     // Without chunked framing, the end of such a connection would be the end of the body.
     const s = connect(port, '127.0.0.1');

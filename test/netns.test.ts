@@ -1,6 +1,7 @@
 // The netns option: tables and ipsets of another network namespace, made by this test (`ip netns add`
-// and `unshare -n`), read back there with iptables-legacy-save and ipset. The caller's thread never
-// changes namespace, and nothing lands in the caller's namespace.
+// and `unshare -n`), read back there with the tools of the backend under test (iptables-legacy-save or
+// iptables-nft-save) and ipset. The caller's thread never changes namespace, and nothing lands in the
+// caller's namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IPSet } from '../src/ipset/index.js';
 import { NetnsError, Rule, Table } from '../src/iptc/index.js';
 import { cleanFresh, iptcEntry, runFresh } from './fresh-process.js';
-import { attempt, resetKernel, rules, run } from './kernel.js';
+import { attempt, BACKEND, resetKernel, rules, run, tools } from './kernel.js';
 
 const NAME = `iptc-test-${process.pid}`;
 const NS_A = `/run/netns/${NAME}`;
@@ -17,7 +18,7 @@ let NS_B: string;
 
 const mainThreadNetns = () => readlinkSync(`/proc/self/task/${process.pid}/ns/net`);
 
-/** `iptables-legacy-save` (or another tool) in a namespace, without `#` lines. */
+/** An iptables tool (or another) in a namespace, without `#` lines. */
 function inNetns(netns: string, file: string, args: string[] = []): string {
   return run('nsenter', [`--net=${netns}`, file, ...args])
     .split('\n')
@@ -51,7 +52,8 @@ afterAll(() => {
 beforeEach(() => {
   resetKernel();
   for (const ns of [NS_A, NS_B]) {
-    for (const tool of ['iptables-legacy', 'ip6tables-legacy']) attempt('nsenter', [`--net=${ns}`, tool, '-F']);
+    if (BACKEND === 'nft') attempt('nsenter', [`--net=${ns}`, 'nft', 'flush', 'ruleset']);
+    else for (const tool of ['iptables-legacy', 'ip6tables-legacy']) attempt('nsenter', [`--net=${ns}`, tool, '-F']);
     attempt('nsenter', [`--net=${ns}`, 'ipset', 'destroy']);
   }
 });
@@ -112,13 +114,13 @@ return {
     expect(result.aRules).toEqual(['-m comment --comment a0 -j ACCEPT', '-m comment --comment a1 -j ACCEPT', '-m comment --comment a2 -j ACCEPT']);
     expect(result.names).toEqual([['aset'], ['bset'], ['hereset']]);
 
-    expect(run('ip', ['netns', 'exec', NAME, 'iptables-legacy', '-S', 'INPUT']).trim().split('\n').slice(1)).toEqual([
+    expect(run('ip', ['netns', 'exec', NAME, tools.iptables(), '-S', 'INPUT']).trim().split('\n').slice(1)).toEqual([
       '-A INPUT -m comment --comment a0 -j ACCEPT',
       '-A INPUT -m comment --comment a1 -j ACCEPT',
       '-A INPUT -m comment --comment a2 -j ACCEPT',
     ]);
-    expect(inNetns(NS_A, 'ip6tables-legacy-save')).toContain('-A INPUT -s 2001:db8::1/128 -j DROP');
-    expect(inNetns(NS_B, 'iptables-legacy-save')).toMatch(/-A INPUT -m comment --comment b0 -j ACCEPT\n-A INPUT -m comment --comment b1 -j ACCEPT\n-A INPUT -m comment --comment b2 -j ACCEPT/);
+    expect(inNetns(NS_A, tools.save(6))).toContain('-A INPUT -s 2001:db8::1/128 -j DROP');
+    expect(inNetns(NS_B, tools.save())).toMatch(/-A INPUT -m comment --comment b0 -j ACCEPT\n-A INPUT -m comment --comment b1 -j ACCEPT\n-A INPUT -m comment --comment b2 -j ACCEPT/);
     expect(run('ip', ['netns', 'exec', NAME, 'ipset', 'save'])).toMatch(/^add aset 10\.0\.0\.1$/m);
     expect(inNetns(NS_B, 'ipset', ['save'])).toMatch(/^add bset 10\.1\.0\.0\/16$/m);
     // The caller's namespace holds only what was made for it.
@@ -129,14 +131,17 @@ return {
   });
 
   it('reads the namespace\'s own tables, even when the caller\'s namespace has none', () => {
-    run('ip', ['netns', 'exec', NAME, 'iptables-legacy', '-A', 'FORWARD', '-s', '192.0.2.1', '-j', 'DROP']);
+    run('ip', ['netns', 'exec', NAME, tools.iptables(), '-A', 'FORWARD', '-s', '192.0.2.1', '-j', 'DROP']);
     // The caller runs in a namespace of its own where no table exists yet: a table read from its
-    // /proc/net (the main thread's) instead of the owner thread's would come back empty.
+    // /proc/net (the main thread's; legacy) or through a socket of the caller's namespace (nft) instead
+    // of the owner thread's would come back empty.
     const result = runAsync(
       `
 const { readFileSync } = await import('node:fs');
+const { execFileSync } = await import('node:child_process');
 const a = await A.AsyncTable.open('filter', { netns: NS_A });
-return { forward: (await a.chain('FORWARD').rules()).map(String), tablesHere: readFileSync('/proc/net/ip_tables_names', 'utf8') };
+const tablesHere = ${JSON.stringify(BACKEND)} === 'nft' ? execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }) : readFileSync('/proc/net/ip_tables_names', 'utf8');
+return { forward: (await a.chain('FORWARD').rules()).map(String), tablesHere };
 `,
       { newNetns: true },
     ) as Record<string, unknown>;
@@ -163,7 +168,7 @@ return {
     expect(result.relative).toEqual(['TypeError', null, null]);
     expect(result.after).toBe(mainThreadNetns());
     expect(rules('filter', 'INPUT')).toEqual(['-j ACCEPT']);
-    expect(inNetns(NS_A, 'iptables-legacy-save')).not.toContain('-A ');
+    expect(inNetns(NS_A, tools.save())).not.toContain('-A ');
   });
 });
 
@@ -202,6 +207,6 @@ describe('the synchronous API and netns', () => {
     const t = new Table('filter', { netns: '/proc/self/ns/net' });
     t.chain('INPUT').appendRule(Rule.parse('-j ACCEPT'));
     expect(rules('filter', 'INPUT')).toEqual(['-j ACCEPT']);
-    expect(inNetns(NS_A, 'iptables-legacy-save')).not.toContain('-A ');
+    expect(inNetns(NS_A, tools.save())).not.toContain('-A ');
   });
 });

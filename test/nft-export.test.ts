@@ -1,12 +1,14 @@
-// The exporter on nf_tables: iptables' tables that iptables-nft manages are read beside the legacy ones,
-// each series labelled with its backend, counted as iptables-nft-save -c counts them; a rule iptables
-// cannot express (plain nft's) keeps its counter series and says what it is.
+// The exporter and the two backends: by default the tables iptables-nft manages are read beside the
+// legacy ones, each series labelled with its backend; a rule iptables cannot express (plain nft's) keeps
+// its counter series and says what it is. What the exporter reads of each backend (names, counts as
+// iptables-save -c, changes between scrapes, policy counters) is tested by test/exporter.test.ts, which
+// runs on both.
 import { createSocket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { iptc } from './cli-run.js';
 import { all, find, scrape, startExporter, stopExporter, type Exporter } from './exposition.js';
 import { ipt, resetKernel, run } from './kernel.js';
-import { freshNftEachTest, iptNft, savedRules } from './nft-kernel.js';
+import { freshNftEachTest, iptNft } from './nft-kernel.js';
 
 freshNftEachTest();
 let exporter: Exporter | undefined;
@@ -23,7 +25,7 @@ async function udp(port: number, count: number): Promise<void> {
 }
 
 describe('iptc export on nf_tables', () => {
-  it('reads legacy and nft tables by default, each series labelled with its backend, counting as iptables-nft-save -c', async () => {
+  it('reads legacy and nft tables by default, each series labelled with its backend', async () => {
     iptNft(['-A', 'INPUT', '-p', 'udp', '--dport', '7100', '-m', 'comment', '--comment', 'nft probe', '-j', 'DROP']);
     iptNft(['-N', 'svc']);
     iptNft(['-A', 'svc', '-s', '10.0.0.0/8', '-j', 'RETURN']);
@@ -37,13 +39,7 @@ describe('iptc export on nf_tables', () => {
 
     const probe = find(samples, 'iptc_rule_packets_total', { comment: 'nft probe' })!;
     expect(probe.labels).toEqual({ backend: 'nft', family: 'ipv4', table: 'filter', chain: 'INPUT', comment: 'nft probe', target: 'DROP' });
-    // The kernel's counter, as iptables-nft-save -c reads it.
-    const [packets, bytes] = /^\[(\d+):(\d+)\]/.exec(savedRules('filter', 4, true).get('INPUT')![0]!)!.slice(1).map(Number);
-    expect(packets).toBe(3);
-    expect(probe.value).toBe(packets);
-    expect(find(samples, 'iptc_rule_bytes_total', probe.labels)!.value).toBe(bytes);
-    expect(find(samples, 'iptc_rule_info', { backend: 'nft', comment: 'nft probe' })!.labels.rule)
-      .toBe('-p udp -m udp --dport 7100 -m comment --comment "nft probe" -j DROP');
+    expect(probe.value).toBe(3);
     expect(find(samples, 'iptc_rule_packets_total', { comment: 'legacy probe' })!.labels.backend).toBe('legacy');
     expect(find(samples, 'iptc_rule_packets_total', { backend: 'nft', family: 'ipv6' })!.labels).toMatchObject({ table: 'filter', chain: 'INPUT', target: 'ACCEPT' });
     expect(find(samples, 'iptc_rule_info', { backend: 'nft', chain: 'svc' })!.labels.rule).toBe('-s 10.0.0.0/8 -j RETURN');
@@ -52,13 +48,6 @@ describe('iptc export on nf_tables', () => {
     expect(find(samples, 'iptc_chain_rules', { backend: 'legacy', family: 'ipv4', chain: 'INPUT' })!.value).toBe(1);
     expect(find(samples, 'iptc_chain_policy_packets_total', { backend: 'nft', chain: 'FORWARD' })!.labels.policy).toBe('DROP');
     expect(all(samples, 'iptc_chain_rules', { backend: 'nft', family: 'ipv4' }).map((s) => s.labels.chain)).toEqual(['INPUT', 'FORWARD', 'svc']);
-
-    // A later change is seen at the next scrape, and the count goes on.
-    iptNft(['-I', 'INPUT', '-p', 'udp', '--dport', '7101', '-m', 'comment', '--comment', 'inserted', '-j', 'ACCEPT']);
-    await udp(7100, 2);
-    const next = (await scrape(exporter.url)).samples;
-    expect(find(next, 'iptc_rule_packets_total', { comment: 'nft probe' })!.value).toBe(5);
-    expect(find(next, 'iptc_rule_packets_total', { comment: 'inserted' })!.labels.backend).toBe('nft');
   });
 
   it('keeps the counter series of a rule iptables cannot express, and names it by its handle', async () => {

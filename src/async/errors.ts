@@ -7,13 +7,22 @@ import { XTablesLockError } from '../xtables/lock.js';
 import { XTablesThreadError } from '../xtables/shim.js';
 import { RuleSyntaxError } from '../iptc/parse.js';
 import { RestoreError } from '../iptc/restore.js';
+import { ConcurrentChangeError } from '../iptc/positions.js';
+import { NftForeignRuleError } from '../iptc/nft-view.js';
+import { NftIncompatibleTableError } from '../iptc/nft-backend.js';
+import { NftOpaqueRuleError } from '../nft/errors.js';
 import { IPSetError } from '../ipset/errors.js';
 import { NetnsError } from '../netns/errors.js';
 
-// Most derived first: an error is sent as the first class it is an instance of.
+// Most derived first: an error is sent as the first class it is an instance of. Every error class the
+// package exports is here, those of the nft backend included.
 const CLASSES = {
   XTablesLockError,
   XTablesThreadError,
+  ConcurrentChangeError,
+  NftForeignRuleError,
+  NftOpaqueRuleError,
+  NftIncompatibleTableError,
   IPTCError,
   XTablesError,
   LibraryError,
@@ -36,6 +45,8 @@ export interface WireError {
   stack: string | undefined;
   /** The error's own fields that structured clone can carry. */
   fields: Record<string, unknown>;
+  /** The error's own fields that are errors themselves (NftForeignRuleError's `rule`), sent likewise. */
+  errorFields?: Record<string, WireError>;
   cause?: WireError;
 }
 
@@ -52,8 +63,14 @@ export function errorToWire(error: unknown): WireError {
   if (!(error instanceof Error)) return { kind: 'Error', message: String(error), stack: undefined, fields: {} };
   const kind = (Object.keys(CLASSES) as ClassName[]).find((name) => error instanceof CLASSES[name]) ?? 'Error';
   const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error)) if (cloneable(value)) fields[key] = value;
+  const errorFields: Record<string, WireError> = {};
+  for (const [key, value] of Object.entries(error)) {
+    // Structured clone would make an error field a plain Error without its fields.
+    if (value instanceof Error) errorFields[key] = errorToWire(value);
+    else if (cloneable(value)) fields[key] = value;
+  }
   const wire: WireError = { kind, message: error.message, stack: error.stack, fields };
+  if (Object.keys(errorFields).length > 0) wire.errorFields = errorFields;
   if (error.cause !== undefined) wire.cause = errorToWire(error.cause);
   return wire;
 }
@@ -65,5 +82,7 @@ export function errorFromWire(wire: WireError): Error {
   hidden('message', wire.message);
   hidden('stack', wire.stack ?? `${wire.kind}: ${wire.message}`);
   if (wire.cause) hidden('cause', errorFromWire(wire.cause));
-  return Object.assign(error, wire.fields);
+  Object.assign(error, wire.fields);
+  for (const [key, value] of Object.entries(wire.errorFields ?? {})) Object.assign(error, { [key]: errorFromWire(value) });
+  return error;
 }

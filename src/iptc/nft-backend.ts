@@ -9,7 +9,7 @@ import { NetlinkDumpInterrupted } from '../netlink/errors.js';
 import { NetlinkSocket } from '../netlink/socket.js';
 import { NftGenerationError } from '../nft/errors.js';
 import { useNftRevisionProbe } from '../nft/compat.js';
-import { incompatibleChains, readSnapshot } from '../nft/snapshot.js';
+import { incompatibleChains, readSnapshotWithin } from '../nft/snapshot.js';
 import { dumpTables, type NftTable } from '../nft/table.js';
 import { warnLegacyTablesPresent } from './backend-warnings.js';
 import { NftTableView } from './nft-view.js';
@@ -108,7 +108,7 @@ export const nftBackend: TableBackend = {
         ENOENT,
       );
     }
-    const snap = withRights(`cannot open table \`${table}'`, () => readSnapshot(sock(), nfproto(family), table));
+    const snap = withRights(`cannot open table \`${table}'`, () => readSnapshotWithin(sock(), nfproto(family), table));
     const foreign = incompatibleChains(snap);
     if (foreign.length > 0) throw new NftIncompatibleTableError(table, foreign.map((c) => c.name));
     return new NftTableView(sock(), family, snap);

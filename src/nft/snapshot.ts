@@ -73,3 +73,31 @@ export function readSnapshot(sock: NetlinkSocket, family: number, tableName: str
   }
   throw new NftSnapshotError(attempts);
 }
+
+/** How long readSnapshotWithin keeps reading while other writers keep moving the ruleset. */
+export const SNAPSHOT_BUDGET_MS = 30_000;
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * readSnapshot, tried again for up to `budgetMs` while other writers keep moving the ruleset, with a
+ * short random pause (growing to 20 ms) between rounds of 10 reads. iptables-nft builds its cache again
+ * without end, so a writer that commits every few milliseconds (an iptables-nft loop, a busy
+ * kube-proxy) delays its readers but never fails them; 10 back-to-back reads of a 10,000-rule table all
+ * meet such a writer's commits (measured), which without this failed the read with NftSnapshotError.
+ * The pause sleeps in Atomics.wait, which ends when the thread is told to stop (iptc/async).
+ *
+ * Equivalent to: `nft -a list table ip filter` (what iptables-nft-save reads)
+ */
+export function readSnapshotWithin(sock: NetlinkSocket, family: number, tableName: string, budgetMs = SNAPSHOT_BUDGET_MS): NftSnapshot {
+  const since = performance.now();
+  for (let round = 1; ; round++) {
+    try {
+      return readSnapshot(sock, family, tableName);
+    } catch (e) {
+      if (!(e instanceof NftSnapshotError) || performance.now() - since > budgetMs) {
+        throw e instanceof NftSnapshotError ? new NftSnapshotError(round * 10) : e;
+      }
+      Atomics.wait(pauseCell, 0, 0, Math.random() * Math.min(20, round));
+    }
+  }
+}
