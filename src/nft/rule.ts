@@ -63,6 +63,11 @@ export class NftRule {
     return decoder.decode(this.buf, this.exprOff, this.exprEnd, this.udataOff, this.udataLen);
   }
 
+  /** As toEntry(), the entry left in the decoder's `entryBuffer`; returns its size (see RuleDecoder.decodeInPlace). */
+  decodeInPlace(decoder: RuleDecoder): number {
+    return decoder.decodeInPlace(this.buf, this.exprOff, this.exprEnd, this.udataOff, this.udataLen);
+  }
+
   /** The EXPRESSIONS payload, for re-sending the rule as it is (a replace that keeps it). */
   get expressions(): Buffer {
     return this.buf.subarray(this.exprOff, this.exprEnd);

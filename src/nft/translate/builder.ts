@@ -1,6 +1,6 @@
 // The ipt_entry / ip6t_entry a rule read from nf_tables becomes, assembled in one scratch buffer straight
-// from the message bytes and copied out once: header fields, match blobs in order, then the target and
-// the counters. A dump decodes thousands of rules; nothing here allocates per expression.
+// from the message bytes (the caller copies it out once): header fields, match blobs in order, then the
+// target and the counters. A dump decodes thousands of rules; nothing here allocates per expression.
 import { entryLayout, EXTENSION_HEADER, IFNAMSIZ, INV, standardTarget, type EntryLayout } from '../../xtables/entry.js';
 import { XT_NFLOG, XT_TRACE, type BlobSpec } from '../../xtables/blobs.js';
 import type { Family } from '../../xtables/shim.js';
@@ -161,9 +161,10 @@ export class EntryBuilder {
 
   /**
    * Sets the offsets (the target starts at `targetAt`) and the counters (big endian in the message at
-   * packetsAt/bytesAt, -1 for none; host order in the entry), and copies the entry out.
+   * packetsAt/bytesAt, -1 for none; host order in the entry). Returns the entry's size: it is `e` up
+   * to there.
    */
-  finish(targetAt: number, buf: Buffer, packetsAt: number, bytesAt: number): Buffer {
+  finish(targetAt: number, buf: Buffer, packetsAt: number, bytesAt: number): number {
     const l = this.l;
     const e = this.e;
     const size = this.at;
@@ -176,8 +177,6 @@ export class EntryBuilder {
         e[c + 8 + i] = buf[bytesAt + 7 - i]!;
       }
     }
-    const entry = Buffer.allocUnsafe(size);
-    e.copy(entry, 0, 0, size);
-    return entry;
+    return size;
   }
 }
