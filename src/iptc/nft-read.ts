@@ -54,8 +54,9 @@ export class RecordWriter {
     return true;
   }
 
-  /** The records written, in a buffer of their own size. */
+  /** The records written; copied out when the buffer grew far past them (a large chain keeps its dump). */
   finish(): Buffer {
+    if (this.#buf.length - this.#pos > Math.max(this.#pos >> 2, 64 * 1024)) return Buffer.from(this.#buf.subarray(0, this.#pos));
     return this.#buf.subarray(0, this.#pos);
   }
 }

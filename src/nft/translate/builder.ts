@@ -9,12 +9,9 @@ import type { LogExpr } from '../expr/log.js';
 /** The largest entry: target_offset and next_offset are 16 bits. */
 const ENTRY_MAX = 0xffff;
 
-/** A blob whose name is copied in afterwards (compat matches and targets take the kernel's NAME). */
-const NO_NAME: BlobSpec = { name: '', revision: 0, dataSize: 0 };
-
 /** Copies n bytes: a loop for the short runs a rule is made of, where Buffer.copy's call costs more. */
 export function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, n: number): void {
-  if (n > 64) {
+  if (n > 256) {
     src.copy(dst, to, from, from + n);
     return;
   }
@@ -114,12 +111,22 @@ export class EntryBuilder {
 
   /** A compat blob: NAME and INFO copied from the message, the data XT_ALIGNed. -1 when it does not fit. */
   compat(buf: Buffer, nameOff: number, nameLen: number, revision: number, infoOff: number, infoLen: number): number {
-    const data = this.begin(NO_NAME, (infoLen + 7) & ~7);
-    if (data < 0) return -1;
-    const at = data - EXTENSION_HEADER;
-    copyBytes(buf, nameOff, this.e, at + 2, nameLen);
-    this.e[at + 31] = revision;
-    copyBytes(buf, infoOff, this.e, data, infoLen);
+    const at = this.at;
+    const dataSize = (infoLen + 7) & ~7;
+    const size = EXTENSION_HEADER + dataSize;
+    if (at + size > ENTRY_MAX) return -1;
+    const e = this.e;
+    // Every byte written once: the INFO fills the data but its alignment, which is zeroed, as are the
+    // name field's bytes after the name.
+    e[at] = size & 0xff;
+    e[at + 1] = size >> 8;
+    copyBytes(buf, nameOff, e, at + 2, nameLen);
+    for (let i = at + 2 + nameLen; i < at + 31; i++) e[i] = 0;
+    e[at + 31] = revision;
+    const data = at + EXTENSION_HEADER;
+    copyBytes(buf, infoOff, e, data, infoLen);
+    for (let i = data + infoLen; i < data + dataSize; i++) e[i] = 0;
+    this.at = at + size;
     return data;
   }
 

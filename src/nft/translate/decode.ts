@@ -54,6 +54,10 @@ type Action = (typeof Action)[keyof typeof Action];
  */
 export class RuleDecoder {
   readonly family: Family;
+  /** The label of the last rule decodeInPlace() read (see TranslatedRule). */
+  label = '';
+  /** Whether the last rule decodeInPlace() read has a standard target (see TranslatedRule). */
+  standard = false;
   readonly #l: EntryLayout;
   readonly #t = new NlaTable(8);
   readonly #regs = new Registers();
@@ -116,11 +120,6 @@ export class RuleDecoder {
   get entryBuffer(): Buffer {
     return this.#e;
   }
-
-  /** The last rule's label (see TranslatedRule). */
-  label = '';
-  /** Whether the last rule's target is a standard one (see TranslatedRule). */
-  standard = false;
 
   /**
    * As decode(), without copying the entry out: it is left in `entryBuffer` (valid until the next
