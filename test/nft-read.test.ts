@@ -6,7 +6,7 @@ import { run } from './kernel.js';
 import { decodedRules, freshNftEachTest, iptNft, nfproto, restoreNft, savedRules, sharedSocket } from './nft-kernel.js';
 import { readSnapshot, rulesOf } from '../src/nft/snapshot.js';
 import { NftOpaqueRuleError } from '../src/nft/errors.js';
-import { Rule, Rule6 } from '../src/iptc/index.js';
+import { Rule, Rule6, Table, Table6 } from '../src/iptc/index.js';
 import { NftBatch } from '../src/nft/batch.js';
 
 freshNftEachTest();
@@ -198,5 +198,52 @@ describe('reading rules plain nft wrote', () => {
     });
     // Its counter can still be read, without decoding the rule.
     expect(rules[0]!.counters).toEqual({ packets: 0n, bytes: 0n });
+  });
+});
+
+describe('a Table on the nft backend reads a chain as one dump, printed by the shim a chunk at a time', () => {
+  /** iptables-nft-save's text of one table, without its comment lines. */
+  const nftSave = (table: string, family: 4 | 6 = 4) =>
+    `${run(family === 6 ? 'ip6tables-nft-save' : 'iptables-nft-save', ['-c', '-t', table]).split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n')}\n`;
+
+  it('save(), toString() and parameters read as iptables-nft-save prints them, in every table of both families', () => {
+    restoreNft(RULESET_V4);
+    restoreNft(RULESET_V6, 6);
+    for (const [family, table] of [[4, 'filter'], [4, 'nat'], [4, 'mangle'], [4, 'raw'], [6, 'filter']] as const) {
+      const t = family === 6 ? new Table6(table, { backend: 'nft' }) : new Table(table, { backend: 'nft' });
+      expect(t.save({ counters: true }), `${family}/${table}`).toBe(nftSave(table, family));
+      for (const [chain, lines] of savedRules(table, family)) {
+        const rules = t.chain(chain).rules;
+        expect(rules.map((r) => r.toString()), `${family}/${table}/${chain}`).toEqual(lines);
+        // Each match's parameters are its own part of the printed line.
+        rules.forEach((r, i) => {
+          for (const m of r.matches) expect(lines[i]).toContain(`-m ${m.name}${m.saveText()}`);
+        });
+      }
+      t.close();
+    }
+    const web = new Table('filter', { backend: 'nft' }).chain('web').rules;
+    expect(web[1]!.matches.map((m) => m.parameters)).toEqual([{ dport: '443' }, { state: 'NEW' }]);
+    expect(web[1]!.target?.goto).toBe(true);
+  });
+
+  it('a jump to a chain whose name is not ASCII, and rules not committed yet, read as they are', () => {
+    restoreNft('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:über - [0:0]\n' +
+      '-A INPUT -p tcp -m tcp --dport 22 -m comment --comment "ssh ü" -j über\n-A über -s 10.0.0.0/8 -j ACCEPT\nCOMMIT\n');
+    const t = new Table('filter', { backend: 'nft', autocommit: false });
+    const input = t.chain('INPUT').rules;
+    expect(input.map((r) => r.toString())).toEqual(['-p tcp -m tcp --dport 22 -m comment --comment "ssh ü" -j über']);
+    expect(input[0]!.target?.name).toBe('über');
+    expect(input[0]!.matches.map((m) => m.parameters)).toEqual([{ dport: '22' }, { comment: 'ssh ü' }]);
+    // (iptc itself names chains in ASCII only.)
+    t.chain('über').appendRule(Rule.parse('-p udp -m udp --dport 53 -m comment --comment "dns" -j RETURN'));
+    t.chain('INPUT').insertRule(Rule.parse('-i lo -j ACCEPT'));
+    expect(t.save()).toBe(
+      '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:über - [0:0]\n-A INPUT -i lo -j ACCEPT\n' +
+        '-A INPUT -p tcp -m tcp --dport 22 -m comment --comment "ssh ü" -j über\n-A über -s 10.0.0.0/8 -j ACCEPT\n' +
+        '-A über -p udp -m udp --dport 53 -m comment --comment dns -j RETURN\nCOMMIT\n',
+    );
+    t.commit();
+    expect(new Table('filter', { backend: 'nft' }).save({ counters: true })).toBe(nftSave('filter'));
   });
 });

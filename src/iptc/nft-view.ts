@@ -14,6 +14,7 @@ import { rulesOf, type NftSnapshot } from '../nft/snapshot.js';
 import type { RawChain, RawRule, TableView } from './table-backend.js';
 import type { NftBatch } from '../nft/batch.js';
 import { buildBatch, buildReplaceBatch, nftCommitError, type Command } from './nft-commit.js';
+import { addRawRule, NftReadChain, RecordWriter } from './nft-read.js';
 
 const ENOENT = 2;
 const E2BIG = 7;
@@ -204,16 +205,39 @@ export class NftTableView implements TableView {
 
   read(): RawChain[] {
     this.#live();
-    const decode = (c: ViewChain, list: ViewRule[]) => list.map((r) => this.#owned(c, r));
     return this.#chains.map((c) => {
       const policy = c.policy === null ? null : { name: c.policy, ...c.policyCounters };
       // The rules as they are now (later edits of the view do not show), decoded when first asked for:
       // a chain with a foreign rule throws then (a save is refused rather than printing a wrong rule),
       // while its name and policy still read. Valid after the view is spent.
       const list = c.rules.slice();
-      let rules: RawRule[] | null = null;
-      return { name: c.name, builtin: c.builtin, policy, get rules() { return (rules ??= decode(c, list)); } };
+      return new NftReadChain(c.name, c.builtin, policy, this.family, () => this.#records(c, list), () => list.map((r) => this.#owned(c, r)));
     });
+  }
+
+  /**
+   * The rules as one dump's records: a kernel rule not decoded yet is decoded straight into it (and not
+   * kept, as #owned), the others copied. null when a record cannot carry a rule (see RecordWriter.add).
+   */
+  #records(c: ViewChain, list: readonly ViewRule[]): RecordWriter | null {
+    const w = new RecordWriter(list.length * 512);
+    const decoder = decoderFor(this.#snap.family);
+    for (const r of list) {
+      if (r.kind === 'kernel' && r.raw === null && r.opaque === null) {
+        let size: number;
+        try {
+          size = r.nft.decodeInPlace(decoder);
+        } catch (e) {
+          if (!(e instanceof NftOpaqueRuleError)) throw e;
+          r.opaque = e;
+          throw new NftForeignRuleError(this.table, c.name, r.nft.handle, e);
+        }
+        if (!w.add(decoder.entryBuffer, size, decoder.label, decoder.standard)) return null;
+      } else if (!addRawRule(w, this.family, this.#raw(c, r))) {
+        return null;
+      }
+    }
+    return w;
   }
 
   rules(chain: string, from = 0, count = 0xffffffff): RawRule[] {

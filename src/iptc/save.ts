@@ -94,6 +94,16 @@ export function saveRuleLine(family: Family, chain: string, raw: RawRule, counte
   return `${prefix}-A ${chain}${spec === '' ? '' : ` ${spec}`}`;
 }
 
+/**
+ * The chain as one dump's records, where it is one: a legacy table's chain, or an nft view's chain read
+ * as one (nft-read.ts, which offers it as `dumped`).
+ */
+function dumpOf(chain: RawChain): DumpedChain | null {
+  if (chain instanceof DumpedChain) return chain;
+  const dumped = (chain as { dumped?: unknown }).dumped;
+  return dumped instanceof DumpedChain ? dumped : null;
+}
+
 /** Rules printed by the shim in one call, at most: a chunk of a large chain's text at a time. */
 const LINES_CHUNK = 4096;
 
@@ -103,14 +113,15 @@ const LINES_CHUNK = 4096;
  */
 export function saveChainLines(family: Family, chain: RawChain, counters: boolean, out: string[]): void {
   const rules = chain.rules;
-  if (!(chain instanceof DumpedChain)) {
+  const dump = dumpOf(chain);
+  if (dump === null) {
     for (const raw of rules) out.push(`${saveRuleLine(family, chain.name, raw, counters)}\n`);
     return;
   }
-  const dumped = chain.rules;
+  const dumped = dump.rules;
   for (let i = 0; i < dumped.length; ) {
     const count = Math.min(LINES_CHUNK, dumped.length - i);
-    const lines = printLines(family, chain.dump, dumped[i]!.record, count, chain.name, counters);
+    const lines = printLines(family, dump.dump, dumped[i]!.record, count, chain.name, counters);
     if (lines === null) {
       // An extension the shim could not print: rule by rule, so that the one at fault says why.
       for (const end = i + count; i < end; i++) out.push(`${saveRuleLine(family, chain.name, dumped[i]!, counters)}\n`);

@@ -17,10 +17,9 @@ export class NftRule {
     readonly family: number,
     readonly table: string,
     readonly chain: string,
-    /** The kernel's handle: stable for the rule's life, never reused in the table. */
-    readonly handle: bigint,
-    /** The handle of the rule before it in the chain, 0n for the first. */
-    readonly position: bigint,
+    /** Where HANDLE and POSITION sit in `buf` (-1: absent): read when asked, no bigint per rule of a dump. */
+    private readonly handleAt: number,
+    private readonly positionAt: number,
     /** The datagram this rule was read from (shared with the rules around it). */
     readonly buf: Buffer,
     /** Where the rule's message (nlmsghdr included) sits in `buf`. */
@@ -32,6 +31,16 @@ export class NftRule {
     readonly udataOff: number,
     readonly udataLen: number,
   ) {}
+
+  /** The kernel's handle: stable for the rule's life, never reused in the table. */
+  get handle(): bigint {
+    return this.handleAt >= 0 ? this.buf.readBigUInt64BE(this.handleAt) : 0n;
+  }
+
+  /** The handle of the rule before it in the chain, 0n for the first. */
+  get position(): bigint {
+    return this.positionAt >= 0 ? this.buf.readBigUInt64BE(this.positionAt) : 0n;
+  }
 
   /** The message this rule was read from (nlmsghdr included). */
   get message(): Buffer {
@@ -61,6 +70,11 @@ export class NftRule {
    */
   toEntry(decoder: RuleDecoder = decoderFor(this.family)): TranslatedRule {
     return decoder.decode(this.buf, this.exprOff, this.exprEnd, this.udataOff, this.udataLen);
+  }
+
+  /** As toEntry(), the entry left in the decoder's `entryBuffer`; returns its size (see RuleDecoder.decodeInPlace). */
+  decodeInPlace(decoder: RuleDecoder): number {
+    return decoder.decodeInPlace(this.buf, this.exprOff, this.exprEnd, this.udataOff, this.udataLen);
   }
 
   /** The EXPRESSIONS payload, for re-sending the rule as it is (a replace that keeps it). */
@@ -129,8 +143,8 @@ export function parseRule(m: NlMessage): NftRule {
     buf[m.off + 16]!,
     o[NFTA_RULE.TABLE]! >= 0 ? tableNames.get(buf, o[NFTA_RULE.TABLE]!, len[NFTA_RULE.TABLE]!) : '',
     o[NFTA_RULE.CHAIN]! >= 0 ? chainNames.get(buf, o[NFTA_RULE.CHAIN]!, len[NFTA_RULE.CHAIN]!) : '',
-    o[NFTA_RULE.HANDLE]! >= 0 ? buf.readBigUInt64BE(o[NFTA_RULE.HANDLE]!) : 0n,
-    o[NFTA_RULE.POSITION]! >= 0 ? buf.readBigUInt64BE(o[NFTA_RULE.POSITION]!) : 0n,
+    len[NFTA_RULE.HANDLE]! >= 8 ? o[NFTA_RULE.HANDLE]! : -1,
+    len[NFTA_RULE.POSITION]! >= 8 ? o[NFTA_RULE.POSITION]! : -1,
     buf,
     m.off,
     m.len,

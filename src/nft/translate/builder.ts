@@ -1,6 +1,6 @@
 // The ipt_entry / ip6t_entry a rule read from nf_tables becomes, assembled in one scratch buffer straight
-// from the message bytes and copied out once: header fields, match blobs in order, then the target and
-// the counters. A dump decodes thousands of rules; nothing here allocates per expression.
+// from the message bytes (the caller copies it out once): header fields, match blobs in order, then the
+// target and the counters. A dump decodes thousands of rules; nothing here allocates per expression.
 import { entryLayout, EXTENSION_HEADER, IFNAMSIZ, INV, standardTarget, type EntryLayout } from '../../xtables/entry.js';
 import { XT_NFLOG, XT_TRACE, type BlobSpec } from '../../xtables/blobs.js';
 import type { Family } from '../../xtables/shim.js';
@@ -9,12 +9,9 @@ import type { LogExpr } from '../expr/log.js';
 /** The largest entry: target_offset and next_offset are 16 bits. */
 const ENTRY_MAX = 0xffff;
 
-/** A blob whose name is copied in afterwards (compat matches and targets take the kernel's NAME). */
-const NO_NAME: BlobSpec = { name: '', revision: 0, dataSize: 0 };
-
 /** Copies n bytes: a loop for the short runs a rule is made of, where Buffer.copy's call costs more. */
 export function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, n: number): void {
-  if (n > 64) {
+  if (n > 256) {
     src.copy(dst, to, from, from + n);
     return;
   }
@@ -114,12 +111,22 @@ export class EntryBuilder {
 
   /** A compat blob: NAME and INFO copied from the message, the data XT_ALIGNed. -1 when it does not fit. */
   compat(buf: Buffer, nameOff: number, nameLen: number, revision: number, infoOff: number, infoLen: number): number {
-    const data = this.begin(NO_NAME, (infoLen + 7) & ~7);
-    if (data < 0) return -1;
-    const at = data - EXTENSION_HEADER;
-    copyBytes(buf, nameOff, this.e, at + 2, nameLen);
-    this.e[at + 31] = revision;
-    copyBytes(buf, infoOff, this.e, data, infoLen);
+    const at = this.at;
+    const dataSize = (infoLen + 7) & ~7;
+    const size = EXTENSION_HEADER + dataSize;
+    if (at + size > ENTRY_MAX) return -1;
+    const e = this.e;
+    // Every byte written once: the INFO fills the data but its alignment, which is zeroed, as are the
+    // name field's bytes after the name.
+    e[at] = size & 0xff;
+    e[at + 1] = size >> 8;
+    copyBytes(buf, nameOff, e, at + 2, nameLen);
+    for (let i = at + 2 + nameLen; i < at + 31; i++) e[i] = 0;
+    e[at + 31] = revision;
+    const data = at + EXTENSION_HEADER;
+    copyBytes(buf, infoOff, e, data, infoLen);
+    for (let i = data + infoLen; i < data + dataSize; i++) e[i] = 0;
+    this.at = at + size;
     return data;
   }
 
@@ -161,9 +168,10 @@ export class EntryBuilder {
 
   /**
    * Sets the offsets (the target starts at `targetAt`) and the counters (big endian in the message at
-   * packetsAt/bytesAt, -1 for none; host order in the entry), and copies the entry out.
+   * packetsAt/bytesAt, -1 for none; host order in the entry). Returns the entry's size: it is `e` up
+   * to there.
    */
-  finish(targetAt: number, buf: Buffer, packetsAt: number, bytesAt: number): Buffer {
+  finish(targetAt: number, buf: Buffer, packetsAt: number, bytesAt: number): number {
     const l = this.l;
     const e = this.e;
     const size = this.at;
@@ -176,8 +184,6 @@ export class EntryBuilder {
         e[c + 8 + i] = buf[bytesAt + 7 - i]!;
       }
     }
-    const entry = Buffer.allocUnsafe(size);
-    e.copy(entry, 0, 0, size);
-    return entry;
+    return size;
   }
 }

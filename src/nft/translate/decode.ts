@@ -54,6 +54,10 @@ type Action = (typeof Action)[keyof typeof Action];
  */
 export class RuleDecoder {
   readonly family: Family;
+  /** The label of the last rule decodeInPlace() read (see TranslatedRule). */
+  label = '';
+  /** Whether the last rule decodeInPlace() read has a standard target (see TranslatedRule). */
+  standard = false;
   readonly #l: EntryLayout;
   readonly #t = new NlaTable(8);
   readonly #regs = new Registers();
@@ -106,6 +110,23 @@ export class RuleDecoder {
    * iptables form that keeps its meaning.
    */
   decode(buf: Buffer, start: number, end: number, udataOff = -1, udataLen = 0): TranslatedRule {
+    const size = this.decodeInPlace(buf, start, end, udataOff, udataLen);
+    const entry = Buffer.allocUnsafe(size);
+    this.#e.copy(entry, 0, 0, size);
+    return { entry, label: this.label, standard: this.standard };
+  }
+
+  /** The last rule decodeInPlace() read: its entry is `entryBuffer` [0, size). */
+  get entryBuffer(): Buffer {
+    return this.#e;
+  }
+
+  /**
+   * As decode(), without copying the entry out: it is left in `entryBuffer` (valid until the next
+   * decode) and its size returned; `label` and `standard` say the rest. A dump of thousands of rules is
+   * decoded straight into one buffer this way.
+   */
+  decodeInPlace(buf: Buffer, start: number, end: number, udataOff = -1, udataLen = 0): number {
     this.#reset(buf);
     for (let p = start; p + 4 <= end; ) {
       const len = buf[p]! | (buf[p + 1]! << 8);
@@ -481,7 +502,8 @@ export class RuleDecoder {
     this.#action = Action.Nflog;
   }
 
-  #assemble(): TranslatedRule {
+  /** Finishes the entry in the builder's buffer; returns its size, and sets `label` and `standard`. */
+  #assemble(): number {
     const b = this.#b;
     const targetAt = b.at;
     let written: number;
@@ -499,12 +521,9 @@ export class RuleDecoder {
         written = b.standard(this.#action === Action.Verdict ? this.#label : '', this.#action === Action.Verdict && this.#goto);
     }
     if (written < 0) this.#refuse('the rule is too large for an iptables entry');
-    const standard = this.#action === Action.Verdict || this.#action === Action.None;
-    return {
-      entry: b.finish(targetAt, this.#buf, this.#counterAt, this.#bytesAt),
-      label: this.#action === Action.Verdict ? this.#label : '',
-      standard,
-    };
+    this.standard = this.#action === Action.Verdict || this.#action === Action.None;
+    this.label = this.#action === Action.Verdict ? this.#label : '';
+    return b.finish(targetAt, this.#buf, this.#counterAt, this.#bytesAt);
   }
 }
 
