@@ -8,6 +8,7 @@ import { ruleNumberAsIptables } from './command-line.js';
 import { checkGuards, checkPolicyPlacement } from './guards.js';
 import { Policy } from './policy.js';
 import { RuleSyntaxError } from './parse.js';
+import { isPlainSpec } from './template.js';
 import { PackedEntries } from './packed.js';
 import { checkJumpLabel } from './chain.js';
 import { RuleEntries, type Counters, type ParseRule, type SpecEntry } from './restore-rules.js';
@@ -212,15 +213,7 @@ function checked(handle: TableEdits, chain: string, entries: SpecEntry[]): SpecE
   return entries;
 }
 
-/** Whether words are separated by single spaces and nothing needs unquoting. */
-function isPlainSpec(text: string): boolean {
-  return (
-    text.indexOf('"') < 0 && text.indexOf("'") < 0 && text.indexOf('\\') < 0 && text.indexOf('\t') < 0 &&
-    text.indexOf('  ') < 0
-  );
-}
-
-/** The common line, `-A CHAIN spec` with single spaces and no quotes, split without a full read into the append run. */
+/** The common line, `-A CHAIN spec` with single spaces and no quotes, straight from its template into the append run. */
 class FastAppends {
   readonly #handle: TableEdits;
   readonly #rules: RuleEntries;
@@ -245,8 +238,14 @@ class FastAppends {
       this.#chainPrefix = `-A ${this.#chain} `;
     }
     if (this.#chain === '') return false;
-    // The spec's words are the line's after the chain, as a full read splits them.
-    this.add(this.#chain, this.#rules.of(line.slice(this.#chainPrefix.length).split(' '), undefined, false), item);
+    const compiled = this.#rules.templates.compileText(line, this.#chainPrefix.length);
+    if (!compiled) {
+      // No template (yet): the spec's words are the line's after the chain, as a full read splits them.
+      this.add(this.#chain, this.#rules.of(line.slice(this.#chainPrefix.length).split(' '), undefined, false, false), item);
+      return true;
+    }
+    this.#check(this.#chain, compiled);
+    this.#run.add(this.#chain, compiled.entry, item);
     return true;
   }
 
