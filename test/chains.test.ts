@@ -687,6 +687,34 @@ describe.each([4, 6] as const)('IPv%i', (family: Family) => {
       refused(() => new Chain(t, 'missing').deleteRule(rule(1)));
     });
 
+    it('refuses a jump to a chain deleted or renamed earlier in the same batch or restore', () => {
+      const t = table('filter', { autocommit: false });
+      t.createChain('gone');
+      t.createChain('old');
+      const input = t.chain('INPUT');
+      // Each jump found once, then its chain goes: the next jump to it must be refused at once.
+      input.appendRule(rule(1, 'gone'));
+      input.appendRule(rule(2, 'old'));
+      input.deleteRule(rule(1, 'gone'));
+      t.deleteChain('gone');
+      t.renameChain('old', 'new');
+      const gone = thrown(() => input.appendRule(rule(3, 'gone')));
+      expect(gone).toBeInstanceOf(IPTCError);
+      expect((gone as IPTCError).errno).toBe(ERRNO.ENOENT);
+      const old = thrown(() => input.appendRule(rule(3, 'old')));
+      expect(old).toBeInstanceOf(IPTCError);
+      expect((old as IPTCError).errno).toBe(ERRNO.ENOENT);
+      t.commit();
+      expect(rl('INPUT')).toEqual([`${hostSave(2)} -j new`]);
+
+      const text = `*filter\n:gone - [0:0]\n-A INPUT ${hostSave(1)} -j gone\n-D INPUT ${hostSave(1)} -j gone\n` +
+        `-X gone\n-A INPUT ${hostSave(1)} -j gone\nCOMMIT\n`;
+      const before = sv('filter', true);
+      const err = thrown(() => table().restore(text, { noflush: true }));
+      expect((err as Error).message).toMatch(/^line 6: Couldn't load target `gone'/);
+      expect(sv('filter', true)).toBe(before);
+    });
+
     it('refuses a jump to a chain of another table', () => {
       table('nat').createChain('natonly');
       refused(() => table().chain('INPUT').appendRule(rule(1, 'natonly')));

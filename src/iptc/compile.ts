@@ -265,39 +265,42 @@ export function compiledParts(spec: CompiledSpec): { size: number; userspacesize
  */
 export function ruleOf<R extends Rule>(rule: R, spec: CompiledSpec): R {
   rule.assignFields(spec.fields);
-  const { info, entry } = spec.compiled;
+  const { info, entry, size } = spec.compiled;
   // The blobs of the entry, shared by every rule of the slot's plan: built blobs are never modified.
+  // Made from one copy of the entry's extensions: a buffer per rule, not one per extension.
   const slot = spec.slot;
+  const header = entryLayout(spec.family).header;
   const blobs = slot.blobs ?? [];
-  const made = slot.blobs !== null;
+  let bytes: Buffer | null = null;
+  if (slot.blobs === null) {
+    bytes = Buffer.allocUnsafe(size - header);
+    entry.copy(bytes, 0, header, size);
+  }
   let at = 0;
-  let offset = entryLayout(spec.family).header;
+  let offset = 0;
   let index = 0;
-  const built = (ext: PlannedExtension): { options: ExtensionOption[]; build: BuiltExtension } => {
-    const size = info[at + 2]!;
-    if (!made) blobs.push(Buffer.from(entry.subarray(offset, offset + size)));
+  const built = (ext: PlannedExtension): BuiltExtension => {
+    const extSize = info[at + 2]!;
+    if (bytes !== null) blobs.push(bytes.subarray(offset, offset + extSize));
     const build: BuiltExtension = {
       blob: blobs[index++]!,
       consumed: ext.options.map((o) => o.values.length),
       userspacesize: info[at]!,
       revision: info[at + 1]!,
     };
-    offset += size;
+    offset += extSize;
     at += 3 + ext.options.length;
-    return { options: ext.options.map((o) => ({ name: o.name, values: o.values, invert: o.invert })), build };
+    return build;
   };
+  // The planned options are the options as set (each took every value it was given, see compileSpec).
   for (const planned of spec.matches) {
     const match = new Match(rule, planned.name);
-    const { options, build } = built(planned);
-    match.presetBuild(options, spec.key, build);
+    match.presetBuild(planned.options, spec.key, built(planned));
     rule.addMatch(match);
   }
   if (spec.hasTarget) {
     const target = new Target(rule, spec.target.name, spec.goto ? { goto: true } : {});
-    if (spec.target.kind === PLAN_TARGET) {
-      const { options, build } = built(spec.target);
-      target.presetBuild(options, spec.key, build);
-    }
+    if (spec.target.kind === PLAN_TARGET) target.presetBuild(spec.target.options, spec.key, built(spec.target));
     rule.target = target;
   }
   if (slot.reusable) slot.blobs = blobs;

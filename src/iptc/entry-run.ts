@@ -9,10 +9,10 @@ export class EntryRun {
   readonly op: 'append' | 'delete';
   readonly chain: string;
   readonly #entries: PackedEntries;
-  /** Delete masks, one per entry (shared by rules of one shape, so these are references). */
+  /** Delete masks, one per entry (shared by rules of one shape, so these are references); appends have none. */
   readonly #masks: Buffer[] = [];
-  /** The user chains the entries jump to, each once. */
-  readonly #jumps = new Set<string>();
+  /** The user chains the entries jump to, each once; null until one does (a batch makes thousands of runs). */
+  #jumps: Set<string> | null = null;
   /** How many appends, from #heldFrom on, the copy has not been given yet (see add). */
   #held = 0;
   #heldFrom = { offset: 0, index: 0 };
@@ -43,7 +43,7 @@ export class EntryRun {
     }
     this.#entries.push(entry);
     if (this.op === 'delete') this.#masks.push(mask!);
-    if (jump !== null) this.#jumps.add(jump);
+    if (jump !== null) (this.#jumps ??= new Set()).add(jump);
   }
 
   /** Gives the copy the appends held back from it. */
@@ -61,7 +61,7 @@ export class EntryRun {
 
   /** Makes the same changes to another view of the table, in order. */
   apply(handle: TableView): void {
-    for (const jump of this.#jumps) checkJumpLabel(handle, jump);
+    if (this.#jumps !== null) for (const jump of this.#jumps) checkJumpLabel(handle, jump);
     if (this.op === 'append') {
       this.#entries.appendTo(handle, this.chain);
       return;

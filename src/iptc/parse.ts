@@ -50,6 +50,20 @@ interface Loaded<X> {
 const MAIN_CANDIDATES: readonly Candidate[] = MAIN_LONG.map(([name, hasArg, owner]) => ({ name, hasArg, owner }));
 const MAIN_BY_NAME = new Map(MAIN_CANDIDATES.map((c) => [c.name, c]));
 
+/** Each extension's options by name (extensionOptions keeps one list per extension): looked up rule after rule. */
+const optionsByName = new WeakMap<readonly OptionSpec[], Map<string, OptionSpec>>();
+
+function optionNamed(options: readonly OptionSpec[], name: string): OptionSpec | undefined {
+  let byName = optionsByName.get(options);
+  if (!byName) {
+    byName = new Map();
+    // The first of a name, as a scan in order finds it.
+    for (const o of options) if (!byName.has(o.name)) byName.set(o.name, o);
+    optionsByName.set(options, byName);
+  }
+  return byName.get(name);
+}
+
 /**
  * What the grammar makes of a rule spec, part by part: a Rule with its Match and Target objects (the
  * RuleSink below), or a plan that the shim compiles in one call (see compile.ts). `X` is the sink's
@@ -202,7 +216,8 @@ export class RuleParser<X> {
     const main = MAIN_BY_NAME.get(name);
     if (main) return main;
     for (const loaded of this.#loaded) {
-      for (const o of loaded.options) if (o.name === name) return { name, hasArg: o.hasArg, owner: loaded };
+      const o = optionNamed(loaded.options, name);
+      if (o) return { name, hasArg: o.hasArg, owner: loaded };
     }
     return null;
   }

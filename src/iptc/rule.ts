@@ -68,6 +68,8 @@ let scratch = Buffer.allocUnsafeSlow(2048);
 
 const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
 const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
+/** The matches of every rule that has none: frozen, replaced (never changed) when one is added. */
+const NO_MATCHES: Match[] = Object.freeze([]) as unknown as Match[];
 
 /** @internal One rule as a decoded kernel entry gives it, for Rule.fromEntry. */
 export interface KernelRule {
@@ -102,7 +104,8 @@ export class Rule {
   /** 0 none, 1 `-f`, -1 `! -f`. */
   #fragment: 0 | 1 | -1 = 0;
   #gotoFlag = false;
-  #matches: Match[] = [];
+  /** NO_MATCHES (shared) until a match is added: a large table read back makes a Rule per rule. */
+  #matches: Match[] = NO_MATCHES;
   #target: Target | null = null;
   #counters: Counters = ZERO_COUNTERS;
   #header: Buffer | null = null;
@@ -412,7 +415,8 @@ export class Rule {
     this.#ensure();
     const match = new Match(this, name, opts.revision);
     if (params !== undefined) match.setParameters(params);
-    this.#matches.push(match);
+    if (this.#matches === NO_MATCHES) this.#matches = [match];
+    else this.#matches.push(match);
     return match;
   }
 
@@ -424,7 +428,8 @@ export class Rule {
   addMatch(match: Match): void {
     this.#ensure();
     if (!(match instanceof Match)) throw new TypeError('addMatch takes a Match');
-    this.#matches.push(match);
+    if (this.#matches === NO_MATCHES) this.#matches = [match];
+    else this.#matches.push(match);
   }
 
   /** Removes a match (the same object, or an equal one); TypeError if none. Equivalent to: leaving `-m NAME ...` out */

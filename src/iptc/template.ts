@@ -1,5 +1,5 @@
 // Rule specs that differ only in their `-s`/`-d` addresses share one parse: large rule sets repeat the
-// same shape thousands of times, and parsing through the extensions is what restore spends its time on.
+// same shape rule after rule, and a template fills in the addresses without reading the spec again.
 import { entryLayout } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
 import { parseAddressAsIptables } from './command-line.js';
@@ -41,6 +41,21 @@ export function isPlainSpec(text: string): boolean {
   );
 }
 
+/** Whether two specs are the same text around their address values (their cuts, see RuleTemplates). */
+function sameShape(a: string, aFrom: number, aCuts: readonly number[], b: string, bFrom: number, bCuts: readonly number[]): boolean {
+  if (aCuts.length !== bCuts.length) return false;
+  const n = aCuts.length / 2;
+  for (let k = 0; k <= n; k++) {
+    const aStart = k === 0 ? aFrom : aCuts[2 * k - 1]!;
+    const aEnd = k === n ? a.length : aCuts[2 * k]!;
+    const bStart = k === 0 ? bFrom : bCuts[2 * k - 1]!;
+    const bEnd = k === n ? b.length : bCuts[2 * k]!;
+    if (aEnd - aStart !== bEnd - bStart) return false;
+    for (let i = 0; i < aEnd - aStart; i++) if (a.charCodeAt(aStart + i) !== b.charCodeAt(bStart + i)) return false;
+  }
+  return true;
+}
+
 export interface CompiledRule {
   /** Valid until the next compile: hand it to libiptc (which copies it) at once. */
   entry: Buffer;
@@ -61,14 +76,11 @@ interface Template extends CompiledRule {
   segments: string[];
 }
 
-const MAX_TEMPLATES = 10_000;
-
 export class RuleTemplates {
   readonly #compile: CompileSpec;
   readonly #family: Family;
-  readonly #templates = new Map<string, Template>();
-  /** The shapes seen once and not made templates yet. */
-  readonly #seen = new Set<string>();
+  /** The spec before, when it made no template: the next spec of its shape makes one. */
+  #previous: { text: string; from: number; cuts: number[] } | null = null;
   /** The template of the previous spec: runs of lines of one shape find it without a key. */
   #last: Template | null = null;
   /** [start, end) of each address value of the spec being compiled, and its field. */
@@ -134,30 +146,29 @@ export class RuleTemplates {
     return last;
   }
 
+  /**
+   * A template for the spec when the spec before it had the same shape (only its addresses differed):
+   * rule sets repeat a shape rule after rule (a block list, a host per rule). The previous spec is kept
+   * as its text and cuts, so a spec of its own shape (each rule its own port or comment) costs a
+   * comparison of a few characters, not a key to look up.
+   */
   #lookup(text: string, from: number): Template | null {
     const cuts = this.#cuts;
+    const previous = this.#previous;
+    const same = previous !== null && sameShape(previous.text, previous.from, previous.cuts, text, from, cuts);
+    if (!same) {
+      this.#previous = { text, from, cuts: cuts.slice() };
+      return null;
+    }
+    this.#previous = null;
     const segments: string[] = [];
     for (let k = 0; k <= cuts.length / 2; k++) {
       segments.push(text.slice(k === 0 ? from : cuts[2 * k - 1]!, k === cuts.length / 2 ? text.length : cuts[2 * k]!));
     }
-    const key = segments.join('\0');
-    let template = this.#templates.get(key);
-    if (template) return template;
-    // A shape seen once is compiled as it is (null here); the second time it becomes a template. Rule
-    // sets where each rule has its own comment or port need none.
-    if (!this.#seen.has(key)) {
-      if (this.#seen.size >= MAX_TEMPLATES) this.#seen.clear();
-      this.#seen.add(key);
-      return null;
-    }
-    this.#seen.delete(key);
     const compiled = this.#compile(segments.join(this.#family === 4 ? '0.0.0.0/0' : '::/0').split(' '));
     if (!compiled) return null;
     // `entry` is handed out for each spec: libiptc copies it, so one buffer serves every line.
-    template = { ...compiled, base: compiled.entry, entry: Buffer.from(compiled.entry), segments };
-    if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();
-    this.#templates.set(key, template);
-    return template;
+    return { ...compiled, base: compiled.entry, entry: Buffer.from(compiled.entry), segments };
   }
 
   #fill(template: Template, text: string): Template {

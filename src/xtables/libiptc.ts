@@ -161,6 +161,12 @@ export class TableHandle {
   readonly table: string;
   #h: Ptr | null;
   readonly #fns: IptcFunctions;
+  /**
+   * Chains this handle was told exist, by libiptc or by a createChain it took: libiptc finds a chain by a
+   * walk of its list (its index is rebuilt only now and then), which a restore that jumps to thousands of
+   * new chains would pay per rule. Only ever true answers; emptied when a chain is deleted or renamed.
+   */
+  readonly #known = new Set<string>();
 
   private constructor(family: Family, table: string, h: Ptr, fns: IptcFunctions) {
     this.family = family;
@@ -202,7 +208,11 @@ export class TableHandle {
 
   /** `iptc_is_chain`. Equivalent to: `iptables -S CHAIN` succeeding */
   isChain(chain: string): boolean {
-    return this.#fns.isChain(chain, this.#handle()) !== 0;
+    const h = this.#handle();
+    if (this.#known.has(chain)) return true;
+    if (this.#fns.isChain(chain, h) === 0) return false;
+    this.#known.add(chain);
+    return true;
   }
 
   /** `iptc_builtin`: whether the chain is a built-in one. */
@@ -335,15 +345,19 @@ export class TableHandle {
   /** `iptc_create_chain`. Equivalent to: `iptables -N CHAIN` */
   createChain(chain: string): void {
     this.#check(this.#fns.createChain(chain, this.#handle()), `cannot create chain \`${chain}'`);
+    this.#known.add(chain);
   }
 
   /** `iptc_delete_chain`. Equivalent to: `iptables -X CHAIN` */
   deleteChain(chain: string): void {
+    // Whatever the outcome: names that differ in JS may be one chain to libiptc (see #known).
+    this.#known.clear();
     this.#check(this.#fns.deleteChain(chain, this.#handle()), `cannot delete chain \`${chain}'`);
   }
 
   /** `iptc_rename_chain`. Equivalent to: `iptables -E OLD NEW` */
   renameChain(oldName: string, newName: string): void {
+    this.#known.clear();
     this.#check(
       this.#fns.renameChain(oldName, newName, this.#handle()),
       `cannot rename chain \`${oldName}' to \`${newName}'`,
