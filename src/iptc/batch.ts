@@ -16,7 +16,7 @@ export type Change<T = unknown> = (view: TableView) => T;
  * How long a commit refused because the table moved (legacy EAGAIN, nft ERESTART) keeps being tried on
  * fresh reads. On nf_tables nobody takes a lock (iptables-nft retries without end): with 4 iptc
  * processes and an iptables-nft loop in one table, a batch commit measurably lost to newer generations
- * more than 50 times in a row (test/nft-concurrency.test.ts, IPTC_STRESS=1).
+ * more than 50 times in a row (test/concurrency.test.ts on nft, IPTC_STRESS=1).
  */
 const MOVED_BUDGET_MS = 30_000;
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
