@@ -1,4 +1,4 @@
-// Typed calls into the C shim (native/xtwrap.c): building extension blobs from string options and
+// Typed calls into the C shim (native/*.c): building extension blobs from string options and
 // printing them back through the extensions' own save().
 import { IPTCError, LibraryError, XTablesError } from './errors.js';
 import { shimLibrary } from './library.js';

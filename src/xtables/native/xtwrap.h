@@ -1,7 +1,9 @@
 /*
  * What the shim's C files share. xtwrap.c owns the state (the jump point, the error, the extension being
- * built); rule.c compiles whole rules, save.c prints one extension into the capture of stdout (capture.c)
- * and print.c prints whole rules. Nothing declared here is exported from the shared object.
+ * built) and builds one extension at a time; plugins.c finds extensions for a family; rule.c compiles
+ * whole rules; save.c prints one extension into the capture of stdout (capture.c); print.c prints whole
+ * rules; dump.c reads a libiptc table into one buffer. Nothing declared here is exported from the shared
+ * object.
  */
 #ifndef XTWRAP_H
 #define XTWRAP_H
