@@ -286,13 +286,16 @@ return {
 });
 
 describe('another writer', () => {
-  it('a change another program made between the read and commit() is kept: the batch is applied again to a fresh read', () => {
-    const result = runAsync(`
+  /** A batch that appends a rule after one the backend's iptables made; `ipt` runs that iptables. */
+  const batchBesideOneRule = `
 const { execFileSync } = await import('node:child_process');
 const ipt = (...args) => execFileSync(${JSON.stringify(tools.iptables())}, args, { encoding: 'utf8' });
 ipt('-A', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
 const t = await A.AsyncTable.open('filter', { autocommit: false });
-await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');
+await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');`;
+
+  it('a change another program made between the read and commit() is kept: the batch is applied again to a fresh read', () => {
+    const result = runAsync(`${batchBesideOneRule}
 // The rule read at position 0 is the one deleted, wherever the other writer's insert moves it.
 await t.chain('INPUT').deleteRuleAt(0);
 const pending = (await t.chain('INPUT').rules()).map(String);
@@ -310,12 +313,7 @@ return { pending, after: (await t.chain('INPUT').rules()).map(String) };
   });
 
   it('a change by position whose rule another program deleted is refused with ConcurrentChangeError, with its fields; nothing is committed', () => {
-    const result = runAsync(`
-const { execFileSync } = await import('node:child_process');
-const ipt = (...args) => execFileSync(${JSON.stringify(tools.iptables())}, args, { encoding: 'utf8' });
-ipt('-A', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
-const t = await A.AsyncTable.open('filter', { autocommit: false });
-await t.chain('INPUT').appendRule('-s 10.0.0.3/32 -j ACCEPT');
+    const result = runAsync(`${batchBesideOneRule}
 await t.chain('INPUT').deleteRuleAt(0);
 ipt('-D', 'INPUT', '-s', '10.0.0.1', '-j', 'ACCEPT');
 try { await t.commit(); return 'committed'; } catch (e) {
