@@ -19,6 +19,8 @@ const ONCE = [
   // Rules printed by the shim a chunk at a time, against iptables-legacy-save; the shim's capture of
   // stdout on glibc and musl, the portable way against iptables-legacy-save; npm's install step.
   'read-printed', 'capture', 'shim-install',
+  // The save() text of an extension read into parameters, fast path against the general one (no kernel).
+  'saved-parameters',
   // The backend choice, detectBackend() and the warnings: they set the backend (and $IPTC_BACKEND of the
   // processes they start) themselves.
   'backend', 'backend-choice',

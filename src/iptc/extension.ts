@@ -13,7 +13,7 @@ import {
 } from '../xtables/shim.js';
 import { extensionName, extensionRevision, extensionSlices } from '../xtables/entry.js';
 import { XTablesError } from '../xtables/errors.js';
-import { optionName, optionsFromSaveText, toOption, type ParameterValue } from './parameters.js';
+import { optionName, optionsFromSaveText, parametersFromSaveText, toOption, type ParameterValue } from './parameters.js';
 import { buildsAt, NO_OPTIONS, siteFor, type Builds, type Site } from './builds.js';
 import type { PrintedRules } from '../xtables/printed.js';
 
@@ -431,16 +431,10 @@ export abstract class Extension {
    * Equivalent to: the `--name value` parts `iptables-save` prints
    */
   get parameters(): Record<string, string> {
-    const out: Record<string, string> = {};
     const text = this.saveText();
     // No text, no options: a standard target, or an extension printed without any.
-    if (text === '') return out;
-    for (const o of optionsFromSaveText(text, this.#optionSpecs())) {
-      // As getAllParameters() gives it, joined: an inverted option, or a first value `!`, reads `!...`.
-      const v = o.values;
-      out[o.name] = o.invert ? `!${joined(v, 0)}` : v[0] === '!' ? `!${joined(v, 1)}` : joined(v, 0);
-    }
-    return out;
+    if (text === '') return {};
+    return parametersFromSaveText(text, this.#optionSpecs());
   }
 
   /**
@@ -489,14 +483,6 @@ export abstract class Extension {
   protected storedName(blob: Buffer): string {
     return extensionName(blob);
   }
-}
-
-/** The values from `from` on, space-separated (Array.join costs more than the one value most options have). */
-function joined(values: readonly string[], from: number): string {
-  if (values.length === from + 1) return values[from]!;
-  let text = '';
-  for (let i = from; i < values.length; i++) text += i === from ? values[i]! : ` ${values[i]!}`;
-  return text;
 }
 
 /** @internal `Name [text]` for util.inspect; an object that cannot print itself says why instead of throwing. */
