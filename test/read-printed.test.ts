@@ -69,6 +69,33 @@ describe('rules printed with their chain', () => {
     expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
   });
 
+  it('a table of many small chains is printed across chains: any chain read first gives its own rules', () => {
+    // kube-proxy's shape: thousands of chains of a few rules. The legacy backend prints the whole table's
+    // rules as one list, so a chunk spans chains; each chain must still get its own rules' text.
+    const names = Array.from({ length: 60 }, (_, c) => `SVC-${c}`);
+    const restore = ['*filter', ...names.map((n) => `:${n} - [0:0]`)];
+    names.forEach((name, c) => {
+      for (let r = 0; r <= c % 4; r++) {
+        const spec = specs()[(c * 4 + r) % 150]!.map((w) => (w.includes(' ') ? `"${w}"` : w)).join(' ').replace('-g SIDE', `-g ${names[(c + 1) % 60]}`).replace('-j SIDE', `-j ${names[(c + 2) % 60]}`);
+        restore.push(`-A ${name} ${spec}`);
+      }
+    });
+    run('iptables-legacy-restore', [], `${restore.join('\n')}\nCOMMIT\n`);
+    const expected = new Map(names.map((n) => [n, rules('filter', n)]));
+    expect(expected.get('SVC-3')).toHaveLength(4);
+    let seed = 11;
+    const order = [...names].sort(() => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 3) - 1);
+    for (const reversed of [false, true]) {
+      const t = table();
+      for (const name of reversed ? [...order].reverse() : order) {
+        const read = t.chain(name).rules;
+        expect(read.map((r) => r.toString()), name).toEqual(expected.get(name));
+        for (const [i, r] of read.entries()) expect(described(r), `${name} rule ${i}`).toEqual(described(Rule.parse(expected.get(name)![i]!)));
+      }
+    }
+    expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
+  });
+
   it.each([
     [4, ['-s 10.0.0.0/255.0.255.0 -j ACCEPT', '! -i eth+ -o ppp0 -j ACCEPT', '-p 253 -j ACCEPT', '! -p udp -j DROP', '-p 135',
       '! -f -j ACCEPT', '! -d 192.0.2.0/24 -p 47', '-i lo -m comment --comment "é \\" q" -j ACCEPT']],

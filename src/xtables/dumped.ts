@@ -16,6 +16,7 @@ export class DumpedRule {
   readonly #chain: DumpedChain;
   /** Where the rule's record (flags, label, size, entry) starts in the dump. */
   readonly record: number;
+  /** Its place among the rules its chain is printed with (see DumpedChain.printed). */
   readonly index: number;
   #entry: Buffer | null = null;
   #label: string | null = null;
@@ -91,7 +92,56 @@ export class DumpedRule {
   }
 }
 
-/** A chain of a dump, its rules made on first use. */
+/** Where each of `count` rules from byte `first` of a dump starts, into `offsets` from `into`. */
+function ruleOffsets(dump: Buffer, first: number, count: number, offsets: Int32Array, into: number): void {
+  let at = first;
+  for (let i = 0; i < count; i++) {
+    offsets[into + i] = at;
+    at += 2 + dump[at + 1]!;
+    at += 2 + (dump[at]! | (dump[at + 1]! << 8));
+  }
+}
+
+/**
+ * Every rule of a dump of several chains, printed as one list: a table of thousands of chains of a few
+ * rules each (kube-proxy's nat table) is then printed a chunk of rules per shim call, not a call per chain.
+ */
+export class DumpPrinter {
+  /** Each chain's first rule record and rule count, in the dump's order. */
+  readonly #chains: number[] = [];
+  #count = 0;
+  #printed: PrintedRules | null = null;
+
+  constructor(
+    readonly family: Family,
+    readonly dump: Buffer,
+  ) {}
+
+  /** Adds the dump's next chain; returns the index of its first rule among all the dump's rules. */
+  add(first: number, count: number): number {
+    this.#chains.push(first, count);
+    this.#count += count;
+    return this.#count - count;
+  }
+
+  get printed(): PrintedRules {
+    if (this.#printed === null) {
+      const offsets = new Int32Array(this.#count);
+      let into = 0;
+      for (let c = 0; c < this.#chains.length; c += 2) {
+        ruleOffsets(this.dump, this.#chains[c]!, this.#chains[c + 1]!, offsets, into);
+        into += this.#chains[c + 1]!;
+      }
+      this.#printed = new PrintedRules(this.family, this.dump, offsets);
+    }
+    return this.#printed;
+  }
+}
+
+/**
+ * A chain of a dump, its rules made on first use. Its rules are printed with the whole dump's where a
+ * DumpPrinter is given (`printBase` is then the index of its first rule there), else on their own.
+ */
 export class DumpedChain {
   #rules: DumpedRule[] | null = null;
   #printed: PrintedRules | null = null;
@@ -104,15 +154,17 @@ export class DumpedChain {
     readonly dump: Buffer,
     private readonly first: number,
     private readonly count: number,
+    private readonly printer: DumpPrinter | null = null,
+    private readonly printBase = 0,
   ) {}
 
   get rules(): DumpedRule[] {
     if (this.#rules) return this.#rules;
-    const { dump, count } = this;
+    const { dump, count, printBase } = this;
     const rules: DumpedRule[] = new Array(count);
     let at = this.first;
     for (let i = 0; i < count; i++) {
-      rules[i] = new DumpedRule(this, at, i);
+      rules[i] = new DumpedRule(this, at, printBase + i);
       at += 2 + dump[at + 1]!;
       at += 2 + (dump[at]! | (dump[at + 1]! << 8));
     }
@@ -120,12 +172,12 @@ export class DumpedChain {
     return rules;
   }
 
-  /** The chain's rules as the shim prints them, a chunk at a time. */
+  /** The chain's rules as the shim prints them, a chunk at a time; a rule's `index` is its place there. */
   get printed(): PrintedRules {
+    if (this.printer !== null) return this.printer.printed;
     if (this.#printed === null) {
-      const rules = this.rules;
-      const offsets = new Array<number>(rules.length);
-      for (let i = 0; i < rules.length; i++) offsets[i] = rules[i]!.record;
+      const offsets = new Int32Array(this.count);
+      ruleOffsets(this.dump, this.first, this.count, offsets, 0);
       this.#printed = new PrintedRules(this.family, this.dump, offsets);
     }
     return this.#printed;

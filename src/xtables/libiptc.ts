@@ -6,7 +6,7 @@ import { systemLibrary } from './library.js';
 import { EXTENSION_MAXNAMELEN, entryLayout } from './entry.js';
 import { appendEntries, dumpChain, dumpTable, type Family } from './shim.js';
 import type { PrintedRules } from './printed.js';
-import { DumpedChain } from './dumped.js';
+import { DumpedChain, DumpPrinter } from './dumped.js';
 
 type Ptr = bigint;
 
@@ -245,6 +245,7 @@ export class TableHandle {
   read(): RawChain[] {
     const dump = dumpTable(this.family, this.#handle());
     const chains: RawChain[] = [];
+    const printer = new DumpPrinter(this.family, dump);
     let at = 0;
     while (at < dump.length) {
       const builtin = dump[at++] === 1;
@@ -263,7 +264,7 @@ export class TableHandle {
         at += 2 + dump.readUInt16LE(at);
       }
       const policy = builtin ? { name: policyName, packets, bytes } : null;
-      chains.push(new DumpedChain(name, builtin, policy, this.family, dump, first, count));
+      chains.push(new DumpedChain(name, builtin, policy, this.family, dump, first, count, printer, printer.add(first, count)));
     }
     return chains;
   }

@@ -1,6 +1,6 @@
-// The rules of a dumped chain as iptables-save prints them after their header fields, printed by the shim
-// many at a time (xtw_print_rules): one FFI crossing and one memstream per extension would cost more
-// than iptables-save's whole printf. Rules are printed as they are first asked for, in chunks that grow
+// The rules of a dump (a chain's, or a whole table's) as iptables-save prints them after their header
+// fields, printed by the shim many at a time (xtw_print_rules): one FFI crossing and one memstream per
+// extension would cost more than iptables-save's whole printf. Rules are printed as they are first asked for, in chunks that grow
 // while reading goes on, so that asking for one rule never prints a whole large chain.
 import { isAscii } from 'node:buffer';
 import { NFPROTO, shim, type Family } from './shim.js';
@@ -30,11 +30,11 @@ export class PrintedRules {
   readonly #family: Family;
   readonly #dump: Buffer;
   /** Where each rule starts in the dump (xtw_dump_table's format). */
-  readonly #offsets: readonly number[];
+  readonly #offsets: Int32Array;
   readonly #chunkOf: (Chunk | undefined)[];
   #chunkSize = FIRST_CHUNK;
 
-  constructor(family: Family, dump: Buffer, offsets: readonly number[]) {
+  constructor(family: Family, dump: Buffer, offsets: Int32Array) {
     this.#family = family;
     this.#dump = dump;
     this.#offsets = offsets;
@@ -102,7 +102,7 @@ export class PrintedRules {
         break;
       }
     }
-    const chunk = print(this.#family, this.#dump, this.#offsets[index]!, count, index);
+    const chunk = print(this.#family, this.#dump, this.#offsets.subarray(index, index + count), index);
     if (!chunk) return null;
     this.#chunkSize = Math.min(MAX_CHUNK, this.#chunkSize * 2);
     for (let i = 0; i < chunk.ruleAt.length; i++) this.#chunkOf[index + i] = chunk;
@@ -116,11 +116,11 @@ function slice(text: string | Buffer, start: number, end: number, name = false):
   return name ? text.toString('utf8', start, end) : decodeBytes(text, start, end);
 }
 
-/** Prints up to `count` rules from `at`; null when an extension cannot print (the caller's path says why). */
-function print(family: Family, dump: Buffer, at: number, count: number, first: number): Chunk | null {
+/** Prints the rules at `offsets` (as many as fit); null when an extension cannot print (the caller's path says why). */
+function print(family: Family, dump: Buffer, offsets: Int32Array, first: number): Chunk | null {
   const { printRules } = shim();
   for (;;) {
-    const printed = printRules(NFPROTO[family], dump, dump.length, at, count, out, out.length, spans, spans.length, result);
+    const printed = printRules(NFPROTO[family], dump, dump.length, offsets, offsets.length, out, out.length, spans, spans.length, result);
     if (printed === -2) {
       out = Buffer.allocUnsafeSlow(Math.max(out.length * 2, result[0]!));
       continue;

@@ -82,7 +82,7 @@ export interface ShimFunctions {
   appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
   compileRule: (family: number, text: Buffer, textLen: number, plan: Int32Array, planLen: number, out: Buffer,
     outLen: number, info: Int32Array, infoLen: number) => number;
-  printRules: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, out: Buffer, outLen: number,
+  printRules: (family: number, dump: Buffer, dumpLen: number, offsets: Int32Array, count: number, out: Buffer, outLen: number,
     spans: Int32Array, spansLen: number, result: Float64Array) => number;
   printLines: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, chain: string, counters: number,
     out: Buffer, outLen: number, result: Float64Array) => number;
@@ -135,7 +135,7 @@ export function shim(): ShimFunctions {
         'void *out, int outlen, int32_t *info, int info_len)',
     ) as ShimFunctions['compileRule'],
     printRules: lib.func(
-      'int xtw_print_rules(int family, const void *dump, long dump_len, long at, int count, void *out, long outlen, ' +
+      'int xtw_print_rules(int family, const void *dump, long dump_len, const int32_t *offsets, int count, void *out, long outlen, ' +
         'int32_t *spans, int spans_len, double *result)',
     ) as ShimFunctions['printRules'],
     printLines: lib.func(

@@ -173,7 +173,9 @@ static int print_extensions(const unsigned char *e, const struct layout *l, bool
 }
 
 /*
- * Prints `count` rules of `dump` (xtw_dump_table's format) from byte `at`: each match as ` -m NAME` and
+ * Prints `count` rules of `dump` (xtw_dump_table's format), rule i's record at byte offsets[i]: the rules
+ * of a whole table, chain after chain, print in one call (kube-proxy's nat table is thousands of chains of
+ * a few rules). Each match as ` -m NAME` and
  * its save() output, the target as ` -j NAME` and its output, ` -j LABEL` / ` -g LABEL` for a verdict or a
  * chain, nothing for a fall-through. spans receives per rule its start and end in the text, flags
  * (RULE_NOT_PRINTED: a rule printed by JS instead, see printable()), its number of extensions, then for
@@ -182,11 +184,12 @@ static int print_extensions(const unsigned char *e, const struct layout *l, bool
  * dump offset after the last rule printed. Returns the number of rules printed, -1 when an extension
  * could not print (xtw_errmsg() says why), or -2 when the text did not fit in `out`.
  */
-static int print_rules(int family, const unsigned char *dump, long dump_len, long at, int count, char *out,
-		       long outlen, int32_t *spans, int spans_len, double *result)
+static int print_rules(int family, const unsigned char *dump, long dump_len, const int32_t *offsets, int count,
+		       char *out, long outlen, int32_t *spans, int spans_len, double *result)
 {
 	const struct layout *l = family == NFPROTO_IPV6 ? &layout6 : &layout4;
 	int done = 0, used = 0;
+	long at = 0;
 
 	use_family(family);
 	begin_capture();
@@ -200,7 +203,8 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 		int extensions = 0;
 		bool ok;
 
-		if (!read_record(dump, dump_len, at, &r))
+		at = offsets[done];
+		if (at < 0 || !read_record(dump, dump_len, at, &r))
 			break;
 		standard = r.standard;
 		label_len = r.label_len;
@@ -223,13 +227,13 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, lon
 	return hand_over(out, outlen, at, done, result);
 }
 
-int xtw_print_rules(int family, const unsigned char *dump, long dump_len, long at, int count, char *out,
-		    long outlen, int32_t *spans, int spans_len, double *result)
+int xtw_print_rules(int family, const unsigned char *dump, long dump_len, const int32_t *offsets, int count,
+		    char *out, long outlen, int32_t *spans, int spans_len, double *result)
 {
 	int ret;
 
 	PROTECT(-1);
-	ret = print_rules(family, dump, dump_len, at, count, out, outlen, spans, spans_len, result);
+	ret = print_rules(family, dump, dump_len, offsets, count, out, outlen, spans, spans_len, result);
 	UNPROTECT();
 	return ret;
 }
