@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { RestoreError, Rule, Table, restoreAll } from '../src/iptc/index.js';
 import { CommitError } from '../src/xtables/errors.js';
-import { NftForeignRuleError } from '../src/iptc/nft-view.js';
+import { NftForeignRuleError } from '../src/iptc/nft-foreign-rule.js';
 import { closedAfterEach, ipt, resetKernel, run, thrown } from './kernel.js';
 import { freshNftEachTest, restoreNft } from './nft-kernel.js';
 

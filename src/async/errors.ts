@@ -8,7 +8,7 @@ import { XTablesThreadError } from '../xtables/shim.js';
 import { RuleSyntaxError } from '../iptc/parse.js';
 import { RestoreError } from '../iptc/restore.js';
 import { ConcurrentChangeError } from '../iptc/positions.js';
-import { NftForeignRuleError } from '../iptc/nft-view.js';
+import { NftForeignRuleError } from '../iptc/nft-foreign-rule.js';
 import { NftIncompatibleTableError } from '../iptc/nft-backend.js';
 import { NftOpaqueRuleError } from '../nft/errors.js';
 import { IPSetError } from '../ipset/errors.js';

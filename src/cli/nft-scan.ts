@@ -10,7 +10,7 @@ import { NftOpaqueRuleError } from '../nft/errors.js';
 import { decoderFor, findCounter, type NftRule } from '../nft/rule.js';
 import { incompatibleChains, readSnapshot, rulesOf } from '../nft/snapshot.js';
 import { NftIncompatibleTableError } from '../iptc/nft-backend.js';
-import { NftForeignRuleError } from '../iptc/nft-view.js';
+import { NftForeignRuleError } from '../iptc/nft-foreign-rule.js';
 import type { Family } from '../xtables/shim.js';
 import type { ScannedChain, ScannedRule } from '../xtables/table-scan.js';
 

@@ -10,7 +10,7 @@
 // object per rule would cost the garbage collector more than the text itself.
 import { createHash } from 'node:crypto';
 import { Rule, Rule6 } from '../iptc/index.js';
-import { NftForeignRuleError } from '../iptc/nft-view.js';
+import { NftForeignRuleError } from '../iptc/nft-foreign-rule.js';
 import type { BackendName } from '../iptc/table-backend.js';
 import type { Family } from '../xtables/shim.js';
 import type { ScannedChain, ScannedRule } from '../xtables/table-scan.js';

@@ -97,8 +97,9 @@ export function adt(ch: Channel, cmd: number, command: string, name: string, ent
 }
 
 /**
- * Encodes a whole batch before anything is sent. `typeName` overrides the set's type (restore knows it
- * from its own create line); `lines` are the restore lines of the items, for error messages.
+ * Encodes a whole batch before anything is sent, so that a malformed entry anywhere leaves the kernel
+ * untouched. `typeName` overrides the set's type (restore knows it from its own create line); `lines` are
+ * the restore lines of the items, for error messages.
  */
 export function prepareBatch(
   ch: Channel,

@@ -7,7 +7,7 @@ import { Channel } from './channel.js';
 import { Attr, Cmd, ListFlag, NLM_F_ACK, NLM_F_EXCL, NLM_F_REQUEST } from './constants.js';
 import { createSet, supportedRevisions, type CreateOptions } from './create.js';
 import { dump, dumpEach, type ListVisitor } from './dump.js';
-import { adt, prepareBatch, runBatch, type AddOptions, type PreparedBatch } from './elements.js';
+import { adt, prepareBatch, runBatch, type AddOptions } from './elements.js';
 import type { Entry, EntryOptions, EntryWithOptions } from './entry.js';
 import { IPSetError } from './errors.js';
 import type { IPSetInfo } from './header.js';
@@ -211,27 +211,6 @@ export class IPSet {
   /** Deletes many elements, batched like addMany(). Equivalent to: `ipset restore` of `del` lines. */
   deleteMany(name: string, entries: Iterable<Entry | EntryWithOptions>, opts: AddOptions = {}): void {
     runBatch(this.ch, prepareBatch(this.ch, Cmd.DEL, name, entries, opts));
-  }
-
-  /**
-   * Encodes a whole batch before anything is sent, so that a malformed entry anywhere leaves the kernel
-   * untouched. `typeName` overrides the set's type (restore knows it from its own create line).
-   * @internal
-   */
-  prepareBatch(
-    cmd: number,
-    name: string,
-    entries: Iterable<Entry | EntryWithOptions>,
-    opts: AddOptions,
-    typeName?: string,
-    lines?: number[],
-  ): PreparedBatch {
-    return prepareBatch(this.ch, cmd, name, entries, opts, typeName, lines);
-  }
-
-  /** Sends a prepared batch, message by message, stopping at the first failing element. @internal */
-  runBatch(p: PreparedBatch): void {
-    runBatch(this.ch, p);
   }
 
   /**

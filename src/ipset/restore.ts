@@ -7,7 +7,7 @@ import { checkCreate, type CreateOptions } from './create.js';
 import type { Entry, EntryWithOptions } from './entry.js';
 import { IPSetError } from './errors.js';
 import type { IPSet } from './ipset.js';
-import type { PreparedBatch } from './elements.js';
+import { prepareBatch, runBatch, type PreparedBatch } from './elements.js';
 import { numberShape, parseBigNumberText, parseNumberText } from './numbers.js';
 import { SET_TYPES } from './types.js';
 import { C_SPACE, checkNewSetName, isExistOption, isGlobalOption } from './words.js';
@@ -238,12 +238,12 @@ export function restoreInto(ipset: IPSet, ch: Channel, text: string, existDefaul
         throw e;
       }
     }
-    steps.push(ipset.prepareBatch(op.cmd, op.name, items, { exclusive: !op.exist }, type, lines));
+    steps.push(prepareBatch(ch, op.cmd, op.name, items, { exclusive: !op.exist }, type, lines));
     i = j;
   }
   for (const s of steps) {
     if ('msgs' in s) {
-      ipset.runBatch(s);
+      runBatch(ch, s);
       continue;
     }
     try {

@@ -22,7 +22,7 @@ export { Target, type TargetOptions } from './target.js';
 export { Policy, type PolicyName } from './policy.js';
 export type { ParameterValue } from './parameters.js';
 export { detectBackend, type BackendInfo } from './backend.js';
-export { NftForeignRuleError } from './nft-view.js';
+export { NftForeignRuleError } from './nft-foreign-rule.js';
 export { NftOpaqueRuleError } from '../nft/errors.js';
 export { NftIncompatibleTableError } from './nft-backend.js';
 export type { BackendChoice, BackendName } from './table-backend.js';

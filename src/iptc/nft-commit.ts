@@ -1,17 +1,19 @@
 // What a commit of an nft view sends: the one batch that turns the snapshot the view was read from into
 // the view, touching nothing else (src/iptc/nft-view.ts); or, for a restore without --noflush, the batch
 // that deletes and rebuilds the table, as iptables-nft-restore does. Each operation is tagged with the
-// iptables command it stands for, so that a refusal names it (nftCommitError).
-import { CommitError } from '../xtables/errors.js';
+// iptables command it stands for, so that a refusal names it (nftCommitError). Around the send, the
+// kernel's limits a batch must keep to: refuseOversized before it, releaseRemoved after it.
+import { CommitError, IPTCError } from '../xtables/errors.js';
 import type { Family } from '../xtables/shim.js';
 import { errnoName } from '../netlink/errors.js';
+import { NetlinkSocket } from '../netlink/socket.js';
 import { NftBatch, type BatchOp } from '../nft/batch.js';
 import { NF_ACCEPT, NF_DROP } from '../nft/constants.js';
 import type { NftBatchError } from '../nft/errors.js';
 import { decoderFor, type NftRule } from '../nft/rule.js';
 import { rulesOf, type NftSnapshot } from '../nft/snapshot.js';
 import type { RawRule } from './table-backend.js';
-import type { ViewChain, ViewRule } from './nft-view.js';
+import type { ViewChain, ViewRule } from './nft-view-chain.js';
 import { saveEntry } from './save.js';
 
 /** The iptables command an operation stands for, worked out only when the kernel refuses it. */
@@ -62,6 +64,44 @@ export function nftCommitError(table: string, e: NftBatchError<BatchOp<Command>>
   const error = new CommitError(table, first.errno, reason, name(first));
   error.cause = e;
   return error;
+}
+
+/**
+ * The largest message iptc puts in a batch. The kernel (6.18, measured) takes a 32,216-byte NEWRULE
+ * (107 comment matches) but silently ignores a 32,516-byte one and every message after it, while the
+ * messages before it are committed and no error comes back (iptables-nft 1.8.9 exits 0 with no rule).
+ */
+const MAX_MESSAGE = 32 * 1024 - 512;
+const EMSGSIZE = 90;
+
+/** Refuses, before anything is sent, a batch with a message the kernel would drop without a word. */
+export function refuseOversized(batch: NftBatch<Command>, table: string): void {
+  const ops = batch.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const end = i + 1 < ops.length ? ops[i + 1]!.at : batch.bytes - 20;
+    if (end - ops[i]!.at > MAX_MESSAGE) {
+      const chain = ops[i]!.chain === undefined ? '' : ` in chain \`${ops[i]!.chain}'`;
+      throw new IPTCError(
+        `cannot write a rule${chain} of table \`${ops[i]!.table ?? table}' to nf_tables: its message is ${end - ops[i]!.at} bytes, and the ` +
+          `kernel drops one over ${MAX_MESSAGE} without an error (fewer matches, or the legacy backend, take it)`,
+        EMSGSIZE,
+      );
+    }
+  }
+}
+
+/** Operations that take rules out of the kernel (a replaced rule's old expressions go too). */
+const RELEASES = new Set(['deleteRule', 'flushRules', 'replaceRule', 'deleteChain', 'deleteTable']);
+
+/**
+ * The kernel frees the expressions of removed rules in deferred work, and until then they still hold
+ * what they refer to: an `ipset destroy` of a set a deleted rule used gets EBUSY now and then (measured:
+ * 16 of 20 times at once after the commit). Releasing a NETLINK_NETFILTER socket makes the kernel finish
+ * that work first, which is why iptables-nft, whose socket goes when it exits, never shows it: so does
+ * a throwaway socket here, before commit() returns, when the batch took rules out.
+ */
+export function releaseRemoved(batch: NftBatch<Command>): void {
+  if (batch.ops.some((op) => RELEASES.has(op.kind))) new NetlinkSocket().close();
 }
 
 /** Whether a rule's counter holds anything to zero (iptables-nft re-sends only those). */

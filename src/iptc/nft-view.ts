@@ -1,20 +1,29 @@
 // A TableView over nf_tables: an editable copy of one nft table read from a snapshot. Edits change the
 // copy only; commit() sends what changed as ONE incremental NftBatch tagged with the snapshot's
 // generation, as iptables-nft does: untouched rules keep their handles and counters, and rules iptables
-// cannot express are never deleted or rewritten (a chain holding one refuses every edit).
+// cannot express are never deleted or rewritten (a chain holding one refuses every edit). Its chains and
+// their rules, decoded when first needed, are nft-view-chain.ts'; the batch a commit sends, nft-commit.ts'.
 import { IPTCError } from '../xtables/errors.js';
-import { entryLayout, extensionName, sameEntry, standardTarget } from '../xtables/entry.js';
+import { entryLayout, extensionName, sameEntry } from '../xtables/entry.js';
 import type { Family } from '../xtables/shim.js';
-import { NetlinkSocket } from '../netlink/socket.js';
-import { BUILTIN_TABLES, type NftChain } from '../nft/chain.js';
-import { NF_DROP } from '../nft/constants.js';
-import { NftBatchError, NftGenerationError, NftOpaqueRuleError } from '../nft/errors.js';
-import { decoderFor, type NftRule } from '../nft/rule.js';
-import { rulesOf, type NftSnapshot } from '../nft/snapshot.js';
-import type { RawChain, RawRule, TableView } from './table-backend.js';
+import type { NetlinkSocket } from '../netlink/socket.js';
 import type { NftBatch } from '../nft/batch.js';
-import { buildBatch, buildReplaceBatch, nftCommitError, type Command } from './nft-commit.js';
-import { addRawRule, NftReadChain, RecordWriter } from './nft-read.js';
+import { BUILTIN_TABLES } from '../nft/chain.js';
+import { NftBatchError, NftGenerationError } from '../nft/errors.js';
+import type { NftSnapshot } from '../nft/snapshot.js';
+import { buildBatch, buildReplaceBatch, nftCommitError, refuseOversized, releaseRemoved, type Command } from './nft-commit.js';
+import { NftReadChain } from './nft-read.js';
+import {
+  inputForm,
+  kernelChain,
+  newChain,
+  ownedRule,
+  rawRule,
+  readableRule,
+  ruleRecords,
+  type ViewChain,
+} from './nft-view-chain.js';
+import type { RawChain, RawRule, TableView } from './table-backend.js';
 
 const ENOENT = 2;
 const E2BIG = 7;
@@ -25,55 +34,6 @@ const EMLINK = 31;
 const ENOTEMPTY = 39;
 const EOPNOTSUPP = 95;
 const VERDICTS = new Set(['', 'ACCEPT', 'DROP', 'RETURN', 'QUEUE']);
-
-/**
- * A chain holds a rule that iptables cannot express (another program's, e.g. plain nft's `ip saddr
- * { ... }`): it is read-only through iptc, and nothing in it is read as a wrong rule, changed or
- * deleted. An IPTCError with errno EOPNOTSUPP; `rule` is the binding's reason.
- */
-export class NftForeignRuleError extends IPTCError {
-  override readonly name: string = 'NftForeignRuleError';
-  /** A refusal naming the rule by its table, chain and nf_tables handle, and why it cannot be read. */
-  constructor(
-    /** The table of the rule. */
-    readonly table: string,
-    /** The chain of the rule. */
-    readonly chain: string,
-    /** The rule's nf_tables handle (`nft -a list ruleset` shows it). */
-    readonly handle: bigint,
-    /** Why the rule cannot be read as an iptables rule (the expression and its index). */
-    readonly rule: NftOpaqueRuleError,
-  ) {
-    super(
-      `chain \`${chain}' in table \`${table}' holds a rule iptables cannot express (handle ${handle}: ${rule.message}); ` +
-        'the chain is read-only through iptc: use nft to change it',
-      rule.errno,
-    );
-  }
-}
-
-/** A rule of the view: as read (maybe to be zeroed), read and replaced in place, or new. */
-export type ViewRule =
-  | { kind: 'kernel'; nft: NftRule; raw: RawRule | null; opaque: NftOpaqueRuleError | null; zero: boolean }
-  | { kind: 'replaced'; nft: NftRule; raw: RawRule }
-  | { kind: 'new'; raw: RawRule };
-
-export interface ViewChain {
-  name: string;
-  builtin: boolean;
-  /** The kernel chain it was read as; null for a chain the view made (or a builtin chain not there yet). */
-  kernel: NftChain | null;
-  policy: string | null;
-  policyCounters: { packets: bigint; bytes: bigint };
-  /** A policy to set at commit (with counters, as iptables-nft's -P sets them). */
-  newPolicy: boolean;
-  zeroPolicy: boolean;
-  /** Edited: a builtin chain missing in the kernel is created at commit. */
-  touched: boolean;
-  /** Every rule read from the kernel was found expressible: edits need not look again. */
-  checked: boolean;
-  rules: ViewRule[];
-}
 
 export class NftTableView implements TableView {
   readonly family: Family;
@@ -95,7 +55,7 @@ export class NftTableView implements TableView {
     this.#snap = snap;
     const builtins = Object.hasOwn(BUILTIN_TABLES, this.table) ? Object.keys(BUILTIN_TABLES[this.table]!) : [];
     const byName = new Map(snap.chains.map((c) => [c.name, c]));
-    for (const name of builtins) this.#chains.push(this.#fromKernel(name, true, byName.get(name) ?? null));
+    for (const name of builtins) this.#chains.push(kernelChain(snap, name, true, byName.get(name) ?? null));
     const users = snap.chains.filter((c) => !builtins.includes(c.name)).map((c) => c.name);
     // iptables-nft lists user chains sorted by strcmp (byte order), not in kernel order.
     // ASCII names (nearly all) compare so as strings; the others by their bytes (made once per name).
@@ -104,20 +64,8 @@ export class NftTableView implements TableView {
       const bytes = new Map(users.map((n) => [n, Buffer.from(n, 'latin1')]));
       users.sort((a, b) => Buffer.compare(bytes.get(a)!, bytes.get(b)!));
     }
-    for (const name of users) this.#chains.push(this.#fromKernel(name, false, byName.get(name)!));
+    for (const name of users) this.#chains.push(kernelChain(snap, name, false, byName.get(name)!));
     for (const c of this.#chains) this.#byName.set(c.name, c);
-  }
-
-  #fromKernel(name: string, builtin: boolean, kernel: NftChain | null): ViewChain {
-    const rules: ViewRule[] = kernel
-      ? rulesOf(this.#snap, name).map((nft) => ({ kind: 'kernel', nft, raw: null, opaque: null, zero: false }))
-      : [];
-    return {
-      name, builtin, kernel, rules,
-      policy: builtin ? (kernel?.policy === NF_DROP ? 'DROP' : 'ACCEPT') : null,
-      policyCounters: kernel?.counters ?? { packets: 0n, bytes: 0n },
-      newPolicy: false, zeroPolicy: false, touched: false, checked: rules.length === 0,
-    };
   }
 
   #committed: number | null = null;
@@ -151,43 +99,11 @@ export class NftTableView implements TableView {
     if (!c.checked) {
       // Once per chain: rules read from the kernel are the only ones that can be foreign, and a view
       // never gains more of them.
-      for (const r of c.rules) this.#raw(c, r);
+      for (const r of c.rules) rawRule(this.#snap, c, r);
       c.checked = true;
     }
     if (touch) c.touched = true;
     return c;
-  }
-
-  /** A rule as iptables sees it; throws NftForeignRuleError for one it cannot express. */
-  #raw(c: ViewChain, r: ViewRule): RawRule {
-    if (r.kind !== 'kernel') return r.raw;
-    if (r.raw === null && r.opaque === null) {
-      try {
-        const t = r.nft.toEntry(decoderFor(this.#snap.family));
-        r.raw = { entry: t.entry, label: t.label, standard: t.standard };
-      } catch (e) {
-        if (!(e instanceof NftOpaqueRuleError)) throw e;
-        r.opaque = e;
-      }
-    }
-    if (r.opaque) throw new NftForeignRuleError(this.table, c.name, r.nft.handle, r.opaque);
-    return r.raw!;
-  }
-
-  /**
-   * A copy of the rule for the caller to keep. A kernel rule not decoded yet is decoded into a fresh
-   * entry and not kept: a view that is only read (most are) decodes each rule once and copies nothing.
-   */
-  #owned(c: ViewChain, r: ViewRule): RawRule {
-    if (r.kind !== 'kernel' || r.raw !== null || r.opaque !== null) return copyRule(this.#raw(c, r));
-    try {
-      const t = r.nft.toEntry(decoderFor(this.#snap.family));
-      return { entry: t.entry, label: t.label, standard: t.standard };
-    } catch (e) {
-      if (!(e instanceof NftOpaqueRuleError)) throw e;
-      r.opaque = e;
-      throw new NftForeignRuleError(this.table, c.name, r.nft.handle, e);
-    }
   }
 
   isChain(chain: string): boolean {
@@ -211,52 +127,17 @@ export class NftTableView implements TableView {
       // a chain with a foreign rule throws then (a save is refused rather than printing a wrong rule),
       // while its name and policy still read. Valid after the view is spent.
       const list = c.rules.slice();
-      return new NftReadChain(c.name, c.builtin, policy, this.family, () => this.#records(c, list), () => list.map((r) => this.#owned(c, r)));
+      return new NftReadChain(c.name, c.builtin, policy, this.family, () => ruleRecords(this.#snap, this.family, c, list), () => list.map((r) => ownedRule(this.#snap, c, r)));
     });
-  }
-
-  /**
-   * The rules as one dump's records: a kernel rule not decoded yet is decoded straight into it (and not
-   * kept, as #owned), the others copied. null when a record cannot carry a rule (see RecordWriter.add).
-   */
-  #records(c: ViewChain, list: readonly ViewRule[]): RecordWriter | null {
-    const w = new RecordWriter(list.length * 512);
-    const decoder = decoderFor(this.#snap.family);
-    for (const r of list) {
-      if (r.kind === 'kernel' && r.raw === null && r.opaque === null) {
-        let size: number;
-        try {
-          size = r.nft.decodeInPlace(decoder);
-        } catch (e) {
-          if (!(e instanceof NftOpaqueRuleError)) throw e;
-          r.opaque = e;
-          throw new NftForeignRuleError(this.table, c.name, r.nft.handle, e);
-        }
-        if (!w.add(decoder.entryBuffer, size, decoder.label, decoder.standard)) return null;
-      } else if (!addRawRule(w, this.family, this.#raw(c, r))) {
-        return null;
-      }
-    }
-    return w;
   }
 
   rules(chain: string, from = 0, count = 0xffffffff): RawRule[] {
     const c = this.#chain(chain);
     const out: RawRule[] = [];
     for (let i = from; i < c.rules.length && out.length < count; i++) {
-      out.push(this.#owned(c, c.rules[i]!));
+      out.push(ownedRule(this.#snap, c, c.rules[i]!));
     }
     return out;
-  }
-
-  /** A rule as iptables sees it, or null for one it cannot express. */
-  #readable(c: ViewChain, r: ViewRule): RawRule | null {
-    try {
-      return this.#raw(c, r);
-    } catch (e) {
-      if (e instanceof NftForeignRuleError) return null;
-      throw e;
-    }
   }
 
   /**
@@ -268,7 +149,7 @@ export class NftTableView implements TableView {
     let n = 0;
     for (const c of this.#chains) {
       for (const r of c.rules) {
-        const raw = this.#readable(c, r);
+        const raw = readableRule(this.#snap, c, r);
         if (raw?.standard && raw.label === chain) n++;
       }
     }
@@ -277,10 +158,7 @@ export class NftTableView implements TableView {
 
   createChain(chain: string): void {
     if (this.#find(chain)) throw new IPTCError(`cannot create chain \`${chain}' in table \`${this.table}': Chain already exists`, EEXIST);
-    const c: ViewChain = {
-      name: chain, builtin: false, kernel: null, policy: null, policyCounters: { packets: 0n, bytes: 0n },
-      newPolicy: false, zeroPolicy: false, touched: true, checked: true, rules: [],
-    };
+    const c = newChain(chain);
     this.#chains.push(c);
     this.#byName.set(chain, c);
   }
@@ -303,7 +181,7 @@ export class NftTableView implements TableView {
     // Jumps follow in the kernel (a verdict names the chain object); the copy relabels them.
     for (const other of this.#chains) {
       for (const r of other.rules) {
-        const raw = this.#readable(other, r);
+        const raw = readableRule(this.#snap, other, r);
         if (raw?.standard && raw.label === oldName) {
           const relabelled = { entry: raw.entry, label: newName, standard: true };
           if (r.kind === 'kernel') r.raw = relabelled;
@@ -394,7 +272,7 @@ export class NftTableView implements TableView {
     // The entry may sit in a larger scratch buffer (a batch's deletes: Rule.scratchEntry); it ends at
     // its next_offset, as libiptc reads it.
     const own = entry.subarray(0, entry.readUInt16LE(entryLayout(this.family).nextOffset));
-    return c.rules.findIndex((r) => sameEntry(this.family, own, inputForm(this.family, this.#raw(c, r)), mask));
+    return c.rules.findIndex((r) => sameEntry(this.family, own, inputForm(this.family, rawRule(this.#snap, c, r)), mask));
   }
 
   deleteEntry(chain: string, entry: Buffer, mask: Buffer): void {
@@ -441,7 +319,7 @@ export class NftTableView implements TableView {
    */
   replaceTable(): void {
     this.#live();
-    for (const c of this.#chains) for (const r of c.rules) this.#raw(c, r);
+    for (const c of this.#chains) for (const r of c.rules) rawRule(this.#snap, c, r);
     const table = this.#snap.table;
     if (table !== null && table.use > this.#snap.chains.length) {
       throw new IPTCError(
@@ -492,7 +370,7 @@ export class NftTableView implements TableView {
       if (e instanceof NftBatchError && !(e instanceof NftGenerationError)) throw nftCommitError(first.table, e);
       throw e;
     }
-    if (batch!.ops.some((op) => RELEASES.has(op.kind))) releaseRemoved();
+    releaseRemoved(batch!);
     // The kernel took the transaction only at the views' generation, and each transaction it takes moves
     // the generation on by one (a u32 that skips 0, nf_tables_commit); an empty batch sends nothing.
     const committed = batch!.size === 0 ? genid : ((genid + 1) >>> 0) || 1;
@@ -503,54 +381,4 @@ export class NftTableView implements TableView {
     if (this.#committed === null) throw new IPTCError(`the view of table \`${this.table}' was not committed`);
     return this.#committed;
   }
-}
-
-/**
- * The largest message iptc puts in a batch. The kernel (6.18, measured) takes a 32,216-byte NEWRULE
- * (107 comment matches) but silently ignores a 32,516-byte one and every message after it, while the
- * messages before it are committed and no error comes back (iptables-nft 1.8.9 exits 0 with no rule).
- */
-const MAX_MESSAGE = 32 * 1024 - 512;
-const EMSGSIZE = 90;
-
-/** Refuses, before anything is sent, a batch with a message the kernel would drop without a word. */
-function refuseOversized(batch: ReturnType<typeof buildBatch>, table: string): void {
-  const ops = batch.ops;
-  for (let i = 0; i < ops.length; i++) {
-    const end = i + 1 < ops.length ? ops[i + 1]!.at : batch.bytes - 20;
-    if (end - ops[i]!.at > MAX_MESSAGE) {
-      const chain = ops[i]!.chain === undefined ? '' : ` in chain \`${ops[i]!.chain}'`;
-      throw new IPTCError(
-        `cannot write a rule${chain} of table \`${ops[i]!.table ?? table}' to nf_tables: its message is ${end - ops[i]!.at} bytes, and the ` +
-          `kernel drops one over ${MAX_MESSAGE} without an error (fewer matches, or the legacy backend, take it)`,
-        EMSGSIZE,
-      );
-    }
-  }
-}
-
-/** Operations that take rules out of the kernel (a replaced rule's old expressions go too). */
-const RELEASES = new Set(['deleteRule', 'flushRules', 'replaceRule', 'deleteChain', 'deleteTable']);
-
-/**
- * The kernel frees the expressions of removed rules in deferred work, and until then they still hold
- * what they refer to: an `ipset destroy` of a set a deleted rule used gets EBUSY now and then (measured:
- * 16 of 20 times at once after the commit). Releasing a NETLINK_NETFILTER socket makes the kernel finish
- * that work first, which is why iptables-nft, whose socket goes when it exits, never shows it: so does
- * a throwaway socket here, before commit() returns.
- */
-function releaseRemoved(): void {
-  new NetlinkSocket().close();
-}
-
-const copyRule = (raw: RawRule): RawRule => ({ entry: Buffer.from(raw.entry), label: raw.label, standard: raw.standard });
-
-/** The entry with a standard target's label in its name field, as Rule.toEntry builds it. */
-function inputForm(family: Family, rule: RawRule): Buffer {
-  if (!rule.standard) return rule.entry;
-  const l = entryLayout(family);
-  const entry = Buffer.from(rule.entry);
-  const target = entry.readUInt16LE(l.targetOffset);
-  standardTarget(rule.label).copy(entry, target);
-  return entry;
 }

@@ -1,6 +1,6 @@
 // `cmp`: compares a register with data (the data is exactly as long as what was loaded).
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR, writeValue } from './element.js';
+import { beginExpr, endExpr, EXPR, u32, writeValue } from './element.js';
 import { valueSpan, type ValueSpan } from './value.js';
 
 export const NFTA_CMP = { SREG: 1, OP: 2, DATA: 3 } as const;
@@ -24,9 +24,8 @@ export interface CmpExpr {
 }
 
 export function readCmp(buf: Buffer, t: NlaTable, into: CmpExpr): CmpExpr {
-  const o = t.offsets;
-  into.sreg = o[NFTA_CMP.SREG]! >= 0 ? buf.readUInt32BE(o[NFTA_CMP.SREG]!) : -1;
-  into.op = o[NFTA_CMP.OP]! >= 0 ? buf.readUInt32BE(o[NFTA_CMP.OP]!) : -1;
+  into.sreg = u32(buf, t, NFTA_CMP.SREG);
+  into.op = u32(buf, t, NFTA_CMP.OP);
   valueSpan(buf, t, NFTA_CMP.DATA, into.data);
   return into;
 }

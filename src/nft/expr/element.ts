@@ -54,10 +54,13 @@ export function exprKind(buf: Buffer, off: number, len: number): ExprKind {
   return EXPR.unknown;
 }
 
-/** A u32 attribute of a parsed expression (big endian, as nf_tables sends them); -1 when absent. */
-export function u32(buf: Buffer, t: NlaTable, type: number): number {
+/**
+ * A u32 attribute of a parsed expression (big endian, as nf_tables sends them); `absent` (-1 unless
+ * given) when it is missing or too short to hold one.
+ */
+export function u32(buf: Buffer, t: NlaTable, type: number, absent = -1): number {
   const at = t.offsets[type]!;
-  return at >= 0 && t.lengths[type]! >= 4 ? buf.readUInt32BE(at) : -1;
+  return at >= 0 && t.lengths[type]! >= 4 ? buf.readUInt32BE(at) : absent;
 }
 
 /** An open element: the offsets endExpr() needs to close the element and its DATA nest. */

@@ -2,7 +2,7 @@
 // goto), or data into another (the 1 that `meta set nftrace` reads for -j TRACE).
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
 import { NFTA_DATA, NFTA_VERDICT, NFT_REG_VERDICT } from '../constants.js';
-import { beginExpr, endExpr, EXPR, writeValue } from './element.js';
+import { beginExpr, endExpr, EXPR, u32, writeValue } from './element.js';
 import { readStr } from '../../netlink/attributes.js';
 import { valueSpan, type ValueSpan } from './value.js';
 
@@ -41,7 +41,7 @@ export interface ImmediateExpr {
 
 export function readImmediate(buf: Buffer, t: NlaTable, into: ImmediateExpr): ImmediateExpr {
   const o = t.offsets;
-  into.dreg = o[NFTA_IMMEDIATE.DREG]! >= 0 ? buf.readUInt32BE(o[NFTA_IMMEDIATE.DREG]!) : -1;
+  into.dreg = u32(buf, t, NFTA_IMMEDIATE.DREG);
   into.isVerdict = false;
   into.code = 0;
   into.chain = '';

@@ -2,7 +2,7 @@
 // FLAGS, no GROUP) is plain nft's and has no iptables form.
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
 import { readStr } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR } from './element.js';
+import { beginExpr, endExpr, EXPR, u32 } from './element.js';
 
 export const NFTA_LOG = { GROUP: 1, PREFIX: 2, SNAPLEN: 3, QTHRESHOLD: 4, LEVEL: 5, FLAGS: 6 } as const;
 
@@ -42,7 +42,7 @@ export function readLog(buf: Buffer, t: NlaTable, into: LogExpr): LogExpr {
   const o = t.offsets;
   into.group = o[NFTA_LOG.GROUP]! >= 0 ? buf.readUInt16BE(o[NFTA_LOG.GROUP]!) : -1;
   into.prefix = o[NFTA_LOG.PREFIX]! >= 0 ? readStr(buf, o[NFTA_LOG.PREFIX]!, t.lengths[NFTA_LOG.PREFIX]!) : null;
-  into.snaplen = o[NFTA_LOG.SNAPLEN]! >= 0 ? buf.readUInt32BE(o[NFTA_LOG.SNAPLEN]!) : -1;
+  into.snaplen = u32(buf, t, NFTA_LOG.SNAPLEN);
   into.threshold = o[NFTA_LOG.QTHRESHOLD]! >= 0 ? buf.readUInt16BE(o[NFTA_LOG.QTHRESHOLD]!) : 0;
   into.syslog = o[NFTA_LOG.LEVEL]! >= 0 || o[NFTA_LOG.FLAGS]! >= 0;
   return into;

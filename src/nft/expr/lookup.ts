@@ -3,6 +3,7 @@
 // one is never translated.
 import type { NlaTable } from '../../netlink/attributes.js';
 import { readStr } from '../../netlink/attributes.js';
+import { u32 } from './element.js';
 
 export const NFTA_LOOKUP = { SET: 1, SREG: 2, DREG: 3, SET_ID: 4, FLAGS: 5 } as const;
 export const LOOKUP_F_INV = 1;
@@ -16,7 +17,7 @@ export interface LookupExpr {
 export function readLookup(buf: Buffer, t: NlaTable, into: LookupExpr): LookupExpr {
   const o = t.offsets;
   into.set = o[NFTA_LOOKUP.SET]! >= 0 ? readStr(buf, o[NFTA_LOOKUP.SET]!, t.lengths[NFTA_LOOKUP.SET]!) : '';
-  into.sreg = o[NFTA_LOOKUP.SREG]! >= 0 ? buf.readUInt32BE(o[NFTA_LOOKUP.SREG]!) : -1;
-  into.flags = o[NFTA_LOOKUP.FLAGS]! >= 0 ? buf.readUInt32BE(o[NFTA_LOOKUP.FLAGS]!) : 0;
+  into.sreg = u32(buf, t, NFTA_LOOKUP.SREG);
+  into.flags = u32(buf, t, NFTA_LOOKUP.FLAGS, 0);
   return into;
 }

@@ -1,7 +1,7 @@
 // `meta`: loads packet metadata into a register (iif name, mark, l4 protocol), or sets it from one
 // (nftrace, for -j TRACE).
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR } from './element.js';
+import { beginExpr, endExpr, EXPR, u32 } from './element.js';
 
 export const NFTA_META = { DREG: 1, KEY: 2, SREG: 3 } as const;
 
@@ -42,9 +42,8 @@ export interface MetaExpr {
 }
 
 export function readMeta(buf: Buffer, t: NlaTable, into: MetaExpr): MetaExpr {
-  const o = t.offsets;
-  into.key = o[NFTA_META.KEY]! >= 0 ? buf.readUInt32BE(o[NFTA_META.KEY]!) : -1;
-  into.dreg = o[NFTA_META.DREG]! >= 0 ? buf.readUInt32BE(o[NFTA_META.DREG]!) : -1;
-  into.sreg = o[NFTA_META.SREG]! >= 0 ? buf.readUInt32BE(o[NFTA_META.SREG]!) : -1;
+  into.key = u32(buf, t, NFTA_META.KEY);
+  into.dreg = u32(buf, t, NFTA_META.DREG);
+  into.sreg = u32(buf, t, NFTA_META.SREG);
   return into;
 }

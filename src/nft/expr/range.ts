@@ -1,6 +1,6 @@
 // `range`: whether a register lies in [FROM, TO] (EQ) or outside it (NEQ): port ranges.
 import type { NlaTable, NlaWriter } from '../../netlink/attributes.js';
-import { beginExpr, endExpr, EXPR, writeValue } from './element.js';
+import { beginExpr, endExpr, EXPR, u32, writeValue } from './element.js';
 import { valueSpan, type ValueSpan } from './value.js';
 
 export const NFTA_RANGE = { SREG: 1, OP: 2, FROM: 3, TO: 4 } as const;
@@ -29,9 +29,8 @@ export interface RangeExpr {
 }
 
 export function readRange(buf: Buffer, t: NlaTable, into: RangeExpr): RangeExpr {
-  const o = t.offsets;
-  into.sreg = o[NFTA_RANGE.SREG]! >= 0 ? buf.readUInt32BE(o[NFTA_RANGE.SREG]!) : -1;
-  into.op = o[NFTA_RANGE.OP]! >= 0 ? buf.readUInt32BE(o[NFTA_RANGE.OP]!) : -1;
+  into.sreg = u32(buf, t, NFTA_RANGE.SREG);
+  into.op = u32(buf, t, NFTA_RANGE.OP);
   valueSpan(buf, t, NFTA_RANGE.FROM, into.from);
   valueSpan(buf, t, NFTA_RANGE.TO, into.to);
   return into;
