@@ -1,4 +1,5 @@
-// Rules read back are printed by the shim a chunk of their chain at a time (src/xtables/printed.ts), and
+// Rules read back are printed by the shim a chunk at a time (src/xtables/printed.ts; on legacy the chunks
+// run across chains), and
 // their matches and targets take their parameters from that text. Whatever order they are read in, the
 // text is iptables-legacy-save's and the parameters are those of the same rule parsed anew; a rule
 // naming an ipset is printed when it is read, never ahead with its chain.
