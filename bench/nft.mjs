@@ -9,7 +9,7 @@
 // and ratios as a table.
 // Nothing here asserts a timing. `--short` runs fewer rounds (CI); `--only 1,3` runs just those workloads.
 import { spawnSync } from 'node:child_process';
-import koffi from 'koffi';
+import { timed } from './timing.mjs';
 import { Rule, Table } from '../dist/iptc/index.js';
 
 const short = process.argv.includes('--short');
@@ -91,27 +91,6 @@ function sh(file, args, input) {
   const r = spawnSync(file, args, { input, encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.stderr || r.error}`);
   return r.stdout;
-}
-
-// CPU time next to wall time: on a shared machine a contender's wall time also counts the time others
-// held the cores, while its CPU time (user + system, the kernel's work for it included) does not. The
-// peers are child processes: their CPU time is the waited-for children's (getrusage RUSAGE_CHILDREN).
-const getrusage = koffi.load('libc.so.6').func('int getrusage(int, void *)');
-const rusage = Buffer.alloc(144);
-const RUSAGE_CHILDREN = -1;
-function cpuMs() {
-  getrusage(RUSAGE_CHILDREN, rusage);
-  const tv = (at) => Number(rusage.readBigInt64LE(at)) * 1000 + Number(rusage.readBigInt64LE(at + 8)) / 1000;
-  const own = process.cpuUsage();
-  return (own.user + own.system) / 1000 + tv(0) + tv(16);
-}
-
-/** Wall and CPU milliseconds of one run. */
-function timed(fn) {
-  const cpu = cpuMs();
-  const start = process.hrtime.bigint();
-  fn();
-  return { wall: Number(process.hrtime.bigint() - start) / 1e6, cpu: cpuMs() - cpu };
 }
 
 const flush = () => sh('nft', ['flush', 'ruleset']);

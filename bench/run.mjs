@@ -14,6 +14,7 @@ import { Rule, Table } from '../dist/iptc/index.js';
 import { IPSet } from '../dist/ipset/index.js';
 import { kubeProxy, uniform, varied } from './rulesets.mjs';
 import { exporterWorkloads } from './exporter.mjs';
+import { timed } from './timing.mjs';
 
 // The legacy backend's workloads, against iptables-legacy: every Table here and every `iptc` process this
 // starts (the exporter) uses legacy, whatever `auto` picks on this machine (bench/nft.mjs measures nft).
@@ -46,12 +47,6 @@ function sh(file, args, input) {
   return r.stdout;
 }
 
-function timed(fn) {
-  const start = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
 const EMPTY = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
@@ -69,7 +64,10 @@ const loaded = (set) => () => {
   sh('iptables-legacy-restore', ['--noflush'], set.text);
 };
 
-/** A contender: `setup` (not timed) before each run, then `run` returns milliseconds. */
+/**
+ * A contender: `setup` (not timed) before each run, then `run` returns its wall and CPU milliseconds
+ * (timed()), or milliseconds alone where only the contender can tell (a Python peer, a scrape).
+ */
 const contender = (setup, run, rounds = ROUNDS, warmup = WARMUP) => ({ setup, run, rounds, warmup: Math.min(warmup, rounds) });
 const tool = (setup, file, args, input, rounds, warmup) => contender(setup, () => timed(() => sh(file, args, input)), rounds, warmup);
 
@@ -382,6 +380,7 @@ function measure(setup, contenders) {
   setup?.();
   const entries = Object.entries(contenders);
   const runs = Object.fromEntries(entries.map(([name]) => [name, []]));
+  const cpu = Object.fromEntries(entries.map(([name]) => [name, []]));
   const warmup = Math.max(...entries.map(([, c]) => c.warmup));
   const rounds = Math.max(...entries.map(([, c]) => c.rounds));
   for (let round = -warmup; round < rounds; round++) {
@@ -389,11 +388,14 @@ function measure(setup, contenders) {
       if (round < -c.warmup || round >= c.rounds) continue;
       c.setup?.();
       const ms = c.run();
-      if (round >= 0) runs[name].push(Math.round(ms * 10) / 10);
+      if (round < 0) continue;
+      runs[name].push(Math.round((typeof ms === 'number' ? ms : ms.wall) * 10) / 10);
+      cpu[name].push(typeof ms === 'number' ? NaN : Math.round(ms.cpu * 10) / 10);
     }
   }
   const medians = Object.fromEntries(Object.entries(runs).map(([name, times]) => [name, median(times)]));
-  return { runs, medians };
+  const cpuMedians = Object.fromEntries(Object.entries(cpu).map(([name, times]) => [name, median(times)]));
+  return { runs, medians, cpu, cpuMedians };
 }
 
 const results = { rulesets: [], other: [] };
@@ -404,10 +406,12 @@ for (const makeSet of rulesetRows.length > 0 ? SETS : []) {
   const [rounds, warmup] = roundsFor(set);
   rulesetRows.forEach((row, i) => {
     const contenders = { iptc: { ...row.iptc(set), rounds, warmup: Math.min(warmup, rounds) }, [row.peer]: row.tool(set, rounds, warmup) };
-    const { runs, medians } = measure(row.setup?.(set), contenders);
+    const { runs, medians, cpu, cpuMedians } = measure(row.setup?.(set), contenders);
     const ratio = medians.iptc / medians[row.peer];
-    results.rulesets[i].cells.push({ set: set.name, rules: set.rules.length, medians, runs, ratio, met: ratio <= row.target });
-    process.stderr.write(`  ${row.key} on ${set.name}: iptc ${runs.iptc.join(', ')} ms; ${row.peer} ${runs[row.peer].join(', ')} ms\n`);
+    const cpuRatio = cpuMedians.iptc / cpuMedians[row.peer];
+    results.rulesets[i].cells.push({ set: set.name, rules: set.rules.length, medians, runs, cpuMedians, cpu, ratio, cpuRatio, met: ratio <= row.target });
+    const both = (name) => runs[name].map((ms, k) => `${ms}/${cpu[name][k]}`).join(', ');
+    process.stderr.write(`  ${row.key} on ${set.name} (wall/cpu ms): iptc ${both('iptc')}; ${row.peer} ${both(row.peer)}\n`);
   });
 }
 for (const row of OTHER_ROWS) {
@@ -437,7 +441,8 @@ if (results.rulesets.length > 0) {
   const sets = results.rulesets[0].cells.map((c) => `${c.set} (${c.rules} rules)`);
   lines.push(`| workload | peer | target | ${sets.join(' | ')} |`, `|---|---|---|${sets.map(() => '---|').join('')}`);
   for (const r of results.rulesets) {
-    const cells = r.cells.map((c) => `${fmt(c.medians.iptc)} / ${fmt(c.medians[r.peer])} = **${c.ratio.toFixed(2)}x**${c.met ? '' : ' (not met)'}`);
+    const cells = r.cells.map((c) =>
+      `${fmt(c.medians.iptc)} / ${fmt(c.medians[r.peer])} = **${c.ratio.toFixed(2)}x**${c.met ? '' : ' (not met)'} (cpu ${c.cpuRatio.toFixed(2)}x)`);
     lines.push(`| ${r.workload} | ${r.peer} | ≤ ${r.target}x | ${cells.join(' | ')} |`);
   }
   lines.push('');
