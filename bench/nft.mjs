@@ -9,7 +9,7 @@
 // and ratios as a table.
 // Nothing here asserts a timing. `--short` runs fewer rounds (CI); `--only 1,3` runs just those workloads.
 import { spawnSync } from 'node:child_process';
-import { timed } from './timing.mjs';
+import { measure, timed } from './timing.mjs';
 import { Rule, Table } from '../dist/iptc/index.js';
 
 const short = process.argv.includes('--short');
@@ -249,36 +249,11 @@ const workloads = [
   },
 ];
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-
-/** Round by round, every contender in turn, after its warm-up rounds. */
-function measure(w) {
-  w.setup?.();
-  const entries = Object.entries(w.contenders);
-  const runs = Object.fromEntries(entries.map(([name]) => [name, []]));
-  const cpu = Object.fromEntries(entries.map(([name]) => [name, []]));
-  const warmup = Math.max(...entries.map(([, c]) => c.warmup));
-  const rounds = Math.max(...entries.map(([, c]) => c.rounds));
-  for (let round = -warmup; round < rounds; round++) {
-    for (const [name, c] of entries) {
-      if (round < -c.warmup || round >= c.rounds) continue;
-      c.setup?.();
-      const ms = c.run();
-      if (round >= 0) {
-        runs[name].push(Math.round(ms.wall * 10) / 10);
-        cpu[name].push(Math.round(ms.cpu * 10) / 10);
-      }
-    }
-  }
-  return { runs, cpu };
-}
-
 const results = [];
 workloads.forEach((w, index) => {
   if (only ? !only.has(index + 1) : w.flag !== undefined && !process.argv.includes(w.flag)) return;
-  const { runs, cpu } = measure(w);
-  const medianOf = (by) => Object.fromEntries(Object.entries(by).map(([name, times]) => [name, median(times)]));
-  results.push({ id: index + 1, workload: w.name, peer: w.peer, perRule: w.perRule, medians: medianOf(runs), cpu: medianOf(cpu), targets: w.targets });
+  const { runs, medians, cpu, cpuMedians } = measure(w.setup, w.contenders);
+  results.push({ id: index + 1, workload: w.name, peer: w.peer, perRule: w.perRule, medians, cpu: cpuMedians, targets: w.targets });
   process.stderr.write(`  ${index + 1}. ${w.name} (wall ms / cpu ms): ${Object.entries(runs).map(([n, t]) =>
     `${n} ${t.map((ms, k) => `${ms}/${cpu[n][k]}`).join(', ')}`).join('; ')}\n`);
 });

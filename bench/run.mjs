@@ -14,7 +14,7 @@ import { Rule, Table } from '../dist/iptc/index.js';
 import { IPSet } from '../dist/ipset/index.js';
 import { kubeProxy, uniform, varied } from './rulesets.mjs';
 import { exporterWorkloads } from './exporter.mjs';
-import { timed } from './timing.mjs';
+import { measure, timed } from './timing.mjs';
 
 // The legacy backend's workloads, against iptables-legacy: every Table here and every `iptc` process this
 // starts (the exporter) uses legacy, whatever `auto` picks on this machine (bench/nft.mjs measures nft).
@@ -366,37 +366,6 @@ const OTHER_ROWS = [
 
 // The exporter's scrapes, keys scrape-10000 and scrape-50000.
 for (const w of exporterWorkloads(contender)) OTHER_ROWS.push({ key: `scrape-${w.name.match(/\d+/)[0]}`, ...w });
-
-const median = (times) => {
-  const sorted = [...times].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-};
-
-/**
- * Round by round, every contender in turn, after its warm-up rounds (the JIT compiles iptc's code over the
- * first thousands of rules, and the heap settles).
- */
-function measure(setup, contenders) {
-  setup?.();
-  const entries = Object.entries(contenders);
-  const runs = Object.fromEntries(entries.map(([name]) => [name, []]));
-  const cpu = Object.fromEntries(entries.map(([name]) => [name, []]));
-  const warmup = Math.max(...entries.map(([, c]) => c.warmup));
-  const rounds = Math.max(...entries.map(([, c]) => c.rounds));
-  for (let round = -warmup; round < rounds; round++) {
-    for (const [name, c] of entries) {
-      if (round < -c.warmup || round >= c.rounds) continue;
-      c.setup?.();
-      const ms = c.run();
-      if (round < 0) continue;
-      runs[name].push(Math.round((typeof ms === 'number' ? ms : ms.wall) * 10) / 10);
-      cpu[name].push(typeof ms === 'number' ? NaN : Math.round(ms.cpu * 10) / 10);
-    }
-  }
-  const medians = Object.fromEntries(Object.entries(runs).map(([name, times]) => [name, median(times)]));
-  const cpuMedians = Object.fromEntries(Object.entries(cpu).map(([name, times]) => [name, median(times)]));
-  return { runs, medians, cpu, cpuMedians };
-}
 
 const results = { rulesets: [], other: [] };
 const rulesetRows = RULESET_ROWS.filter((row) => !only || only.has(row.key));

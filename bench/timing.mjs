@@ -22,3 +22,33 @@ export function timed(fn) {
   fn();
   return { wall: Number(process.hrtime.bigint() - start) / 1e6, cpu: cpuMs() - cpu };
 }
+
+export const median = (times) => [...times].sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)];
+
+/**
+ * Round by round, every contender in turn (so a slow moment of the machine hits them alike), after its
+ * warm-up rounds (the JIT compiles iptc's code over the first thousands of rules, and the heap settles).
+ * A contender is { setup, run, rounds, warmup }: `setup` (not timed) before each run, `run` returns
+ * timed()'s wall and CPU milliseconds, or milliseconds alone where only the contender can tell (a Python
+ * peer, a scrape). Returns each contender's runs and medians, wall and CPU (NaN where not known).
+ */
+export function measure(setup, contenders) {
+  setup?.();
+  const entries = Object.entries(contenders);
+  const runs = Object.fromEntries(entries.map(([name]) => [name, []]));
+  const cpu = Object.fromEntries(entries.map(([name]) => [name, []]));
+  const warmup = Math.max(...entries.map(([, c]) => c.warmup));
+  const rounds = Math.max(...entries.map(([, c]) => c.rounds));
+  for (let round = -warmup; round < rounds; round++) {
+    for (const [name, c] of entries) {
+      if (round < -c.warmup || round >= c.rounds) continue;
+      c.setup?.();
+      const ms = c.run();
+      if (round < 0) continue;
+      runs[name].push(Math.round((typeof ms === 'number' ? ms : ms.wall) * 10) / 10);
+      cpu[name].push(typeof ms === 'number' ? NaN : Math.round(ms.cpu * 10) / 10);
+    }
+  }
+  const mediansOf = (by) => Object.fromEntries(Object.entries(by).map(([name, times]) => [name, median(times)]));
+  return { runs, medians: mediansOf(runs), cpu, cpuMedians: mediansOf(cpu) };
+}
