@@ -229,18 +229,31 @@ export function splitEntry(family: Family, entry: Buffer): {
  */
 export function extensionSlices(family: Family, source: Buffer, base = 0): number[] {
   const l = LAYOUTS[family];
-  const u16 = (at: number) => source[base + at]! | (source[base + at + 1]! << 8);
-  const targetOffset = u16(l.targetOffset);
-  const nextOffset = u16(l.nextOffset);
-  const slices: number[] = [];
-  for (let at = l.header; at < targetOffset; ) {
-    const size = u16(at);
+  const targetOffset = u16At(source, base + l.targetOffset);
+  const nextOffset = u16At(source, base + l.nextOffset);
+  // Counted first: a rule read back makes this list once, and growing it by push costs more than the walk.
+  let matches = 0;
+  for (let at = l.header; at < targetOffset; matches++) {
+    const size = u16At(source, base + at);
     if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
-    slices.push(base + at, size);
     at += size;
   }
-  slices.push(base + targetOffset, nextOffset - targetOffset);
+  const slices = new Array<number>(2 * matches + 2);
+  let at = l.header;
+  for (let m = 0; m < matches; m++) {
+    const size = u16At(source, base + at);
+    slices[2 * m] = base + at;
+    slices[2 * m + 1] = size;
+    at += size;
+  }
+  slices[2 * matches] = base + targetOffset;
+  slices[2 * matches + 1] = nextOffset - targetOffset;
   return slices;
+}
+
+/** A little-endian u16 by byte reads (Buffer's readers check their arguments each time). */
+function u16At(source: Buffer, at: number): number {
+  return source[at]! | (source[at + 1]! << 8);
 }
 
 /**

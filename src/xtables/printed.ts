@@ -61,7 +61,10 @@ export class PrintedRules {
    */
   extensionName(index: number, k: number): string | null {
     const at = this.#extensionAt(index, k);
-    return at < 0 ? null : slice(this.#chunkOf[index]!.text, this.#spansOf(index)[at]!, this.#spansOf(index)[at + 1]!, true);
+    if (at < 0) return null;
+    const text = this.#chunkOf[index]!.text;
+    const spans = this.#spansOf(index);
+    return typeof text === 'string' ? knownName(text, spans[at]!, spans[at + 1]!) : slice(text, spans[at]!, spans[at + 1]!, true);
   }
 
   /** The parameters text extension `k` of rule `index` was printed with, or null as text() gives null. */
@@ -108,6 +111,20 @@ export class PrintedRules {
     for (let i = 0; i < chunk.ruleAt.length; i++) this.#chunkOf[index + i] = chunk;
     return chunk;
   }
+}
+
+/** Extension names printed lately: a table's rules use a few extensions, asked for by name again and again. */
+const recentNames: string[] = [];
+
+/** text[start, end), the same string as before where it is a name printed lately (no copy; its hash is known). */
+function knownName(text: string, start: number, end: number): string {
+  for (let i = 0; i < recentNames.length; i++) {
+    const known = recentNames[i]!;
+    if (known.length === end - start && text.startsWith(known, start)) return known;
+  }
+  const name = text.slice(start, end);
+  if (recentNames.unshift(name) > 16) recentNames.pop();
+  return name;
 }
 
 function slice(text: string | Buffer, start: number, end: number, name = false): string {
