@@ -77,15 +77,6 @@ export interface KernelOrigin {
 }
 
 /**
- * @internal A blob inside a kernel entry, viewed only when needed: a rule read back holds several. `k` is which
- * extension of the rule it is (its matches, then its target).
- */
-export interface KernelSlice {
-  origin: KernelOrigin;
-  k: number;
-}
-
-/**
  * What Match and Target share: a name, a revision, and parameters set and read as iptables' command
  * line and iptables-save write them.
  *
@@ -108,7 +99,11 @@ export abstract class Extension {
   #caches: Caches | null = null;
 
   /** @internal */
-  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernelBlob?: Buffer | KernelSlice) {
+  /**
+   * @internal `kernel`: the blob read from the kernel, or the origin of the rule it is extension `k` of (its
+   * matches, then its target; the blob is then viewed only when needed: a rule read back holds several).
+   */
+  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernel?: Buffer | KernelOrigin, k = 0) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
     if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
       throw new RangeError(`revision must be an integer 0-255, got ${revision}`);
@@ -116,15 +111,15 @@ export abstract class Extension {
     this.#owner = owner;
     this.#name = name;
     this.#revision = revision;
-    if (kernelBlob === undefined) {
+    if (kernel === undefined) {
       this.#options = [];
     } else {
       this.#options = null;
-      if (Buffer.isBuffer(kernelBlob)) {
-        this.#kernelBlob = kernelBlob;
+      if (Buffer.isBuffer(kernel)) {
+        this.#kernelBlob = kernel;
       } else {
-        this.#origin = kernelBlob.origin;
-        this.#kernelK = kernelBlob.k;
+        this.#origin = kernel;
+        this.#kernelK = k;
       }
     }
   }

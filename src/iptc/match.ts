@@ -1,6 +1,6 @@
 import { extensionUserspacesize, type ExtensionKind } from '../xtables/shim.js';
 import { extensionRevision } from '../xtables/entry.js';
-import { Extension, type ExtensionOwner, type KernelSlice } from './extension.js';
+import { Extension, type ExtensionOwner, type KernelOrigin } from './extension.js';
 import type { Rule } from './rule.js';
 
 /**
@@ -23,10 +23,10 @@ export class Match extends Extension {
    */
   constructor(rule: Rule, name: string, revision?: number);
   /** @internal A match read back from the kernel. */
-  constructor(rule: ExtensionOwner, name: string, revision: number | undefined, kernelBlob: Buffer | KernelSlice);
-  constructor(rule: ExtensionOwner, name: string, revision?: number, kernelBlob?: Buffer | KernelSlice) {
-    super(rule, name, revision, kernelBlob);
-    if (!kernelBlob) this.checkExists();
+  constructor(rule: ExtensionOwner, name: string, revision: number | undefined, kernel: Buffer | KernelOrigin, k?: number);
+  constructor(rule: ExtensionOwner, name: string, revision?: number, kernel?: Buffer | KernelOrigin, k?: number) {
+    super(rule, name, revision, kernel, k);
+    if (!kernel) this.checkExists();
   }
 
   /** The match as `iptables-save` prints it in a rule, e.g. `-m tcp --dport 22`. */

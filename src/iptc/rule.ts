@@ -28,7 +28,7 @@ import { describeForInspect, type BuiltBlob, type ExtensionOwner, type KernelOri
 import { ANY_ADDRESS, kernelAddress, kernelInterface, kernelProtocol, ZERO_COUNTERS } from './kernel-fields.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
-import { Target } from './target.js';
+import { Target, type TargetOptions } from './target.js';
 import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
 import { compileSpec, ruleOf } from './compile.js';
 import { saveEntry } from './save.js';
@@ -68,6 +68,9 @@ let scratch = Buffer.allocUnsafeSlow(2048);
 
 const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
 const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
+/** How a rule read back makes its standard target (a verdict, a jump or goto, a fall-through). */
+const KERNEL_JUMP: TargetOptions = Object.freeze({ kernelLabel: true, goto: false });
+const KERNEL_GOTO: TargetOptions = Object.freeze({ kernelLabel: true, goto: true });
 /** The matches of every rule that has none: frozen, replaced (never changed) when one is added. */
 const NO_MATCHES: Match[] = Object.freeze([]) as unknown as Match[];
 
@@ -265,12 +268,12 @@ export class Rule {
     const origin: KernelOrigin =
       printed && raw instanceof DumpedRule ? raw : { family, source, base, printed, index: raw.index ?? 0 };
     const matches = new Array<Match>(count - 1);
-    for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, { origin, k: i });
+    for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, origin, i);
     this.#matches = matches;
     this.#gotoFlag = (source[base + l.flags]! & l.gotoFlag) !== 0;
     this.#target = raw.standard
-      ? new Target(this, raw.label, { kernelLabel: true, goto: this.#gotoFlag })
-      : new Target(this, raw.label, { kernelBlob: { origin, k: count - 1 } });
+      ? new Target(this, raw.label, this.#gotoFlag ? KERNEL_GOTO : KERNEL_JUMP)
+      : new Target(this, raw.label, { kernelBlob: origin, kernelK: count - 1 });
   }
 
   #changed(): void {

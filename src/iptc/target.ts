@@ -2,7 +2,7 @@ import { extensionUserspacesize, isTargetExtension, type ExtensionKind, type Fam
 import { EXTENSION_HEADER, extensionRevision, standardTarget, STANDARD_TARGET_USERSPACESIZE } from '../xtables/entry.js';
 import { wideNflogBlob, XT_NFLOG } from '../xtables/blobs.js';
 import { XTablesError } from '../xtables/errors.js';
-import { Extension, type BuiltBlob, type ExtensionOwner, type KernelSlice } from './extension.js';
+import { Extension, type BuiltBlob, type ExtensionOwner, type KernelOrigin } from './extension.js';
 import type { ParameterValue } from './parameters.js';
 import { checkChainName } from './names.js';
 import type { Rule } from './rule.js';
@@ -36,8 +36,10 @@ export interface TargetOptions {
   goto?: boolean;
   /** The revision of the target extension to use; the newest this kernel supports by default. */
   revision?: number;
-  /** @internal A target extension read back from the kernel. */
-  kernelBlob?: Buffer | KernelSlice;
+  /** @internal A target extension read back from the kernel: its blob, or its rule's origin (see kernelK). */
+  kernelBlob?: Buffer | KernelOrigin;
+  /** @internal With an origin as kernelBlob: which extension of the rule the target is (its last). */
+  kernelK?: number;
   /** @internal A verdict, jump or fall-through read back from the kernel. */
   kernelLabel?: boolean;
 }
@@ -67,7 +69,7 @@ export class Target extends Extension {
   constructor(rule: ExtensionOwner, name: string, revisionOrOptions?: number | TargetOptions) {
     const opts: TargetOptions =
       typeof revisionOrOptions === 'number' ? { revision: revisionOrOptions } : (revisionOrOptions ?? {});
-    super(rule, name, opts.revision, opts.kernelBlob);
+    super(rule, name, opts.revision, opts.kernelBlob, opts.kernelK);
     if (opts.kernelBlob) {
       this.#standard = null;
     } else if (opts.kernelLabel) {
