@@ -8,7 +8,7 @@ import {
   interfaceMasks,
   INV,
   sameEntry,
-  extensionSlices,
+  extensionCount,
 } from '../xtables/entry.js';
 import { flagBytes, withGoto, type Counters, type RuleFields } from './fields.js';
 import type { Family } from '../xtables/shim.js';
@@ -259,9 +259,8 @@ export class Rule {
     const l = entryLayout(family);
     const source = raw.source ?? raw.entry;
     const base = raw.source ? raw.at! : 0;
-    // Slices, not views: a match's blob is viewed only when something needs its bytes.
-    const slices = extensionSlices(family, source, base);
-    const count = slices.length / 2;
+    // Counted, not viewed: a match's blob is viewed only when something needs its bytes.
+    const count = extensionCount(family, source, base);
     // Printed with its chain: the extensions' texts need no save() of their own.
     const printed = raw.printed && raw.printed.extensionCount(raw.index!) === count - (raw.standard ? 1 : 0) ? raw.printed : null;
     // A dumped rule printed with its chain is its extensions' origin itself: one object fewer per rule.
@@ -406,7 +405,7 @@ export class Rule {
    */
   get matches(): Match[] {
     this.#ensureExtensions();
-    return [...this.#matches];
+    return this.#matches.slice();
   }
 
   /**

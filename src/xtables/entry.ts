@@ -231,13 +231,8 @@ export function extensionSlices(family: Family, source: Buffer, base = 0): numbe
   const l = LAYOUTS[family];
   const targetOffset = u16At(source, base + l.targetOffset);
   const nextOffset = u16At(source, base + l.nextOffset);
-  // Counted first: a rule read back makes this list once, and growing it by push costs more than the walk.
-  let matches = 0;
-  for (let at = l.header; at < targetOffset; matches++) {
-    const size = u16At(source, base + at);
-    if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
-    at += size;
-  }
+  // Counted first: growing the list by push costs more than the walk.
+  const matches = extensionCount(family, source, base) - 1;
   const slices = new Array<number>(2 * matches + 2);
   let at = l.header;
   for (let m = 0; m < matches; m++) {
@@ -249,6 +244,19 @@ export function extensionSlices(family: Family, source: Buffer, base = 0): numbe
   slices[2 * matches] = base + targetOffset;
   slices[2 * matches + 1] = nextOffset - targetOffset;
   return slices;
+}
+
+/** How many extensions (matches and the target) the entry at `base` of `source` has. */
+export function extensionCount(family: Family, source: Buffer, base = 0): number {
+  const l = LAYOUTS[family];
+  const targetOffset = u16At(source, base + l.targetOffset);
+  let count = 1;
+  for (let at = l.header; at < targetOffset; count++) {
+    const size = u16At(source, base + at);
+    if (size < EXTENSION_HEADER || at + size > targetOffset) throw new RangeError('corrupt rule entry: bad match size');
+    at += size;
+  }
+  return count;
 }
 
 /** A little-endian u16 by byte reads (Buffer's readers check their arguments each time). */
