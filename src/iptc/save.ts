@@ -54,8 +54,9 @@ export function saveEntry(family: Family, buf: Buffer, base: number, label: stri
   if (proto !== 0) text += `${inv & INV.PROTO ? ' !' : ''} -p ${protocolSaveName(proto)}`;
   if (l.fragFlag && flags & l.fragFlag) text += `${inv & INV.FRAG ? ' !' : ''} -f`;
   if (typeof printed === 'string') {
-    text += printed;
-    return text.startsWith(' ') ? text.slice(1) : text;
+    // Every part starts with a space. The header fields' text is dropped its first, not the whole line
+    // (a slice of the joined text would copy it: a large table prints thousands).
+    return text === '' ? printed.slice(1) : text.slice(1) + printed;
   }
   // Each extension printed on its own; its save() reads the entry's header at the entry's start.
   const entry = base === 0 ? buf : buf.subarray(base, base + buf.readUInt16LE(base + l.nextOffset));
