@@ -5,7 +5,7 @@
 // naming an ipset is printed when it is read, never ahead with its chain.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPSet } from '../src/ipset/index.js';
-import { Rule, Table, Table6 } from '../src/iptc/index.js';
+import { Rule, Table, Table6, Target } from '../src/iptc/index.js';
 import { closedAfterEach, ipt, resetKernel, rules, run } from './kernel.js';
 
 const open = closedAfterEach();
@@ -95,6 +95,30 @@ describe('rules printed with their chain', () => {
       }
     }
     expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
+  });
+
+  it.each([false, true])('an interface name that is not ASCII saves as iptables-legacy-save\'s bytes (counters: %s)', (counters) => {
+    ipt(['-N', 'SIDE']);
+    for (const spec of specs().slice(0, 40)) ipt(['-A', 'INPUT', ...spec]);
+    ipt(['-A', 'INPUT', '-i', 'é0', '-j', 'ACCEPT']);
+    // Its bytes are iptables-legacy-save's, whichever way the rest of the rules are printed.
+    const expected = run('iptables-legacy-save', ['-t', 'filter', ...(counters ? ['-c'] : [])]).replace(/^#.*\n/gm, '');
+    expect(expected).toContain('-i é0');
+    expect(table().save({ counters, encoding: 'buffer' }).equals(Buffer.from(expected))).toBe(true);
+    expect(table().save({ counters })).toBe(expected);
+  });
+
+  it('an interface name that is not ASCII reads as the rest of the text reads, and is written back as it was', () => {
+    ipt(['-A', 'INPUT', '-i', 'é0', '-j', 'ACCEPT']);
+    const t = table();
+    const [rule] = t.chain('INPUT').rules;
+    expect(rule!.toString()).toBe('-i é0 -j ACCEPT');
+    expect(t.save({ encoding: 'buffer' }).includes(Buffer.from('-A INPUT -i é0 -j ACCEPT\n'))).toBe(true);
+    // Changed elsewhere, the rule keeps the name's bytes (and prints them the same way).
+    rule!.target = new Target(rule!, 'DROP');
+    expect(rule!.toString()).toBe('-i é0 -j DROP');
+    t.chain('INPUT').appendRule(rule!);
+    expect(rules('filter', 'INPUT')).toEqual(['-i é0 -j ACCEPT', '-i é0 -j DROP']);
   });
 
   it.each([

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { formatIPv4, formatIPv6, maskToPrefix, parseIPv4, parseIPv6 } from '../inet/address.js';
 import type { Family } from '../xtables/shim.js';
 import { parseAddressAsIptables, strtoui } from './command-line.js';
+import { decodeBytes } from '../xtables/text.js';
 
 /** An address and mask; the arrays may be shared and are never modified once made. */
 export interface AddressSpec {
@@ -179,7 +180,11 @@ export function parseInterface(value: string | null | undefined, what: string): 
   return { name: rest, invert };
 }
 
-/** iptables-save's print_iface: the name up to its mask, with `+` where the mask ends early. */
+/**
+ * iptables-save's print_iface: the name up to its mask, with `+` where the mask ends early. `name` holds
+ * the kernel's bytes as Latin-1 (as a rule read back keeps it, so that it is written back as it was); in
+ * the text they read as the rest of a saved text reads (decodeBytes), so that its bytes are iptables-save's.
+ */
 export function saveInterface(letter: 'i' | 'o', name: string, mask: Uint8Array, invert: boolean): string {
   if (mask[0] === 0) return '';
   let text = '';
@@ -193,7 +198,8 @@ export function saveInterface(letter: 'i' | 'o', name: string, mask: Uint8Array,
       break;
     }
   }
-  return `${invert ? ' !' : ''} -${letter} ${text}`;
+  const shown = /[^\x00-\x7f]/.test(text) ? decodeBytes(Buffer.from(text, 'latin1')) : text;
+  return `${invert ? ' !' : ''} -${letter} ${shown}`;
 }
 
 let systemProtocols: { byName: Map<string, number>; byNumber: Map<number, string> } | undefined;

@@ -325,7 +325,9 @@ export class Rule {
   }
 
   /**
-   * Input interface: `[!]name`, `eth+` for a prefix; null when any.
+   * Input interface: `[!]name`, `eth+` for a prefix; null when any. A name read back whose bytes are not
+   * ASCII (iptables takes any; iptc refuses to write one) reads as those bytes in Latin-1, one character
+   * a byte, as the rule writes it back; toString() and save() print it as iptables-save does.
    *
    * Equivalent to: `[!] -i name`
    */

@@ -7,6 +7,7 @@ import { printLines } from '../xtables/printed.js';
 import { saveExtensionAt, type Family } from '../xtables/shim.js';
 import { formatIPv4, formatIPv6, maskToPrefix } from '../inet/address.js';
 import { protocolSaveName } from './address.js';
+import { decodeBytes } from '../xtables/text.js';
 
 function address(family: Family, entry: Buffer, letter: string, addrAt: number, maskAt: number, invert: boolean): string {
   const bang = invert ? ' !' : '';
@@ -21,19 +22,24 @@ function address(family: Family, entry: Buffer, letter: string, addrAt: number, 
   return `${bang} -${letter} ${formatIPv6(entry, addrAt)}/${mask}`;
 }
 
-/** print_iface: the name up to its mask, with `+` where the mask ends before the name does. */
+/**
+ * print_iface: the name up to its mask, with `+` where the mask ends before the name does. Its bytes
+ * read as the rest of a saved text reads (decodeBytes), so that the text's bytes are iptables-save's.
+ */
 function iface(entry: Buffer, letter: string, nameAt: number, maskAt: number, invert: boolean): string {
   if (entry[maskAt] === 0) return '';
   let text = '';
+  let ascii = true;
   for (let i = 0; i < IFNAMSIZ; i++) {
     if (entry[maskAt + i] !== 0) {
       if (entry[nameAt + i] !== 0) text += String.fromCharCode(entry[nameAt + i]!);
+      if (entry[nameAt + i]! >= 0x80) ascii = false;
     } else {
       if (entry[nameAt + i - 1] !== 0) text += '+';
       break;
     }
   }
-  return `${invert ? ' !' : ''} -${letter} ${text}`;
+  return `${invert ? ' !' : ''} -${letter} ${ascii ? text : decodeBytes(Buffer.from(text, 'latin1'))}`;
 }
 
 /**
