@@ -10,6 +10,13 @@ import type { Family } from '../xtables/shim.js';
 
 /** A record's head: the byte offset of its chain's name in the names, then padding (entries stay aligned). */
 const HEAD = 8;
+/**
+ * The records buffer of a group that was dropped, for the next group: a batch of thousands of appends
+ * writes megabytes, and fresh memory costs a page fault per page written, each batch again. Kept only up
+ * to this size.
+ */
+const SPARE_MAX = 16 << 20;
+let spare: Buffer | null = null;
 
 export class AppendGroup {
   readonly #nextOffset: number;
@@ -17,7 +24,7 @@ export class AppendGroup {
   #names = Buffer.allocUnsafeSlow(1024);
   #namesUsed = 0;
   readonly #nameAt = new Map<string, number>();
-  #records = Buffer.allocUnsafeSlow(1 << 16);
+  #records: Buffer;
   #used = 0;
   #count = 0;
   /** The user chains the entries jump to, each once (checked again on a fresh view). */
@@ -28,6 +35,19 @@ export class AppendGroup {
 
   constructor(family: Family) {
     this.#nextOffset = entryLayout(family).nextOffset;
+    this.#records = spare ?? Buffer.allocUnsafeSlow(1 << 16);
+    spare = null;
+  }
+
+  /** The group is dropped with its batch: its buffer serves the next group. */
+  release(): void {
+    const records = this.#records;
+    if (records.length <= SPARE_MAX && (spare === null || spare.length < records.length)) spare = records;
+    this.#records = Buffer.alloc(0);
+    this.#used = 0;
+    this.#count = 0;
+    this.#heldFrom = 0;
+    this.#heldIndex = 0;
   }
 
   /** Records an append (the entry copied from the start of `entry`), held back from the copy until applyHeld. */

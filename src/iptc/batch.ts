@@ -81,6 +81,8 @@ export class Batch {
   #run: EntryRun | null = null;
   /** The last change when it appends rules to chains of a view that takes them together: the next append joins it. */
   #group: AppendGroup | null = null;
+  /** Every group of #changes, released when the changes are dropped. */
+  #groups: AppendGroup[] = [];
   /** The user chains rules were found jumping to since the last other change (see applyEntry). */
   readonly #jumpsChecked = new Set<string>();
   /** Where the runs keep their entries, one run after another. */
@@ -106,6 +108,14 @@ export class Batch {
     const view = this.#current();
     this.#applyHeld(view);
     return view;
+  }
+
+  /**
+   * Whether the pending copy has the chain: held appends change no chain, so they are not given to it
+   * for this (a batch that asks for each chain before appending to it keeps them waiting together).
+   */
+  copyHasChain(name: string): boolean {
+    return this.#current().isChain(name);
   }
 
   /** The copy, without the appends the run holds back (see applyEntry). */
@@ -177,6 +187,7 @@ export class Batch {
         this.#applyHeld(view);
         const started = new AppendGroup(view.family);
         this.#changes.push((h) => started.apply(h));
+        this.#groups.push(started);
         this.#run = null;
         this.#group = group = started;
       }
@@ -410,6 +421,8 @@ export class Batch {
     this.#changes = [];
     this.#run = null;
     this.#group = null;
+    for (const group of this.#groups) group.release();
+    this.#groups = [];
     this.#arena = new EntryArena();
   }
 
