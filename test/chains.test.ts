@@ -793,3 +793,19 @@ describe('goto set on a target after the rule was built', () => {
     t.close();
   });
 });
+
+describe('chain names', () => {
+  it('refuses white space, NUL and anything but printable ASCII, as iptables does, and takes the rest', () => {
+    resetKernel();
+    const t = new Table('filter', { autocommit: false });
+    for (const name of ['a b', 'a\tb', 'a\nb', 'a\0b', 'caf\u00e9', 'a\u00a0b', 'a\u2028b', '\ud800x']) {
+      expect(() => t.createChain(name)).toThrow(new TypeError(`Invalid chain name \`${name}'`));
+      expect(() => Rule.parse(['-j', name])).toThrow(TypeError);
+    }
+    t.createChain('a~!"#z');
+    t.chain('INPUT').appendRule(Rule.parse(['-j', 'a~!"#z']));
+    t.commit();
+    t.close();
+    expect(rules('filter', 'INPUT')).toEqual(['-j a~!"#z']);
+  });
+});
