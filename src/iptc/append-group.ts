@@ -50,6 +50,11 @@ export class AppendGroup {
     this.#heldIndex = 0;
   }
 
+  /** Whether an append to the chain is in the group: the view had the chain then, and still has it. */
+  has(chain: string): boolean {
+    return this.#nameAt.has(chain);
+  }
+
   /** Records an append (the entry copied from the start of `entry`), held back from the copy until applyHeld. */
   add(chain: string, entry: Buffer, jump: string | null): void {
     let nameAt = this.#nameAt.get(chain);

@@ -221,7 +221,8 @@ export class Batch {
    */
   #holds(view: TableView, chain: string, jump: string | null): boolean {
     if (jump !== null && BUILTIN_NAMES.has(jump) && view.isBuiltin(jump)) return false;
-    return view.isChain(chain);
+    // A chain the group appends to stays: any other change ends the group.
+    return this.#group?.has(chain) === true || view.isChain(chain);
   }
 
   /**
