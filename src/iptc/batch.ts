@@ -4,10 +4,14 @@
 // reading the view they commit to the commit. See docs/concurrency.md.
 import { IPTCError } from '../xtables/errors.js';
 import type { LockWait } from '../xtables/lock.js';
+import { AppendGroup } from './append-group.js';
 import { EntryRun } from './entry-run.js';
 import type { RawChain, TableBackend, TableView, ViewOrigin } from './table-backend.js';
 import { EntryArena } from './packed.js';
 import { checkJumpLabel } from './chain.js';
+
+/** The names a built-in chain can have, in any table. */
+const BUILTIN_NAMES = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
 /** A change to a view; self-contained, so that it can be applied again to a fresh view. */
 export type Change<T = unknown> = (view: TableView) => T;
@@ -75,6 +79,10 @@ export class Batch {
   #changes: Change[] = [];
   /** The last change when it appends or deletes rules of one chain: the next such change joins it. */
   #run: EntryRun | null = null;
+  /** The last change when it appends rules to chains of a view that takes them together: the next append joins it. */
+  #group: AppendGroup | null = null;
+  /** Every group of #changes, released when the changes are dropped. */
+  #groups: AppendGroup[] = [];
   /** The user chains rules were found jumping to since the last other change (see applyEntry). */
   readonly #jumpsChecked = new Set<string>();
   /** Where the runs keep their entries, one run after another. */
@@ -102,6 +110,14 @@ export class Batch {
     return view;
   }
 
+  /**
+   * Whether the pending copy has the chain: held appends change no chain, so they are not given to it
+   * for this (a batch that asks for each chain before appending to it keeps them waiting together).
+   */
+  copyHasChain(name: string): boolean {
+    return this.#current().isChain(name);
+  }
+
   /** The copy, without the appends the run holds back (see applyEntry). */
   #current(): TableView {
     if (this.#copy) return this.#copy;
@@ -114,6 +130,7 @@ export class Batch {
       throw e;
     }
     this.#run?.releaseHeld();
+    this.#group?.releaseHeld();
     this.#copy = view;
     return view;
   }
@@ -122,6 +139,7 @@ export class Batch {
   #applyHeld(view: TableView): void {
     try {
       this.#run?.applyHeld(view);
+      this.#group?.applyHeld(view);
     } catch (e) {
       this.#dropCopy();
       throw e;
@@ -135,6 +153,7 @@ export class Batch {
       const result = change(view);
       this.#changes.push(change);
       this.#run = null;
+      this.#group = null;
       this.#jumpsChecked.clear();
       return result;
     } catch (e) {
@@ -160,6 +179,21 @@ export class Batch {
       checkJumpLabel(view, jump);
       this.#jumpsChecked.add(jump);
     }
+    if (op === 'append' && view.appendToChains !== undefined && this.#holds(view, chain, jump)) {
+      // libiptc refuses such an append for nothing but a lack of memory: it waits, with the appends
+      // before and after it to any chain, to be given to the copy in one call.
+      let group = this.#group;
+      if (group === null) {
+        this.#applyHeld(view);
+        const started = new AppendGroup(view.family);
+        this.#changes.push((h) => started.apply(h));
+        this.#groups.push(started);
+        this.#run = null;
+        this.#group = group = started;
+      }
+      group.add(chain, entry, jump);
+      return;
+    }
     let run = this.#run;
     if (op === 'append' && run !== null && run.op === 'append' && run.chain === chain) {
       // A later append of a run: its chain took the run's first, and libiptc refuses an append for
@@ -175,8 +209,20 @@ export class Batch {
       const started = new EntryRun(view.family, op, chain, this.#arena);
       this.#changes.push((h) => started.apply(h));
       this.#run = run = started;
+      this.#group = null;
     }
     run.add(entry, mask, jump);
+  }
+
+  /**
+   * Whether an append to `chain` jumping to `jump` (checked) can wait: the copy has the chain, and the
+   * jump, if any, is to a user chain (libiptc refuses a jump to a built-in chain, EINVAL, when it takes
+   * the entry: such an append is given to it at once, which says so).
+   */
+  #holds(view: TableView, chain: string, jump: string | null): boolean {
+    if (jump !== null && BUILTIN_NAMES.has(jump) && view.isBuiltin(jump)) return false;
+    // A chain the group appends to stays: any other change ends the group.
+    return this.#group?.has(chain) === true || view.isChain(chain);
   }
 
   /**
@@ -375,6 +421,9 @@ export class Batch {
     this.#dropCopy();
     this.#changes = [];
     this.#run = null;
+    this.#group = null;
+    for (const group of this.#groups) group.release();
+    this.#groups = [];
     this.#arena = new EntryArena();
   }
 

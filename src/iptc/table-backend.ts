@@ -70,6 +70,13 @@ export interface TableView {
   appendEntry(chain: string, entry: Buffer): void;
   /** `count` entries packed back to back; returns how many were appended before one was refused. */
   appendEntries(chain: string, entries: Buffer, count: number): number;
+  /**
+   * Optional (legacy): records of an AppendGroup, each appended to the chain it names, in one call;
+   * returns how many were appended before one was refused. A view that has it refuses an append to a
+   * chain it has, whose jump is to a user chain it has (or to none), for nothing but a lack of memory:
+   * such appends can wait to be given to it together.
+   */
+  appendToChains?(names: Buffer, records: Buffer, count: number): number;
   /** Appends a rule as read from a view (its label made the standard target's name again). */
   appendRule(chain: string, rule: RawRule): void;
   insertEntry(chain: string, entry: Buffer, position: number): void;

@@ -426,7 +426,7 @@ export class Table {
   chain(name: string): Chain {
     // A pending copy not decoded yet answers without being decoded.
     if (!this.#snapshot && this.#batch.hasCopy && typeof name === 'string') {
-      if (!this.#batch.copy().isChain(name)) {
+      if (!this.#batch.copyHasChain(name)) {
         throw new IPTCError(`chain \`${name}' does not exist in table \`${this.name}'`, ENOENT);
       }
       return new Chain(this, name);

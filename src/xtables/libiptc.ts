@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { CommitError, IPTCError } from './errors.js';
 import { systemLibrary } from './library.js';
 import { EXTENSION_MAXNAMELEN, entryLayout } from './entry.js';
-import { appendEntries, dumpChain, dumpTable, type Family } from './shim.js';
+import { appendEntries, appendToChains, dumpChain, dumpTable, type Family } from './shim.js';
 import type { PrintedRules } from './printed.js';
 import { DumpedChain, DumpPrinter } from './dumped.js';
 
@@ -306,6 +306,15 @@ export class TableHandle {
    */
   appendEntries(chain: string, entries: Buffer, count: number): number {
     return appendEntries(this.family, this.#handle(), chain, entries, count);
+  }
+
+  /**
+   * Appends `count` records, each to the chain it names (see appendToChains in shim.ts), in one call.
+   * Returns how many were appended: fewer than `count` when the next one failed (appendEntry it alone
+   * for its error).
+   */
+  appendToChains(names: Buffer, records: Buffer, count: number): number {
+    return appendToChains(this.family, this.#handle(), names, records, count);
   }
 
   /** 0-based position, as libiptc takes it. */

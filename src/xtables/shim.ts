@@ -80,6 +80,7 @@ export interface ShimFunctions {
   dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
+  appendToChains: (family: number, handle: bigint, names: Buffer, records: Buffer, count: number) => number;
   compileRule: (family: number, text: Buffer, textLen: number, plan: Int32Array, planLen: number, out: Buffer,
     outLen: number, info: Int32Array, infoLen: number) => number;
   printRules: (family: number, dump: Buffer, dumpLen: number, offsets: Int32Array, count: number, out: Buffer, outLen: number,
@@ -124,6 +125,9 @@ export function shim(): ShimFunctions {
     appendEntries: lib.func(
       'int xtw_append_entries(int family, void *h, const char *chain, const void *entries, int count)',
     ) as ShimFunctions['appendEntries'],
+    appendToChains: lib.func(
+      'int xtw_append_to_chains(int family, void *h, const void *names, const void *records, int count)',
+    ) as ShimFunctions['appendToChains'],
     dumpChain: lib.func(
       'long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, unsigned int count, void *out, long outlen)',
     ) as ShimFunctions['dumpChain'],
@@ -483,6 +487,15 @@ export function dumpChain(family: Family, handle: bigint, chain: string, from: n
 export function appendEntries(family: Family, handle: bigint, chain: string, entries: Buffer, count: number): number {
   checkText('chain name', chain);
   return shim().appendEntries(NFPROTO[family], handle, chain, entries, count);
+}
+
+/**
+ * Appends `count` records to the chains they name, in one call: each record is an 8-byte head (the byte
+ * offset of its chain's NUL-terminated name in `names`, then padding) and an entry. Returns how many
+ * were appended: fewer than `count` when the next one failed. The caller wrote the names (checkText'ed).
+ */
+export function appendToChains(family: Family, handle: bigint, names: Buffer, records: Buffer, count: number): number {
+  return shim().appendToChains(NFPROTO[family], handle, names, records, count);
 }
 
 /**
