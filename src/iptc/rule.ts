@@ -650,6 +650,8 @@ export class Rule {
   toString(): string {
     const raw = this.#raw;
     if (raw) {
+      const line = raw.printed?.line(raw.index!);
+      if (typeof line === 'string') return line;
       const printed = raw.printed?.text(raw.index!);
       const source = raw.source ?? raw.entry;
       // A printed rule needs no label: the shim printed its target.

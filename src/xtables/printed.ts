@@ -6,10 +6,14 @@ import { isAscii } from 'node:buffer';
 import { NFPROTO, shim, type Family } from './shim.js';
 import { decodeBytes } from './text.js';
 
-/** xtw_print_rules' span words: per rule start, end, flags, extensions; per extension name and text. */
-const RULE_SPAN = 4;
+/**
+ * xtw_print_rules' span words: per rule start, end, flags, extensions and where its extensions start
+ * (after its header fields); per extension name and text.
+ */
+const RULE_SPAN = 5;
 const EXTENSION_SPAN = 4;
 const NOT_PRINTED = 1;
+const HEADER_NOT_PRINTED = 2;
 const FIRST_CHUNK = 32;
 const MAX_CHUNK = 4096;
 
@@ -52,7 +56,22 @@ export class PrintedRules {
     const at = chunk.ruleAt[index - chunk.first]!;
     const s = chunk.spans;
     if (s[at + 2]! & NOT_PRINTED) return null;
-    return slice(chunk.text, s[at]!, s[at + 1]!);
+    return slice(chunk.text, s[at + 4]!, s[at + 1]!);
+  }
+
+  /**
+   * Rule `index` whole, header fields, matches and target, as iptables-save prints it after `-A CHAIN `;
+   * null where text() gives null or the header fields are the caller's to print (bytes JS reads as
+   * Latin-1: an interface name that is not ASCII).
+   */
+  line(index: number): string | null {
+    const chunk = this.#chunk(index);
+    if (!chunk) return null;
+    const at = chunk.ruleAt[index - chunk.first]!;
+    const s = chunk.spans;
+    if (s[at + 2]! & (NOT_PRINTED | HEADER_NOT_PRINTED)) return null;
+    // Every part starts with a space.
+    return s[at + 1]! > s[at]! ? slice(chunk.text, s[at]! + 1, s[at + 1]!) : '';
   }
 
   /**

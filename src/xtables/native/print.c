@@ -13,10 +13,10 @@
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
-enum { RULE_NOT_PRINTED = 1 };
+enum { RULE_NOT_PRINTED = 1, HEADER_NOT_PRINTED = 2 };
 
 /* Fixed span words per rule (start, end, flags, number of extensions) and per extension. */
-#define RULE_SPAN 4
+#define RULE_SPAN 5
 #define EXTENSION_SPAN 4
 
 struct layout {
@@ -175,15 +175,24 @@ static int print_extensions(const unsigned char *e, const struct layout *l, bool
 /*
  * Prints `count` rules of `dump` (xtw_dump_table's format), rule i's record at byte offsets[i]: the rules
  * of a whole table, chain after chain, print in one call (kube-proxy's nat table is thousands of chains of
- * a few rules). Each match as ` -m NAME` and
+ * a few rules). Each rule's header fields as iptables-save prints them, then each match as ` -m NAME` and
  * its save() output, the target as ` -j NAME` and its output, ` -j LABEL` / ` -g LABEL` for a verdict or a
  * chain, nothing for a fall-through. spans receives per rule its start and end in the text, flags
- * (RULE_NOT_PRINTED: a rule printed by JS instead, see printable()), its number of extensions, then for
- * each (the matches, then a target extension) where its name and its text start and end. Stops early
+ * (RULE_NOT_PRINTED: a rule printed by JS instead, see printable(); HEADER_NOT_PRINTED: its header fields
+ * are JS's to print), its number of extensions, where its matches and target start (after the header),
+ * then for each extension (the matches, then a target extension) where its name and its text start and end. Stops early
  * when spans is full. result[0] receives the bytes of text (copied to `out` when they fit), result[1] the
  * dump offset after the last rule printed. Returns the number of rules printed, -1 when an extension
  * could not print (xtw_errmsg() says why), or -2 when the text did not fit in `out`.
  */
+static void print_header(int family, const unsigned char *e);
+
+/* Where the interface names (and their masks) start in an entry. */
+static size_t iface_at(int family)
+{
+	return family == NFPROTO_IPV6 ? offsetof(struct ip6t_ip6, iniface) : offsetof(struct ipt_ip, iniface);
+}
+
 static int print_rules(int family, const unsigned char *dump, long dump_len, const int32_t *offsets, int count,
 		       char *out, long outlen, int32_t *spans, int spans_len, double *result)
 {
@@ -215,12 +224,18 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, con
 		if (used + RULE_SPAN + (ok ? extensions + !standard : 0) * EXTENSION_SPAN > spans_len)
 			break;
 		at += 4 + label_len + size;
-		span[0] = span[1] = capture_at();
+		span[0] = span[1] = span[4] = capture_at();
 		span[2] = ok ? 0 : RULE_NOT_PRINTED;
 		span[3] = ok ? extensions + !standard : 0;
 		used += RULE_SPAN;
 		if (!ok)
 			continue;
+		/* Header fields JS reads as Latin-1 (an interface name that is not ASCII) are JS's to print. */
+		if (ascii(e + iface_at(family), 2 * IFNAMSIZ))
+			print_header(family, e);
+		else
+			span[2] |= HEADER_NOT_PRINTED;
+		span[4] = capture_at();
 		used += print_extensions(e, l, standard != 0, label, label_len, spans + used);
 		span[1] = capture_at();
 	}
