@@ -1,6 +1,7 @@
 // Parameter values in python-iptables' conventions, and the extensions' save() text split back into them.
 import type { ExtensionOption, OptionSpec } from '../xtables/shim.js';
 import { splitPlainWords, splitRuleWords } from './words.js';
+import { RecentStrings } from '../xtables/recent-strings.js';
 
 /** A parameter value: one argument, several arguments, or a flag (`true` / `''`). `!` first inverts. */
 export type ParameterValue = string | number | boolean | readonly (string | number)[];
@@ -203,7 +204,7 @@ export function parametersFromSaveText(text: string, specs?: readonly OptionSpec
     // Words before the first option are no option's.
     if (!isOptionToken(text, k, count)) continue;
     if (name !== null) out[name] = savedValue(invert, values, first, rest);
-    name = optionNameAt(text, start + 2, end);
+    name = recentOptionNames.fromText(text, start + 2, end);
     invert = invertNext;
     values = 0;
     first = '';
@@ -216,18 +217,7 @@ export function parametersFromSaveText(text: string, specs?: readonly OptionSpec
 }
 
 /** Option names read lately: a table's rules name the same few options again and again. */
-const recentNames: string[] = [];
-
-/** The option name text[start, end), the string read before for it where there is one. */
-function optionNameAt(text: string, start: number, end: number): string {
-  for (let i = 0; i < recentNames.length; i++) {
-    const known = recentNames[i]!;
-    if (known.length === end - start && text.startsWith(known, start)) return known;
-  }
-  const name = text.slice(start, end);
-  if (recentNames.unshift(name) > 16) recentNames.pop();
-  return name;
-}
+const recentOptionNames = new RecentStrings(16);
 
 /** Whether token `k` of `count` is an option name: `--` and more, not quoted. */
 function isOptionToken(text: string, k: number, count: number): boolean {

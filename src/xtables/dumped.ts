@@ -2,6 +2,7 @@
 // once its chain's rules are asked for, and even then its entry is the dump's bytes, viewed and its label
 // decoded only when something reads them: reading the counters of a large table should not pay for more.
 import { PrintedRules } from './printed.js';
+import { RecentStrings } from './recent-strings.js';
 import type { Family } from './shim.js';
 
 /** A rule's flag byte in a dump (see xtw_dump_table): a standard target; an entry that does not hold together. */
@@ -9,7 +10,7 @@ const STANDARD = 1;
 const MALFORMED = 2;
 
 /** The last few labels read, so that thousands of rules jumping to ACCEPT share one string. */
-const recentLabels: string[] = [];
+const recentLabels = new RecentStrings(8);
 
 /** One rule of a dump (a RawRule of libiptc.ts): its record starts at `record` in the dump. */
 export class DumpedRule {
@@ -56,15 +57,7 @@ export class DumpedRule {
     if (this.#label === null) {
       const dump = this.#chain.dump;
       const start = this.record + 2;
-      const end = start + dump[this.record + 1]!;
-      for (const known of recentLabels) {
-        if (known.length !== end - start) continue;
-        let i = 0;
-        while (i < known.length && known.charCodeAt(i) === dump[start + i]) i++;
-        if (i === known.length) return (this.#label = known);
-      }
-      this.#label = dump.toString('latin1', start, end);
-      if (recentLabels.unshift(this.#label) > 8) recentLabels.pop();
+      this.#label = recentLabels.fromLatin1(dump, start, start + dump[this.record + 1]!);
     }
     return this.#label;
   }

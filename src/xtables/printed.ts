@@ -5,6 +5,7 @@
 import { isAscii } from 'node:buffer';
 import { NFPROTO, shim, type Family } from './shim.js';
 import { decodeBytes } from './text.js';
+import { RecentStrings } from './recent-strings.js';
 
 /**
  * xtw_print_rules' span words: per rule start, end, flags, extensions and where its extensions start
@@ -83,7 +84,7 @@ export class PrintedRules {
     if (at < 0) return null;
     const text = this.#chunkOf[index]!.text;
     const spans = this.#spansOf(index);
-    return typeof text === 'string' ? knownName(text, spans[at]!, spans[at + 1]!) : slice(text, spans[at]!, spans[at + 1]!, true);
+    return typeof text === 'string' ? extensionNames.fromText(text, spans[at]!, spans[at + 1]!) : slice(text, spans[at]!, spans[at + 1]!, true);
   }
 
   /** The parameters text extension `k` of rule `index` was printed with, or null as text() gives null. */
@@ -133,18 +134,7 @@ export class PrintedRules {
 }
 
 /** Extension names printed lately: a table's rules use a few extensions, asked for by name again and again. */
-const recentNames: string[] = [];
-
-/** text[start, end), the same string as before where it is a name printed lately (no copy; its hash is known). */
-function knownName(text: string, start: number, end: number): string {
-  for (let i = 0; i < recentNames.length; i++) {
-    const known = recentNames[i]!;
-    if (known.length === end - start && text.startsWith(known, start)) return known;
-  }
-  const name = text.slice(start, end);
-  if (recentNames.unshift(name) > 16) recentNames.pop();
-  return name;
-}
+const extensionNames = new RecentStrings(16);
 
 function slice(text: string | Buffer, start: number, end: number, name = false): string {
   if (typeof text === 'string') return text.slice(start, end);

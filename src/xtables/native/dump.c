@@ -218,6 +218,23 @@ long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, u
 	return (long)w.len;
 }
 
+/* libiptc's append for the family; its errno says why where it refuses. */
+static int append_entry(int family, void *h, const char *chain, const unsigned char *entry)
+{
+	return family == NFPROTO_IPV6 ? ip6tc_append_entry(chain, (const void *)entry, h)
+				      : iptc_append_entry(chain, (const void *)entry, h);
+}
+
+/* An entry's next_offset: its whole size. */
+static uint16_t entry_size(int family, const unsigned char *entry)
+{
+	uint16_t size;
+
+	memcpy(&size, entry + (family == NFPROTO_IPV6 ? offsetof(struct ip6t_entry, next_offset)
+							: offsetof(struct ipt_entry, next_offset)), 2);
+	return size;
+}
+
 /*
  * Appends the entries packed back to back in `entries` (each next_offset long, so each stays aligned) to
  * `chain`, in order: one call where a restore would make one per rule. Returns how many were appended;
@@ -225,18 +242,12 @@ long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, u
  */
 int xtw_append_entries(int family, void *h, const char *chain, const unsigned char *entries, int count)
 {
-	bool v6 = family == NFPROTO_IPV6;
-	size_t next_at = v6 ? offsetof(struct ip6t_entry, next_offset) : offsetof(struct ipt_entry, next_offset);
 	size_t at = 0;
 
 	for (int i = 0; i < count; i++) {
-		uint16_t size;
-		int ok = v6 ? ip6tc_append_entry(chain, entries + at, h) : iptc_append_entry(chain, entries + at, h);
-
-		if (!ok)
+		if (!append_entry(family, h, chain, entries + at))
 			return i;
-		memcpy(&size, entries + at + next_at, 2);
-		at += size;
+		at += entry_size(family, entries + at);
 	}
 	return count;
 }
@@ -250,23 +261,15 @@ int xtw_append_entries(int family, void *h, const char *chain, const unsigned ch
  */
 int xtw_append_to_chains(int family, void *h, const char *names, const unsigned char *records, int count)
 {
-	bool v6 = family == NFPROTO_IPV6;
-	size_t next_at = v6 ? offsetof(struct ip6t_entry, next_offset) : offsetof(struct ipt_entry, next_offset);
 	size_t at = 0;
 
 	for (int i = 0; i < count; i++) {
 		uint32_t name_at;
-		uint16_t size;
-		const unsigned char *entry = records + at + 8;
-		int ok;
 
 		memcpy(&name_at, records + at, 4);
-		ok = v6 ? ip6tc_append_entry(names + name_at, (const struct ip6t_entry *)entry, h)
-			: iptc_append_entry(names + name_at, (const struct ipt_entry *)entry, h);
-		if (!ok)
+		if (!append_entry(family, h, names + name_at, records + at + 8))
 			return i;
-		memcpy(&size, entry + next_at, 2);
-		at += 8 + size;
+		at += 8 + entry_size(family, records + at + 8);
 	}
 	return count;
 }
