@@ -1,12 +1,13 @@
-// TableScanner reads a table from the kernel's own blob, without libiptc: it must see every chain,
-// policy, rule, target and counter exactly as libiptc does, over the whole conformance corpus (every
-// extension iptables tests), and its digests must change exactly when the rules do.
+// TableScanner and readTable read a table from the kernel's own blob, without libiptc: they must see
+// every chain, policy, rule, target and counter exactly as libiptc does, over the whole conformance
+// corpus (every extension iptables tests), and the scanner's digests must change exactly when the rules do.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IPTCError } from '../src/xtables/errors.js';
 import { entryLayout } from '../src/xtables/entry.js';
 import { TableHandle, type RawChain } from '../src/xtables/libiptc.js';
+import { readTable } from '../src/xtables/kernel-blob.js';
 import { TableScanner, type ScannedChain } from '../src/xtables/table-scan.js';
 import { ipt, liveTables, resetKernel, run, type Family } from './kernel.js';
 
@@ -86,10 +87,29 @@ function expectSame(family: Family, table: string, scanned: ScannedChain[], ref:
   return rules;
 }
 
+/** readTable's chains are libiptc's, byte for byte, and print the same. */
+function expectSameTable(family: Family, table: string, read: RawChain[], ref: RawChain[]): number {
+  const where = `${family} ${table}`;
+  const chainOf = (c: RawChain) => ({ name: c.name, builtin: c.builtin, policy: c.policy, count: c.rules.length });
+  expect(read.map(chainOf), where).toEqual(ref.map(chainOf));
+  let rules = 0;
+  ref.forEach((chain, ci) => {
+    chain.rules.forEach((raw, i) => {
+      const got = read[ci]!.rules[i]!;
+      const rule = `${where} ${chain.name} rule ${i + 1}`;
+      expect({ label: got.label, standard: got.standard, checked: got.checked }, rule).toEqual({ label: raw.label, standard: raw.standard, checked: raw.checked });
+      expect(got.entry.equals(raw.entry), rule).toBe(true);
+      expect(got.printed!.line(got.index!), rule).toBe(raw.printed!.line(raw.index!));
+      rules++;
+    });
+  });
+  return rules;
+}
+
 describe('TableScanner', () => {
   beforeAll(() => resetKernel());
 
-  it('reads every chain, policy, rule, target and counter as libiptc does, over the whole conformance corpus', () => {
+  it('reads every chain, policy, rule, target and counter as libiptc does, over the whole conformance corpus (readTable too)', () => {
     let loaded = 0;
     for (const [key, lines] of corpus()) {
       const [family, table] = key.split(' ') as [string, string];
@@ -116,6 +136,11 @@ describe('TableScanner', () => {
       for (const table of liveTables(family)) rules += expectSame(family, table, scanner.read(family, table), libiptc(family, table));
     }
     expect(rules).toBeGreaterThan(3000);
+    let indexed = 0;
+    for (const family of [4, 6] as const) {
+      for (const table of liveTables(family)) indexed += expectSameTable(family, table, readTable(family, table)!, libiptc(family, table));
+    }
+    expect(indexed).toBe(rules);
     const forward = scanner.read(4, 'filter').find((c) => c.name === 'FORWARD')!;
     expect(forward.policy).toEqual({ name: 'DROP', packets: 12n, bytes: 3456n });
     const empty = scanner.read(6, 'filter').find((c) => c.name === 'empty')!;

@@ -1,9 +1,11 @@
 // The legacy backend: ip_tables / ip6_tables through libiptc (src/xtables/libiptc.ts), each transaction
-// under the xtables lock (src/xtables/lock.ts), as iptables-legacy works. A view is a libiptc handle.
+// under the xtables lock (src/xtables/lock.ts), as iptables-legacy works. A view is a libiptc handle; a
+// table only read is read straight from the kernel (src/xtables/kernel-blob.ts), as libiptc reads it.
 import { readFileSync } from 'node:fs';
 import { constants, release } from 'node:os';
 import { IPTCError } from '../xtables/errors.js';
-import { TableHandle } from '../xtables/libiptc.js';
+import { readTable } from '../xtables/kernel-blob.js';
+import { TableHandle, type RawChain } from '../xtables/libiptc.js';
 import { withXtablesLock } from '../xtables/lock.js';
 import { loadKernelModule, type Family } from '../xtables/shim.js';
 import { instantiatedTables } from './backend.js';
@@ -56,6 +58,23 @@ export const legacyBackend: TableBackend = {
       // iptables loads ip_tables / ip6_tables itself when the kernel lacks it; so do we, once.
       if (e instanceof IPTCError && loadKernelModule(family)) return TableHandle.open(family, table);
       throw e;
+    }
+  },
+
+  read(family, table) {
+    let chains: RawChain[] | null = null;
+    try {
+      chains = readTable(family, table);
+    } catch (e) {
+      // libiptc's read below words every failure its own way (and loads a missing kernel module).
+      if (!(e instanceof IPTCError || e instanceof TypeError)) throw e;
+    }
+    if (chains) return chains;
+    const view = legacyBackend.open(family, table);
+    try {
+      return view.read();
+    } finally {
+      view.free();
     }
   },
 

@@ -128,7 +128,7 @@ export function saveChainLines(family: Family, chain: RawChain, counters: boolea
   const dumped = dump.rules;
   for (let i = 0; i < dumped.length; ) {
     const count = Math.min(LINES_CHUNK, dumped.length - i);
-    const lines = printLines(family, dump.dump, dumped[i]!.record, count, chain.name, counters);
+    const lines = printLines(family, dump.dump, dump.entries, dumped[i]!.record, count, chain.name, counters);
     if (lines === null) {
       // An extension the shim could not print: rule by rule, so that the one at fault says why.
       for (const end = i + count; i < end; i++) out.push(`${saveRuleLine(family, chain.name, dumped[i]!, counters)}\n`);

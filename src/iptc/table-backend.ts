@@ -127,6 +127,12 @@ export interface TableBackend {
    */
   open(family: Family, table: string): TableView;
   /**
+   * Optional: the chains and rules of a kernel table, to read only: what open(...).read() gives, without
+   * a view that could take changes (legacy: no libiptc handle and its copy of every rule). Creates a
+   * table as open() does.
+   */
+  read?(family: Family, table: string): RawChain[];
+  /**
    * Runs `fn`, one read-apply-commit, so that no other writer's change is lost: legacy holds the
    * xtables lock, waiting as `wait` says (XTablesLockError, thrown before `fn` runs, when it stays
    * busy); nft needs no lock (its commit names the generation it was read from).

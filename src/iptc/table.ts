@@ -256,6 +256,7 @@ export class Table {
     }
     // Without autocommit the view becomes the pending copy: the first change needs no second read.
     if (!this.#autocommit) return this.#batch.copy().read();
+    if (this.#backend.read) return this.#backend.read(this.family, this.name);
     const handle = this.#open();
     try {
       return handle.read();

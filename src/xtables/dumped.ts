@@ -5,9 +5,20 @@ import { PrintedRules } from './printed.js';
 import { RecentStrings } from './recent-strings.js';
 import type { Family } from './shim.js';
 
-/** A rule's flag byte in a dump (see xtw_dump_table): a standard target; an entry that does not hold together. */
+/**
+ * A rule's flag byte in a dump (see xtw_dump_table): a standard target; an entry that does not hold
+ * together; a record that holds the u32 offset of its entry in the buffer the kernel wrote, not the entry
+ * (xtw_index_blob).
+ */
 const STANDARD = 1;
 const MALFORMED = 2;
+const ELSEWHERE = 4;
+
+/** Where the record after the one at `at` starts. */
+function nextRecord(dump: Buffer, at: number): number {
+  const end = at + 4 + dump[at + 1]!;
+  return end + (dump[at]! & ELSEWHERE ? 4 : dump[end - 2]! | (dump[end - 1]! << 8));
+}
 
 /** The last few labels read, so that thousands of rules jumping to ACCEPT share one string. */
 const recentLabels = new RecentStrings(8);
@@ -28,13 +39,16 @@ export class DumpedRule {
     this.index = index;
   }
 
-  /** The dump the entry is in, from `at` on. */
+  /** The bytes the entry is in, from `at` on: the dump, or the buffer the kernel wrote the table into. */
   get source(): Buffer {
-    return this.#chain.dump;
+    const chain = this.#chain;
+    return chain.dump[this.record]! & ELSEWHERE ? chain.entries : chain.dump;
   }
 
   get at(): number {
-    return this.record + 4 + this.#chain.dump[this.record + 1]!;
+    const dump = this.#chain.dump;
+    const end = this.record + 4 + dump[this.record + 1]!;
+    return dump[this.record]! & ELSEWHERE ? dump.readUInt32LE(end) : end;
   }
 
   get size(): number {
@@ -47,7 +61,7 @@ export class DumpedRule {
   get entry(): Buffer {
     if (this.#entry === null) {
       const at = this.at;
-      this.#entry = this.#chain.dump.subarray(at, at + this.size);
+      this.#entry = this.source.subarray(at, at + this.size);
     }
     return this.#entry;
   }
@@ -90,8 +104,7 @@ function ruleOffsets(dump: Buffer, first: number, count: number, offsets: Int32A
   let at = first;
   for (let i = 0; i < count; i++) {
     offsets[into + i] = at;
-    at += 2 + dump[at + 1]!;
-    at += 2 + (dump[at]! | (dump[at + 1]! << 8));
+    at = nextRecord(dump, at);
   }
 }
 
@@ -105,9 +118,11 @@ export class DumpPrinter {
   #count = 0;
   #printed: PrintedRules | null = null;
 
+  /** `entries`: the buffer the kernel wrote the table into, where the dump's records hold their entries' offsets. */
   constructor(
     readonly family: Family,
     readonly dump: Buffer,
+    readonly entries: Buffer = dump,
   ) {}
 
   /** Adds the dump's next chain; returns the index of its first rule among all the dump's rules. */
@@ -125,7 +140,7 @@ export class DumpPrinter {
         ruleOffsets(this.dump, this.#chains[c]!, this.#chains[c + 1]!, offsets, into);
         into += this.#chains[c + 1]!;
       }
-      this.#printed = new PrintedRules(this.family, this.dump, offsets);
+      this.#printed = new PrintedRules(this.family, this.dump, this.entries, offsets);
     }
     return this.#printed;
   }
@@ -158,11 +173,15 @@ export class DumpedChain {
     let at = this.first;
     for (let i = 0; i < count; i++) {
       rules[i] = new DumpedRule(this, at, printBase + i);
-      at += 2 + dump[at + 1]!;
-      at += 2 + (dump[at]! | (dump[at + 1]! << 8));
+      at = nextRecord(dump, at);
     }
     this.#rules = rules;
     return rules;
+  }
+
+  /** Where the entries of records that hold none are (see DumpPrinter). */
+  get entries(): Buffer {
+    return this.printer?.entries ?? this.dump;
   }
 
   /** The chain's rules as the shim prints them, a chunk at a time; a rule's `index` is its place there. */
@@ -171,8 +190,35 @@ export class DumpedChain {
     if (this.#printed === null) {
       const offsets = new Int32Array(this.count);
       ruleOffsets(this.dump, this.first, this.count, offsets, 0);
-      this.#printed = new PrintedRules(this.family, this.dump, offsets);
+      this.#printed = new PrintedRules(this.family, this.dump, this.dump, offsets);
     }
     return this.#printed;
   }
+}
+
+/**
+ * The chains of a table's dump (xtw_dump_table's format; `entries`: where its records that hold none have
+ * their entries, see xtw_index_blob), their rules made when first asked for and printed as one list.
+ */
+export function dumpedChains(family: Family, dump: Buffer, entries: Buffer = dump): DumpedChain[] {
+  const chains: DumpedChain[] = [];
+  const printer = new DumpPrinter(family, dump, entries);
+  let at = 0;
+  while (at < dump.length) {
+    const builtin = dump[at++] === 1;
+    const name = dump.toString('latin1', at + 1, at + 1 + dump[at]!);
+    at += 1 + dump[at]!;
+    const policyName = dump.toString('latin1', at + 1, at + 1 + dump[at]!);
+    at += 1 + dump[at]!;
+    const packets = dump.readBigUInt64LE(at);
+    const bytes = dump.readBigUInt64LE(at + 8);
+    const count = dump.readUInt32LE(at + 16);
+    at += 20;
+    const first = at;
+    // Skip the rules now; they are decoded when the chain's rules are first asked for.
+    for (let i = 0; i < count; i++) at = nextRecord(dump, at);
+    const policy = builtin ? { name: policyName, packets, bytes } : null;
+    chains.push(new DumpedChain(name, builtin, policy, family, dump, first, count, printer, printer.add(first, count)));
+  }
+  return chains;
 }

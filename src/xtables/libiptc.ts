@@ -6,7 +6,7 @@ import { systemLibrary } from './library.js';
 import { EXTENSION_MAXNAMELEN, entryLayout } from './entry.js';
 import { appendEntries, appendToChains, dumpChain, dumpTable, type Family } from './shim.js';
 import type { PrintedRules } from './printed.js';
-import { DumpedChain, DumpPrinter } from './dumped.js';
+import { dumpedChains } from './dumped.js';
 
 type Ptr = bigint;
 
@@ -243,30 +243,7 @@ export class TableHandle {
 
   /** Copies every chain, policy and rule out of the handle in one call (see xtw_dump_table). */
   read(): RawChain[] {
-    const dump = dumpTable(this.family, this.#handle());
-    const chains: RawChain[] = [];
-    const printer = new DumpPrinter(this.family, dump);
-    let at = 0;
-    while (at < dump.length) {
-      const builtin = dump[at++] === 1;
-      const name = dump.toString('latin1', at + 1, at + 1 + dump[at]!);
-      at += 1 + dump[at]!;
-      const policyName = dump.toString('latin1', at + 1, at + 1 + dump[at]!);
-      at += 1 + dump[at]!;
-      const packets = dump.readBigUInt64LE(at);
-      const bytes = dump.readBigUInt64LE(at + 8);
-      const count = dump.readUInt32LE(at + 16);
-      at += 20;
-      const first = at;
-      // Skip the rules now; they are decoded when the chain's rules are first asked for.
-      for (let i = 0; i < count; i++) {
-        at += 1 + 1 + dump[at + 1]!;
-        at += 2 + dump.readUInt16LE(at);
-      }
-      const policy = builtin ? { name: policyName, packets, bytes } : null;
-      chains.push(new DumpedChain(name, builtin, policy, this.family, dump, first, count, printer, printer.add(first, count)));
-    }
-    return chains;
+    return dumpedChains(this.family, dumpTable(this.family, this.#handle()));
   }
 
   /**

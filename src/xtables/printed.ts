@@ -34,14 +34,17 @@ const result = new Float64Array(2);
 export class PrintedRules {
   readonly #family: Family;
   readonly #dump: Buffer;
+  /** Where the dump's records that hold no entry have it (the dump itself for a dump that holds them all). */
+  readonly #entries: Buffer;
   /** Where each rule starts in the dump (xtw_dump_table's format). */
   readonly #offsets: Int32Array;
   readonly #chunkOf: (Chunk | undefined)[];
   #chunkSize = FIRST_CHUNK;
 
-  constructor(family: Family, dump: Buffer, offsets: Int32Array) {
+  constructor(family: Family, dump: Buffer, entries: Buffer, offsets: Int32Array) {
     this.#family = family;
     this.#dump = dump;
+    this.#entries = entries;
     this.#offsets = offsets;
     this.#chunkOf = new Array(offsets.length);
   }
@@ -125,7 +128,7 @@ export class PrintedRules {
         break;
       }
     }
-    const chunk = print(this.#family, this.#dump, this.#offsets.subarray(index, index + count), index);
+    const chunk = print(this.#family, this.#dump, this.#entries, this.#offsets.subarray(index, index + count), index);
     if (!chunk) return null;
     this.#chunkSize = Math.min(MAX_CHUNK, this.#chunkSize * 2);
     for (let i = 0; i < chunk.ruleAt.length; i++) this.#chunkOf[index + i] = chunk;
@@ -143,10 +146,11 @@ function slice(text: string | Buffer, start: number, end: number, name = false):
 }
 
 /** Prints the rules at `offsets` (as many as fit); null when an extension cannot print (the caller's path says why). */
-function print(family: Family, dump: Buffer, offsets: Int32Array, first: number): Chunk | null {
+function print(family: Family, dump: Buffer, entries: Buffer, offsets: Int32Array, first: number): Chunk | null {
   const { printRules } = shim();
   for (;;) {
-    const printed = printRules(NFPROTO[family], dump, dump.length, offsets, offsets.length, out, out.length, spans, spans.length, result);
+    const printed = printRules(NFPROTO[family], dump, dump.length, entries, entries.length, offsets, offsets.length, out, out.length,
+      spans, spans.length, result);
     if (printed === -2) {
       out = Buffer.allocUnsafeSlow(Math.max(out.length * 2, result[0]!));
       continue;
@@ -176,16 +180,19 @@ function print(family: Family, dump: Buffer, offsets: Int32Array, first: number)
 
 /**
  * Whole iptables-save lines (`[packets:bytes] -A CHAIN rule`, a line each) of up to `count` rules of a
- * dump from `at`, printed by the shim as the rules are now. Stops before a rule it leaves to the caller
- * (see xtw_print_lines); `printed` says how many it printed. null when an extension cannot print.
+ * dump from `at` (the entries of its records that hold none in `entries`), printed by the shim as the rules
+ * are now. Stops before a rule it leaves to the caller (see xtw_print_lines); `printed` says how many it
+ * printed. null when an extension cannot print.
  */
-export function printLines(family: Family, dump: Buffer, at: number, count: number, chain: string, counters: boolean):
+export function printLines(family: Family, dump: Buffer, entries: Buffer, at: number, count: number, chain: string,
+  counters: boolean):
   { text: string; printed: number } | null {
   // A chain name JS reads as Latin-1 is printed by JS.
   if (!/^[\x21-\x7e]*$/.test(chain)) return { text: '', printed: 0 };
   const print = shim().printLines;
   for (;;) {
-    const printed = print(NFPROTO[family], dump, dump.length, at, count, chain, counters ? 1 : 0, out, out.length, result);
+    const printed = print(NFPROTO[family], dump, dump.length, entries, entries.length, at, count, chain, counters ? 1 : 0, out,
+      out.length, result);
     if (printed === -2) {
       out = Buffer.allocUnsafeSlow(Math.max(out.length * 2, result[0]!));
       continue;

@@ -79,13 +79,16 @@ export interface ShimFunctions {
   options: (isTarget: number, family: number, name: string, revision: number, out: Buffer, outlen: number) => number;
   dumpTable: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
   dumpRules: (family: number, handle: bigint, out: Buffer, outlen: number) => number;
+  indexBlob: (family: number, info: Buffer, buffer: Buffer, base: number, size: number, out: Buffer, outlen: number) => number;
   appendEntries: (family: number, handle: bigint, chain: string, entries: Buffer, count: number) => number;
   appendToChains: (family: number, handle: bigint, names: Buffer, records: Buffer, count: number) => number;
   compileRule: (family: number, text: Buffer, textLen: number, plan: Int32Array, planLen: number, out: Buffer,
     outLen: number, info: Int32Array, infoLen: number) => number;
-  printRules: (family: number, dump: Buffer, dumpLen: number, offsets: Int32Array, count: number, out: Buffer, outLen: number,
+  printRules: (family: number, dump: Buffer, dumpLen: number, entries: Buffer, entriesLen: number, offsets: Int32Array,
+    count: number, out: Buffer, outLen: number,
     spans: Int32Array, spansLen: number, result: Float64Array) => number;
-  printLines: (family: number, dump: Buffer, dumpLen: number, at: number, count: number, chain: string, counters: number,
+  printLines: (family: number, dump: Buffer, dumpLen: number, entries: Buffer, entriesLen: number, at: number, count: number,
+    chain: string, counters: number,
     out: Buffer, outLen: number, result: Float64Array) => number;
   dumpChain: (family: number, handle: bigint, chain: string, from: number, count: number, out: Buffer, outlen: number) => number;
   lastTargetUdata: (out: Buffer, outlen: number) => number;
@@ -122,6 +125,9 @@ export function shim(): ShimFunctions {
       t: number, f: number, n: string, r: number) => number,
     dumpTable: lib.func('long xtw_dump_table(int family, void *h, void *out, long outlen)') as ShimFunctions['dumpTable'],
     dumpRules: lib.func('long xtw_dump_rules(int family, void *h, void *out, long outlen)') as ShimFunctions['dumpRules'],
+    indexBlob: lib.func(
+      'long xtw_index_blob(int family, const void *info, void *buffer, long base, long size, void *out, long outlen)',
+    ) as ShimFunctions['indexBlob'],
     appendEntries: lib.func(
       'int xtw_append_entries(int family, void *h, const char *chain, const void *entries, int count)',
     ) as ShimFunctions['appendEntries'],
@@ -139,11 +145,13 @@ export function shim(): ShimFunctions {
         'void *out, int outlen, int32_t *info, int info_len)',
     ) as ShimFunctions['compileRule'],
     printRules: lib.func(
-      'int xtw_print_rules(int family, const void *dump, long dump_len, const int32_t *offsets, int count, void *out, long outlen, ' +
+      'int xtw_print_rules(int family, const void *dump, long dump_len, const void *entries, long entries_len, ' +
+        'const int32_t *offsets, int count, void *out, long outlen, ' +
         'int32_t *spans, int spans_len, double *result)',
     ) as ShimFunctions['printRules'],
     printLines: lib.func(
-      'int xtw_print_lines(int family, const void *dump, long dump_len, long at, int count, const char *chain, ' +
+      'int xtw_print_lines(int family, const void *dump, long dump_len, const void *entries, long entries_len, ' +
+        'long at, int count, const char *chain, ' +
         'int counters, void *out, long outlen, double *result)',
     ) as ShimFunctions['printLines'],
     lastTargetUdata: lib.func('int xtw_last_target_udata(void *out, int outlen)') as ShimFunctions['lastTargetUdata'],
@@ -439,6 +447,8 @@ export function extensionOptions(kind: ExtensionKind, family: Family, name: stri
 
 /** The size of the last dump, by family: the next is most likely about as large. */
 const lastDumpSize: Record<Family, number> = { 4: 0, 6: 0 };
+/** The same for the index of a table the kernel wrote (indexBlob). */
+const lastIndexSize: Record<Family, number> = { 4: 0, 6: 0 };
 const DUMP_SLACK = 1 << 16;
 
 /**
@@ -460,6 +470,25 @@ export function dumpTable(family: Family, handle: bigint, counters = true): Buff
       return len < out.length / 2 && out.length > DUMP_SLACK ? Buffer.from(out.subarray(0, len)) : out.subarray(0, len);
     }
     size = len;
+  }
+}
+
+/**
+ * The index of a table the kernel wrote into `buffer` (`size` bytes of entries from `base`; `info` its
+ * struct ipt_getinfo): xtw_dump_table's format, each rule's record holding where its entry is in `buffer`
+ * (see xtw_index_blob). null where the shim finds the entries not laid out as libiptc would read them.
+ */
+export function indexBlob(family: Family, info: Buffer, buffer: Buffer, base: number, size: number): Buffer | null {
+  const { indexBlob: index } = shim();
+  let out = Buffer.allocUnsafeSlow(lastIndexSize[family] + DUMP_SLACK);
+  for (;;) {
+    const len = index(NFPROTO[family], info, buffer, base, size, out, out.length);
+    if (len < 0) return null;
+    if (len <= out.length) {
+      lastIndexSize[family] = len;
+      return len < out.length / 2 && out.length > DUMP_SLACK ? Buffer.from(out.subarray(0, len)) : out.subarray(0, len);
+    }
+    out = Buffer.allocUnsafeSlow(len);
   }
 }
 

@@ -4,37 +4,18 @@
 // kernel's own copy. Here the kernel writes its blob (IPT_SO_GET_ENTRIES) into one buffer that is reused
 // from read to read, and the blob is split into chains exactly as libiptc splits it (see
 // __iptcc_p_del_policy and iptcc_find_chain_by_offset in libiptc.c).
-import koffi from 'koffi';
 import { createHash } from 'node:crypto';
-import { constants } from 'node:os';
-import { getLibc } from '../netlink/libc.js';
 import { entryLayout, EXTENSION_HEADER, type EntryLayout } from './entry.js';
 import { IPTCError } from './errors.js';
+import { ENTRIES_AT, readKernelBlob } from './kernel-blob.js';
 import type { Family } from './shim.js';
 
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
-const IPPROTO_RAW = 255;
-const ADDRESS_FAMILY: Record<Family, number> = { 4: 2, 6: 10 };
-/** SOL_IP / SOL_IPV6. */
-const LEVEL: Record<Family, number> = { 4: 0, 6: 41 };
-/** IPT_SO_GET_INFO and IPT_SO_GET_ENTRIES (the IP6T_ ones have the same numbers). */
-const SO_GET_INFO = 64;
-const SO_GET_ENTRIES = 65;
-/** struct ipt_getinfo: name[32], valid_hooks, hook_entry[5], underflow[5], num_entries, size. */
-const GETINFO_SIZE = 84;
 const HOOKS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'] as const;
-/** struct ipt_get_entries: name[32] and size, then the entries at their own (64-bit) alignment. */
-const ENTRIES_AT = Math.ceil(36 / koffi.alignof('uint64_t')) * koffi.alignof('uint64_t');
-const TABLE_NAME_SIZE = 32;
 /** XT_EXTENSION_MAXNAMELEN: the name field of xt_entry_match / xt_entry_target. */
 const NAME_SIZE = 29;
 /** Standard verdicts, as libiptc's standard_target_map names them. */
 const VERDICTS = new Map<number, string>([[-1, 'DROP'], [-2, 'ACCEPT'], [-4, 'QUEUE'], [-5, 'RETURN']]);
 const RETURN = -5;
-/** A table that changed between its size and its entries being read is read again, at most this often. */
-const ATTEMPTS = 10;
-const { EAGAIN, EPERM, EACCES } = constants.errno;
 
 /** One rule's entry as Rule.fromEntry takes it: a copy, with counters and jump offsets zeroed. */
 export interface ScannedRule {
@@ -86,7 +67,6 @@ export class TableScanner {
   /** The buffer as 32-bit words (its own, from offset 0: entries and their counters are 8-byte aligned). */
   #words = new Uint32Array(0);
   #generation = 0;
-  readonly #lengthOut = new Uint32Array(1);
 
   /**
    * The chains of a kernel table, built-in ones first (in hook order), then user chains by name, as
@@ -95,50 +75,20 @@ export class TableScanner {
    * Equivalent to: the reading half of `iptables-save -c -t TABLE`
    */
   read(family: Family, table: string): ScannedChain[] {
-    if (table.length === 0 || table.length >= TABLE_NAME_SIZE || table.includes('\0')) {
-      throw new TypeError(`invalid table name \`${table}'`);
-    }
-    const { socket, close } = getLibc();
-    const fd = socket(ADDRESS_FAMILY[family], SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-    if (fd < 0) throw readError(table, koffi.errno());
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const info = this.#info(fd, family, table);
-        const size = info.readUInt32LE(80);
-        if (this.#entries(fd, family, table, size)) return this.#split(family, table, info, size);
-        if (attempt === ATTEMPTS) throw readError(table, EAGAIN);
-      }
-    } finally {
-      close(fd);
-    }
+    const { info, size } = readKernelBlob(family, table, (length) => this.#bufferFor(length));
+    return this.#split(family, table, info, size);
   }
 
-  #info(fd: number, family: Family, table: string): Buffer {
-    const info = Buffer.alloc(GETINFO_SIZE);
-    info.write(table, 0, 'latin1');
-    this.#lengthOut[0] = GETINFO_SIZE;
-    if (getLibc().getsockopt(fd, LEVEL[family], SO_GET_INFO, info, this.#lengthOut) < 0) throw readError(table, koffi.errno());
-    return info;
-  }
-
-  /** The entries into the buffer; false when the table changed size since its info was read. */
-  #entries(fd: number, family: Family, table: string, size: number): boolean {
-    const length = ENTRIES_AT + size;
+  /** The buffer, zeroed, for a read of `length` bytes: what an earlier read returned is no longer valid. */
+  #bufferFor(length: number): Buffer {
     if (this.#buffer.length < length) {
       this.#buffer = Buffer.alloc(length);
       this.#words = new Uint32Array(this.#buffer.buffer, this.#buffer.byteOffset, length >> 2);
+    } else {
+      this.#buffer.fill(0, 0, length);
     }
-    // Zeroed first: the kernel writes an extension's name only up to its NUL, so that equal rules read
-    // as equal bytes whatever the buffer held before.
-    this.#buffer.fill(0, 0, length);
-    this.#buffer.write(table, 0, 'latin1');
-    this.#buffer.writeUInt32LE(size, TABLE_NAME_SIZE);
-    this.#lengthOut[0] = length;
     this.#generation++;
-    if (getLibc().getsockopt(fd, LEVEL[family], SO_GET_ENTRIES, this.#buffer, this.#lengthOut) === 0) return true;
-    const errno = koffi.errno();
-    if (errno === EAGAIN) return false;
-    throw readError(table, errno);
+    return this.#buffer;
   }
 
   #split(family: Family, table: string, info: Buffer, size: number): ScannedChain[] {
@@ -312,16 +262,4 @@ function standardVerdict(buf: Buffer, target: number): number | undefined {
 function cString(buf: Buffer, at: number, max: number): string {
   const end = buf.indexOf(0, at);
   return buf.toString('latin1', at, end < 0 || end > at + max ? at + max : end);
-}
-
-function readError(table: string, errno: number): IPTCError {
-  if (errno === EPERM || errno === EACCES) {
-    return new IPTCError(
-      `cannot read table \`${table}': permission denied; reading the legacy tables needs root (or CAP_NET_ADMIN and CAP_NET_RAW)`,
-      errno,
-    );
-  }
-  const name = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
-  const reason = errno === EAGAIN ? 'it kept changing while it was read' : errno === constants.errno.ENOENT ? 'no such table' : name;
-  return new IPTCError(`cannot read table \`${table}': ${reason}`, errno);
 }

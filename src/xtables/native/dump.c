@@ -50,7 +50,7 @@ static const struct iptc_ops ops6 = { ip6tc_first_chain, ip6tc_next_chain, ip6tc
  * field holds whatever libiptc's buffer held: different in every view of the same table. Zero it, so
  * that equal rules give equal bytes.
  */
-static void clear_name_padding(unsigned char *e, size_t header_size, uint16_t target_offset, uint16_t size)
+void dump_clear_name_padding(unsigned char *e, size_t header_size, uint16_t target_offset, uint16_t size)
 {
 	const size_t name_at = offsetof(struct xt_entry_match, u.user.name);
 	uint16_t at = header_size, ext_size;
@@ -67,15 +67,12 @@ static void clear_name_padding(unsigned char *e, size_t header_size, uint16_t ta
 	}
 }
 
-/* A rule's flag byte in a dump: bit 0 a standard target, DUMP_MALFORMED an entry whose sizes do not hold together. */
-#define DUMP_MALFORMED 2
-
 /*
  * Whether an entry's offsets and sizes hold together, as JS's checkEntry asks (each match at least an
  * extension header and inside the matches, the target after them), so that walking it ends: every rule
  * of a dump is checked here once, not by JS rule by rule.
  */
-static bool entry_holds_together(const unsigned char *e, size_t header, uint16_t target_offset, uint16_t size)
+bool dump_entry_holds_together(const unsigned char *e, size_t header, uint16_t target_offset, uint16_t size)
 {
 	const size_t ext = sizeof(struct xt_entry_match);
 	uint16_t ext_size;
@@ -91,26 +88,21 @@ static bool entry_holds_together(const unsigned char *e, size_t header, uint16_t
 	return ext_size >= ext && (size_t)target_offset + ext_size <= size;
 }
 
-struct writer {
-	unsigned char *out;
-	size_t len, cap;
-};
-
-static void put(struct writer *w, const void *data, size_t n)
+void dump_put(struct dump_writer *w, const void *data, size_t n)
 {
 	if (w->len + n <= w->cap)
 		memcpy(w->out + w->len, data, n);
 	w->len += n;
 }
 
-static void put_u8(struct writer *w, unsigned v) { unsigned char b = v; put(w, &b, 1); }
-static void put_u16(struct writer *w, unsigned v) { uint16_t b = v; put(w, &b, 2); }
-static void put_u32(struct writer *w, unsigned v) { uint32_t b = v; put(w, &b, 4); }
-static void put_u64(struct writer *w, uint64_t v) { put(w, &v, 8); }
-static void put_str(struct writer *w, const char *s) { size_t n = strlen(s); put_u8(w, n); put(w, s, n); }
+void dump_put_u8(struct dump_writer *w, unsigned v) { unsigned char b = v; dump_put(w, &b, 1); }
+void dump_put_u16(struct dump_writer *w, unsigned v) { uint16_t b = v; dump_put(w, &b, 2); }
+void dump_put_u32(struct dump_writer *w, unsigned v) { uint32_t b = v; dump_put(w, &b, 4); }
+void dump_put_u64(struct dump_writer *w, uint64_t v) { dump_put(w, &v, 8); }
+static void put_str(struct dump_writer *w, const char *s) { size_t n = strlen(s); dump_put_u8(w, n); dump_put(w, s, n); }
 
 /* One rule as the dumps below write it: u8 standard, str label, u16 size, the entry bytes. */
-static void put_rule(struct writer *w, const struct iptc_ops *o, void *h, const unsigned char *e, bool with_counters)
+static void put_rule(struct dump_writer *w, const struct iptc_ops *o, void *h, const unsigned char *e, bool with_counters)
 {
 	uint16_t target_offset, size;
 	const char *label = o->get_target(e, h);
@@ -120,19 +112,19 @@ static void put_rule(struct writer *w, const struct iptc_ops *o, void *h, const 
 	memcpy(&size, e + o->next_offset_at, 2);
 	if (label == NULL)
 		label = "";
-	if (!entry_holds_together(e, o->header_size, target_offset, size))
+	if (!dump_entry_holds_together(e, o->header_size, target_offset, size))
 		standard = DUMP_MALFORMED;
 	else
 		standard = e[target_offset + 2] == '\0' || strcmp(label, "ACCEPT") == 0 || strcmp(label, "DROP") == 0 ||
 			   strcmp(label, "QUEUE") == 0 || strcmp(label, "RETURN") == 0 || o->is_chain(label, h) != 0;
-	put_u8(w, standard);
+	dump_put_u8(w, standard);
 	put_str(w, label);
-	put_u16(w, size);
-	put(w, e, size);
+	dump_put_u16(w, size);
+	dump_put(w, e, size);
 	if (w->len <= w->cap) {
 		unsigned char *copy = w->out + w->len - size;
 
-		clear_name_padding(copy, o->header_size, target_offset, size);
+		dump_clear_name_padding(copy, o->header_size, target_offset, size);
 		if (!with_counters)
 			memset(copy + o->counters_at, 0, sizeof(struct xt_counters));
 	}
@@ -150,7 +142,7 @@ static void put_rule(struct writer *w, const struct iptc_ops *o, void *h, const 
 static long dump_table(int family, void *h, unsigned char *out, long outlen, bool with_counters)
 {
 	const struct iptc_ops *o = family == NFPROTO_IPV6 ? &ops6 : &ops4;
-	struct writer w = { out, 0, (size_t)outlen };
+	struct dump_writer w = { out, 0, (size_t)outlen };
 
 	for (const char *chain = o->first_chain(h); chain != NULL; chain = o->next_chain(h)) {
 		struct xt_counters counters = { 0, 0 };
@@ -163,13 +155,13 @@ static long dump_table(int family, void *h, unsigned char *out, long outlen, boo
 			policy = o->get_policy(chain, &counters, h);
 		if (!with_counters)
 			counters.pcnt = counters.bcnt = 0;
-		put_u8(&w, builtin);
+		dump_put_u8(&w, builtin);
 		put_str(&w, chain);
 		put_str(&w, policy != NULL ? policy : "");
-		put_u64(&w, counters.pcnt);
-		put_u64(&w, counters.bcnt);
+		dump_put_u64(&w, counters.pcnt);
+		dump_put_u64(&w, counters.bcnt);
 		count_at = w.len;
-		put_u32(&w, 0);
+		dump_put_u32(&w, 0);
 		for (const unsigned char *e = o->first_rule(chain, h); e != NULL; e = o->next_rule(e, h)) {
 			put_rule(&w, o, h, e, with_counters);
 			count++;
@@ -203,7 +195,7 @@ long xtw_dump_chain(int family, void *h, const char *chain, unsigned int from, u
 		    long outlen)
 {
 	const struct iptc_ops *o = family == NFPROTO_IPV6 ? &ops6 : &ops4;
-	struct writer w = { out, 0, (size_t)outlen };
+	struct dump_writer w = { out, 0, (size_t)outlen };
 	unsigned int index = 0;
 
 	if (!o->is_chain(chain, h))

@@ -87,27 +87,53 @@ static bool printable_entry(const unsigned char *e, uint16_t size, const struct 
 	return holds_together(e, size, l, extensions, false);
 }
 
-/* One rule record of a dump (xtw_dump_rules, xtw_dump_chain): its standard bit, its label and its entry; false past the end. */
+/* A dump and the buffer its DUMP_ELSEWHERE records' entries are in (the dump itself where it has none). */
+struct dump {
+	const unsigned char *records;
+	long len;
+	const unsigned char *entries;
+	long entries_len;
+};
+
+/* One rule record of a dump (xtw_dump_rules, xtw_dump_chain, xtw_index_blob): its standard bit, its label and its entry. */
 struct dump_record {
 	bool standard;
 	unsigned char label_len;
 	const char *label;
 	uint16_t size;
 	const unsigned char *entry;
+	/* Where the next record starts. */
+	long next;
 };
 
-static bool read_record(const unsigned char *dump, long dump_len, long at, struct dump_record *r)
+/* Reads the record at `at`; false past the end, or where its entry is not inside its buffer. */
+static bool read_record(const struct dump *d, long at, struct dump_record *r)
 {
-	if (at + 4 > dump_len)
+	const unsigned char *dump = d->records;
+	long end;
+
+	if (at + 4 > d->len)
 		return false;
 	r->standard = dump[at] & 1;
 	r->label_len = dump[at + 1];
 	r->label = (const char *)dump + at + 2;
-	if (at + 4 + r->label_len > dump_len)
+	end = at + 4 + r->label_len;
+	if (end > d->len)
 		return false;
-	memcpy(&r->size, dump + at + 2 + r->label_len, 2);
-	r->entry = dump + at + 4 + r->label_len;
-	return at + 4 + r->label_len + r->size <= dump_len;
+	memcpy(&r->size, dump + end - 2, 2);
+	if (dump[at] & DUMP_ELSEWHERE) {
+		uint32_t entry_at;
+
+		if (end + 4 > d->len)
+			return false;
+		memcpy(&entry_at, dump + end, 4);
+		r->entry = d->entries + entry_at;
+		r->next = end + 4;
+		return (long)entry_at + r->size <= d->entries_len;
+	}
+	r->entry = dump + end;
+	r->next = end + r->size;
+	return r->next <= d->len;
 }
 
 /*
@@ -173,7 +199,8 @@ static int print_extensions(const unsigned char *e, const struct layout *l, bool
 }
 
 /*
- * Prints `count` rules of `dump` (xtw_dump_table's format), rule i's record at byte offsets[i]: the rules
+ * Prints `count` rules of `dump` (xtw_dump_table's format; the entries of DUMP_ELSEWHERE records are in
+ * `entries`, see xtw_index_blob), rule i's record at byte offsets[i]: the rules
  * of a whole table, chain after chain, print in one call (kube-proxy's nat table is thousands of chains of
  * a few rules). Each rule's header fields as iptables-save prints them, then each match as ` -m NAME` and
  * its save() output, the target as ` -j NAME` and its output, ` -j LABEL` / ` -g LABEL` for a verdict or a
@@ -193,7 +220,7 @@ static size_t iface_at(int family)
 	return family == NFPROTO_IPV6 ? offsetof(struct ip6t_ip6, iniface) : offsetof(struct ipt_ip, iniface);
 }
 
-static int print_rules(int family, const unsigned char *dump, long dump_len, const int32_t *offsets, int count,
+static int print_rules(int family, const struct dump *dump, const int32_t *offsets, int count,
 		       char *out, long outlen, int32_t *spans, int spans_len, double *result)
 {
 	const struct layout *l = family == NFPROTO_IPV6 ? &layout6 : &layout4;
@@ -213,7 +240,7 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, con
 		bool ok;
 
 		at = offsets[done];
-		if (at < 0 || !read_record(dump, dump_len, at, &r))
+		if (at < 0 || !read_record(dump, at, &r))
 			break;
 		standard = r.standard;
 		label_len = r.label_len;
@@ -223,7 +250,7 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, con
 		ok = printable(e, size, l, &extensions) && ascii((const unsigned char *)label, label_len);
 		if (used + RULE_SPAN + (ok ? extensions + !standard : 0) * EXTENSION_SPAN > spans_len)
 			break;
-		at += 4 + label_len + size;
+		at = r.next;
 		span[0] = span[1] = span[4] = capture_at();
 		span[2] = ok ? 0 : RULE_NOT_PRINTED;
 		span[3] = ok ? extensions + !standard : 0;
@@ -242,13 +269,15 @@ static int print_rules(int family, const unsigned char *dump, long dump_len, con
 	return hand_over(out, outlen, at, done, result);
 }
 
-int xtw_print_rules(int family, const unsigned char *dump, long dump_len, const int32_t *offsets, int count,
+int xtw_print_rules(int family, const unsigned char *records, long records_len, const unsigned char *entries,
+		    long entries_len, const int32_t *offsets, int count,
 		    char *out, long outlen, int32_t *spans, int spans_len, double *result)
 {
+	const struct dump dump = { records, records_len, entries, entries_len };
 	int ret;
 
 	PROTECT(-1);
-	ret = print_rules(family, dump, dump_len, offsets, count, out, outlen, spans, spans_len, result);
+	ret = print_rules(family, &dump, offsets, count, out, outlen, spans, spans_len, result);
 	UNPROTECT();
 	return ret;
 }
@@ -368,7 +397,7 @@ static void print_header(int family, const unsigned char *e)
 	}
 }
 
-static int print_lines(int family, const unsigned char *dump, long dump_len, long at, int count, const char *chain,
+static int print_lines(int family, const struct dump *dump, long at, int count, const char *chain,
 		       bool counters, char *out, long outlen, double *result)
 {
 	const struct layout *l = family == NFPROTO_IPV6 ? &layout6 : &layout4;
@@ -384,7 +413,7 @@ static int print_lines(int family, const unsigned char *dump, long dump_len, lon
 		uint16_t size;
 		int extensions;
 
-		if (!read_record(dump, dump_len, at, &r))
+		if (!read_record(dump, at, &r))
 			break;
 		standard = r.standard;
 		label_len = r.label_len;
@@ -399,7 +428,7 @@ static int print_lines(int family, const unsigned char *dump, long dump_len, lon
 		    !ascii(e + (family == NFPROTO_IPV6 ? offsetof(struct ip6t_ip6, iniface) : offsetof(struct ipt_ip, iniface)),
 			   2 * IFNAMSIZ))
 			break;
-		at += 4 + label_len + size;
+		at = r.next;
 		if (counters) {
 			struct xt_counters c;
 
@@ -416,20 +445,22 @@ static int print_lines(int family, const unsigned char *dump, long dump_len, lon
 }
 
 /*
- * Prints `count` rules of `dump` from byte `at` as whole iptables-save lines of `chain` (`-A CHAIN` and
+ * Prints `count` rules of `dump` (entries elsewhere in `entries`, as xtw_print_rules) from byte `at` as whole iptables-save lines of `chain` (`-A CHAIN` and
  * the rule; `[packets:bytes] ` first with `counters`), as iptables-save prints them, a line each. Stops
  * before a rule whose entry does not hold together or whose label is not ASCII (the caller prints it).
  * result[0] receives the bytes of text (copied to `out` when they fit), result[1] the dump offset after the
  * last rule printed. Returns the number of rules printed, -1 when an extension could not print
  * (xtw_errmsg() says why), or -2 when the text did not fit in `out`.
  */
-int xtw_print_lines(int family, const unsigned char *dump, long dump_len, long at, int count, const char *chain,
+int xtw_print_lines(int family, const unsigned char *records, long records_len, const unsigned char *entries,
+		    long entries_len, long at, int count, const char *chain,
 		    int counters, char *out, long outlen, double *result)
 {
+	const struct dump dump = { records, records_len, entries, entries_len };
 	int ret;
 
 	PROTECT(-1);
-	ret = print_lines(family, dump, dump_len, at, count, chain, counters != 0, out, outlen, result);
+	ret = print_lines(family, &dump, at, count, chain, counters != 0, out, outlen, result);
 	UNPROTECT();
 	return ret;
 }

@@ -2,8 +2,8 @@
  * What the shim's C files share. xtwrap.c owns the state (the jump point, the error, the extension being
  * built) and builds one extension at a time; plugins.c finds extensions for a family; rule.c compiles
  * whole rules; save.c prints one extension into the capture of stdout (capture.c); print.c prints whole
- * rules; dump.c reads a libiptc table into one buffer. Nothing declared here is exported from the shared
- * object.
+ * rules; dump.c reads a libiptc table into one buffer, blob.c indexes the kernel's own copy of a table in
+ * the same format. Nothing declared here is exported from the shared object.
  */
 #ifndef XTWRAP_H
 #define XTWRAP_H
@@ -58,6 +58,27 @@ XTW_HIDDEN long capture_at(void);
 XTW_HIDDEN char *end_capture(size_t *len);
 XTW_HIDDEN const char *save_match(const void *ip, const struct xt_entry_match *e, const char *before);
 XTW_HIDDEN const char *save_target(const void *ip, const struct xt_entry_target *e, const char *before);
+
+/*
+ * A dump's records (dump.c, blob.c): a rule's flag byte has bit 0 for a standard target, DUMP_MALFORMED
+ * for an entry whose sizes do not hold together, DUMP_ELSEWHERE where the record holds, in place of the
+ * entry, the u32 offset of the entry in the buffer the kernel wrote it into.
+ */
+#define DUMP_MALFORMED 2
+#define DUMP_ELSEWHERE 4
+
+struct dump_writer {
+	unsigned char *out;
+	size_t len, cap;
+};
+
+XTW_HIDDEN void dump_put(struct dump_writer *w, const void *data, size_t n);
+XTW_HIDDEN void dump_put_u8(struct dump_writer *w, unsigned v);
+XTW_HIDDEN void dump_put_u16(struct dump_writer *w, unsigned v);
+XTW_HIDDEN void dump_put_u32(struct dump_writer *w, unsigned v);
+XTW_HIDDEN void dump_put_u64(struct dump_writer *w, uint64_t v);
+XTW_HIDDEN void dump_clear_name_padding(unsigned char *e, size_t header_size, uint16_t target_offset, uint16_t size);
+XTW_HIDDEN bool dump_entry_holds_together(const unsigned char *e, size_t header, uint16_t target_offset, uint16_t size);
 
 /* The jump point must live in the frame of the exported function, hence macros. */
 #define PROTECT(failure)                                                          \
