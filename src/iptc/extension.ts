@@ -39,6 +39,11 @@ export interface ExtensionOwner {
   parseKey(): number;
   /** The header save() reads; the kernel's own for a rule read back and not modified. */
   ipHeader?(): Buffer;
+  /**
+   * A rule read back: its own object for extension `k` (its matches, then its target), once it has made
+   * them; with `make`, made now. undefined while it has not (views of its extensions stand for them).
+   */
+  kernelExtension?(k: number, make: boolean): Extension | undefined;
 }
 
 /** @internal A built match or target blob, and how much of it a delete by specification compares. */
@@ -97,13 +102,27 @@ export abstract class Extension {
   #kernelK = 0;
   /** What builds and prints remembered; made on first use (a rule read back and only read needs none). */
   #caches: Caches | null = null;
+  /**
+   * For a view of extension `#slot` of a rule read back (see Rule.matches), else -1. A rule read back
+   * and only read makes no objects of its own for its extensions, only views that nothing keeps: reading
+   * a large table then leaves no Match per match for the collector to move. Once the rule makes its own
+   * (on a change), every view of the slot stands for that object, as if it were that object.
+   */
+  #slot = -1;
 
-  /** @internal */
   /**
    * @internal `kernel`: the blob read from the kernel, or the origin of the rule it is extension `k` of (its
    * matches, then its target; the blob is then viewed only when needed: a rule read back holds several).
+   * With `view`, a view of that extension (see #slot).
    */
-  protected constructor(owner: ExtensionOwner, name: string, revision: number | undefined, kernel?: Buffer | KernelOrigin, k = 0) {
+  protected constructor(
+    owner: ExtensionOwner,
+    name: string,
+    revision: number | undefined,
+    kernel?: Buffer | KernelOrigin,
+    k = 0,
+    view = false,
+  ) {
     if (typeof name !== 'string') throw new TypeError(`an extension name must be a string, got ${typeof name}`);
     if (revision !== undefined && (!Number.isInteger(revision) || revision < 0 || revision > 255)) {
       throw new RangeError(`revision must be an integer 0-255, got ${revision}`);
@@ -122,6 +141,22 @@ export abstract class Extension {
         this.#kernelK = k;
       }
     }
+    if (view) this.#slot = k;
+  }
+
+  /**
+   * The object this one is: itself, or for a view (see #slot), the rule's own object for the slot once
+   * the rule has one.
+   */
+  protected self(): this {
+    if (this.#slot < 0) return this;
+    return (this.#owner.kernelExtension!(this.#slot, false) as this | undefined) ?? this;
+  }
+
+  /** @internal The object a change goes to: itself, or for a view, the rule's own object for the slot, made now. */
+  own(): this {
+    if (this.#slot < 0) return this;
+    return this.#owner.kernelExtension!(this.#slot, true) as this;
   }
 
   #cached(): Caches {
@@ -142,6 +177,8 @@ export abstract class Extension {
 
   /** The name as iptables-save prints it (an alias such as `state` where the extension has one). */
   get name(): string {
+    const self = this.self();
+    if (self !== this) return self.name;
     if (this.#options === null) return this.#savedName();
     return this.#name;
   }
@@ -151,6 +188,8 @@ export abstract class Extension {
    * NAME --help`'s revision
    */
   get revision(): number {
+    const self = this.self();
+    if (self !== this) return self.revision;
     return extensionRevision(this.#currentBlob(false));
   }
 
@@ -345,6 +384,8 @@ export abstract class Extension {
    * `iptables-save`
    */
   saveText(): string {
+    const self = this.self();
+    if (self !== this) return self.saveText();
     return this.#savedText();
   }
 
@@ -358,6 +399,11 @@ export abstract class Extension {
    * Equivalent to: `--name value` after `-m NAME` / `-j NAME`
    */
   set(name: string, value: ParameterValue): this {
+    const own = this.own();
+    if (own !== this) {
+      own.set(name, value);
+      return this;
+    }
     const option = optionName(name);
     if (value === null || value === undefined || value === false) {
       throw new TypeError(
@@ -387,6 +433,11 @@ export abstract class Extension {
    * Equivalent to: leaving `--name value` out of the rule
    */
   unset(name: string): this {
+    const own = this.own();
+    if (own !== this) {
+      own.unset(name);
+      return this;
+    }
     const option = optionName(name);
     // First: a kernel-read extension learns its name (and so its options) from its saved text.
     const current = this.options;
@@ -426,6 +477,8 @@ export abstract class Extension {
    * Equivalent to: the `--name value` parts `iptables-save` prints
    */
   get parameters(): Record<string, string> {
+    const self = this.self();
+    if (self !== this) return self.parameters;
     const text = this.saveText();
     // No text, no options: a standard target, or an extension printed without any.
     if (text === '') return {};
@@ -438,6 +491,8 @@ export abstract class Extension {
    * Equivalent to: the `[!] --name values` parts `iptables-save` prints
    */
   getAllParameters(): Record<string, string[]> {
+    const self = this.self();
+    if (self !== this) return self.getAllParameters();
     const out: Record<string, string[]> = {};
     const text = this.saveText();
     // Nothing saved, nothing to read: no option list asked for (a jump's target names a chain, which
@@ -451,6 +506,11 @@ export abstract class Extension {
 
   /** Forgets every parameter: back to the extension's defaults. Equivalent to: `-m NAME` alone */
   reset(): this {
+    const own = this.own();
+    if (own !== this) {
+      own.reset();
+      return this;
+    }
     this.applyOptions([]);
     return this;
   }

@@ -22,10 +22,11 @@ export class Match extends Extension {
    * Equivalent to: `-m NAME` in the rule spec
    */
   constructor(rule: Rule, name: string, revision?: number);
-  /** @internal A match read back from the kernel. */
-  constructor(rule: ExtensionOwner, name: string, revision: number | undefined, kernel: Buffer | KernelOrigin, k?: number);
-  constructor(rule: ExtensionOwner, name: string, revision?: number, kernel?: Buffer | KernelOrigin, k?: number) {
-    super(rule, name, revision, kernel, k);
+  /** @internal A match read back from the kernel; with `view`, a view of it (see Rule.matches). */
+  constructor(rule: ExtensionOwner, name: string, revision: number | undefined, kernel: Buffer | KernelOrigin, k?: number,
+    view?: boolean);
+  constructor(rule: ExtensionOwner, name: string, revision?: number, kernel?: Buffer | KernelOrigin, k?: number, view?: boolean) {
+    super(rule, name, revision, kernel, k, view);
     if (!kernel) this.checkExists();
   }
 

@@ -24,7 +24,7 @@ import {
   type InterfaceSpec,
   type ProtocolSpec,
 } from './address.js';
-import { describeForInspect, type BuiltBlob, type ExtensionOwner, type KernelOrigin } from './extension.js';
+import { describeForInspect, type BuiltBlob, type Extension, type ExtensionOwner, type KernelOrigin } from './extension.js';
 import { ANY_ADDRESS, kernelAddress, kernelInterface, kernelProtocol, ZERO_COUNTERS } from './kernel-fields.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
@@ -62,6 +62,8 @@ function toCounter(value: bigint | number, what: string): bigint {
 const DECODED_HEADER = 1;
 const DECODED_EXTENSIONS = 2;
 const DECODED_ALL = 3;
+/** Views of the extensions were handed out before they were decoded: the decoded objects are kept by slot. */
+const VIEWED = 4;
 
 /** See Rule.scratchEntry. */
 let scratch = Buffer.allocUnsafeSlow(2048);
@@ -120,6 +122,8 @@ export class Rule {
   #decoded = 0;
   /** The kernel's entry header while the decoded rule is unchanged, for save(). */
   #kernelHeader: Buffer | null = null;
+  /** With VIEWED: the decoded extensions by slot (matches, then the target), what views of them stand for. */
+  #bySlot: Extension[] | null = null;
 
   /**
    * An empty rule: any packet, no match, no target (it counts and falls through). Equivalent to: `iptables -A CHAIN`
@@ -215,7 +219,7 @@ export class Rule {
     if (raw === null || this.#decoded & DECODED_HEADER) return;
     this.#decodeHeader(raw);
     this.#decoded |= DECODED_HEADER;
-    if (this.#decoded === DECODED_ALL) this.#raw = null;
+    if ((this.#decoded & DECODED_ALL) === DECODED_ALL) this.#raw = null;
   }
 
   /** Decodes the matches and target alone: reading them needs no header fields. */
@@ -224,7 +228,7 @@ export class Rule {
     if (raw === null || this.#decoded & DECODED_EXTENSIONS) return;
     this.#decodeExtensions(raw);
     this.#decoded |= DECODED_EXTENSIONS;
-    if (this.#decoded === DECODED_ALL) this.#raw = null;
+    if ((this.#decoded & DECODED_ALL) === DECODED_ALL) this.#raw = null;
   }
 
   /** @internal The entry header extensions' save() reads: the kernel's own while undecoded. */
@@ -254,9 +258,9 @@ export class Rule {
     this.#kernelHeader = e.subarray(b, b + l.header);
   }
 
-  #decodeExtensions(raw: KernelRule): void {
+  /** How many extensions a rule read back has (its matches, then its target), and the origin they share. */
+  #kernelParts(raw: KernelRule): { count: number; origin: KernelOrigin } {
     const family = this.family;
-    const l = entryLayout(family);
     const source = raw.source ?? raw.entry;
     const base = raw.source ? raw.at! : 0;
     // Counted, not viewed: a match's blob is viewed only when something needs its bytes.
@@ -266,13 +270,35 @@ export class Rule {
     // A dumped rule printed with its chain is its extensions' origin itself: one object fewer per rule.
     const origin: KernelOrigin =
       printed && raw instanceof DumpedRule ? raw : { family, source, base, printed, index: raw.index ?? 0 };
+    return { count, origin };
+  }
+
+  #kernelTarget(raw: KernelRule, origin: KernelOrigin, k: number, view: boolean): Target {
+    if (!raw.standard) return new Target(this, raw.label, { kernelBlob: origin, kernelK: k, view });
+    const source = raw.source ?? raw.entry;
+    const goto = (source[(raw.source ? raw.at! : 0) + entryLayout(this.family).flags]! & entryLayout(this.family).gotoFlag) !== 0;
+    return new Target(this, raw.label, view ? { kernelLabel: true, goto, kernelK: k, view } : goto ? KERNEL_GOTO : KERNEL_JUMP);
+  }
+
+  #decodeExtensions(raw: KernelRule): void {
+    const l = entryLayout(this.family);
+    const { count, origin } = this.#kernelParts(raw);
     const matches = new Array<Match>(count - 1);
     for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, origin, i);
     this.#matches = matches;
-    this.#gotoFlag = (source[base + l.flags]! & l.gotoFlag) !== 0;
-    this.#target = raw.standard
-      ? new Target(this, raw.label, this.#gotoFlag ? KERNEL_GOTO : KERNEL_JUMP)
-      : new Target(this, raw.label, { kernelBlob: origin, kernelK: count - 1 });
+    const source = raw.source ?? raw.entry;
+    this.#gotoFlag = (source[(raw.source ? raw.at! : 0) + l.flags]! & l.gotoFlag) !== 0;
+    this.#target = this.#kernelTarget(raw, origin, count - 1, false);
+    if (this.#decoded & VIEWED) this.#bySlot = [...matches, this.#target];
+  }
+
+  /** @internal See ExtensionOwner.kernelExtension. */
+  kernelExtension(k: number, make: boolean): Extension | undefined {
+    if (!(this.#decoded & DECODED_EXTENSIONS)) {
+      if (!make) return undefined;
+      this.#ensure();
+    }
+    return this.#bySlot?.[k];
   }
 
   #changed(): void {
@@ -406,6 +432,15 @@ export class Rule {
    * of the spec
    */
   get matches(): Match[] {
+    const raw = this.#raw;
+    if (raw !== null && !(this.#decoded & DECODED_EXTENSIONS)) {
+      // Views, kept by nothing: reading a large table's matches leaves no objects behind (see Extension).
+      this.#decoded |= VIEWED;
+      const { count, origin } = this.#kernelParts(raw);
+      const views = new Array<Match>(count - 1);
+      for (let i = 0; i < views.length; i++) views[i] = new Match(this, '', undefined, origin, i, true);
+      return views;
+    }
     this.#ensureExtensions();
     return this.#matches.slice();
   }
@@ -432,14 +467,16 @@ export class Rule {
   addMatch(match: Match): void {
     this.#ensure();
     if (!(match instanceof Match)) throw new TypeError('addMatch takes a Match');
-    if (this.#matches === NO_MATCHES) this.#matches = [match];
-    else this.#matches.push(match);
+    const own = match.own();
+    if (this.#matches === NO_MATCHES) this.#matches = [own];
+    else this.#matches.push(own);
   }
 
   /** Removes a match (the same object, or an equal one); TypeError if none. Equivalent to: leaving `-m NAME ...` out */
   removeMatch(match: Match): void {
     this.#ensure();
-    const at = this.#matches.findIndex((m) => m === match || m.equals(match));
+    const own = match instanceof Match ? match.own() : match;
+    const at = this.#matches.findIndex((m) => m === own || m.equals(own));
     if (at < 0) throw new TypeError(`the rule has no such match (${match.name})`);
     this.#matches.splice(at, 1);
   }
@@ -449,6 +486,12 @@ export class Rule {
    * TARGET`
    */
   get target(): Target | null {
+    const raw = this.#raw;
+    if (raw !== null && !(this.#decoded & DECODED_EXTENSIONS)) {
+      this.#decoded |= VIEWED;
+      const { count, origin } = this.#kernelParts(raw);
+      return this.#kernelTarget(raw, origin, count - 1, true);
+    }
     this.#ensureExtensions();
     return this.#target;
   }
@@ -458,7 +501,7 @@ export class Rule {
     this.#ensure();
     if (typeof value === 'string') value = new Target(this, value);
     if (value !== null && !(value instanceof Target)) throw new TypeError('target must be a Target, a name or null');
-    this.#target = value;
+    this.#target = value?.own() ?? null;
   }
 
   /**

@@ -42,6 +42,8 @@ export interface TargetOptions {
   kernelK?: number;
   /** @internal A verdict, jump or fall-through read back from the kernel. */
   kernelLabel?: boolean;
+  /** @internal A view of extension `kernelK` of a rule read back (see Rule.target). */
+  view?: boolean;
 }
 
 /**
@@ -69,7 +71,7 @@ export class Target extends Extension {
   constructor(rule: ExtensionOwner, name: string, revisionOrOptions?: number | TargetOptions) {
     const opts: TargetOptions =
       typeof revisionOrOptions === 'number' ? { revision: revisionOrOptions } : (revisionOrOptions ?? {});
-    super(rule, name, opts.revision, opts.kernelBlob, opts.kernelK);
+    super(rule, name, opts.revision, opts.kernelBlob, opts.kernelK, opts.view);
     if (opts.kernelBlob) {
       this.#standard = null;
     } else if (opts.kernelLabel) {
@@ -89,11 +91,18 @@ export class Target extends Extension {
    * Equivalent to: changing `-j ACCEPT` to `-j DROP` in the rule
    */
   get standardTarget(): string | null {
+    const self = this.self();
+    if (self !== this) return self.standardTarget;
     return this.#standard;
   }
 
   /** Another verdict, `''` or a user chain; TypeError on a target extension. Equivalent to: `-j NEW` for `-j OLD` */
   set standardTarget(value: string) {
+    const own = this.own();
+    if (own !== this) {
+      own.standardTarget = value;
+      return;
+    }
     if (typeof value !== 'string') throw new TypeError(`standardTarget must be a string, got ${String(value)}`);
     if (this.#standard === null) {
       throw new TypeError(`\`${this.name}' is a target extension, not a standard target: use rule.createTarget() to replace it`);
@@ -113,11 +122,18 @@ export class Target extends Extension {
    * CHAIN`
    */
   get goto(): boolean {
+    const self = this.self();
+    if (self !== this) return self.goto;
     return this.#goto;
   }
 
   /** true for `-g CHAIN`, false for `-j CHAIN`; only a user chain can be gone to. */
   set goto(value: boolean) {
+    const own = this.own();
+    if (own !== this) {
+      own.goto = value;
+      return;
+    }
     if (typeof value !== 'boolean') throw new TypeError('goto must be a boolean');
     if (value && (this.#standard === null || VERDICTS.has(this.#standard))) {
       throw new TypeError(`goto needs a user chain as target, not \`${this.name}'`);
@@ -126,14 +142,23 @@ export class Target extends Extension {
   }
 
   override get name(): string {
+    const self = this.self();
+    if (self !== this) return self.name;
     return this.#standard ?? super.name;
   }
 
   override get revision(): number {
+    const self = this.self();
+    if (self !== this) return self.revision;
     return this.#standard === null ? super.revision : 0;
   }
 
   override set(name: string, value: ParameterValue): this {
+    const own = this.own();
+    if (own !== this) {
+      own.set(name, value);
+      return this;
+    }
     if (this.#standard !== null) {
       throw new XTablesError(this.name, `${this.name || 'standard'}: a standard target takes no parameter (--${name})`);
     }
@@ -171,18 +196,24 @@ export class Target extends Extension {
 
   /** The target as `iptables-save` prints it in a rule: `-j DROP`, `-g chain`, `-j LOG --log-prefix x`; '' for none. */
   override toString(): string {
+    const self = this.self();
+    if (self !== this) return self.toString();
     if (this.#standard === null) return `-j ${this.name}${this.saveText()}`;
     return this.#standard === '' ? '' : `-${this.#goto ? 'g' : 'j'} ${this.#standard}`;
   }
 
   override saveText(): string {
+    const self = this.self();
+    if (self !== this) return self.saveText();
     return this.#standard === null ? super.saveText() : '';
   }
 
   override equals(other: Extension): boolean {
     if (!(other instanceof Target)) return false;
-    if (this.#standard !== null || other.#standard !== null) {
-      return this.#standard === other.#standard && this.#goto === other.#goto;
+    const self = this.self();
+    const that = other.self();
+    if (self.#standard !== null || that.#standard !== null) {
+      return self.#standard === that.#standard && self.#goto === that.#goto;
     }
     return super.equals(other);
   }
