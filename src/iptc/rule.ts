@@ -64,6 +64,13 @@ const DECODED_EXTENSIONS = 2;
 const DECODED_ALL = 3;
 /** Views of the extensions were handed out before they were decoded: the decoded objects are kept by slot. */
 const VIEWED = 4;
+/**
+ * The extensions were counted (#kernelParts): the count is kept above PARTS_SHIFT, with PRINTED_WHOLE when
+ * the printed text has every one of them. A table's matches and target are asked for one after the other.
+ */
+const COUNTED = 8;
+const PRINTED_WHOLE = 16;
+const PARTS_SHIFT = 5;
 
 /** See Rule.scratchEntry. */
 let scratch = Buffer.allocUnsafeSlow(2048);
@@ -118,7 +125,10 @@ export class Rule {
   #fieldFlags = -1;
   /** A kernel entry not decoded yet: reading only counters never pays for decoding. */
   #raw: KernelRule | null = null;
-  /** Which parts of #raw are decoded (DECODED_HEADER, DECODED_EXTENSIONS); #raw goes when both are. */
+  /**
+   * Which parts of #raw are decoded (DECODED_HEADER, DECODED_EXTENSIONS; #raw goes when both are), VIEWED,
+   * and what counting its extensions found (COUNTED).
+   */
   #decoded = 0;
   /** The kernel's entry header while the decoded rule is unchanged, for save(). */
   #kernelHeader: Buffer | null = null;
@@ -263,10 +273,19 @@ export class Rule {
     const family = this.family;
     const source = raw.source ?? raw.entry;
     const base = raw.source ? raw.at! : 0;
-    // Counted, not viewed: a match's blob is viewed only when something needs its bytes.
-    const count = extensionCount(family, source, base);
+    let count: number;
+    let whole: boolean;
+    if (this.#decoded & COUNTED) {
+      count = this.#decoded >> PARTS_SHIFT;
+      whole = (this.#decoded & PRINTED_WHOLE) !== 0;
+    } else {
+      // Counted, not viewed: a match's blob is viewed only when something needs its bytes.
+      count = extensionCount(family, source, base);
+      whole = raw.printed !== undefined && raw.printed.extensionCount(raw.index!) === count - (raw.standard ? 1 : 0);
+      this.#decoded |= COUNTED | (whole ? PRINTED_WHOLE : 0) | (count << PARTS_SHIFT);
+    }
     // Printed with its chain: the extensions' texts need no save() of their own.
-    const printed = raw.printed && raw.printed.extensionCount(raw.index!) === count - (raw.standard ? 1 : 0) ? raw.printed : null;
+    const printed = whole ? raw.printed! : null;
     // A dumped rule printed with its chain is its extensions' origin itself: one object fewer per rule.
     const origin: KernelOrigin =
       printed && raw instanceof DumpedRule ? raw : { family, source, base, printed, index: raw.index ?? 0 };
