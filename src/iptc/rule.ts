@@ -447,8 +447,10 @@ export class Rule {
   }
 
   /**
-   * The matches, in the order iptables applies them (a copy of the list). Equivalent to: the `-m NAME ...` parts
-   * of the spec
+   * The matches, in the order iptables applies them (a copy of the list). Of a rule read back and not
+   * changed, each call gives new objects, views of its matches that nothing keeps (reading a large
+   * table then leaves none behind); any of them acts as the one match it shows: a change through one is
+   * the rule's, and every view of that match reads it. Equivalent to: the `-m NAME ...` parts of the spec
    */
   get matches(): Match[] {
     const raw = this.#raw;
@@ -501,8 +503,8 @@ export class Rule {
   }
 
   /**
-   * What the rule does with a packet it matches; null for none (it counts and falls through). Equivalent to: `-j
-   * TARGET`
+   * What the rule does with a packet it matches; null for none (it counts and falls through). Of a rule
+   * read back and not changed, a new view each call, as `matches` gives. Equivalent to: `-j TARGET`
    */
   get target(): Target | null {
     const raw = this.#raw;
