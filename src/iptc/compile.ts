@@ -222,7 +222,9 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
   } else {
     compiled = compileRule(family, header, slot, infoWords);
     if (!compiled) return null;
-    Object.assign(slot, { family, key, reusable });
+    slot.family = family;
+    slot.key = key;
+    slot.reusable = reusable;
     last = last === 0 ? 1 : 0;
   }
   const info = compiled.info;
