@@ -26,7 +26,7 @@ const VERDICTS = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN']);
 
 /** @internal The user chain a rule jumps or goes to, or null; libiptc would take another label for an extension. */
 export function jumpLabel(rule: Rule): string | null {
-  const label = rule.target?.standardTarget;
+  const label = rule.standardLabel();
   return label && !VERDICTS.has(label) ? label : null;
 }
 

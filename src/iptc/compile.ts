@@ -5,7 +5,7 @@
 // the option-by-option path gives; anything else (an error, an address list, a parser that reads the
 // protocol before `-p` is given) is left to that path, which also words every error.
 import { compilable, compileRule, CompileSlot, PLAN_MATCH, PLAN_STANDARD, PLAN_TARGET, samePlan, type CompiledEntry } from '../xtables/compile.js';
-import { encodeHeaderInto, entryLayout } from '../xtables/entry.js';
+import { deleteMaskOfSizes, encodeHeaderInto, entryLayout } from '../xtables/entry.js';
 import { readsKernelState, type BuiltExtension, type ExtensionOption, type Family } from '../xtables/shim.js';
 import { parseAddress, parseInterface, parseProtocol, type AddressSpec } from './address.js';
 import { checkExtensionExists } from './extension.js';
@@ -28,7 +28,14 @@ interface PlannedExtension {
   kind: typeof PLAN_MATCH | typeof PLAN_TARGET | typeof PLAN_STANDARD;
   name: string;
   options: PlannedOption[];
+  /** What the compile reported of it: its size in the entry, its userspacesize and revision. */
+  size: number;
+  userspacesize: number;
+  revision: number;
 }
+
+const planned = (kind: PlannedExtension['kind'], name: string): PlannedExtension =>
+  ({ kind, name, options: [], size: 0, userspacesize: 0, revision: 0 });
 
 const ANY: Record<Family, AddressSpec> = {
   4: Object.freeze(parseAddress(4, '', 'address')),
@@ -87,7 +94,7 @@ class PlanSink implements RuleSink<PlannedExtension> {
 
   match(name: string): PlannedExtension {
     checkExtensionExists('match', this.family, name, this.#header);
-    const match: PlannedExtension = { kind: PLAN_MATCH, name, options: [] };
+    const match = planned(PLAN_MATCH, name);
     this.matches.push(match);
     return match;
   }
@@ -95,7 +102,7 @@ class PlanSink implements RuleSink<PlannedExtension> {
   target(name: string, goto: boolean): PlannedExtension | null {
     const standard = isStandardTarget(this.family, name, goto);
     if (!standard) checkExtensionExists('target', this.family, name, this.#header);
-    this.given = { kind: standard ? PLAN_STANDARD : PLAN_TARGET, name, options: [] };
+    this.given = planned(standard ? PLAN_STANDARD : PLAN_TARGET, name);
     this.goto = goto;
     this.#key = -1;
     return standard ? null : this.given;
@@ -125,24 +132,23 @@ export interface CompiledSpec {
   key: number;
   /** The entry, in a scratch buffer valid until the next compile. */
   compiled: CompiledEntry;
-  /** Where it was compiled: its blobs, once made for a Rule, serve the next rule of the same plan. */
-  slot: Slot;
+  /** Whether an extension of it builds from kernel state (an ipset's index): see ParsedRule.current. */
+  kernelState: boolean;
   /** The user chain the rule jumps or goes to, to check before libiptc takes the label; null for none. */
   jump: string | null;
   /** The rule's guard bits (see guards.ts). */
   guard: number;
 }
 
-/** A compile slot, with the rule objects' blobs once made from its entry. */
+/** A compile slot, with what its plan was compiled against. */
 interface Slot extends CompileSlot {
   family: Family;
   key: number;
   /** False when an extension of the plan prints or builds from kernel state: never reused. */
   reusable: boolean;
-  blobs: Buffer[] | null;
 }
 
-const newSlot = (): Slot => Object.assign(new CompileSlot(), { family: 4 as Family, key: -1, reusable: false, blobs: null });
+const newSlot = (): Slot => Object.assign(new CompileSlot(), { family: 4 as Family, key: -1, reusable: false });
 /**
  * Two slots, used in turn: the plan being made is compared with the last one compiled, and rules of one
  * shape (only their addresses or interfaces differ, as rule after rule of a block list) take its
@@ -179,7 +185,7 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
   // one-call compile does not carry: the option-by-option path builds it.
   if (sink.given?.name === 'NFLOG') return null;
   const key = sink.key();
-  const target = sink.given ?? { kind: PLAN_STANDARD, name: '', options: [] };
+  const target = sink.given ?? planned(PLAN_STANDARD, '');
   const extensions = sink.matches.length + 1;
   const previous = slots[last]!;
   const slot = slots[1 - last]!;
@@ -206,7 +212,6 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
   }
   encodeHeaderInto(family, headerOf(sink.fields, sink.flags()), header);
   let compiled: CompiledEntry | null;
-  let used: Slot;
   if (reusable && previous.reusable && previous.family === family && previous.key === key && samePlan(plan, previous.plan)) {
     // The extensions of the rule before, under this rule's header; the offsets stay the entry's.
     const l = entryLayout(family);
@@ -214,20 +219,24 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
     previous.out.set(header, 0);
     previous.out.writeUInt32LE(offsets, l.targetOffset);
     compiled = { entry: previous.out, size: previous.size, info: previous.info };
-    used = previous;
   } else {
     compiled = compileRule(family, header, slot, infoWords);
     if (!compiled) return null;
-    Object.assign(slot, { family, key, reusable, blobs: null });
+    slot.family = family;
+    slot.key = key;
+    slot.reusable = reusable;
     last = last === 0 ? 1 : 0;
-    used = slot;
   }
-  // An option that took fewer words than it was offered leaves a word iptables refuses.
+  const info = compiled.info;
   let at = 0;
   for (let e = 0; e < extensions; e++) {
     const ext = e < sink.matches.length ? sink.matches[e]! : target;
+    ext.userspacesize = info[at]!;
+    ext.revision = info[at + 1]!;
+    ext.size = info[at + 2]!;
     at += 3;
-    for (const o of ext.options) if (compiled.info[at++] !== o.values.length) return null;
+    // An option that took fewer words than it was offered leaves a word iptables refuses.
+    for (const o of ext.options) if (info[at++] !== o.values.length) return null;
   }
   const label = target.kind === PLAN_STANDARD ? target.name : null;
   const fields = sink.fields;
@@ -240,69 +249,93 @@ export function compileSpec(family: Family, words: readonly string[]): CompiledS
     goto: sink.goto,
     key,
     compiled,
-    slot: used,
+    kernelState: !reusable,
     jump: label && !VERDICTS.has(label) ? label : null,
     guard: (label === 'DROP' ? GUARD_DROP : 0) | (fields.in.name !== '' ? GUARD_IN : 0) | (fields.out.name !== '' ? GUARD_OUT : 0),
   };
 }
 
 /** The userspacesize and size of each extension of a compiled spec, in entry order (for a delete mask). */
-export function compiledParts(spec: CompiledSpec): { size: number; userspacesize: number }[] {
-  const info = spec.compiled.info;
-  const parts: { size: number; userspacesize: number }[] = [];
-  let at = 0;
-  for (let e = 0; e <= spec.matches.length; e++) {
-    const ext = e < spec.matches.length ? spec.matches[e]! : spec.target;
-    parts.push({ userspacesize: info[at]!, size: info[at + 2]! });
-    at += 3 + ext.options.length;
-  }
-  return parts;
+export function compiledParts(spec: { matches: readonly PlannedExtension[]; target: PlannedExtension }): PlannedExtension[] {
+  return [...spec.matches, spec.target];
 }
 
 /**
- * A Rule of the spec compileSpec just compiled (before any other compile), its extensions holding their
- * builds as if each option had been set.
+ * A rule spec compiled in one call, as a Rule keeps it until its Match and Target objects are made:
+ * the entry in a buffer of its own (never written: the objects' blobs are views of it), and the plan
+ * they are made from.
  */
+export interface ParsedRule {
+  readonly family: Family;
+  readonly entry: Buffer;
+  readonly matches: readonly PlannedExtension[];
+  readonly target: PlannedExtension;
+  readonly hasTarget: boolean;
+  readonly goto: boolean;
+  readonly key: number;
+  /**
+   * Whether the entry is what laying the rule out again would give, for a backend of either form: false
+   * where an extension builds from kernel state (an ipset's index, looked up again at every build). The
+   * forms differ only in an NFLOG target (see EntryForm), which compileSpec never compiles.
+   */
+  readonly current: boolean;
+}
+
+/** A Rule of the spec compileSpec just compiled (before any other compile): see Rule.adoptParsed. */
 export function ruleOf<R extends Rule>(rule: R, spec: CompiledSpec): R {
-  rule.assignFields(spec.fields);
-  const { info, entry, size } = spec.compiled;
-  // The blobs of the entry, shared by every rule of the slot's plan: built blobs are never modified.
-  // Made from one copy of the entry's extensions: a buffer per rule, not one per extension.
-  const slot = spec.slot;
-  const header = entryLayout(spec.family).header;
-  const blobs = slot.blobs ?? [];
-  let bytes: Buffer | null = null;
-  if (slot.blobs === null) {
-    bytes = Buffer.allocUnsafe(size - header);
-    entry.copy(bytes, 0, header, size);
-  }
-  let at = 0;
-  let offset = 0;
-  let index = 0;
+  const { entry, size } = spec.compiled;
+  const own = Buffer.allocUnsafe(size);
+  entry.copy(own, 0, 0, size);
+  rule.adoptParsed(spec.fields, {
+    family: spec.family,
+    entry: own,
+    matches: spec.matches,
+    target: spec.target,
+    hasTarget: spec.hasTarget,
+    goto: spec.goto,
+    key: spec.key,
+    current: !spec.kernelState,
+  });
+  return rule;
+}
+
+/** The standard target's label of a parsed rule, as `rule.target?.standardTarget` reads it. */
+export function parsedLabel(parsed: ParsedRule): string | null | undefined {
+  if (!parsed.hasTarget) return undefined;
+  return parsed.target.kind === PLAN_STANDARD ? parsed.target.name : null;
+}
+
+/** The delete mask of a parsed rule's entry (iptables' make_delete_mask). */
+export function parsedMask(parsed: ParsedRule): Buffer {
+  return deleteMaskOfSizes(parsed.family, compiledParts(parsed));
+}
+
+/**
+ * The Match and Target objects of a parsed rule, holding their builds as if each option had been set:
+ * the planned options are the options as set (each took every value it was given, see compileSpec).
+ */
+export function extensionsOf(rule: Rule, parsed: ParsedRule): { matches: Match[]; target: Target | null } {
+  const { entry, key } = parsed;
+  let offset = entryLayout(parsed.family).header;
   const built = (ext: PlannedExtension): BuiltExtension => {
-    const extSize = info[at + 2]!;
-    if (bytes !== null) blobs.push(bytes.subarray(offset, offset + extSize));
     const build: BuiltExtension = {
-      blob: blobs[index++]!,
+      blob: entry.subarray(offset, offset + ext.size),
       consumed: ext.options.map((o) => o.values.length),
-      userspacesize: info[at]!,
-      revision: info[at + 1]!,
+      userspacesize: ext.userspacesize,
+      revision: ext.revision,
     };
-    offset += extSize;
-    at += 3 + ext.options.length;
+    offset += ext.size;
     return build;
   };
-  // The planned options are the options as set (each took every value it was given, see compileSpec).
-  for (const planned of spec.matches) {
+  const matches = parsed.matches.map((planned) => {
     const match = new Match(rule, planned.name);
-    match.presetBuild(planned.options, spec.key, built(planned));
-    rule.addMatch(match);
+    match.presetBuild(planned.options, key, built(planned));
+    return match;
+  });
+  let target: Target | null = null;
+  if (parsed.hasTarget) {
+    target = new Target(rule, parsed.target.name, parsed.goto ? { goto: true } : {});
+    if (parsed.target.kind === PLAN_TARGET) target.presetBuild(parsed.target.options, key, built(parsed.target));
   }
-  if (spec.hasTarget) {
-    const target = new Target(rule, spec.target.name, spec.goto ? { goto: true } : {});
-    if (spec.target.kind === PLAN_TARGET) target.presetBuild(spec.target.options, spec.key, built(spec.target));
-    rule.target = target;
-  }
-  if (slot.reusable) slot.blobs = blobs;
-  return rule;
+  return { matches, target };
 }

@@ -13,7 +13,7 @@ export const GUARD_OUT = 4;
 /** The guard bits of a rule (0 for most rules, which no guard concerns). */
 export function guardBits(rule: Rule): number {
   return (
-    (rule.target?.standardTarget === 'DROP' ? GUARD_DROP : 0) |
+    (rule.standardLabel() === 'DROP' ? GUARD_DROP : 0) |
     (rule.inInterface !== null ? GUARD_IN : 0) |
     (rule.outInterface !== null ? GUARD_OUT : 0)
   );

@@ -32,6 +32,10 @@ const SHORT: Record<string, MainOption> = {
 };
 const SHORT_COMMANDS = new Set('ACDRILSMFZNXEPVhbvwWnxt'.split(''));
 const INVERTIBLE = new Set<MainOption>(['s', 'd', 'i', 'o', 'p', 'f']);
+/** A bit per main option, for the options a spec has given (a number, not a Set: a parse per rule). */
+const OPTION_BIT: Record<MainOption, number> = {
+  s: 1, d: 2, i: 4, o: 8, p: 16, f: 32, m: 64, j: 128, g: 256, c: 512, '4': 1024, '6': 2048, command: 4096,
+};
 
 interface Candidate {
   name: string;
@@ -170,7 +174,8 @@ export class RuleParser<X> {
   #addressInverted = false;
   #i = 0;
   #invert = false;
-  readonly #seen = new Set<MainOption>();
+  /** The main options given so far, as OPTION_BIT bits. */
+  #seen = 0;
   readonly #loaded: Loaded<X>[] = [];
   #protocol: string | null = null;
   #protocolMatchTried = false;
@@ -267,8 +272,9 @@ export class RuleParser<X> {
   }
 
   #setOption(option: MainOption, letter: string): void {
-    if (this.#seen.has(option)) fail(`multiple -${letter} flags not allowed`);
-    this.#seen.add(option);
+    const bit = OPTION_BIT[option];
+    if (this.#seen & bit) fail(`multiple -${letter} flags not allowed`);
+    this.#seen |= bit;
     if (this.#invert && !INVERTIBLE.has(option)) fail(`cannot have ! before -${letter}`);
   }
 
@@ -285,17 +291,21 @@ export class RuleParser<X> {
         if (value.startsWith('!')) fail(`host/network \`${value}' not found`);
         const field = option === 's' ? 'src' : 'dst';
         if (this.#invert) this.#addressInverted = true;
-        const values = value.indexOf(',') < 0 ? [value] : value.split(',');
-        if (values.length > 1 && !this.#lists) {
-          fail(`several addresses in one -${option} make several rules: parse them one by one`);
-        }
         // iptables stores both families masked when they come from the command line.
-        const specs = values.map((one): AddressSpec => {
+        const address = (one: string): AddressSpec => {
           if (one === '') fail(`host/network \`' not found`);
           const { addr, mask } = parseAddressAsIptables(sink.family, one, field);
           return { addr, mask, invert: this.#invert };
-        });
-        if (this.#lists) this.#lists[field] = specs.map((spec) => formatAddressSpec(sink.family, spec));
+        };
+        if (value.indexOf(',') < 0) {
+          const spec = address(value);
+          if (this.#lists) this.#lists[field] = [formatAddressSpec(sink.family, spec)];
+          sink.address(field, spec);
+          return;
+        }
+        if (!this.#lists) fail(`several addresses in one -${option} make several rules: parse them one by one`);
+        const specs = value.split(',').map(address);
+        this.#lists[field] = specs.map((spec) => formatAddressSpec(sink.family, spec));
         sink.address(field, specs[0]!);
         return;
       }
@@ -354,7 +364,9 @@ export class RuleParser<X> {
   #load(ext: X, name: string, match: boolean): void {
     // A second instance of the same extension takes the options from now on (iptables marks the first
     // completed), so it replaces the first in the option table.
-    const at = this.#loaded.findIndex((l) => l.name === name && l.match === match);
+    const loaded = this.#loaded;
+    let at = loaded.length - 1;
+    while (at >= 0 && !(loaded[at]!.name === name && loaded[at]!.match === match)) at--;
     const entry = { ext, name, match, options: extensionOptions(match ? 'match' : 'target', this.#sink.family, name) };
     if (at >= 0) this.#loaded[at] = entry;
     else this.#loaded.push(entry);

@@ -30,7 +30,7 @@ import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target, type TargetOptions } from './target.js';
 import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
-import { compileSpec, ruleOf } from './compile.js';
+import { compileSpec, extensionsOf, parsedLabel, parsedMask, ruleOf, type ParsedRule } from './compile.js';
 import { saveEntry } from './save.js';
 import type { EntryForm } from './table-backend.js';
 import type { PrintedRules } from '../xtables/printed.js';
@@ -134,6 +134,12 @@ export class Rule {
   #kernelHeader: Buffer | null = null;
   /** With VIEWED: the decoded extensions by slot (matches, then the target), what views of them stand for. */
   #bySlot: Extension[] | null = null;
+  /**
+   * A spec compiled in one call (Rule.parse) and not changed since: its entry, handed to the backend as
+   * it is, and the plan its Match and Target objects are made from when first needed. Dropped when they
+   * are made (an object may be changed from then on, unseen by the rule) and on any change to the rule.
+   */
+  #parsed: ParsedRule | null = null;
 
   /**
    * An empty rule: any packet, no match, no target (it counts and falls through). Equivalent to: `iptables -A CHAIN`
@@ -216,8 +222,9 @@ export class Rule {
     return rule;
   }
 
-  /** Decodes the kernel entry on first use of anything but the counters. */
+  /** Decodes the kernel entry on first use of anything but the counters; makes a parsed rule's objects. */
   #ensure(): void {
+    if (this.#parsed !== null) this.#makeExtensions();
     if (this.#raw === null) return;
     this.#ensureHeader();
     this.#ensureExtensions();
@@ -234,6 +241,7 @@ export class Rule {
 
   /** Decodes the matches and target alone: reading them needs no header fields. */
   #ensureExtensions(): void {
+    if (this.#parsed !== null) this.#makeExtensions();
     const raw = this.#raw;
     if (raw === null || this.#decoded & DECODED_EXTENSIONS) return;
     this.#decodeExtensions(raw);
@@ -320,15 +328,32 @@ export class Rule {
     return this.#bySlot?.[k];
   }
 
-  #changed(): void {
-    this.#header = null;
-    this.#kernelHeader = null;
-    this.#fieldFlags = -1;
+  /**
+   * A parsed rule's Match and Target objects, made from its plan. Its entry goes first: once an object
+   * exists it can change without the rule knowing, so the rule is laid out from its objects from then on.
+   */
+  #makeExtensions(): void {
+    const parsed = this.#parsed!;
+    this.#parsed = null;
+    let made: ReturnType<typeof extensionsOf>;
+    try {
+      made = extensionsOf(this, parsed);
+    } catch (e) {
+      this.#parsed = parsed;
+      throw e;
+    }
+    if (made.matches.length > 0) this.#matches = made.matches;
+    this.#target = made.target;
   }
 
-  /** @internal Sets every header field at once, as a parse made them (see compile.ts). */
-  assignFields(fields: RuleFields): void {
-    this.#ensure();
+  /**
+   * @internal Takes a spec compiled in one call (compile.ts's ruleOf): its header fields now, its Match and
+   * Target objects when first needed; until then (and unless changed) its entry is the rule's.
+   */
+  adoptParsed(fields: RuleFields, parsed: ParsedRule): void {
+    if (this.#raw !== null || this.#parsed !== null || this.#matches !== NO_MATCHES || this.#target !== null) {
+      throw new TypeError('adoptParsed takes a new rule');
+    }
     this.#src = fields.src;
     this.#dst = fields.dst;
     this.#in = fields.in;
@@ -337,6 +362,28 @@ export class Rule {
     this.#fragment = fields.fragment;
     this.#counters = fields.counters;
     this.#changed();
+    this.#parsed = parsed;
+  }
+
+  /**
+   * @internal The standard target's label as `target?.standardTarget` reads it (null for a target
+   * extension, undefined for no target), without making a parsed rule's objects.
+   */
+  standardLabel(): string | null | undefined {
+    return this.#parsed !== null ? parsedLabel(this.#parsed) : this.target?.standardTarget;
+  }
+
+  /** The parsed entry while it is still the rule's, for a backend of either form (see ParsedRule.current). */
+  #parsedEntry(): Buffer | null {
+    const parsed = this.#parsed;
+    return parsed !== null && parsed.current ? parsed.entry : null;
+  }
+
+  #changed(): void {
+    this.#parsed = null;
+    this.#header = null;
+    this.#kernelHeader = null;
+    this.#fieldFlags = -1;
   }
 
   /**
@@ -578,6 +625,7 @@ export class Rule {
   setCounters(packets: bigint | number, bytes: bigint | number): void {
     this.#ensure();
     this.#counters = { packets: toCounter(packets, 'packets'), bytes: toCounter(bytes, 'bytes') };
+    this.#parsed = null;
     this.#header = null;
   }
 
@@ -673,11 +721,14 @@ export class Rule {
    * the form of a backend (see EntryForm; libxtables' own by default).
    */
   toEntry(form: EntryForm = 'xtables'): Buffer {
-    return this.#assemble(this.#parts(form));
+    const parsed = this.#parsedEntry();
+    return parsed !== null ? Buffer.from(parsed) : this.#assemble(this.#parts(form));
   }
 
   /** @internal The entry and the mask a delete by specification compares it with (iptables' make_delete_mask). */
   toEntryWithMask(form: EntryForm = 'xtables'): { entry: Buffer; mask: Buffer } {
+    const parsed = this.#parsedEntry();
+    if (parsed !== null) return { entry: Buffer.from(parsed), mask: parsedMask(this.#parsed!) };
     const parts = this.#parts(form);
     return { entry: this.#assemble(parts), mask: deleteMask(this.family, parts.matches, parts.target) };
   }
@@ -687,6 +738,9 @@ export class Rule {
    * the next call, for a libiptc call that copies it at once. The buffer may run past the entry's end.
    */
   scratchEntry(withMask: boolean, form: EntryForm = 'xtables'): { entry: Buffer; mask: Buffer | null } {
+    // A parsed rule's own entry, which no caller writes to: as valid as the shared buffer.
+    const parsed = this.#parsedEntry();
+    if (parsed !== null) return { entry: parsed, mask: withMask ? parsedMask(this.#parsed!) : null };
     const parts = this.#parts(form);
     let entry = this.#assemble(parts, scratch);
     if (entry !== scratch) {
@@ -721,6 +775,7 @@ export class Rule {
       // A printed rule needs no label: the shim printed its target.
       return saveEntry(this.family, source, raw.source ? raw.at! : 0, typeof printed === 'string' ? '' : raw.label, raw.standard, printed);
     }
+    this.#ensure();
     const masks = interfaceMasks(this.family, this.#kernelHeader ?? this.headerBuffer());
     let text = saveAddress(this.family, 's', this.#src) + saveAddress(this.family, 'd', this.#dst);
     text += saveInterface('i', this.#in.name, masks.in, this.#in.invert);

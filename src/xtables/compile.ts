@@ -64,17 +64,17 @@ export class RulePlan {
   }
 }
 
+/** A NUL or any UTF-16 surrogate unit (no `u` flag: the class is of code units). */
+const NOT_COMPILABLE = /[\0\ud800-\udfff]/;
+
 /**
  * Whether a string can go into a plan as it is: no NUL (which would end it early in C) and no surrogate
  * (a lone one stands for a byte that is not UTF-8, see text.ts: the slow path writes those bytes exactly).
- * A loop, not a regular expression: this runs for every word of every rule.
+ * A regular expression, not a charCodeAt loop: the words of a parsed spec are slices of its text, which
+ * charCodeAt reads through one indirection per character (measured 2-3 times slower for kube-proxy's rules).
  */
 export function compilable(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) return false;
-  }
-  return true;
+  return !NOT_COMPILABLE.test(value);
 }
 
 /** What xtw_compile_rule made: the entry, and per extension, then per option, what it reports. */
