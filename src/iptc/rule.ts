@@ -300,22 +300,24 @@ export class Rule {
     return { count, origin };
   }
 
-  #kernelTarget(raw: KernelRule, origin: KernelOrigin, k: number, view: boolean): Target {
+  /** Whether a rule read back goes to its chain (`-g`) rather than jumping. */
+  #kernelGoto(raw: KernelRule): boolean {
+    const l = entryLayout(this.family);
+    return ((raw.source ?? raw.entry)[(raw.source ? raw.at! : 0) + l.flags]! & l.gotoFlag) !== 0;
+  }
+
+  #kernelTarget(raw: KernelRule, origin: KernelOrigin, k: number, goto: boolean, view: boolean): Target {
     if (!raw.standard) return new Target(this, raw.label, { kernelBlob: origin, kernelK: k, view });
-    const source = raw.source ?? raw.entry;
-    const goto = (source[(raw.source ? raw.at! : 0) + entryLayout(this.family).flags]! & entryLayout(this.family).gotoFlag) !== 0;
     return new Target(this, raw.label, view ? { kernelLabel: true, goto, kernelK: k, view } : goto ? KERNEL_GOTO : KERNEL_JUMP);
   }
 
   #decodeExtensions(raw: KernelRule): void {
-    const l = entryLayout(this.family);
     const { count, origin } = this.#kernelParts(raw);
     const matches = new Array<Match>(count - 1);
     for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, origin, i);
     this.#matches = matches;
-    const source = raw.source ?? raw.entry;
-    this.#gotoFlag = (source[(raw.source ? raw.at! : 0) + l.flags]! & l.gotoFlag) !== 0;
-    this.#target = this.#kernelTarget(raw, origin, count - 1, false);
+    this.#gotoFlag = this.#kernelGoto(raw);
+    this.#target = this.#kernelTarget(raw, origin, count - 1, this.#gotoFlag, false);
     if (this.#decoded & VIEWED) this.#bySlot = [...matches, this.#target];
   }
 
@@ -558,7 +560,7 @@ export class Rule {
     if (raw !== null && !(this.#decoded & DECODED_EXTENSIONS)) {
       this.#decoded |= VIEWED;
       const { count, origin } = this.#kernelParts(raw);
-      return this.#kernelTarget(raw, origin, count - 1, true);
+      return this.#kernelTarget(raw, origin, count - 1, this.#kernelGoto(raw), true);
     }
     this.#ensureExtensions();
     return this.#target;

@@ -154,11 +154,6 @@ export class Target extends Extension {
   }
 
   override set(name: string, value: ParameterValue): this {
-    const own = this.own();
-    if (own !== this) {
-      own.set(name, value);
-      return this;
-    }
     if (this.#standard !== null) {
       throw new XTablesError(this.name, `${this.name || 'standard'}: a standard target takes no parameter (--${name})`);
     }

@@ -459,13 +459,22 @@ const DUMP_SLACK = 1 << 16;
 export function dumpTable(family: Family, handle: bigint, counters = true): Buffer {
   const fns = shim();
   const dump = counters ? fns.dumpTable : fns.dumpRules;
-  // Written straight into the buffer returned: a large table's dump is megabytes, not worth a second copy.
-  let size = lastDumpSize[family] + DUMP_SLACK;
+  return written(lastDumpSize, family, (out) => dump(NFPROTO[family], handle, out, out.length))!;
+}
+
+/**
+ * What `write` writes into a buffer of the size it asks for (it returns the bytes it needs, written when
+ * they fit; negative: nothing to give, null), sized first as the last one of the family: written straight
+ * into the buffer returned, since a large table's is megabytes, not worth a second copy.
+ */
+function written(last: Record<Family, number>, family: Family, write: (out: Buffer) => number): Buffer | null {
+  let size = last[family] + DUMP_SLACK;
   for (;;) {
     const out = Buffer.allocUnsafeSlow(size);
-    const len = dump(NFPROTO[family], handle, out, out.length);
+    const len = write(out);
+    if (len < 0) return null;
     if (len <= out.length) {
-      lastDumpSize[family] = len;
+      last[family] = len;
       // A table much smaller than the last is not worth holding the larger buffer for.
       return len < out.length / 2 && out.length > DUMP_SLACK ? Buffer.from(out.subarray(0, len)) : out.subarray(0, len);
     }
@@ -480,16 +489,7 @@ export function dumpTable(family: Family, handle: bigint, counters = true): Buff
  */
 export function indexBlob(family: Family, info: Buffer, buffer: Buffer, base: number, size: number): Buffer | null {
   const { indexBlob: index } = shim();
-  let out = Buffer.allocUnsafeSlow(lastIndexSize[family] + DUMP_SLACK);
-  for (;;) {
-    const len = index(NFPROTO[family], info, buffer, base, size, out, out.length);
-    if (len < 0) return null;
-    if (len <= out.length) {
-      lastIndexSize[family] = len;
-      return len < out.length / 2 && out.length > DUMP_SLACK ? Buffer.from(out.subarray(0, len)) : out.subarray(0, len);
-    }
-    out = Buffer.allocUnsafeSlow(len);
-  }
+  return written(lastIndexSize, family, (out) => index(NFPROTO[family], info, buffer, base, size, out, out.length));
 }
 
 /**

@@ -243,9 +243,8 @@ static int put_rule(struct blob *b, struct dump_writer *w, uint32_t at, uint32_t
 			label = verdict_name(verdict);
 			if (label == NULL)
 				return BLOB_BAD_VERDICT;
-		} else if ((uint32_t)verdict == at + size) {
-			label = "";
-		} else {
+			label_len = strlen(label);
+		} else if ((uint32_t)verdict != at + size) {
 			const struct span *to = chain_at(b, (uint32_t)verdict);
 
 			if (to == NULL)
@@ -253,8 +252,7 @@ static int put_rule(struct blob *b, struct dump_writer *w, uint32_t at, uint32_t
 			label = to->name;
 			label_len = to->name_len;
 		}
-		if (verdict < 0 || (uint32_t)verdict == at + size)
-			label_len = strlen(label);
+		/* Else a fall-through: no label. */
 		flags = 1;
 	}
 	if (!dump_entry_holds_together(e, b->header, target_offset, size))
@@ -307,9 +305,6 @@ long xtw_index_blob(int family, const unsigned char *info, unsigned char *buffer
 {
 	const bool v6 = family == NFPROTO_IPV6;
 	struct table_info ti;
-	/* The smallest entry: a header and a standard target. */
-	const size_t smallest = (v6 ? sizeof(struct ip6t_entry) : sizeof(struct ipt_entry)) + XT_ALIGN(sizeof(struct xt_standard_target));
-	const size_t most = (size_t)size / smallest + 1;
 	struct blob b = {
 		.entries = buffer + base,
 		.size = (uint32_t)size,
@@ -318,6 +313,11 @@ long xtw_index_blob(int family, const unsigned char *info, unsigned char *buffer
 		.next_offset_at = v6 ? offsetof(struct ip6t_entry, next_offset) : offsetof(struct ipt_entry, next_offset),
 		.counters_at = v6 ? offsetof(struct ip6t_entry, counters) : offsetof(struct ipt_entry, counters),
 	};
+	/*
+	 * Chains and rules are entries, each at least a header and a target header (split() refuses a
+	 * smaller one): the bytes bound their number, whatever the table's num_entries says.
+	 */
+	const size_t most = (size_t)size / (b.header + sizeof(struct xt_entry_target)) + 1;
 	struct dump_writer w = { out, 0, (size_t)outlen };
 	int ret;
 
