@@ -70,6 +70,26 @@ describe('rules printed with their chain', () => {
     expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
   });
 
+  it('a chain keeps a few chunks printed: rules read again after the whole chain are printed again, alike', () => {
+    ipt(['-N', 'SIDE']);
+    const all = specs();
+    // Chunks of 32, 64, 128, 256 ... rules: 600 rules make five, and the first ones are let go.
+    const restore = ['*filter', ':SIDE - [0:0]'];
+    for (let i = 0; i < 600; i++) restore.push(`-A INPUT ${all[i % 150]!.map((w) => (w.includes(' ') ? `"${w}"` : w)).join(' ')}`);
+    run('iptables-legacy-restore', ['--noflush'], `${restore.join('\n')}\nCOMMIT\n`);
+    const expected = rules('filter', 'INPUT');
+    expect(expected).toHaveLength(600);
+    const read = table().chain('INPUT').rules;
+    const params = read.map((r) => described(r));
+    for (let i = 0; i < read.length; i++) expect(read[i]!.toString(), `rule ${i}`).toBe(expected[i]);
+    // The first chunks are gone by now: each of these is printed again, in a chunk of its own size.
+    for (const i of [0, 1, 31, 32, 200, 599, 5, 100]) {
+      expect(read[i]!.toString(), `rule ${i} again`).toBe(expected[i]);
+      expect(described(read[i]!), `rule ${i} again`).toEqual(params[i]);
+      expect(params[i]).toEqual(described(Rule.parse(expected[i]!)));
+    }
+  });
+
   it('a table of many small chains is printed across chains: any chain read first gives its own rules', () => {
     // kube-proxy's shape: thousands of chains of a few rules. The legacy backend prints the whole table's
     // rules as one list, so a chunk spans chains; each chain must still get its own rules' text.

@@ -11,8 +11,8 @@ export const ANY_ADDRESS: Record<Family, AddressSpec> = {
   4: Object.freeze(parseAddress(4, '', 'address')),
   6: Object.freeze(parseAddress(6, '', 'address')),
 };
-const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
-const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
+export const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
+export const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
 
 /** An address of a kernel entry: shared when it is any address, with a shared mask when a prefix. */
 export function kernelAddress(family: Family, e: Buffer, addrAt: number, maskAt: number, invert: boolean): AddressSpec {

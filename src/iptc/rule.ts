@@ -1,31 +1,9 @@
-import {
-  checkEntry,
-  deleteMask,
-  encodeHeader,
-  encodeHeaderInto,
-  type EntryHeader,
-  entryLayout,
-  interfaceMasks,
-  INV,
-  sameEntry,
-  extensionCount,
-} from '../xtables/entry.js';
-import { flagBytes, withGoto, type Counters, type RuleFields } from './fields.js';
+import { checkEntry, deleteMask, encodeHeaderInto, entryLayout, sameEntry, extensionCount } from '../xtables/entry.js';
+import type { Counters, RuleFields } from './fields.js';
 import type { Family } from '../xtables/shim.js';
-import {
-  formatAddressSpec,
-  parseAddress,
-  parseInterface,
-  parseProtocol,
-  protocolSaveName,
-  saveAddress,
-  saveInterface,
-  type AddressSpec,
-  type InterfaceSpec,
-  type ProtocolSpec,
-} from './address.js';
+import { formatAddressSpec, parseAddress, parseInterface, parseProtocol } from './address.js';
 import { describeForInspect, type BuiltBlob, type Extension, type ExtensionOwner, type KernelOrigin } from './extension.js';
-import { ANY_ADDRESS, kernelAddress, kernelInterface, kernelProtocol, ZERO_COUNTERS } from './kernel-fields.js';
+import { RuleHeader } from './rule-header.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target, type TargetOptions } from './target.js';
@@ -75,8 +53,6 @@ const PARTS_SHIFT = 5;
 /** See Rule.scratchEntry. */
 let scratch = Buffer.allocUnsafeSlow(2048);
 
-const NO_INTERFACE: InterfaceSpec = Object.freeze({ name: '', invert: false });
-const NO_PROTOCOL: ProtocolSpec = Object.freeze({ number: 0, invert: false, text: '' });
 /** How a rule read back makes its standard target (a verdict, a jump or goto, a fall-through). */
 const KERNEL_JUMP: TargetOptions = Object.freeze({ kernelLabel: true, goto: false });
 const KERNEL_GOTO: TargetOptions = Object.freeze({ kernelLabel: true, goto: true });
@@ -107,22 +83,13 @@ export class Rule {
   /** The address family of the class: 4 (iptables), 6 for Rule6 (ip6tables). */
   static readonly family: Family = 4;
 
-  // The specs are immutable values: setters replace them, so a new rule can share the empty ones.
-  #src: AddressSpec;
-  #dst: AddressSpec;
-  #in: InterfaceSpec = NO_INTERFACE;
-  #out: InterfaceSpec = NO_INTERFACE;
-  #proto: ProtocolSpec = NO_PROTOCOL;
-  /** 0 none, 1 `-f`, -1 `! -f`. */
-  #fragment: 0 | 1 | -1 = 0;
-  #gotoFlag = false;
-  /** NO_MATCHES (shared) until a match is added: a large table read back makes a Rule per rule. */
+  // A large table read back makes a Rule per rule, which its list holds while it is read: a rule's
+  // fields are few, the header fields in an object of their own, made on first use.
+  /** The header fields: null until first used (of a rule read back, until decoded). */
+  #head: RuleHeader | null = null;
+  /** NO_MATCHES (shared) until a match is added. */
   #matches: Match[] = NO_MATCHES;
   #target: Target | null = null;
-  #counters: Counters = ZERO_COUNTERS;
-  #header: Buffer | null = null;
-  /** #flagBytes() of the fields (the goto flag aside), or -1 when a field changed since. */
-  #fieldFlags = -1;
   /** A kernel entry not decoded yet: reading only counters never pays for decoding. */
   #raw: KernelRule | null = null;
   /**
@@ -130,8 +97,6 @@ export class Rule {
    * and what counting its extensions found (COUNTED).
    */
   #decoded = 0;
-  /** The kernel's entry header while the decoded rule is unchanged, for save(). */
-  #kernelHeader: Buffer | null = null;
   /** With VIEWED: the decoded extensions by slot (matches, then the target), what views of them stand for. */
   #bySlot: Extension[] | null = null;
   /**
@@ -144,10 +109,7 @@ export class Rule {
   /**
    * An empty rule: any packet, no match, no target (it counts and falls through). Equivalent to: `iptables -A CHAIN`
    */
-  constructor() {
-    this.#src = ANY_ADDRESS[this.family];
-    this.#dst = ANY_ADDRESS[this.family];
-  }
+  constructor() {}
 
   /** This rule's address family: 4 (Rule) or 6 (Rule6). */
   get family(): Family {
@@ -226,17 +188,20 @@ export class Rule {
   #ensure(): void {
     if (this.#parsed !== null) this.#makeExtensions();
     if (this.#raw === null) return;
-    this.#ensureHeader();
+    void this.#fields;
     this.#ensureExtensions();
   }
 
-  /** Decodes the header fields alone: reading a field needs no Match or Target objects. */
-  #ensureHeader(): void {
+  /** The header fields, decoded alone (reading a field needs no Match or Target objects). */
+  get #fields(): RuleHeader {
     const raw = this.#raw;
-    if (raw === null || this.#decoded & DECODED_HEADER) return;
-    this.#decodeHeader(raw);
-    this.#decoded |= DECODED_HEADER;
-    if ((this.#decoded & DECODED_ALL) === DECODED_ALL) this.#raw = null;
+    if (raw !== null && !(this.#decoded & DECODED_HEADER)) {
+      this.#head = RuleHeader.fromKernel(this.family, raw.source ?? raw.entry, raw.source ? raw.at! : 0);
+      this.#decoded |= DECODED_HEADER;
+      if ((this.#decoded & DECODED_ALL) === DECODED_ALL) this.#raw = null;
+    }
+    this.#head ??= new RuleHeader(this.family);
+    return this.#head;
   }
 
   /** Decodes the matches and target alone: reading them needs no header fields. */
@@ -252,28 +217,7 @@ export class Rule {
   /** @internal The entry header extensions' save() reads: the kernel's own while undecoded. */
   ipHeader(): Buffer {
     if (this.#raw) return this.#raw.entry.subarray(0, entryLayout(this.family).header);
-    return this.#kernelHeader ?? this.headerBuffer();
-  }
-
-  #decodeHeader(raw: KernelRule): void {
-    const family = this.family;
-    const l = entryLayout(family);
-    const e = raw.source ?? raw.entry;
-    const b = raw.source ? raw.at! : 0;
-    const inv = e[b + l.invflags]!;
-    // Shared specs where the fields hold nothing particular: a large table decodes thousands of rules.
-    this.#src = kernelAddress(family, e, b + l.src, b + l.smsk, (inv & INV.SRCIP) !== 0);
-    this.#dst = kernelAddress(family, e, b + l.dst, b + l.dmsk, (inv & INV.DSTIP) !== 0);
-    this.#in = kernelInterface(e, b + l.iniface, b + l.inifaceMask, (inv & INV.VIA_IN) !== 0);
-    this.#out = kernelInterface(e, b + l.outiface, b + l.outifaceMask, (inv & INV.VIA_OUT) !== 0);
-    this.#proto = kernelProtocol(e[b + l.proto]! | (e[b + l.proto + 1]! << 8), (inv & INV.PROTO) !== 0);
-    const flags = e[b + l.flags]!;
-    if (l.fragFlag && flags & l.fragFlag) this.#fragment = inv & INV.FRAG ? -1 : 1;
-    const packets = e.readBigUInt64LE(b + l.counters);
-    const bytes = e.readBigUInt64LE(b + l.counters + 8);
-    this.#counters = packets === 0n && bytes === 0n ? ZERO_COUNTERS : { packets, bytes };
-    this.#header = null;
-    this.#kernelHeader = e.subarray(b, b + l.header);
+    return this.#head?.kernel ?? this.headerBuffer();
   }
 
   /** How many extensions a rule read back has (its matches, then its target), and the origin they share. */
@@ -316,8 +260,7 @@ export class Rule {
     const matches = new Array<Match>(count - 1);
     for (let i = 0; i < matches.length; i++) matches[i] = new Match(this, '', undefined, origin, i);
     this.#matches = matches;
-    this.#gotoFlag = this.#kernelGoto(raw);
-    this.#target = this.#kernelTarget(raw, origin, count - 1, this.#gotoFlag, false);
+    this.#target = this.#kernelTarget(raw, origin, count - 1, this.#kernelGoto(raw), false);
     if (this.#decoded & VIEWED) this.#bySlot = [...matches, this.#target];
   }
 
@@ -356,14 +299,7 @@ export class Rule {
     if (this.#raw !== null || this.#parsed !== null || this.#matches !== NO_MATCHES || this.#target !== null) {
       throw new TypeError('adoptParsed takes a new rule');
     }
-    this.#src = fields.src;
-    this.#dst = fields.dst;
-    this.#in = fields.in;
-    this.#out = fields.out;
-    this.#proto = fields.proto;
-    this.#fragment = fields.fragment;
-    this.#counters = fields.counters;
-    this.#changed();
+    this.#head = RuleHeader.of(this.family, fields);
     this.#parsed = parsed;
   }
 
@@ -383,9 +319,7 @@ export class Rule {
 
   #changed(): void {
     this.#parsed = null;
-    this.#header = null;
-    this.#kernelHeader = null;
-    this.#fieldFlags = -1;
+    this.#fields.changed();
   }
 
   /**
@@ -394,27 +328,25 @@ export class Rule {
    * Equivalent to: `[!] -s addr[/mask]`
    */
   get src(): string {
-    this.#ensureHeader();
-    return formatAddressSpec(this.family, this.#src);
+    return formatAddressSpec(this.family, this.#fields.src);
   }
 
   /** `''` means any address; null and undefined are a TypeError. */
   set src(value: string) {
     this.#ensure();
-    this.#src = parseAddress(this.family, value, 'src');
+    this.#fields.src = parseAddress(this.family, value, 'src');
     this.#changed();
   }
 
   /** Destination address, as `src`. Equivalent to: `[!] -d addr[/mask]` */
   get dst(): string {
-    this.#ensureHeader();
-    return formatAddressSpec(this.family, this.#dst);
+    return formatAddressSpec(this.family, this.#fields.dst);
   }
 
   /** `''` means any address; null and undefined are a TypeError. */
   set dst(value: string) {
     this.#ensure();
-    this.#dst = parseAddress(this.family, value, 'dst');
+    this.#fields.dst = parseAddress(this.family, value, 'dst');
     this.#changed();
   }
 
@@ -426,27 +358,27 @@ export class Rule {
    * Equivalent to: `[!] -i name`
    */
   get inInterface(): string | null {
-    this.#ensureHeader();
-    return this.#in.name === '' ? null : `${this.#in.invert ? '!' : ''}${this.#in.name}`;
+    const spec = this.#fields.in;
+    return spec.name === '' ? null : `${spec.invert ? '!' : ''}${spec.name}`;
   }
 
   /** `[!]name` or `name+`; null (or '') for any. Equivalent to: `[!] -i name` */
   set inInterface(value: string | null) {
     this.#ensure();
-    this.#in = parseInterface(value, 'inInterface');
+    this.#fields.in = parseInterface(value, 'inInterface');
     this.#changed();
   }
 
   /** Output interface, as `inInterface`. Equivalent to: `[!] -o name` */
   get outInterface(): string | null {
-    this.#ensureHeader();
-    return this.#out.name === '' ? null : `${this.#out.invert ? '!' : ''}${this.#out.name}`;
+    const spec = this.#fields.out;
+    return spec.name === '' ? null : `${spec.invert ? '!' : ''}${spec.name}`;
   }
 
   /** `[!]name` or `name+`; null (or '') for any. Equivalent to: `[!] -o name` */
   set outInterface(value: string | null) {
     this.#ensure();
-    this.#out = parseInterface(value, 'outInterface');
+    this.#fields.out = parseInterface(value, 'outInterface');
     this.#changed();
   }
 
@@ -456,42 +388,40 @@ export class Rule {
    * Equivalent to: `[!] -p protocol`
    */
   get protocol(): string {
-    this.#ensureHeader();
-    return this.#proto.number === 0 ? '' : `${this.#proto.invert ? '!' : ''}${this.#proto.text}`;
+    const spec = this.#fields.proto;
+    return spec.number === 0 ? '' : `${spec.invert ? '!' : ''}${spec.text}`;
   }
 
   /** A name (`tcp`), a number (`6`), `!` to invert; '' or null for any. Equivalent to: `[!] -p tcp` */
   set protocol(value: string | number | null) {
     this.#ensure();
-    this.#proto = parseProtocol(value);
+    this.#fields.proto = parseProtocol(value);
     this.#changed();
   }
 
   /** The rule matches second and further fragments only. Equivalent to: `-f` */
   get fragment(): boolean {
-    this.#ensureHeader();
-    return this.#fragment === 1;
+    return this.#fields.fragment === 1;
   }
 
   /** Equivalent to: `-f` */
   set fragment(value: boolean) {
     this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragment takes a boolean');
-    this.#fragment = value ? 1 : 0;
+    this.#fields.fragment = value ? 1 : 0;
     this.#changed();
   }
 
   /** The rule matches unfragmented packets and first fragments only. Equivalent to: `! -f` */
   get fragmentInverted(): boolean {
-    this.#ensureHeader();
-    return this.#fragment === -1;
+    return this.#fields.fragment === -1;
   }
 
   /** Equivalent to: `! -f` */
   set fragmentInverted(value: boolean) {
     this.#ensure();
     if (typeof value !== 'boolean') throw new TypeError('fragmentInverted takes a boolean');
-    this.#fragment = value ? -1 : 0;
+    this.#fields.fragment = value ? -1 : 0;
     this.#changed();
   }
 
@@ -615,7 +545,7 @@ export class Rule {
       const at = (raw.source ? raw.at! : 0) + entryLayout(this.family).counters;
       return { packets: source.readBigUInt64LE(at), bytes: source.readBigUInt64LE(at + 8) };
     }
-    return { ...this.#counters };
+    return { ...this.#fields.counters };
   }
 
   /** The counters, as `counters`. python-iptables: `rule.get_counters()`. Equivalent to: `iptables -L CHAIN -v -x` */
@@ -626,59 +556,27 @@ export class Rule {
   /** Counters to install with the rule when it is added (as `iptables -A ... -c packets bytes`). */
   setCounters(packets: bigint | number, bytes: bigint | number): void {
     this.#ensure();
-    this.#counters = { packets: toCounter(packets, 'packets'), bytes: toCounter(bytes, 'bytes') };
+    const fields = this.#fields;
+    fields.counters = { packets: toCounter(packets, 'packets'), bytes: toCounter(bytes, 'bytes') };
     this.#parsed = null;
-    this.#header = null;
+    fields.encoded = null;
   }
 
-  #asFields(): RuleFields {
-    return {
-      src: this.#src,
-      dst: this.#dst,
-      in: this.#in,
-      out: this.#out,
-      proto: this.#proto,
-      fragment: this.#fragment,
-      counters: this.#counters,
-    };
-  }
-
-  /** flags and invflags of the header, from the fields: flags in the low byte, invflags above. */
-  #flagBytes(): number {
-    if (this.#fieldFlags < 0) this.#fieldFlags = flagBytes(this.family, this.#asFields());
-    // The goto flag belongs to the target, which can change on its own.
-    return withGoto(this.family, this.#fieldFlags, this.#target?.goto === true);
-  }
-
-  #fields(): EntryHeader {
-    const bytes = this.#flagBytes();
-    return {
-      src: this.#src.addr,
-      smsk: this.#src.mask,
-      dst: this.#dst.addr,
-      dmsk: this.#dst.mask,
-      iniface: this.#in.name,
-      outiface: this.#out.name,
-      proto: this.#proto.number,
-      flags: bytes & 0xff,
-      invflags: bytes >> 8,
-      packets: this.#counters.packets,
-      bytes: this.#counters.bytes,
-    };
+  /** Whether the target is a goto: the entry header's goto flag is the target's. */
+  #goto(): boolean {
+    return this.#target?.goto === true;
   }
 
   /** @internal See ExtensionOwner.parseKey (as parseKeyOf in fields.ts, without making the fields). */
   parseKey(): number {
     this.#ensure();
-    const bytes = this.#flagBytes();
-    return this.#proto.number + (bytes & 0xff) * 0x10000 + (bytes >> 8) * 0x1000000;
+    return this.#fields.parseKey(this.#goto());
   }
 
   /** @internal The entry header (ipt_entry / ip6t_entry) without matches or target; extensions parse against it. */
   headerBuffer(): Buffer {
     this.#ensure();
-    this.#header ??= encodeHeader(this.family, this.#fields());
-    return this.#header;
+    return this.#fields.bytes(this.#goto());
   }
 
   /** The parts of the entry, after every extension's final check, in the form the backend takes. */
@@ -703,7 +601,7 @@ export class Rule {
       );
     }
     const entry = into && into.length >= size ? into : Buffer.allocUnsafe(size);
-    encodeHeaderInto(this.family, this.#fields(), entry);
+    encodeHeaderInto(this.family, this.#fields.entryHeader(this.#goto()), entry);
     let at = l.header;
     for (let i = 0; i < matches.length; i++) {
       const blob = matches[i]!.blob;
@@ -778,14 +676,7 @@ export class Rule {
       return saveEntry(this.family, source, raw.source ? raw.at! : 0, typeof printed === 'string' ? '' : raw.label, raw.standard, printed);
     }
     this.#ensure();
-    const masks = interfaceMasks(this.family, this.#kernelHeader ?? this.headerBuffer());
-    let text = saveAddress(this.family, 's', this.#src) + saveAddress(this.family, 'd', this.#dst);
-    text += saveInterface('i', this.#in.name, masks.in, this.#in.invert);
-    text += saveInterface('o', this.#out.name, masks.out, this.#out.invert);
-    if (this.#proto.number !== 0) {
-      text += `${this.#proto.invert ? ' !' : ''} -p ${protocolSaveName(this.#proto.number)}`;
-    }
-    if (this.#fragment !== 0) text += `${this.#fragment === -1 ? ' !' : ''} -f`;
+    let text = this.#fields.saveText(this.#goto());
     for (const m of this.#matches) text += ` -m ${m.name}${m.saveText()}`;
     const target = this.#target;
     if (target) {

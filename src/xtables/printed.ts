@@ -1,7 +1,8 @@
 // The rules of a dump (a chain's, or a whole table's) as iptables-save prints them after their header
 // fields, printed by the shim many at a time (xtw_print_rules): one FFI crossing and one memstream per
 // extension would cost more than iptables-save's whole printf. Rules are printed as they are first asked for, in chunks that grow
-// while reading goes on, so that asking for one rule never prints a whole large chain.
+// while reading goes on, so that asking for one rule never prints a whole large chain; only the last few
+// chunks are kept, and a rule asked for again after its chunk went is printed again.
 import { isAscii } from 'node:buffer';
 import { NFPROTO, shim, type Family } from './shim.js';
 import { decodeBytes } from './text.js';
@@ -17,6 +18,12 @@ const NOT_PRINTED = 1;
 const HEADER_NOT_PRINTED = 2;
 const FIRST_CHUNK = 32;
 const MAX_CHUNK = 4096;
+/**
+ * How many chunks a chain keeps printed. Reading goes through a table in order: kept chunks would outlive
+ * the young generation and be moved to the old one (15 MB of text at 100,000 rules), to be printed again
+ * only if asked for again.
+ */
+const KEPT_CHUNKS = 2;
 
 interface Chunk {
   /** The chunk's text: a string when it is ASCII (offsets are then the same), else its bytes. */
@@ -40,6 +47,10 @@ export class PrintedRules {
   readonly #offsets: Int32Array;
   readonly #chunkOf: (Chunk | undefined)[];
   #chunkSize = FIRST_CHUNK;
+  /** The chunks kept, oldest first. */
+  readonly #kept: Chunk[] = [];
+  /** Where the last chunk printed ends: a chunk printed from there grows, one printed elsewhere starts small. */
+  #end = 0;
 
   constructor(family: Family, dump: Buffer, entries: Buffer, offsets: Int32Array) {
     this.#family = family;
@@ -121,6 +132,7 @@ export class PrintedRules {
   #chunk(index: number): Chunk | null {
     const known = this.#chunkOf[index];
     if (known) return known;
+    if (index !== this.#end) this.#chunkSize = FIRST_CHUNK;
     let count = Math.min(this.#chunkSize, this.#offsets.length - index);
     for (let i = index + 1; i < index + count; i++) {
       if (this.#chunkOf[i]) {
@@ -132,6 +144,12 @@ export class PrintedRules {
     if (!chunk) return null;
     this.#chunkSize = Math.min(MAX_CHUNK, this.#chunkSize * 2);
     for (let i = 0; i < chunk.ruleAt.length; i++) this.#chunkOf[index + i] = chunk;
+    this.#end = index + chunk.ruleAt.length;
+    this.#kept.push(chunk);
+    if (this.#kept.length > KEPT_CHUNKS) {
+      const old = this.#kept.shift()!;
+      for (let i = old.first; i < old.first + old.ruleAt.length; i++) if (this.#chunkOf[i] === old) this.#chunkOf[i] = undefined;
+    }
     return chunk;
   }
 }
