@@ -23,6 +23,33 @@ function nextRecord(dump: Buffer, at: number): number {
 /** The last few labels read, so that thousands of rules jumping to ACCEPT share one string. */
 const recentLabels = new RecentStrings(8);
 
+/** Where the entry of the record at `at` starts: in the dump, or (recordElsewhere) in the buffer the kernel wrote. */
+export function recordEntryAt(dump: Buffer, at: number): number {
+  const end = at + 4 + dump[at + 1]!;
+  return dump[at]! & ELSEWHERE ? dump.readUInt32LE(end) : end;
+}
+
+/** Whether the record at `at` holds where its entry is in the buffer the kernel wrote, not the entry. */
+export function recordElsewhere(dump: Buffer, at: number): boolean {
+  return (dump[at]! & ELSEWHERE) !== 0;
+}
+
+/** The size of the entry of the record at `at`. */
+export function recordSize(dump: Buffer, at: number): number {
+  const sizeAt = at + 2 + dump[at + 1]!;
+  return dump[sizeAt]! | (dump[sizeAt + 1]! << 8);
+}
+
+/** What libiptc calls the target of the record at `at`: a verdict, a chain name, a target extension's name. */
+export function recordLabel(dump: Buffer, at: number): string {
+  return recentLabels.fromLatin1(dump, at + 2, at + 2 + dump[at + 1]!);
+}
+
+/** Whether the record at `at` has a standard target (a verdict, a jump or a fall-through). */
+export function recordStandard(dump: Buffer, at: number): boolean {
+  return (dump[at]! & STANDARD) !== 0;
+}
+
 /** One rule of a dump (a RawRule of libiptc.ts): its record starts at `record` in the dump. */
 export class DumpedRule {
   readonly #chain: DumpedChain;
@@ -42,19 +69,15 @@ export class DumpedRule {
   /** The bytes the entry is in, from `at` on: the dump, or the buffer the kernel wrote the table into. */
   get source(): Buffer {
     const chain = this.#chain;
-    return chain.dump[this.record]! & ELSEWHERE ? chain.entries : chain.dump;
+    return recordElsewhere(chain.dump, this.record) ? chain.entries : chain.dump;
   }
 
   get at(): number {
-    const dump = this.#chain.dump;
-    const end = this.record + 4 + dump[this.record + 1]!;
-    return dump[this.record]! & ELSEWHERE ? dump.readUInt32LE(end) : end;
+    return recordEntryAt(this.#chain.dump, this.record);
   }
 
   get size(): number {
-    const dump = this.#chain.dump;
-    const at = this.record + 2 + dump[this.record + 1]!;
-    return dump[at]! | (dump[at + 1]! << 8);
+    return recordSize(this.#chain.dump, this.record);
   }
 
   /** The whole entry (header, matches, target), a view of the dump. */
@@ -68,16 +91,12 @@ export class DumpedRule {
 
   /** What libiptc calls the target: a verdict, a chain name, or a target extension name. */
   get label(): string {
-    if (this.#label === null) {
-      const dump = this.#chain.dump;
-      const start = this.record + 2;
-      this.#label = recentLabels.fromLatin1(dump, start, start + dump[this.record + 1]!);
-    }
+    this.#label ??= recordLabel(this.#chain.dump, this.record);
     return this.#label;
   }
 
   get standard(): boolean {
-    return (this.#chain.dump[this.record]! & STANDARD) !== 0;
+    return recordStandard(this.#chain.dump, this.record);
   }
 
   /** Whether the shim found the entry's sizes holding together, as checkEntry would. */
@@ -179,6 +198,13 @@ export class DumpedChain {
     return rules;
   }
 
+  /** Where each of its rules' records starts in the dump (no DumpedRule made). */
+  records(): Int32Array {
+    const offsets = new Int32Array(this.count);
+    ruleOffsets(this.dump, this.first, this.count, offsets, 0);
+    return offsets;
+  }
+
   /** Where the entries of records that hold none are (see DumpPrinter). */
   get entries(): Buffer {
     return this.printer?.entries ?? this.dump;
@@ -188,9 +214,7 @@ export class DumpedChain {
   get printed(): PrintedRules {
     if (this.printer !== null) return this.printer.printed;
     if (this.#printed === null) {
-      const offsets = new Int32Array(this.count);
-      ruleOffsets(this.dump, this.first, this.count, offsets, 0);
-      this.#printed = new PrintedRules(this.family, this.dump, this.dump, offsets);
+      this.#printed = new PrintedRules(this.family, this.dump, this.dump, this.records());
     }
     return this.#printed;
   }

@@ -2,20 +2,14 @@
 // when it is new. libiptc's read copies the kernel's blob, then every rule again into a structure of its
 // own (and a dump copies them once more), which at 50,000 rules costs more time and memory than the
 // kernel's own copy. Here the kernel writes its blob (IPT_SO_GET_ENTRIES) into one buffer that is reused
-// from read to read, and the blob is split into chains exactly as libiptc splits it (see
-// __iptcc_p_del_policy and iptcc_find_chain_by_offset in libiptc.c).
+// from read to read, and the shim's index of it (xtw_index_blob, as readTable reads a table) splits it into
+// chains exactly as libiptc splits it.
 import { createHash } from 'node:crypto';
+import { dumpedChains, recordEntryAt, recordLabel, recordSize, recordStandard, type DumpedChain } from './dumped.js';
 import { entryLayout, EXTENSION_HEADER, type EntryLayout } from './entry.js';
 import { IPTCError } from './errors.js';
 import { ENTRIES_AT, readKernelBlob } from './kernel-blob.js';
-import type { Family } from './shim.js';
-
-const HOOKS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'] as const;
-/** XT_EXTENSION_MAXNAMELEN: the name field of xt_entry_match / xt_entry_target. */
-const NAME_SIZE = 29;
-/** Standard verdicts, as libiptc's standard_target_map names them. */
-const VERDICTS = new Map<number, string>([[-1, 'DROP'], [-2, 'ACCEPT'], [-4, 'QUEUE'], [-5, 'RETURN']]);
-const RETURN = -5;
+import { indexBlob, type Family } from './shim.js';
 
 /** One rule's entry as Rule.fromEntry takes it: a copy, with counters and jump offsets zeroed. */
 export interface ScannedRule {
@@ -44,18 +38,6 @@ export interface ScannedChain {
   ruleDigest(index: number): string;
   /** The rule at `index`, for decoding. Until the next read. */
   rule(index: number): ScannedRule;
-}
-
-interface Span {
-  name: string;
-  builtin: boolean;
-  /** Offset (in the entry table) of the first entry: the hook entry, or a user chain's ERROR head. */
-  head: number;
-  /** Offsets of the chain's rules. */
-  entries: number[];
-  /** Offset of the policy entry (built-in chain) or of the RETURN tail (user chain): the chain's last. */
-  foot: number;
-  hook: number;
 }
 
 /**
@@ -92,105 +74,27 @@ export class TableScanner {
   }
 
   #split(family: Family, table: string, info: Buffer, size: number): ScannedChain[] {
-    const buf = this.#buffer;
-    const l = entryLayout(family);
-    const validHooks = info.readUInt32LE(32);
-    const hookAt = new Map<number, number>();
-    for (let h = HOOKS.length - 1; h >= 0; h--) if (validHooks & (1 << h)) hookAt.set(info.readUInt32LE(36 + 4 * h), h);
-    const underflow = (h: number) => info.readUInt32LE(56 + 4 * h);
-    const bad = (what: string) => new IPTCError(`cannot read table \`${table}': ${what}`);
-
-    const spans: Span[] = [];
-    let current: Span | null = null;
-    let ended = false;
-    for (let off = 0; off < size; ) {
-      const e = ENTRIES_AT + off;
-      if (off + l.header > size) throw bad(`the entry at ${off} is cut short`);
-      const targetOffset = buf.readUInt16LE(e + l.targetOffset);
-      const next = buf.readUInt16LE(e + l.nextOffset);
-      if (targetOffset < l.header || targetOffset + EXTENSION_HEADER > next || off + next > size) {
-        throw bad(`the entry at ${off} has a bad size`);
-      }
-      const t = e + targetOffset;
-      if (cString(buf, t + 2, NAME_SIZE) === 'ERROR') {
-        if (current) spans.push(current);
-        current = null;
-        if (off + next === size) {
-          ended = true;
-          break;
-        }
-        const name = cString(buf, t + EXTENSION_HEADER, next - targetOffset - EXTENSION_HEADER);
-        current = { name, builtin: false, head: off, entries: [], foot: -1, hook: -1 };
-      } else if (hookAt.has(off)) {
-        if (current) spans.push(current);
-        const hook = hookAt.get(off)!;
-        current = { name: HOOKS[hook]!, builtin: true, head: off, entries: [off], foot: -1, hook };
-      } else {
-        if (!current) throw bad(`the entry at ${off} belongs to no chain`);
-        current.entries.push(off);
-      }
-      off += next;
-    }
-    if (!ended) throw bad('the table does not end with its ERROR entry');
-    // libiptc's reading: a chain's last entry is its policy, or the RETURN that ends a user chain.
-    for (const span of spans) {
-      const foot = span.entries.pop();
-      if (foot === undefined) throw bad(`chain \`${span.name}' has no ${span.builtin ? 'policy' : 'end'}`);
-      span.foot = foot;
-    }
-
-    // The chain whose entries span `offset` (spans are in the blob's order): where a jump goes.
-    const chainAt = (offset: number): string | undefined => {
-      let lo = 0;
-      let hi = spans.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (spans[mid]!.head <= offset) lo = mid;
-        else hi = mid - 1;
-      }
-      const span = spans[lo];
-      return span && offset >= span.head && offset <= span.foot ? span.name : undefined;
-    };
+    const index = indexBlob(family, info, this.#buffer, ENTRIES_AT, size);
+    if (index === null) throw new IPTCError(`cannot read table \`${table}': its entries are not laid out as libiptc reads them`);
     const generation = this.#generation;
     const valid = () => {
       if (this.#generation !== generation) throw new IPTCError(`the read of table \`${table}' has been replaced by a later one`);
     };
-    const chains = spans.map((span) => this.#chain(span, l, underflow, chainAt, valid, bad));
-    const builtins = chains.filter((c) => c.builtin);
-    const users = chains.filter((c) => !c.builtin).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return [...builtins, ...users];
+    const l = entryLayout(family);
+    return dumpedChains(family, index, this.#buffer).map((chain) => this.#chain(chain, index, l, valid));
   }
 
-  #chain(
-    span: Span,
-    l: EntryLayout,
-    underflow: (hook: number) => number,
-    chainAt: (offset: number) => string | undefined,
-    valid: () => void,
-    bad: (what: string) => IPTCError,
-  ): ScannedChain {
+  #chain(chain: DumpedChain, index: Buffer, l: EntryLayout, valid: () => void): ScannedChain {
     const buf = this.#buffer;
     const words = this.#words;
-    const foot = span.foot;
-    const footTarget = ENTRIES_AT + foot + buf.readUInt16LE(ENTRIES_AT + foot + l.targetOffset);
-    const footVerdict = standardVerdict(buf, footTarget);
-    let policy: ScannedChain['policy'] = null;
-    if (span.builtin) {
-      const name = footVerdict === undefined ? undefined : VERDICTS.get(footVerdict);
-      if (foot !== underflow(span.hook) || name === undefined) throw bad(`the policy of chain \`${span.name}' is not where the kernel says`);
-      const at = ENTRIES_AT + foot + l.counters;
-      policy = { name, packets: buf.readBigUInt64LE(at), bytes: buf.readBigUInt64LE(at + 8) };
-    } else if (footVerdict !== RETURN) {
-      throw bad(`chain \`${span.name}' does not end with RETURN`);
-    }
-
-    const count = span.entries.length;
+    // The index's records, not a DumpedRule per rule: a scrape holds every chain it read.
+    const records = chain.records();
+    const count = records.length;
     const offsets = new Uint32Array(count);
-    for (let i = 0; i < count; i++) offsets[i] = ENTRIES_AT + span.entries[i]!;
+    for (let i = 0; i < count; i++) offsets[i] = recordEntryAt(index, records[i]!);
     const counters = new Uint32Array(count * 4);
-    // Where a jump or fall-through goes, by rule: the only targets named now (the others are named
-    // when a rule is decoded), since their offsets are zeroed below and the digest needs their names.
-    const jumps = new Map<number, string>();
+    // The labels of the jumps and fall-throughs, whose offsets are zeroed below: the digest needs them.
+    const jumps: string[] = [];
     // Where the kernel and libiptc put numbers that are not part of what the rule means: the
     // counters, the hooks that reach the entry (`comefrom`, after next_offset in both families), and
     // the byte offset a jump or fall-through goes to, which moves whenever a rule before it changes.
@@ -204,62 +108,39 @@ export class TableScanner {
       }
       words[(e + comefrom) >> 2] = 0;
       const t = e + buf.readUInt16LE(e + l.targetOffset);
-      if (buf[t + 2] !== 0) continue;
-      const verdict = standardVerdict(buf, t);
-      if (verdict === undefined) throw bad(`a rule of chain \`${span.name}' has a standard target without a verdict`);
-      if (verdict < 0) {
-        if (!VERDICTS.has(verdict)) throw bad(`a rule of chain \`${span.name}' has verdict ${verdict}, which is no verdict`);
-        continue;
-      }
-      const label = verdict === e - ENTRIES_AT + buf.readUInt16LE(e + l.nextOffset) ? '' : chainAt(verdict);
-      if (label === undefined) throw bad(`a rule of chain \`${span.name}' jumps to ${verdict}, where no chain starts`);
-      jumps.set(i, label);
+      // A verdict is negative; a jump or a fall-through is where it goes.
+      if (!recordStandard(index, records[i]!) || buf.readInt32LE(t + EXTENSION_HEADER) < 0) continue;
+      jumps.push(recordLabel(index, records[i]!));
       buf.writeInt32LE(0, t + EXTENSION_HEADER);
     }
-    const start = ENTRIES_AT + (count > 0 ? span.entries[0]! : foot);
-    const digest = createHash('sha1')
-      .update(buf.subarray(start, ENTRIES_AT + foot))
-      .update([...jumps.values()].join('\0'))
-      .digest('binary');
-    const entryAt = (i: number) => {
+    const start = count > 0 ? offsets[0]! : 0;
+    const end = count > 0 ? offsets[count - 1]! + recordSize(index, records[count - 1]!) : 0;
+    const digest = createHash('sha1').update(buf.subarray(start, end)).update(jumps.join('\0')).digest('binary');
+    /** Rule i's record, once its entry is known to be there. */
+    const recordOf = (i: number) => {
       valid();
-      if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`no rule ${i} in chain \`${span.name}'`);
-      const e = offsets[i]!;
-      return buf.subarray(e, e + buf.readUInt16LE(e + l.nextOffset));
+      if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`no rule ${i} in chain \`${chain.name}'`);
+      return records[i]!;
     };
-    /** What libiptc calls the rule's target, and whether it is a standard one. */
-    const target = (i: number): [string, boolean] => {
-      const jump = jumps.get(i);
-      if (jump !== undefined) return [jump, true];
-      const e = offsets[i]!;
-      const t = e + buf.readUInt16LE(e + l.targetOffset);
-      const name = cString(buf, t + 2, NAME_SIZE);
-      return name === '' ? [VERDICTS.get(standardVerdict(buf, t)!)!, true] : [name, false];
+    const entryOf = (record: number) => {
+      const e = recordEntryAt(index, record);
+      return buf.subarray(e, e + recordSize(index, record));
     };
     return {
-      name: span.name,
-      builtin: span.builtin,
-      policy,
+      name: chain.name,
+      builtin: chain.builtin,
+      policy: chain.policy,
       count,
       counters,
       digest,
-      ruleDigest: (i) => createHash('sha1').update(entryAt(i)).update(target(i)[0]).digest('binary'),
+      ruleDigest: (i) => {
+        const record = recordOf(i);
+        return createHash('sha1').update(entryOf(record)).update(recordLabel(index, record)).digest('binary');
+      },
       rule: (i) => {
-        const entry = Buffer.from(entryAt(i));
-        const [label, standard] = target(i);
-        return { entry, label, standard };
+        const record = recordOf(i);
+        return { entry: Buffer.from(entryOf(record)), label: recordLabel(index, record), standard: recordStandard(index, record) };
       },
     };
   }
-}
-
-/** The verdict of a standard target (an xt_standard_target: header and an int), or undefined. */
-function standardVerdict(buf: Buffer, target: number): number | undefined {
-  if (cString(buf, target + 2, NAME_SIZE) !== '' || buf.readUInt16LE(target) < EXTENSION_HEADER + 4) return undefined;
-  return buf.readInt32LE(target + EXTENSION_HEADER);
-}
-
-function cString(buf: Buffer, at: number, max: number): string {
-  const end = buf.indexOf(0, at);
-  return buf.toString('latin1', at, end < 0 || end > at + max ? at + max : end);
 }
