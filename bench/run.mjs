@@ -169,6 +169,9 @@ const RULESET_ROWS = [
     name: '`chain.hasRule(spec)` of its last rule (a table held open)',
     peer: 'iptables-legacy -C',
     target: 1.0,
+    // Issue 16 asks for -C's pace at 10,000 rules. At 100,000 both sides read the whole table from the
+    // kernel for each check, which is most of either's time: the cell is shown without a target.
+    targetUpTo: 20_000,
     setup: loaded,
     iptc: (set) => {
       const [chain, spec] = set.rules[set.rules.length - 1];
@@ -236,8 +239,11 @@ const withSet = (entries) => () => {
 /** Peak RSS in KiB of a child: iptc's CLI reports its own; a tool is measured by /usr/bin/time when there. */
 function peakRss(command) {
   if (command[0] === 'iptc') {
+    // VmHWM, the peak of the process's own memory: its getrusage maxRSS would count this process's resident
+    // size too, which the child's memory was a copy of until it started node (Linux keeps it across exec).
     const code = "const { main } = await import(process.argv[1]); const s = await main(process.argv.slice(2)); " +
-      "process.stderr.write(`RSS ${process.resourceUsage().maxRSS}\\n`); process.exitCode = s;";
+      "const { readFileSync } = await import('node:fs'); " +
+      "process.stderr.write(`RSS ${/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]}\\n`); process.exitCode = s;";
     const main = join(here, '..', 'dist', 'cli', 'main.js');
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code, main, ...command.slice(1)], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
     return Number(/RSS (\d+)/.exec(r.stderr)?.[1] ?? NaN);
@@ -369,7 +375,9 @@ for (const w of exporterWorkloads(contender)) OTHER_ROWS.push({ key: `scrape-${w
 
 const results = { rulesets: [], other: [] };
 const rulesetRows = RULESET_ROWS.filter((row) => !only || only.has(row.key));
-for (const row of rulesetRows) results.rulesets.push({ key: row.key, workload: row.name, peer: row.peer, target: row.target, cells: [] });
+for (const row of rulesetRows) {
+  results.rulesets.push({ key: row.key, workload: row.name, peer: row.peer, target: row.target, targetUpTo: row.targetUpTo, cells: [] });
+}
 for (const makeSet of rulesetRows.length > 0 ? SETS : []) {
   const set = makeSet();
   const [rounds, warmup] = roundsFor(set);
@@ -378,7 +386,8 @@ for (const makeSet of rulesetRows.length > 0 ? SETS : []) {
     const { runs, medians, cpu, cpuMedians } = measure(row.setup?.(set), contenders);
     const ratio = medians.iptc / medians[row.peer];
     const cpuRatio = cpuMedians.iptc / cpuMedians[row.peer];
-    results.rulesets[i].cells.push({ set: set.name, rules: set.rules.length, medians, runs, cpuMedians, cpu, ratio, cpuRatio, met: ratio <= row.target });
+    const met = row.targetUpTo !== undefined && set.rules.length > row.targetUpTo ? null : ratio <= row.target;
+    results.rulesets[i].cells.push({ set: set.name, rules: set.rules.length, medians, runs, cpuMedians, cpu, ratio, cpuRatio, met });
     const both = (name) => runs[name].map((ms, k) => `${ms}/${cpu[name][k]}`).join(', ');
     process.stderr.write(`  ${row.key} on ${set.name} (wall/cpu ms): iptc ${both('iptc')}; ${row.peer} ${both(row.peer)}\n`);
   });
@@ -411,8 +420,9 @@ if (results.rulesets.length > 0) {
   lines.push(`| workload | peer | target | ${sets.join(' | ')} |`, `|---|---|---|${sets.map(() => '---|').join('')}`);
   for (const r of results.rulesets) {
     const cells = r.cells.map((c) =>
-      `${fmt(c.medians.iptc)} / ${fmt(c.medians[r.peer])} = **${c.ratio.toFixed(2)}x**${c.met ? '' : ' (not met)'} (cpu ${c.cpuRatio.toFixed(2)}x)`);
-    lines.push(`| ${r.workload} | ${r.peer} | ≤ ${r.target}x | ${cells.join(' | ')} |`);
+      `${fmt(c.medians.iptc)} / ${fmt(c.medians[r.peer])} = **${c.ratio.toFixed(2)}x**${c.met === false ? ' (not met)' : ''} (cpu ${c.cpuRatio.toFixed(2)}x)`);
+    const upTo = r.targetUpTo ? ` up to ${r.targetUpTo.toLocaleString('en-US')} rules` : '';
+    lines.push(`| ${r.workload} | ${r.peer} | ≤ ${r.target}x${upTo} | ${cells.join(' | ')} |`);
   }
   lines.push('');
 }
