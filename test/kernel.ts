@@ -8,7 +8,8 @@ import { afterEach } from 'vitest';
 export type Family = 4 | 6;
 
 export function run(file: string, args: string[], input?: string): string {
-  return execFileSync(file, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+  // A save of a large table is megabytes: past the 1 MiB execFileSync takes by default.
+  return execFileSync(file, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
 }
 
 /** Runs a command and returns its exit status and output instead of throwing. */

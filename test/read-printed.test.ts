@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPSet } from '../src/ipset/index.js';
 import { Rule, Table, Table6, Target } from '../src/iptc/index.js';
+import { shim } from '../src/xtables/shim.js';
 import { closedAfterEach, ipt, resetKernel, rules, run } from './kernel.js';
 
 const open = closedAfterEach();
@@ -70,20 +71,25 @@ describe('rules printed with their chain', () => {
     expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
   });
 
-  it('a chain keeps a few chunks printed: rules read again after the whole chain are printed again, alike', () => {
+  it('a large chain keeps a few megabytes printed: rules read again after the whole chain are printed again, alike', () => {
     ipt(['-N', 'SIDE']);
     const all = specs();
-    // Chunks of 32, 64, 128, 256 ... rules: 600 rules make five, and the first ones are let go.
+    // 10,000 rules of about 300 bytes of text each: more than the 2 MiB a chain keeps printed, so the
+    // first chunks are let go by the time the last rules are read.
+    const pad = 'x'.repeat(200);
     const restore = ['*filter', ':SIDE - [0:0]'];
-    for (let i = 0; i < 600; i++) restore.push(`-A INPUT ${all[i % 150]!.map((w) => (w.includes(' ') ? `"${w}"` : w)).join(' ')}`);
+    for (let i = 0; i < 10_000; i++) {
+      const spec = all[i % 150]!.map((w) => (w.includes(' ') ? `"${w}"` : w)).join(' ');
+      restore.push(`-A INPUT ${spec} -m comment --comment "${i} ${pad}"`);
+    }
     run('iptables-legacy-restore', ['--noflush'], `${restore.join('\n')}\nCOMMIT\n`);
     const expected = rules('filter', 'INPUT');
-    expect(expected).toHaveLength(600);
+    expect(expected).toHaveLength(10_000);
     const read = table().chain('INPUT').rules;
     const params = read.map((r) => described(r));
     for (let i = 0; i < read.length; i++) expect(read[i]!.toString(), `rule ${i}`).toBe(expected[i]);
-    // The first chunks are gone by now: each of these is printed again, in a chunk of its own size.
-    for (const i of [0, 1, 31, 32, 200, 599, 5, 100]) {
+    // Printed again, in a chunk that starts small, then in order from there, then elsewhere.
+    for (const i of [0, 1, 31, 32, 200, 9999, 5, 100, 5000, 5001, 5002, 4999]) {
       expect(read[i]!.toString(), `rule ${i} again`).toBe(expected[i]);
       expect(described(read[i]!), `rule ${i} again`).toEqual(params[i]);
       expect(params[i]).toEqual(described(Rule.parse(expected[i]!)));
@@ -106,13 +112,29 @@ describe('rules printed with their chain', () => {
     expect(expected.get('SVC-3')).toHaveLength(4);
     let seed = 11;
     const order = [...names].sort(() => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 3) - 1);
-    for (const reversed of [false, true]) {
-      const t = table();
-      for (const name of reversed ? [...order].reverse() : order) {
-        const read = t.chain(name).rules;
-        expect(read.map((r) => r.toString()), name).toEqual(expected.get(name));
-        for (const [i, r] of read.entries()) expect(described(r), `${name} rule ${i}`).toEqual(described(Rule.parse(expected.get(name)![i]!)));
+    const total = [...expected.values()].reduce((n, r) => n + r.length, 0);
+    // Counts the rules the shim prints: a table this small stays printed, whatever order it is read in.
+    const fns = shim();
+    const printRules = fns.printRules;
+    let printed = 0;
+    fns.printRules = (...args: Parameters<typeof printRules>) => {
+      const n = printRules(...args);
+      if (n > 0) printed += n;
+      return n;
+    };
+    try {
+      for (const reversed of [false, true]) {
+        const t = table();
+        printed = 0;
+        for (const name of reversed ? [...order].reverse() : order) {
+          const read = t.chain(name).rules;
+          expect(read.map((r) => r.toString()), name).toEqual(expected.get(name));
+          for (const [i, r] of read.entries()) expect(described(r), `${name} rule ${i}`).toEqual(described(Rule.parse(expected.get(name)![i]!)));
+        }
+        expect(printed, 'each rule printed once').toBe(total);
       }
+    } finally {
+      fns.printRules = printRules;
     }
     expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
   });

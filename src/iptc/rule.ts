@@ -567,7 +567,7 @@ export class Rule {
     return this.#target?.goto === true;
   }
 
-  /** @internal See ExtensionOwner.parseKey (as parseKeyOf in fields.ts, without making the fields). */
+  /** @internal See ExtensionOwner.parseKey. */
   parseKey(): number {
     this.#ensure();
     return this.#fields.parseKey(this.#goto());

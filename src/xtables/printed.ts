@@ -19,11 +19,12 @@ const HEADER_NOT_PRINTED = 2;
 const FIRST_CHUNK = 32;
 const MAX_CHUNK = 4096;
 /**
- * How many chunks a chain keeps printed. Reading goes through a table in order: kept chunks would outlive
- * the young generation and be moved to the old one (15 MB of text at 100,000 rules), to be printed again
- * only if asked for again.
+ * How much printed text a chain keeps, oldest chunks let go first. Reading goes through a large table in
+ * order: chunks kept all along would outlive the young generation and be moved to the old one (15 MB of
+ * text at 100,000 rules), to be printed again only if asked for again. A table of a few megabytes of text
+ * (kube-proxy's nat table for 1,000 services: 1.6 MB) stays printed, in whatever order it is read.
  */
-const KEPT_CHUNKS = 2;
+const KEPT_TEXT = 2 * 2 ** 20;
 
 interface Chunk {
   /** The chunk's text: a string when it is ASCII (offsets are then the same), else its bytes. */
@@ -47,9 +48,12 @@ export class PrintedRules {
   readonly #offsets: Int32Array;
   readonly #chunkOf: (Chunk | undefined)[];
   #chunkSize = FIRST_CHUNK;
-  /** The chunks kept, oldest first. */
+  /** The chunks kept, oldest first, and the length of their text. */
   readonly #kept: Chunk[] = [];
-  /** Where the last chunk printed ends: a chunk printed from there grows, one printed elsewhere starts small. */
+  #keptText = 0;
+  /** Which rules were printed before: one printed again (its chunk let go) starts a small chunk. */
+  readonly #printedBefore: Uint8Array;
+  /** Where the last chunk printed ends: reading on from there makes chunks grow again. */
   #end = 0;
 
   constructor(family: Family, dump: Buffer, entries: Buffer, offsets: Int32Array) {
@@ -58,6 +62,7 @@ export class PrintedRules {
     this.#entries = entries;
     this.#offsets = offsets;
     this.#chunkOf = new Array(offsets.length);
+    this.#printedBefore = new Uint8Array(offsets.length);
   }
 
   /**
@@ -132,7 +137,7 @@ export class PrintedRules {
   #chunk(index: number): Chunk | null {
     const known = this.#chunkOf[index];
     if (known) return known;
-    if (index !== this.#end) this.#chunkSize = FIRST_CHUNK;
+    if (index !== this.#end && this.#printedBefore[index] === 1) this.#chunkSize = FIRST_CHUNK;
     let count = Math.min(this.#chunkSize, this.#offsets.length - index);
     for (let i = index + 1; i < index + count; i++) {
       if (this.#chunkOf[i]) {
@@ -145,9 +150,12 @@ export class PrintedRules {
     this.#chunkSize = Math.min(MAX_CHUNK, this.#chunkSize * 2);
     for (let i = 0; i < chunk.ruleAt.length; i++) this.#chunkOf[index + i] = chunk;
     this.#end = index + chunk.ruleAt.length;
+    this.#printedBefore.fill(1, index, this.#end);
     this.#kept.push(chunk);
-    if (this.#kept.length > KEPT_CHUNKS) {
+    this.#keptText += chunk.text.length;
+    while (this.#keptText > KEPT_TEXT && this.#kept.length > 1) {
       const old = this.#kept.shift()!;
+      this.#keptText -= old.text.length;
       for (let i = old.first; i < old.first + old.ruleAt.length; i++) if (this.#chunkOf[i] === old) this.#chunkOf[i] = undefined;
     }
     return chunk;
