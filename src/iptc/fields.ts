@@ -12,6 +12,17 @@ export type Counters = {
   bytes: bigint;
 };
 
+/** A counter as setCounters takes it: a bigint, or a safe integer; TypeError or RangeError otherwise. */
+export function counterValue(value: bigint | number, what: string): bigint {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a safe integer or a bigint`);
+    value = BigInt(value);
+  }
+  if (typeof value !== 'bigint') throw new TypeError(`${what} must be a bigint or a number`);
+  if (value < 0n || value >= 1n << 64n) throw new RangeError(`${what} must fit in 64 unsigned bits`);
+  return value;
+}
+
 export interface RuleFields {
   src: AddressSpec;
   dst: AddressSpec;

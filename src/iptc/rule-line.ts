@@ -1,8 +1,10 @@
 // A rule line as the iptables command, iptables-save and go-iptables' List() write it: the rule spec
 // after a command that names its chain (`-A INPUT`, `-I INPUT 2`), optionally after `-t TABLE` and,
 // as `iptables-save -c` prints it, a `[packets:bytes]` counter prefix.
+import type { Family } from '../xtables/shim.js';
+import { compileSpec, ruleOf } from './compile.js';
 import { RuleSyntaxError } from './errors.js';
-import { parseRuleSpec } from './parse.js';
+import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
 import type { Rule } from './rule.js';
 import { splitRuleWords } from './words.js';
 
@@ -138,4 +140,28 @@ export function hasLinePrefix(spec: string | readonly string[]): boolean {
   if (typeof spec === 'string') return PREFIXED_TEXT.test(spec);
   const first: unknown = Array.isArray(spec) ? spec[0] : undefined;
   return typeof first === 'string' && (first.startsWith('[') || TABLE_OPTIONS.has(first) || Object.hasOwn(COMMANDS, first));
+}
+
+/**
+ * The rules of a spec whose `-s` and `-d` may list addresses (Rule.parseAll): one per source and
+ * destination, sources outer, in the order iptables appends them; one for a spec without lists.
+ */
+export function parseRuleList<R extends Rule>(RuleClass: new () => R, family: Family, line: string | readonly string[]): R[] {
+  const words = specWords(ruleSpecOf(line));
+  const compiled = compileSpec(family, words);
+  if (compiled) return [ruleOf(new RuleClass(), compiled)];
+  const lists: AddressLists = { src: [], dst: [] };
+  const first = parseRuleSpec(new RuleClass(), words, lists);
+  if (lists.src.length <= 1 && lists.dst.length <= 1) return [first];
+  const rules: R[] = [];
+  for (const src of lists.src.length > 0 ? lists.src : [first.src]) {
+    for (const dst of lists.dst.length > 0 ? lists.dst : [first.dst]) {
+      // A parse of its own for each: the rules share no match or target object.
+      const rule = parseRuleSpec(new RuleClass(), words, { src: [], dst: [] });
+      rule.src = src;
+      rule.dst = dst;
+      rules.push(rule);
+    }
+  }
+  return rules;
 }

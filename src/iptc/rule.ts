@@ -1,20 +1,21 @@
-import { checkEntry, deleteMask, encodeHeaderInto, entryLayout, sameEntry, extensionCount } from '../xtables/entry.js';
-import type { Counters, RuleFields } from './fields.js';
+import { checkEntry, deleteMask, entryLayout, sameEntry, extensionCount } from '../xtables/entry.js';
+import { counterValue, type Counters, type RuleFields } from './fields.js';
 import type { Family } from '../xtables/shim.js';
 import { formatAddressSpec, parseAddress, parseInterface, parseProtocol } from './address.js';
 import { describeForInspect, type BuiltBlob, type Extension, type ExtensionOwner, type KernelOrigin } from './extension.js';
+import { assembleEntry, type EntryParts } from './rule-entry.js';
 import { RuleHeader } from './rule-header.js';
 import { Match } from './match.js';
 import type { ParameterValue } from './parameters.js';
 import { Target, type TargetOptions } from './target.js';
-import { parseRuleSpec, specWords, type AddressLists } from './parse.js';
+import { parseRuleSpec, specWords } from './parse.js';
 import { compileSpec, extensionsOf, parsedLabel, parsedMask, ruleOf, type ParsedRule } from './compile.js';
 import { saveEntry } from './save.js';
 import type { EntryForm } from './table-backend.js';
 import type { PrintedRules } from '../xtables/printed.js';
 import { DumpedRule } from '../xtables/dumped.js';
 import { ruleComment, setRuleComment } from './comment.js';
-import { parseRuleLine, ruleSpecOf, type RuleLine } from './rule-line.js';
+import { parseRuleLine, parseRuleList, ruleSpecOf, type RuleLine } from './rule-line.js';
 
 export type { Counters };
 
@@ -23,19 +24,6 @@ export type { Counters };
  * value is a TypeError (Extension.unset removes a parameter).
  */
 export type Parameters = Readonly<Record<string, ParameterValue>> | ReadonlyMap<string, ParameterValue>;
-
-/** The largest rule entry: its size and offsets are 16-bit (ipt_entry's target_offset, next_offset). */
-const MAX_ENTRY = 0xffff;
-
-function toCounter(value: bigint | number, what: string): bigint {
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a safe integer or a bigint`);
-    value = BigInt(value);
-  }
-  if (typeof value !== 'bigint') throw new TypeError(`${what} must be a bigint or a number`);
-  if (value < 0n || value >= 1n << 64n) throw new RangeError(`${what} must fit in 64 unsigned bits`);
-  return value;
-}
 
 const DECODED_HEADER = 1;
 const DECODED_EXTENSIONS = 2;
@@ -154,23 +142,7 @@ export class Rule {
    * Equivalent to: the rules `iptables -A CHAIN -s 10.0.0.1,10.0.0.2 -d 10.1.0.0/16 -j DROP` appends
    */
   static parseAll<R extends Rule>(this: new () => R, line: string | readonly string[]): R[] {
-    const words = specWords(ruleSpecOf(line));
-    const compiled = compileSpec((this as unknown as typeof Rule).family, words);
-    if (compiled) return [ruleOf(new this(), compiled)];
-    const lists: AddressLists = { src: [], dst: [] };
-    const first = parseRuleSpec(new this(), words, lists);
-    if (lists.src.length <= 1 && lists.dst.length <= 1) return [first];
-    const rules: R[] = [];
-    for (const src of lists.src.length > 0 ? lists.src : [first.src]) {
-      for (const dst of lists.dst.length > 0 ? lists.dst : [first.dst]) {
-        // A parse of its own for each: the rules share no match or target object.
-        const rule = parseRuleSpec(new this(), words, { src: [], dst: [] });
-        rule.src = src;
-        rule.dst = dst;
-        rules.push(rule);
-      }
-    }
-    return rules;
+    return parseRuleList(this, (this as unknown as typeof Rule).family, line);
   }
 
   /**
@@ -557,7 +529,7 @@ export class Rule {
   setCounters(packets: bigint | number, bytes: bigint | number): void {
     this.#ensure();
     const fields = this.#fields;
-    fields.counters = { packets: toCounter(packets, 'packets'), bytes: toCounter(bytes, 'bytes') };
+    fields.counters = { packets: counterValue(packets, 'packets'), bytes: counterValue(bytes, 'bytes') };
     this.#parsed = null;
     fields.encoded = null;
   }
@@ -580,7 +552,7 @@ export class Rule {
   }
 
   /** The parts of the entry, after every extension's final check, in the form the backend takes. */
-  #parts(form: EntryForm) {
+  #parts(form: EntryForm): EntryParts {
     this.#ensure();
     const target = this.#target ?? new Target(this, '');
     const matches = new Array<BuiltBlob>(this.#matches.length);
@@ -589,31 +561,8 @@ export class Rule {
   }
 
   /** Header, matches and target in one buffer: a new one, or the start of `into` when it is large enough. */
-  #assemble(parts: { matches: BuiltBlob[]; target: BuiltBlob }, into?: Buffer): Buffer {
-    const l = entryLayout(this.family);
-    const matches = parts.matches;
-    let size = l.header + parts.target.blob.length;
-    for (let i = 0; i < matches.length; i++) size += matches[i]!.blob.length;
-    if (size > MAX_ENTRY) {
-      throw new RangeError(
-        `the rule is ${size} bytes with its ${matches.length} matches; a rule entry holds at most ${MAX_ENTRY} bytes ` +
-          '(its size is 16-bit)',
-      );
-    }
-    const entry = into && into.length >= size ? into : Buffer.allocUnsafe(size);
-    encodeHeaderInto(this.family, this.#fields.entryHeader(this.#goto()), entry);
-    let at = l.header;
-    for (let i = 0; i < matches.length; i++) {
-      const blob = matches[i]!.blob;
-      entry.set(blob, at);
-      at += blob.length;
-    }
-    entry[l.targetOffset] = at & 0xff;
-    entry[l.targetOffset + 1] = at >> 8;
-    entry.set(parts.target.blob, at);
-    entry[l.nextOffset] = size & 0xff;
-    entry[l.nextOffset + 1] = size >> 8;
-    return entry;
+  #assemble(parts: EntryParts, into?: Buffer): Buffer {
+    return assembleEntry(this.family, this.#fields.entryHeader(this.#goto()), parts, into);
   }
 
   /**
