@@ -71,7 +71,7 @@ describe('rules printed with their chain', () => {
     expect(table().save()).toBe(run('iptables-legacy-save', ['-t', 'filter']).replace(/^#.*\n/gm, ''));
   });
 
-  it('a large chain keeps a few megabytes printed: rules read again after the whole chain are printed again, alike', () => {
+  it('a large chain keeps about 2 MiB printed: rules read again after the whole chain are printed again, alike', () => {
     ipt(['-N', 'SIDE']);
     const all = specs();
     // 10,000 rules of about 300 bytes of text each: more than the 2 MiB a chain keeps printed, so the

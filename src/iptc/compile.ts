@@ -7,7 +7,8 @@
 import { compilable, compileRule, CompileSlot, PLAN_MATCH, PLAN_STANDARD, PLAN_TARGET, samePlan, type CompiledEntry } from '../xtables/compile.js';
 import { deleteMaskOfSizes, encodeHeaderInto, entryLayout } from '../xtables/entry.js';
 import { readsKernelState, type BuiltExtension, type ExtensionOption, type Family } from '../xtables/shim.js';
-import { parseAddress, parseInterface, parseProtocol, type AddressSpec } from './address.js';
+import { parseInterface, parseProtocol, type AddressSpec } from './address.js';
+import { ANY_ADDRESS, NO_INTERFACE, NO_PROTOCOL, ZERO_COUNTERS } from './kernel-fields.js';
 import { checkExtensionExists } from './extension.js';
 import { flagBytes, headerOf, parseKeyOf, withGoto, type RuleFields } from './fields.js';
 import { GUARD_DROP, GUARD_IN, GUARD_OUT } from './guards.js';
@@ -37,13 +38,6 @@ interface PlannedExtension {
 const planned = (kind: PlannedExtension['kind'], name: string): PlannedExtension =>
   ({ kind, name, options: [], size: 0, userspacesize: 0, revision: 0 });
 
-const ANY: Record<Family, AddressSpec> = {
-  4: Object.freeze(parseAddress(4, '', 'address')),
-  6: Object.freeze(parseAddress(6, '', 'address')),
-};
-const NO_INTERFACE = Object.freeze({ name: '', invert: false });
-const NO_PROTOCOL = parseProtocol(null);
-const ZERO = Object.freeze({ packets: 0n, bytes: 0n });
 
 /** The sink that records a rule spec as fields and a plan, without building anything. */
 class PlanSink implements RuleSink<PlannedExtension> {
@@ -58,8 +52,8 @@ class PlanSink implements RuleSink<PlannedExtension> {
   constructor(family: Family, header: Buffer) {
     this.family = family;
     this.#header = header;
-    const any = ANY[family];
-    this.fields = { src: any, dst: any, in: NO_INTERFACE, out: NO_INTERFACE, proto: NO_PROTOCOL, fragment: 0, counters: ZERO };
+    const any = ANY_ADDRESS[family];
+    this.fields = { src: any, dst: any, in: NO_INTERFACE, out: NO_INTERFACE, proto: NO_PROTOCOL, fragment: 0, counters: ZERO_COUNTERS };
   }
 
   /** The parse key of the header as it is now (see ExtensionOwner.parseKey). */

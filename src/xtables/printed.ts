@@ -1,8 +1,8 @@
 // The rules of a dump (a chain's, or a whole table's) as iptables-save prints them after their header
 // fields, printed by the shim many at a time (xtw_print_rules): one FFI crossing and one memstream per
 // extension would cost more than iptables-save's whole printf. Rules are printed as they are first asked for, in chunks that grow
-// while reading goes on, so that asking for one rule never prints a whole large chain; only the last few
-// chunks are kept, and a rule asked for again after its chunk went is printed again.
+// while reading goes on, so that asking for one rule never prints a whole large chain; about 2 MiB of
+// text is kept, and a rule asked for again after its chunk went is printed again.
 import { isAscii } from 'node:buffer';
 import { NFPROTO, shim, type Family } from './shim.js';
 import { decodeBytes } from './text.js';
@@ -19,7 +19,7 @@ const HEADER_NOT_PRINTED = 2;
 const FIRST_CHUNK = 32;
 const MAX_CHUNK = 4096;
 /**
- * How much printed text a chain keeps, oldest chunks let go first. Reading goes through a large table in
+ * How much printed text the rules printed together (a table's, or a chain's) keep, oldest chunks let go first. Reading goes through a large table in
  * order: chunks kept all along would outlive the young generation and be moved to the old one (15 MB of
  * text at 100,000 rules), to be printed again only if asked for again. A table of a few megabytes of text
  * (kube-proxy's nat table for 1,000 services: 1.6 MB) stays printed, in whatever order it is read.

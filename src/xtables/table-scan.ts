@@ -122,10 +122,7 @@ export class TableScanner {
       if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`no rule ${i} in chain \`${chain.name}'`);
       return records[i]!;
     };
-    const entryOf = (record: number) => {
-      const e = recordEntryAt(index, record);
-      return buf.subarray(e, e + recordSize(index, record));
-    };
+    const entryOf = (i: number, record: number) => buf.subarray(offsets[i]!, offsets[i]! + recordSize(index, record));
     return {
       name: chain.name,
       builtin: chain.builtin,
@@ -135,11 +132,11 @@ export class TableScanner {
       digest,
       ruleDigest: (i) => {
         const record = recordOf(i);
-        return createHash('sha1').update(entryOf(record)).update(recordLabel(index, record)).digest('binary');
+        return createHash('sha1').update(entryOf(i, record)).update(recordLabel(index, record)).digest('binary');
       },
       rule: (i) => {
         const record = recordOf(i);
-        return { entry: Buffer.from(entryOf(record)), label: recordLabel(index, record), standard: recordStandard(index, record) };
+        return { entry: Buffer.from(entryOf(i, record)), label: recordLabel(index, record), standard: recordStandard(index, record) };
       },
     };
   }
